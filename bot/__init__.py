@@ -1,0 +1,1 @@
+"""Process wiring: configuration, the command line, platform adapters, the demo."""

@@ -1,0 +1,72 @@
+"""`python -m bot` (also installed as `dxdesk`): every command of DX Desk."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from bot import config
+from bot.config import ConfigError
+from handlers.i18n import t
+
+
+def _language() -> str:
+    """Help text is worded before settings load, so read the language variable directly."""
+    value = os.environ.get("DXDESK_LANGUAGE", "ja")
+    return value if value in ("ja", "en") else "ja"
+
+
+def parser(lang: str) -> argparse.ArgumentParser:
+    root = argparse.ArgumentParser(prog="python -m bot", description=t(lang, "cli.description"))
+    commands = root.add_subparsers(dest="command", metavar="COMMAND", required=True)
+    commands.add_parser("migrate", help=t(lang, "cli.migrate"))
+    commands.add_parser("serve", help=t(lang, "cli.serve"))
+    console = commands.add_parser("console", help=t(lang, "cli.console"))
+    console.add_argument("--as", dest="who", metavar="PERSON", help=t(lang, "cli.console.as"))
+    demo = commands.add_parser("demo", help=t(lang, "cli.demo"))
+    demo.add_argument("--out", type=Path, default=Path("dxdesk-demo"),
+                      help=t(lang, "cli.demo.out"))
+    commands.add_parser("sample-data", help=t(lang, "cli.sample_data"))
+    commands.add_parser("municipalities", help=t(lang, "cli.municipalities"))
+    roster = commands.add_parser("roster", help=t(lang, "cli.roster"))
+    roster_commands = roster.add_subparsers(dest="roster_command", metavar="ACTION",
+                                            required=True)
+    roster_commands.add_parser("list", help=t(lang, "cli.roster.list"))
+    add = roster_commands.add_parser("add", help=t(lang, "cli.roster.add"))
+    add.add_argument("--name", required=True)
+    add.add_argument("--role", required=True,
+                     choices=["municipal", "prefecture", "consultant", "admin"])
+    add.add_argument("--email")
+    add.add_argument("--title")
+    add.add_argument("--municipality", help="e.g. 宇土市")
+    add.add_argument("--department")
+    add.add_argument("--approver", action="store_true")
+    add.add_argument("--lead", action="store_true")
+    add.add_argument("--qualification", action="append", choices=["itc", "fe", "ap"], default=[])
+    link = roster_commands.add_parser("link", help=t(lang, "cli.roster.link"))
+    link.add_argument("--person", required=True)
+    link.add_argument("--platform", required=True, choices=["slack", "teams"])
+    link.add_argument("--user-id", required=True)
+    return root
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    lang = _language()
+    args = parser(lang).parse_args(argv)
+    try:
+        settings = config.load()
+        from bot import commands
+
+        return commands.run(args, settings)
+    except ConfigError as error:
+        print(str(error), file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

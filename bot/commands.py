@@ -1,0 +1,122 @@
+"""What each command of `python -m bot` does (the parser lives in bot.__main__)."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from typing import Any
+
+from bot import console, demo
+from bot.cast import CAST, person_values
+from bot.config import ConfigError, Settings
+from bot.render_text import render, table
+from bot.wiring import build_context
+from handlers import roster
+from handlers.core import invalid_reply
+from handlers.errors import Invalid
+from handlers.i18n import t
+from storage import audit, migrate, people
+from storage.db import Database
+
+
+def run(args: argparse.Namespace, settings: Settings) -> int:
+    lang = settings.language
+    command = args.command
+    if command == "migrate":
+        database = Database(settings.database_url)
+        migrate.upgrade(database)
+        print(t(lang, "cli.migrated", revision=migrate.current(database)))
+        return 0
+    if command == "serve":
+        print(t(lang, "cli.serve.no_platform"), file=sys.stderr)
+        return 2
+    if command == "demo":
+        return demo.run(args.out, sys.stdout, lang)
+    ctx = build_context(settings)
+    if command == "console":
+        return _console(ctx, args.who, lang)
+    if command == "sample-data":
+        return _sample(ctx, lang)
+    if command == "municipalities":
+        with ctx.db.transaction() as session:
+            rows = [[m.code, m.name, m.reading, m.district or "-", str(m.travel_minutes)]
+                    for m in people.municipalities(session)]
+        print(table(["code", "name", "reading", "district", "minutes"], rows))
+        return 0
+    if command == "roster":
+        return _roster(ctx, args, lang)
+    raise ConfigError(f"unknown command {command}")
+
+
+def _console(ctx: Any, who: str | None, lang: str) -> int:
+    with ctx.db.transaction() as session:
+        everyone = people.listing(session)
+    if not everyone:
+        print(t(lang, "console.no_people"), file=sys.stderr)
+        return 2
+    if not who:
+        print(t(lang, "console.who"))
+        _print_roster(everyone, lang)
+        return 2
+    found = roster.find(ctx, who)
+    if not found:
+        print(t(lang, "console.not_found", key=who), file=sys.stderr)
+        return 2
+    if len(found) > 1:
+        print(t(lang, "console.ambiguous", key=who), file=sys.stderr)
+        return 2
+    return console.Console(ctx, found[0], input, sys.stdout).run()
+
+
+def _print_roster(everyone: list[Any], lang: str) -> None:
+    rows = [[str(p.id), p.name, t(lang, f"role.{p.role}"), p.email or "-"] for p in everyone]
+    print(table(["id", t(lang, "field.name"), t(lang, "field.role"), t(lang, "field.email")],
+                rows))
+
+
+def _sample(ctx: Any, lang: str) -> int:
+    with ctx.db.transaction() as session:
+        if people.count(session):
+            print(t(lang, "cli.sample_exists"), file=sys.stderr)
+            return 1
+        ids = {m.name: m.id or 0 for m in people.municipalities(session)}
+    for entry in CAST:
+        roster.add_person(ctx, person_values(entry, ids))
+    print(t(lang, "cli.sample_loaded", count=len(CAST), example=CAST[1]["name"]))
+    return 0
+
+
+def _roster(ctx: Any, args: argparse.Namespace, lang: str) -> int:
+    if args.roster_command == "list":
+        with ctx.db.transaction() as session:
+            _print_roster(people.listing(session), lang)
+        return 0
+    if args.roster_command == "add":
+        with ctx.db.transaction() as session:
+            place = people.municipality_named(session, args.municipality or "")
+        values = {
+            "name": args.name, "role": args.role, "email": args.email, "title": args.title,
+            "municipality": str(place.id) if place else args.municipality,
+            "department": args.department, "approver": "yes" if args.approver else "no",
+            "lead": "yes" if args.lead else "no", "qualifications": args.qualification,
+        }
+        try:
+            person = roster.add_person(ctx, values)
+        except Invalid as invalid:
+            print(render(invalid_reply(lang, invalid), lang).text.split("\n■")[0],
+                  file=sys.stderr)
+            return 2
+        print(t(lang, "roster.added", name=person.name))
+        return 0
+    found = roster.find(ctx, args.person)
+    if len(found) != 1:
+        key = "console.not_found" if not found else "console.ambiguous"
+        print(t(lang, key, key=args.person), file=sys.stderr)
+        return 2
+    with ctx.db.transaction() as session:
+        people.link_identity(session, found[0].id, args.platform, args.user_id)
+        audit.record(session, at=ctx.clock.now(), actor_id=None, action="roster.link",
+                     target_type="person", target_id=found[0].id,
+                     after={"platform": args.platform})
+    print(t(lang, "cli.linked", name=found[0].name, platform=args.platform, user=args.user_id))
+    return 0

@@ -1,0 +1,105 @@
+"""Configuration from the environment (and an optional .env), checked at start-up.
+
+A wrong value stops the process with one line naming the variable, never a traceback.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import date, time
+from typing import Annotated, Literal
+
+from pydantic import AliasChoices, Field, ValidationError, field_validator, model_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+from handlers.context import Plan, Rules
+
+HOURS = re.compile(r"^\s*(\d{1,2}):(\d{2})\s*-\s*(\d{1,2}):(\d{2})\s*$")
+
+
+class ConfigError(Exception):
+    """One line for the operator: which variable is wrong, and why."""
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(
+        env_file=".env", env_file_encoding="utf-8", extra="ignore", populate_by_name=True
+    )
+
+    database_url: str = Field(
+        default="sqlite:///dxdesk.db", validation_alias=AliasChoices("DATABASE_URL")
+    )
+    language: Literal["ja", "en"] = Field(
+        default="ja", validation_alias=AliasChoices("DXDESK_LANGUAGE")
+    )
+    office_hours: Annotated[tuple[time, time], NoDecode] = Field(
+        default=(time(9, 0), time(17, 0)), validation_alias=AliasChoices("DXDESK_OFFICE_HOURS")
+    )
+    contract_start: date = Field(
+        default=date(2026, 6, 1), validation_alias=AliasChoices("DXDESK_CONTRACT_START")
+    )
+    contract_end: date = Field(
+        default=date(2027, 3, 31), validation_alias=AliasChoices("DXDESK_CONTRACT_END")
+    )
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = Field(
+        default="INFO", validation_alias=AliasChoices("DXDESK_LOG_LEVEL")
+    )
+
+    @field_validator("office_hours", mode="before")
+    @classmethod
+    def _hours(cls, value: object) -> object:
+        if isinstance(value, str):
+            match = HOURS.match(value)
+            if not match:
+                raise ValueError("expected HH:MM-HH:MM, e.g. 09:00-17:00")
+            opens = time(int(match[1]), int(match[2]))
+            closes = time(int(match[3]), int(match[4]))
+            if opens >= closes:
+                raise ValueError("the office must open before it closes")
+            return (opens, closes)
+        return value
+
+    @field_validator("database_url")
+    @classmethod
+    def _url(cls, value: str) -> str:
+        if not re.match(r"^(sqlite|postgresql|postgres)(\+\w+)?://", value):
+            raise ValueError("expected sqlite:///FILE or postgresql://USER@HOST/DB")
+        return value
+
+    @model_validator(mode="after")
+    def _period(self) -> Settings:
+        if self.contract_end <= self.contract_start:
+            raise ValueError("DXDESK_CONTRACT_END: must come after DXDESK_CONTRACT_START")
+        return self
+
+    def rules(self) -> Rules:
+        return Rules(
+            language=self.language,
+            office_open=self.office_hours[0],
+            office_close=self.office_hours[1],
+            contract_start=self.contract_start,
+            contract_end=self.contract_end,
+            plan=Plan(),
+        )
+
+
+ENV_NAMES = {
+    "database_url": "DATABASE_URL",
+    "language": "DXDESK_LANGUAGE",
+    "office_hours": "DXDESK_OFFICE_HOURS",
+    "contract_start": "DXDESK_CONTRACT_START",
+    "contract_end": "DXDESK_CONTRACT_END",
+    "log_level": "DXDESK_LOG_LEVEL",
+}
+
+
+def load() -> Settings:
+    try:
+        return Settings()
+    except ValidationError as error:
+        first = error.errors()[0]
+        location = first["loc"][0] if first["loc"] else ""
+        message = first["msg"].removeprefix("Value error, ")
+        if location:
+            message = f"{ENV_NAMES.get(str(location), str(location))}: {message}"
+        raise ConfigError(f"configuration error: {message}") from None

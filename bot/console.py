@@ -1,0 +1,131 @@
+"""The terminal chat (the embedded default adapter, like Hubot's shell): act as any
+registered person; forms become prompts, buttons numbered choices."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import TextIO
+
+from bot.render_text import render
+from handlers import router
+from handlers.actor import Actor
+from handlers.context import Context
+from handlers.i18n import t
+from handlers.reply import Form, Input, Reply
+
+Ask = Callable[[str], str]
+
+
+class Quit(Exception):
+    """The user typed q or closed the input."""
+
+
+class Console:
+    def __init__(self, ctx: Context, actor: Actor, ask: Ask, out: TextIO) -> None:
+        self.ctx = ctx
+        self.actor = actor
+        self.lang = actor.language
+        self._ask = ask
+        self.out = out
+
+    def say(self, text: str) -> None:
+        print(text, file=self.out, flush=True)
+
+    def ask(self, prompt: str) -> str:
+        try:
+            answer = self._ask(prompt)
+        except EOFError:
+            raise Quit from None
+        if answer.strip().lower() in ("q", "quit", "exit", "終了"):
+            raise Quit
+        return answer
+
+    def run(self) -> int:
+        self.say(t(self.lang, "console.welcome"))
+        reply = router.press(self.ctx, self.actor, "menu")
+        try:
+            while True:
+                reply = self.step(reply)
+        except Quit:
+            self.say(t(self.lang, "console.bye"))
+            return 0
+
+    def step(self, reply: Reply) -> Reply:
+        """Show one reply and act on the answer; returns the next reply to show."""
+        shown = render(reply, self.lang)
+        if shown.form is not None:
+            if shown.text.strip():
+                self.say(shown.text)
+            return self.fill(shown.form)
+        self.say(shown.text)
+        if not shown.options:
+            self.say("")
+            return router.press(self.ctx, self.actor, "menu")
+        while True:
+            answer = self.ask(t(self.lang, "console.choose", count=len(shown.options))).strip()
+            if answer in ("", "m", "menu", "メニュー"):
+                return router.press(self.ctx, self.actor, "menu")
+            if answer.isdigit() and 1 <= int(answer) <= len(shown.options):
+                button = shown.options[int(answer) - 1]
+                self.say("")
+                return router.press(self.ctx, self.actor, button.action, button.value)
+            self.say(t(self.lang, "console.bad_choice"))
+
+    def fill(self, form: Form) -> Reply:
+        self.say(f"\n■ {form.title}  ({t(self.lang, 'console.form_help')})")
+        values: dict[str, str | list[str]] = {}
+        for item in form.inputs:
+            if item.error:
+                self.say(f"  ✖ {item.error}")
+            values[item.name] = self.prompt(item)
+        confirm = self.ask(t(self.lang, "console.confirm", submit=form.submit_label)).strip()
+        if confirm.lower() in ("n", "no", "いいえ"):
+            self.say(t(self.lang, "console.discarded"))
+            return router.press(self.ctx, self.actor, "menu")
+        return router.submit(self.ctx, self.actor, form.action, values, form.context)
+
+    def prompt(self, item: Input) -> str | list[str]:
+        mark = t(self.lang, "console.required" if item.required else "console.optional")
+        label = f"{item.label}{mark}"
+        if item.hint:
+            label += f" — {item.hint}"
+        default = item.value
+        if item.choices:
+            self.say(f"  {label}")
+            for number, choice in enumerate(item.choices, 1):
+                self.say(f"    {number}. {choice.label}")
+            shown = self._default_labels(item)
+            raw = self.ask(f"  > {'[' + shown + '] ' if shown else ''}").strip()
+            if not raw:
+                return list(default) if isinstance(default, tuple) else (default or "")
+            picked = [self._pick(item, part) for part in raw.replace("、", ",").split(",")]
+            return picked if item.kind == "multiselect" else picked[0]
+        if item.kind == "textarea":
+            self.say(f"  {label} {t(self.lang, 'console.multiline')}")
+            if default:
+                self.say(f"    [{default}]")
+            lines = []
+            while True:
+                line = self.ask("  | ")
+                if not line.strip():
+                    break
+                lines.append(line)
+            return "\n".join(lines) if lines else (str(default) if default else "")
+        suffix = f" [{', '.join(default) if isinstance(default, tuple) else default}]" \
+            if default else ""
+        raw = self.ask(f"  {label}{suffix}: ").strip()
+        if not raw and default:
+            return ", ".join(default) if isinstance(default, tuple) else str(default)
+        return raw
+
+    @staticmethod
+    def _pick(item: Input, part: str) -> str:
+        part = part.strip()
+        if part.isdigit() and 1 <= int(part) <= len(item.choices):
+            return item.choices[int(part) - 1].value
+        return part  # validated by the handler, which names the field if it is wrong
+
+    @staticmethod
+    def _default_labels(item: Input) -> str:
+        wanted = item.value if isinstance(item.value, tuple) else (item.value,)
+        return ", ".join(c.label for c in item.choices if c.value in wanted)

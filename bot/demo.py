@@ -1,0 +1,334 @@
+"""`python -m bot demo`: a compressed but realistic season on a fresh SQLite file, driven
+by a simulated clock through the same handlers the chat platforms use, told as a
+Japanese narrative and closed with the quota table."""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import Iterator
+from datetime import date, datetime, time, timedelta
+from pathlib import Path
+from typing import Any, TextIO
+
+from bot.cast import CAST, person_values
+from bot.render_text import table
+from handlers import approval, bpr, calendar, intake, logs, payloads, quotas, roster, scheduling
+from handlers.actor import Actor
+from handlers.clock import TOKYO, FakeClock
+from handlers.context import Context, Rules
+from handlers.i18n import format_day, t
+from handlers.reply import Reply
+from storage import migrate, people
+from storage.db import Database
+
+SEASON_START = datetime(2026, 6, 1, 9, 0, tzinfo=TOKYO)
+SEASON_END = date(2026, 11, 30)
+
+
+class DemoFailed(Exception):
+    """A step the demo relies on was refused: the product is broken, say so loudly."""
+
+
+class Demo:
+    def __init__(self, out_dir: Path, out: TextIO, language: str = "ja") -> None:
+        self.out_dir = out_dir
+        self.out = out
+        self.lang = language
+        self.clock = FakeClock(SEASON_START)
+        out_dir.mkdir(parents=True, exist_ok=True)
+        db_path = out_dir / "dxdesk-demo.db"
+        for stale in out_dir.glob("dxdesk-demo.db*"):
+            stale.unlink()
+        self.db = Database(f"sqlite:///{db_path}")
+        migrate.upgrade(self.db)
+        self.ctx = Context(self.db, self.clock, Rules(language=language))
+        self.cast: dict[str, Actor] = {}
+        self.requests: dict[str, int] = {}
+        self.engagements: dict[str, int] = {}
+        self.logged = 0
+
+    # -- telling -------------------------------------------------------------------
+    def say(self, key: str, **params: Any) -> None:
+        print(t(self.lang, key, **params), file=self.out, flush=True)
+
+    def event(self, key: str, **params: Any) -> None:
+        day = format_day(self.lang, self.clock.now().date())
+        print(f"  {day}  {t(self.lang, key, **params)}", file=self.out, flush=True)
+
+    def expect(self, reply: Reply, ok: bool = True) -> Reply:
+        if reply.ok != ok:
+            raise DemoFailed(reply.plain_text())
+        return reply
+
+    def at(self, day: date, hour: int = 9) -> None:
+        self.clock.set(datetime.combine(day, time(hour), TOKYO))
+
+    # -- the season ----------------------------------------------------------------
+    def run(self) -> int:
+        self.say("demo.title")
+        self.roster()
+        self.applications()
+        self.consultations()
+        self.season()
+        self.summary()
+        return 0
+
+    def roster(self) -> None:
+        self.say("demo.chapter.roster")
+        with self.db.transaction() as session:
+            ids = {m.name: m.id or 0 for m in people.municipalities(session)}
+        for entry in CAST:
+            person = roster.add_person(self.ctx, person_values(entry, ids))
+            self.cast[person.name] = Actor.from_person(person, self.lang)
+        self.event("demo.roster", count=len(CAST), municipalities=len(ids))
+
+    def applications(self) -> None:
+        self.say("demo.chapter.applications")
+        goals = {
+            "田中 美咲": "転入・転居手続のオンライン化の実現",
+            "井上 恵": "RPA・AIツール活用による定型業務の削減",
+            "村上 優": "窓口業務の見直し",
+        }
+        for name in ("田中 美咲", "松本 大輔", "井上 恵", "坂本 直子", "村上 優"):
+            staff = self.cast[name]
+            reply = self.expect(intake.apply_bpr(self.ctx, staff, {
+                "municipality": str(staff.municipality_id),
+                "department": staff.department,
+                "requester_title": "主査",
+                "requester_name": staff.name,
+                "goal": goals.get(name, ""),
+                "description": "業務量の増加に対し、限られた人員での対応が課題となっている。",
+            }))
+            number = reply.data["number"]
+            self.requests[name] = reply.data["request_id"]
+            self.event("demo.applied", municipality=self.place(staff), number=number,
+                       goal=goals.get(name) or t(self.lang, "goal.none"))
+        self.at(date(2026, 6, 3), 10)
+        approver = self.cast["熊本 県子"]
+        for name in ("田中 美咲", "松本 大輔", "井上 恵", "坂本 直子"):
+            reply = self.expect(approval.approve(
+                self.ctx, approver, self.ref(name),
+                {"consultants": [self.id("高橋 誠"), self.id("中村 由紀")]}))
+            self.engagements[name] = reply.data["engagement_id"]
+            self.event("demo.selected", municipality=self.place(self.cast[name]))
+        self.expect(approval.decline(self.ctx, approver, self.ref("村上 優"), {
+            "reason": "今年度の選定枠を超えたため。個別相談をご活用ください。"}))
+        self.event("demo.declined", municipality=self.place(self.cast["村上 優"]))
+
+    def consultations(self) -> None:
+        self.say("demo.chapter.consultations")
+        self.at(date(2026, 6, 4), 10)
+        topics = {"森 翔太": "online_application", "山口 健二": "my_number"}
+        for name, topic in topics.items():
+            staff = self.cast[name]
+            reply = self.expect(intake.submit(self.ctx, staff, {
+                "municipality": str(staff.municipality_id), "department": staff.department,
+                "requester_title": "主事", "requester_name": staff.name, "topic": topic,
+                "description": "手続のデジタル化の進め方について相談したい。", "mode": "visit",
+                "preferred_dates": "2026-06-22, 2026-06-24"}))
+            self.requests[name] = reply.data["request_id"]
+            self.event("demo.requested", municipality=self.place(staff),
+                       number=reply.data["number"], topic=t(self.lang, f"choice.topic.{topic}"))
+        ken, aso = self.cast["熊本 県子"], self.cast["阿蘇 一郎"]
+        self.expect(approval.ask_info(self.ctx, ken, self.ref("山口 健二"), {
+            "question": "対象となる業務と、年間の処理件数を教えてください。"}))
+        self.event("demo.asked", municipality=self.place(self.cast["山口 健二"]))
+        refused = self.expect(approval.approve(self.ctx, self.cast["森 翔太"], self.ref("森 翔太"),
+                                               {"consultants": [self.id("小林 健")]}), ok=False)
+        self.event("demo.refused", who="森 翔太", text=refused.plain_text())
+        self.at(date(2026, 6, 5), 10)
+        self.expect(approval.approve(self.ctx, ken, self.ref("森 翔太"),
+                                     {"consultants": [self.id("小林 健")]}))
+        self.event("demo.approved", municipality=self.place(self.cast["森 翔太"]))
+        late = self.expect(approval.approve(self.ctx, aso, self.ref("森 翔太"),
+                                            {"consultants": [self.id("中村 由紀")]}), ok=False)
+        self.event("demo.late_click", text=late.plain_text())
+        self.at(date(2026, 6, 8), 11)
+        self.expect(intake.answer(self.ctx, self.cast["山口 健二"], self.ref("山口 健二"), {
+            "answer": "固定資産税の証明書発行業務で、年間約3,000件です。"}))
+        self.event("demo.answered", municipality=self.place(self.cast["山口 健二"]))
+        self.at(date(2026, 6, 9), 10)
+        self.expect(approval.approve(self.ctx, aso, self.ref("山口 健二"),
+                                     {"consultants": [self.id("小林 健"), self.id("中村 由紀")]}))
+        self.event("demo.approved", municipality=self.place(self.cast["山口 健二"]))
+
+    def season(self) -> None:
+        """Month by month: book at the start of the month, hold, log, advance steps."""
+        self.say("demo.chapter.season")
+        bpr_staff = list(self.engagements)
+        days = self.business_days(date(2026, 6, 10), SEASON_END)
+        month_of: dict[int, list[date]] = {}
+        for day in days:
+            month_of.setdefault(day.month, []).append(day)
+        consultation_left = ["森 翔太", "山口 健二"]
+        for month, month_days in month_of.items():
+            self.at(month_days[0] - timedelta(days=1), 9)
+            pool: Iterator[date] = iter(month_days)
+            booked: list[tuple[int, list[str], str]] = []
+            for _ in range(3):  # office days, the lead at every one
+                booked.append((self.book("office_day", next(pool), [], ["高橋 誠", "小林 健"],
+                                         start="09:00"), [], "office_day"))
+            per_month = 2 if month in (6, 7, 9, 10) else 1
+            for name in bpr_staff:
+                for _ in range(per_month):
+                    booked.append((self.book("bpr", next(pool), [name], ["高橋 誠", "中村 由紀"]),
+                                   [name], "bpr"))
+            if month == 9:
+                joint = ["田中 美咲", "井上 恵"]
+                booked.append((self.book("bpr", next(pool), joint, ["高橋 誠", "中村 由紀"]),
+                               joint, "bpr"))
+            if consultation_left:
+                name = consultation_left.pop(0)
+                booked.append((self.book("consultation", next(pool), [], ["小林 健"],
+                                         request=name, start="10:00"), [name], "consultation"))
+            self.hold(month_days[-1], booked)
+            if month == 9:
+                self.event("demo.joint", municipalities="、".join(
+                    self.place(self.cast[n]) for n in ("田中 美咲", "井上 恵")))
+            self.goal_events(month)
+            self.event("demo.month", month=month,
+                       bpr=sum(k == "bpr" for *_, k in booked),
+                       office=sum(k == "office_day" for *_, k in booked),
+                       consultation=sum(k == "consultation" for *_, k in booked))
+
+    def book(self, kind: str, day: date, staff: list[str], consultants: list[str],
+             request: str | None = None, start: str = "13:00") -> int:
+        values: dict[str, Any] = {
+            "session_kind": kind, "date": day.isoformat(), "start": start,
+            "minutes": scheduling.DEFAULT_MINUTES[kind], "mode": "visit",
+            "municipalities": [str(self.cast[n].municipality_id) for n in staff],
+            "consultants": [self.id(c) for c in consultants],
+        }
+        if request:
+            with self.db.transaction() as session:
+                from storage import requests as request_rows
+
+                row = request_rows.get(session, self.requests[request])
+                values["request_number"] = row.number if row else ""
+        reply = self.expect(scheduling.book(self.ctx, self.cast["水前寺 花"], values))
+        return int(reply.data["session_id"])
+
+    def hold(self, last_day: date, booked: list[tuple[int, list[str], str]]) -> None:
+        """After the month: logs, minutes and steps, as the consultants would file them.
+        Uto's sessions of the month go into one batched log (R9)."""
+        self.at(last_day, 18)
+        lead = self.cast["高橋 誠"]
+        batched: list[int] = []
+        for session_id, staff, kind in booked:
+            if kind == "office_day":
+                self.expect(logs.file_minutes(self.ctx, lead, {
+                    "office_day": str(session_id), "attendees_text": "熊本 県子、高橋 誠、小林 健",
+                    "body": "各市町村の支援状況を報告し、翌月の予定を確認した。"}))
+            elif staff == ["田中 美咲"]:
+                batched.append(session_id)
+            else:
+                author = self.cast["小林 健"] if kind == "consultation" else lead
+                self.file_log(author, [session_id], staff)
+                for name in staff:
+                    if name in self.engagements:
+                        self.advance(name)
+        if batched:
+            self.file_log(lead, batched, ["田中 美咲"])
+            for _ in batched:
+                self.advance("田中 美咲")
+
+    def file_log(self, author: Actor, session_ids: list[int], staff: list[str]) -> None:
+        attendees = "\n".join(
+            f"{self.cast[n].department}/主査/{self.cast[n].name}" for n in staff
+        ) or "企画課/主事/(記録なし)"
+        issues = "申請様式が紙のみで電子化されていない/電子申請システムでの様式作成を支援する" \
+            if self.logged % 5 == 0 else ""
+        self.expect(logs.file_log(self.ctx, author, {
+            "sessions": [str(i) for i in session_ids], "method": "visit",
+            "place": "、".join(self.place(self.cast[n]) for n in staff) or "熊本県庁",
+            "attendees": attendees, "summary": "対象業務の現状と課題を確認した。",
+            "response": "業務フローを整理し、改善案の方向性を助言した。", "issues": issues,
+            "next_plan": "次回は業務分析の結果を共有する。"}))
+        self.logged += 1
+        if len(session_ids) > 1:
+            self.event("demo.batched", count=len(session_ids))
+
+    def advance(self, name: str) -> None:
+        engagement = payloads.encode(id=self.engagements[name])
+        if name == "井上 恵" and not getattr(self, "_skipped", False):
+            self._skipped = True
+            self.expect(bpr.update_step(self.ctx, self.cast["高橋 誠"], engagement, {
+                "step": 3, "step_action": "skipped", "note": "As-Isフローは市で作成済み"}))
+            self.event("demo.skipped", municipality=self.place(self.cast[name]))
+        view = self.expect(bpr.step_form(self.ctx, self.cast["高橋 誠"], engagement))
+        form = view.form
+        step = next((i.value for i in form.inputs if i.name == "step"), None) if form else None
+        if not step:
+            return
+        self.expect(bpr.update_step(self.ctx, self.cast["高橋 誠"], engagement, {
+            "step": step, "step_action": "done", "done_on": self.clock.now().date().isoformat()}))
+
+    def goal_events(self, month: int) -> None:
+        if month == 7:
+            staff = self.cast["松本 大輔"]
+            self.expect(bpr.set_goal(self.ctx, staff, payloads.encode(
+                id=self.engagements["松本 大輔"]), {"goal": "証明書交付業務のオンライン申請化"}))
+            self.event("demo.goal_set", municipality=self.place(staff))
+        if month == 10:
+            self.expect(bpr.set_goal(self.ctx, self.cast["高橋 誠"], payloads.encode(
+                id=self.engagements["田中 美咲"]), {
+                    "goal": "転入・転居手続のオンライン化と窓口の書かない化",
+                    "reason": "To-Be検討の結果、窓口改革まで範囲を広げる"}))
+            self.event("demo.goal_revised", municipality=self.place(self.cast["田中 美咲"]))
+
+    def summary(self) -> None:
+        self.at(date(2026, 12, 1), 9)
+        self.say("demo.chapter.summary")
+        self.expect(scheduling.book(self.ctx, self.cast["水前寺 花"], {
+            "session_kind": "results_meeting", "date": "2027-03-10", "start": "14:00",
+            "minutes": 120, "mode": "online", "meeting_url": "https://meet.example.jp/dx-results",
+            "consultants": [self.id("高橋 誠"), self.id("中村 由紀")]}))
+        self.event("demo.results_meeting")
+        for name, engagement_id in self.engagements.items():
+            reply = self.expect(bpr.view(self.ctx, self.cast["熊本 県子"],
+                                         payloads.encode(id=engagement_id)))
+            if reply.data.get("goal_overdue"):
+                self.event("demo.goal_overdue", municipality=self.place(self.cast[name]))
+        header = [t(self.lang, f"quota.{k}") for k in
+                  ("program", "plan", "held", "booked", "expected", "projected", "pace")]
+        body = [
+            [t(self.lang, f"choice.session_kind.{r.kind}"), str(r.plan), str(r.held),
+             str(r.booked), f"{r.expected:.1f}",
+             "-" if r.projected is None else f"{r.projected:.0f}", t(self.lang, f"pace.{r.pace}")]
+            for r in quotas.figures(self.ctx)
+        ]
+        print("\n" + table(header, body), file=self.out)
+        self.say("demo.done", path=str(self.out_dir / "dxdesk-demo.db"), logs=self.logged)
+
+    # -- helpers -------------------------------------------------------------------
+    def ref(self, name: str) -> str:
+        return payloads.encode(id=self.requests[name])
+
+    def id(self, name: str) -> str:
+        return str(self.cast[name].id)
+
+    def place(self, actor: Actor) -> str:
+        with self.db.transaction() as session:
+            found = people.municipality(session, actor.municipality_id or 0)
+            return found.name if found else "-"
+
+    @staticmethod
+    def business_days(start: date, end: date) -> list[date]:
+        days, day = [], start
+        while day <= end:
+            if calendar.is_business_day(day):
+                days.append(day)
+            day += timedelta(days=1)
+        return days
+
+
+def run(out_dir: Path, out: TextIO, language: str = "ja") -> int:
+    demo = Demo(out_dir, out, language)
+    try:
+        return demo.run()
+    finally:
+        demo.db.dispose()
+
+
+def clean(out_dir: Path) -> None:
+    shutil.rmtree(out_dir, ignore_errors=True)

@@ -1,0 +1,32 @@
+"""Builds the process: settings → database → handler context."""
+
+from __future__ import annotations
+
+import logging
+
+from bot.config import ConfigError, Settings
+from handlers.clock import Clock, SystemClock
+from handlers.context import Context
+from storage import migrate
+from storage.db import Database
+
+
+def open_database(settings: Settings, *, auto_migrate: bool = True) -> Database:
+    """SQLite is migrated on first use (zero set-up); PostgreSQL must be migrated by the
+    release step, so a stale schema stops start-up with one clear line."""
+    database = Database(settings.database_url)
+    if database.is_postgres or not auto_migrate:
+        if migrate.current(database) != migrate.head():
+            raise ConfigError(
+                "database error: DATABASE_URL: schema is not up to date; "
+                "run `python -m bot migrate` first"
+            )
+    else:
+        migrate.upgrade(database)
+    return database
+
+
+def build_context(settings: Settings, clock: Clock | None = None) -> Context:
+    logging.basicConfig(level=settings.log_level, format="%(asctime)s %(levelname)s %(message)s")
+    logging.getLogger("alembic").setLevel(logging.WARNING)
+    return Context(open_database(settings), clock or SystemClock(), settings.rules())

@@ -1,0 +1,358 @@
+"""R2: the prefecture's decisions. Only approvers act; every decision is audited; the
+requester is told. Two approvers at once: the row lock lets one decide, the other is
+told who did."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlmodel import Session
+
+from handlers import forms, payloads, policy, workflow
+from handlers.actor import Actor
+from handlers.common import (
+    PAGE_SIZE,
+    consultant_choices,
+    municipality_name,
+    name_of,
+    notify,
+    pages,
+    requester_ids,
+)
+from handlers.context import Context
+from handlers.core import intent
+from handlers.errors import Key, Refused
+from handlers.forms import FieldSpec, FormSpec
+from handlers.i18n import format_when, t
+from handlers.intake import load_visible, request_buttons
+from handlers.reply import Button, Field, ListItem, ListView, Reply, Text
+from storage import audit, engagements, requests
+from storage.models import Engagement, InfoRequest, Request, RequestKind, RequestState
+
+APPROVE = FormSpec(
+    "request.approve",
+    "form.approve.title",
+    (FieldSpec("consultants", "multiselect", hint=True),),
+    submit="button.approve",
+)
+DECLINE = FormSpec(
+    "request.decline",
+    "form.decline.title",
+    (FieldSpec("reason", "textarea", max_length=1000),),
+    submit="button.decline",
+)
+ASK_INFO = FormSpec(
+    "request.ask_info",
+    "form.ask_info.title",
+    (FieldSpec("question", "textarea", max_length=1000),),
+    submit="button.ask_info",
+)
+
+
+@intent("approval.queue")
+def queue(ctx: Context, actor: Actor, ref: str = "") -> Reply:
+    """Requests waiting for the prefecture, oldest first."""
+    policy.require(actor, "approval.queue")
+    page = payloads.decode(ref).page
+    lang = actor.language
+    with ctx.db.transaction() as session:
+        rows, total = requests.listing(session, states=workflow.PENDING)
+        rows.reverse()
+        shown = rows[(page - 1) * PAGE_SIZE : page * PAGE_SIZE]
+        items = tuple(
+            ListItem(
+                title=f"{r.number} {municipality_name(session, r.municipality_id)}",
+                fields=(
+                    Field(t(lang, "field.kind"), t(lang, f"kind.{r.kind}")),
+                    Field(t(lang, "field.state"), t(lang, f"state.{r.state}")),
+                    Field(t(lang, "field.submitted_at"), format_when(lang, r.created_at)),
+                ),
+                buttons=(
+                    Button("request.view", t(lang, "button.view"), payloads.encode(id=r.id)),
+                    *request_buttons(actor, r),
+                ),
+            )
+            for r in shown
+        )
+    count = pages(total)
+    more = (
+        Button("approval.queue", t(lang, "button.next_page"), payloads.encode(page=page + 1))
+        if page < count
+        else None
+    )
+    return Reply(
+        (
+            ListView(
+                t(lang, "list.queue.title", total=total),
+                items,
+                page,
+                count,
+                t(lang, "list.queue.empty"),
+                more,
+            ),
+        )
+    )
+
+
+def _pending(session: Session, actor: Actor, request_id: int, intent_name: str) -> Request:
+    """The request under its row lock, still undecided, and not the actor's own."""
+    request = load_visible(session, actor, request_id, intent_name, lock=True)
+    if request.state not in workflow.PENDING:
+        if request.decided_by_id is not None and request.decided_at is not None:
+            raise Refused(
+                "refusal.already_decided",
+                target_type="request",
+                target_id=request_id,
+                number=request.number,
+                decision=Key(f"state.{request.state}"),
+                by=name_of(session, request.decided_by_id),
+                when=format_when(actor.language, request.decided_at),
+            )
+        raise Refused(
+            "refusal.bad_transition",
+            target_type="request",
+            target_id=request_id,
+            number=request.number,
+            current=Key(f"state.{request.state}"),
+            target=Key(f"state.{RequestState.APPROVED.value}"),
+        )
+    if request.entered_by_id == actor.id or request.requester_id == actor.id:
+        raise Refused("refusal.own_request", target_type="request", target_id=request_id)
+    return request
+
+
+@intent("request.approve.form")
+def approve_form(ctx: Context, actor: Actor, ref: str) -> Reply:
+    request_id = payloads.require_id(ref)
+    policy.require(actor, "request.approve", target_type="request", target_id=request_id)
+    with ctx.db.transaction() as session:
+        request = load_visible(session, actor, request_id, "request.approve")
+        choices = {"consultants": consultant_choices(session, actor.language)}
+    title = "form.select.title" if request.kind == RequestKind.BPR_APPLICATION else APPROVE.title
+    spec = FormSpec(APPROVE.action, title, APPROVE.fields, APPROVE.submit)
+    return Reply(
+        (
+            forms.build(
+                spec,
+                actor.language,
+                choices=choices,
+                context=ref,
+                title_params={"number": request.number},
+            ),
+        )
+    )
+
+
+@intent("request.approve")
+def approve(ctx: Context, actor: Actor, ref: str, values: dict[str, Any]) -> Reply:
+    """Approve a consultation, or select a BPR applicant (which opens its engagement),
+    with the consultants who will carry it."""
+    request_id = payloads.require_id(ref)
+    policy.require(actor, "request.approve", target_type="request", target_id=request_id)
+    lang = actor.language
+    with ctx.db.transaction() as session:
+        request = _pending(session, actor, request_id, "request.approve")
+        clean = forms.validate(
+            APPROVE,
+            lang,
+            values,
+            today=ctx.clock.now().date(),
+            rules=ctx.rules,
+            choices={"consultants": consultant_choices(session, lang)},
+            context=ref,
+            title_params={"number": request.number},
+        )
+        consultant_ids = [int(v) for v in clean["consultants"]]
+        now = ctx.clock.now()
+        before = request.state
+        workflow.move(request, RequestState.APPROVED)
+        request.decided_by_id, request.decided_at, request.updated_at = actor.id, now, now
+        session.add(request)
+        requests.assign(session, request_id, consultant_ids)
+        engagement_id = None
+        if request.kind == RequestKind.BPR_APPLICATION:
+            engagement_id = _open_engagement(session, request, now)
+        audit.record(
+            session,
+            at=now,
+            actor_id=actor.id,
+            action="request.approve",
+            target_type="request",
+            target_id=request_id,
+            before={"state": before},
+            after={"state": request.state, "consultants": consultant_ids},
+        )
+        place = municipality_name(session, request.municipality_id)
+        notify(
+            session,
+            key=f"request.approved:{request_id}",
+            person_ids=requester_ids(request),
+            message=f"notice.approved.{request.kind}",
+            params={"number": request.number},
+            now=now,
+            action="request.view",
+            ref=ref,
+        )
+        notify(
+            session,
+            key=f"request.assigned:{request_id}",
+            person_ids=consultant_ids,
+            message="notice.assigned",
+            params={"number": request.number, "municipality": place},
+            now=now,
+            action="request.view",
+            ref=ref,
+        )
+    key = "decided.selected" if engagement_id else "decided.approved"
+    return Reply(
+        (Text(t(lang, key, number=request.number), "success"),),
+        data={"request_id": request_id, "engagement_id": engagement_id, "state": request.state},
+    )
+
+
+def _open_engagement(session: Session, request: Request, now: Any) -> int:
+    if engagements.by_municipality(session, request.municipality_id):
+        raise Refused(
+            "refusal.engagement_exists",
+            target_type="request",
+            target_id=request.id,
+            municipality=municipality_name(session, request.municipality_id),
+        )
+    assert request.id is not None
+    engagement = engagements.add(
+        session,
+        Engagement(
+            municipality_id=request.municipality_id,
+            application_id=request.id,
+            department=request.department,
+            goal=request.goal,
+            created_at=now,
+        ),
+    )
+    assert engagement.id is not None
+    return engagement.id
+
+
+@intent("request.decline.form")
+def decline_form(ctx: Context, actor: Actor, ref: str) -> Reply:
+    return _decision_form(ctx, actor, ref, DECLINE, "request.decline")
+
+
+@intent("request.ask_info.form")
+def ask_info_form(ctx: Context, actor: Actor, ref: str) -> Reply:
+    return _decision_form(ctx, actor, ref, ASK_INFO, "request.ask_info")
+
+
+def _decision_form(ctx: Context, actor: Actor, ref: str, spec: FormSpec, intent_name: str) -> Reply:
+    request_id = payloads.require_id(ref)
+    policy.require(actor, intent_name, target_type="request", target_id=request_id)
+    with ctx.db.transaction() as session:
+        request = load_visible(session, actor, request_id, intent_name)
+    return Reply(
+        (forms.build(spec, actor.language, context=ref, title_params={"number": request.number}),)
+    )
+
+
+@intent("request.decline")
+def decline(ctx: Context, actor: Actor, ref: str, values: dict[str, Any]) -> Reply:
+    request_id = payloads.require_id(ref)
+    policy.require(actor, "request.decline", target_type="request", target_id=request_id)
+    lang = actor.language
+    with ctx.db.transaction() as session:
+        request = _pending(session, actor, request_id, "request.decline")
+        clean = forms.validate(
+            DECLINE,
+            lang,
+            values,
+            today=ctx.clock.now().date(),
+            rules=ctx.rules,
+            context=ref,
+            title_params={"number": request.number},
+        )
+        now = ctx.clock.now()
+        before = request.state
+        workflow.move(request, RequestState.DECLINED)
+        request.decline_reason = clean["reason"]
+        request.decided_by_id, request.decided_at, request.updated_at = actor.id, now, now
+        session.add(request)
+        audit.record(
+            session,
+            at=now,
+            actor_id=actor.id,
+            action="request.decline",
+            target_type="request",
+            target_id=request_id,
+            before={"state": before},
+            after={"state": request.state},
+            detail=clean["reason"],
+        )
+        notify(
+            session,
+            key=f"request.declined:{request_id}",
+            person_ids=requester_ids(request),
+            message="notice.declined",
+            params={"number": request.number, "reason": clean["reason"]},
+            now=now,
+            action="request.view",
+            ref=ref,
+        )
+    return Reply(
+        (Text(t(lang, "decided.declined", number=request.number), "success"),),
+        data={"request_id": request_id, "state": request.state},
+    )
+
+
+@intent("request.ask_info")
+def ask_info(ctx: Context, actor: Actor, ref: str, values: dict[str, Any]) -> Reply:
+    request_id = payloads.require_id(ref)
+    policy.require(actor, "request.ask_info", target_type="request", target_id=request_id)
+    lang = actor.language
+    with ctx.db.transaction() as session:
+        request = _pending(session, actor, request_id, "request.ask_info")
+        clean = forms.validate(
+            ASK_INFO,
+            lang,
+            values,
+            today=ctx.clock.now().date(),
+            rules=ctx.rules,
+            context=ref,
+            title_params={"number": request.number},
+        )
+        now = ctx.clock.now()
+        workflow.move(request, RequestState.NEEDS_INFO)
+        request.updated_at = now
+        session.add(request)
+        question = requests.add_question(
+            session,
+            InfoRequest(
+                request_id=request_id,
+                question=clean["question"],
+                asked_by_id=actor.id,
+                asked_at=now,
+            ),
+        )
+        audit.record(
+            session,
+            at=now,
+            actor_id=actor.id,
+            action="request.ask_info",
+            target_type="request",
+            target_id=request_id,
+            before={"state": RequestState.SUBMITTED},
+            after={"state": request.state},
+            detail=clean["question"],
+        )
+        notify(
+            session,
+            key=f"request.question:{request_id}:{question.id}",
+            person_ids=requester_ids(request),
+            message="notice.question",
+            params={"number": request.number, "question": clean["question"]},
+            now=now,
+            action="request.answer.form",
+            ref=ref,
+        )
+    return Reply(
+        (Text(t(lang, "decided.asked", number=request.number), "success"),),
+        data={"request_id": request_id, "state": request.state},
+    )

@@ -1,0 +1,61 @@
+"""Business-day arithmetic, in one place: weekends, Japanese public and substitute
+holidays (jpholiday) and the year-end closure 12/29–1/3 are closed."""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+
+import jpholiday
+
+from handlers.context import Rules
+
+
+def is_year_end_closure(day: date) -> bool:
+    return (day.month == 12 and day.day >= 29) or (day.month == 1 and day.day <= 3)
+
+
+def is_business_day(day: date) -> bool:
+    return day.weekday() < 5 and not jpholiday.is_holiday(day) and not is_year_end_closure(day)
+
+
+def closed_reason(day: date) -> str | None:
+    """Why `day` is closed, as a message key (None on a business day)."""
+    if is_year_end_closure(day):
+        return "calendar.closed.year_end"
+    if jpholiday.is_holiday(day):
+        return "calendar.closed.holiday"
+    if day.weekday() >= 5:
+        return "calendar.closed.weekend"
+    return None
+
+
+def holiday_name(day: date) -> str | None:
+    return jpholiday.is_holiday_name(day)
+
+
+def business_days(start: date, end: date) -> int:
+    """Business days in [start, end]."""
+    count = 0
+    day = start
+    while day <= end:
+        count += is_business_day(day)
+        day += timedelta(days=1)
+    return count
+
+
+def add_business_days(day: date, count: int) -> date:
+    step = 1 if count >= 0 else -1
+    remaining = abs(count)
+    while remaining:
+        day += timedelta(days=step)
+        remaining -= is_business_day(day)
+    return day
+
+
+def in_contract(rules: Rules, day: date) -> bool:
+    return rules.contract_start <= day <= rules.contract_end
+
+
+def fiscal_year(day: date) -> int:
+    """年度: April to March."""
+    return day.year if day.month >= 4 else day.year - 1

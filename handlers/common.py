@@ -1,0 +1,80 @@
+"""Small helpers several intents share: choices from the database, names, notices."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlmodel import Session
+
+from handlers.actor import Actor
+from handlers.i18n import t
+from handlers.reply import Choice
+from storage import outbox, people
+from storage.models import Municipality, Request, Role
+
+PAGE_SIZE = 10
+
+
+def municipality_choices(session: Session) -> list[Choice]:
+    return [Choice(str(m.id), m.name) for m in people.municipalities(session)]
+
+
+def visible_municipality_choices(session: Session, actor: Actor) -> list[Choice]:
+    """What a form offers: municipal staff see only their own municipality."""
+    choices = municipality_choices(session)
+    if actor.role == Role.MUNICIPAL:
+        return [c for c in choices if c.value == str(actor.municipality_id)]
+    return choices
+
+
+def consultant_choices(session: Session, language: str) -> list[Choice]:
+    return [
+        Choice(str(p.id), t(language, "person.lead", name=p.name) if p.is_lead else p.name)
+        for p in people.listing(session, Role.CONSULTANT)
+    ]
+
+
+def municipality_name(session: Session, municipality_id: int) -> str:
+    found: Municipality | None = people.municipality(session, municipality_id)
+    return found.name if found else "?"
+
+
+def name_of(session: Session, person_id: int | None) -> str:
+    if person_id is None:
+        return "-"
+    person = people.get(session, person_id)
+    return person.name if person else "?"
+
+
+def requester_ids(request: Request) -> list[int]:
+    """Who hears about a request: the requester if registered, else who entered it."""
+    return [request.requester_id or request.entered_by_id]
+
+
+def notify(
+    session: Session,
+    *,
+    key: str,
+    person_ids: list[int],
+    message: str,
+    params: dict[str, Any],
+    now: datetime,
+    action: str | None = None,
+    ref: str | None = None,
+) -> None:
+    """Queue one notice per person in the caller's transaction (sent by bot/notify)."""
+    for person_id in dict.fromkeys(person_ids):
+        outbox.enqueue(
+            session,
+            key=f"{key}:{person_id}",
+            kind=key.split(":", 1)[0],
+            person_id=person_id,
+            payload={"message": message, "params": params, "action": action, "ref": ref},
+            due_at=now,
+            now=now,
+        )
+
+
+def pages(total: int, size: int = PAGE_SIZE) -> int:
+    return max(1, -(-total // size))

@@ -1,0 +1,84 @@
+"""The one error path: every intent runs inside `intent`, which turns refusals into a
+friendly reply (audited), bad input into the form with its errors, and anything
+unexpected into "something went wrong (ref …)" plus a log line with the traceback."""
+
+from __future__ import annotations
+
+import functools
+import logging
+import secrets
+from collections.abc import Callable
+from typing import Any, Concatenate, ParamSpec
+
+from handlers.actor import Actor
+from handlers.context import Context
+from handlers.errors import Invalid, Key, Refused
+from handlers.i18n import t
+from handlers.reply import Reply, Text
+from storage import audit
+
+log = logging.getLogger("dxdesk")
+P = ParamSpec("P")
+Intent = Callable[Concatenate[Context, Actor, P], Reply]
+
+
+def intent(name: str) -> Callable[[Intent[P]], Intent[P]]:
+    def decorate(function: Intent[P]) -> Intent[P]:
+        @functools.wraps(function)
+        def run(ctx: Context, actor: Actor, /, *args: P.args, **kwargs: P.kwargs) -> Reply:
+            try:
+                return function(ctx, actor, *args, **kwargs)
+            except Refused as refusal:
+                if refusal.audit:
+                    record_refusal(ctx, actor, name, refusal)
+                return refusal_reply(actor.language, refusal)
+            except Invalid as invalid:
+                return invalid_reply(actor.language, invalid)
+            except Exception:
+                return unexpected_reply(actor.language, name)
+
+        run.intent_name = name  # type: ignore[attr-defined]
+        return run
+
+    return decorate
+
+
+def record_refusal(ctx: Context, actor: Actor | None, name: str, refusal: Refused) -> None:
+    """Written in a transaction of its own: the refused change itself was rolled back."""
+    with ctx.db.transaction() as session:
+        audit.record(
+            session,
+            at=ctx.clock.now(),
+            actor_id=actor.id if actor else None,
+            action=name,
+            outcome="refused",
+            target_type=refusal.target_type,
+            target_id=refusal.target_id,
+            detail=refusal.key,
+        )
+
+
+def refusal_reply(language: str, refusal: Refused) -> Reply:
+    params = {
+        name: t(language, value) if isinstance(value, Key) else value
+        for name, value in refusal.params.items()
+    }
+    return Reply(
+        (Text(t(language, refusal.key, **params), "error"),),
+        ok=False,
+        data={"refusal": refusal.key},
+    )
+
+
+def invalid_reply(language: str, invalid: Invalid) -> Reply:
+    blocks: list[Any] = [Text(t(language, "error.invalid_input"), "error")]
+    blocks.extend(Text(message, "error") for message in invalid.errors.values())
+    if invalid.form is not None:
+        blocks.append(invalid.form)
+    return Reply(tuple(blocks), ok=False, data={"errors": invalid.errors})
+
+
+def unexpected_reply(language: str, name: str) -> Reply:
+    reference = secrets.token_hex(3).upper()
+    log.exception("unexpected error in %s (ref %s)", name, reference)
+    return Reply((Text(t(language, "error.unexpected", ref=reference), "error"),), ok=False)

@@ -1,0 +1,239 @@
+"""Forms declared once: the same spec renders the form and validates what comes back.
+
+Labels, hints and choice labels are catalog keys (`field.<name>`, `hint.<name>`,
+`choice.<name>.<value>`); errors name the field so the reader knows what to fix.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import date, time
+from typing import Any
+
+from handlers import calendar
+from handlers.context import Rules
+from handlers.errors import Invalid
+from handlers.i18n import format_day, t
+from handlers.reply import Choice, Form, Input, InputKind
+
+MAX_DATES = 5
+DATE_PATTERN = re.compile(r"^(\d{4})[-/年](\d{1,2})[-/月](\d{1,2})日?$")
+TIME_PATTERN = re.compile(r"^(\d{1,2}):(\d{2})$")
+SPLIT = re.compile(r"[\s,、，]+")
+
+
+@dataclass(frozen=True)
+class FieldSpec:
+    name: str
+    kind: InputKind = "text"
+    required: bool = True
+    max_length: int | None = None
+    choices: tuple[str, ...] = ()
+    minimum: int | None = None
+    maximum: int | None = None
+    future_only: bool = False
+    business_day: bool = False
+    hint: bool = False
+
+
+@dataclass(frozen=True)
+class FormSpec:
+    action: str
+    title: str
+    fields: tuple[FieldSpec, ...]
+    submit: str = "button.submit"
+
+
+Choices = Mapping[str, Sequence[Choice]]
+
+
+def build(
+    spec: FormSpec,
+    language: str,
+    *,
+    values: Mapping[str, Any] | None = None,
+    choices: Choices | None = None,
+    context: str = "",
+    title_params: Mapping[str, Any] | None = None,
+) -> Form:
+    values = values or {}
+    inputs = tuple(
+        Input(
+            name=f.name,
+            label=t(language, f"field.{f.name}"),
+            kind=f.kind,
+            required=f.required,
+            choices=tuple(_choices(f, language, choices)),
+            value=_initial(values.get(f.name)),
+            hint=t(language, f"hint.{f.name}") if f.hint else None,
+            max_length=f.max_length,
+        )
+        for f in spec.fields
+    )
+    return Form(
+        action=spec.action,
+        title=t(language, spec.title, **(title_params or {})),
+        inputs=inputs,
+        submit_label=t(language, spec.submit),
+        context=context,
+    )
+
+
+def validate(
+    spec: FormSpec,
+    language: str,
+    values: Mapping[str, Any],
+    *,
+    today: date,
+    rules: Rules,
+    choices: Choices | None = None,
+    context: str = "",
+    title_params: Mapping[str, Any] | None = None,
+) -> dict[str, Any]:
+    """Clean values by field name, or `Invalid` with one message per bad field."""
+    clean: dict[str, Any] = {}
+    errors: dict[str, str] = {}
+    for field in spec.fields:
+        label = t(language, f"field.{field.name}")
+        try:
+            clean[field.name] = _clean(
+                field, values.get(field.name), language, today, rules, choices
+            )
+        except _FieldError as error:
+            errors[field.name] = t(language, error.key, field=label, **error.params)
+    if errors:
+        form = build(
+            spec, language, choices=choices, context=context, title_params=title_params
+        ).with_errors(dict(values), errors)
+        raise Invalid(errors, form)
+    return clean
+
+
+class _FieldError(Exception):
+    def __init__(self, key: str, **params: Any) -> None:
+        super().__init__(key)
+        self.key = key
+        self.params = params
+
+
+def _choices(field: FieldSpec, language: str, dynamic: Choices | None) -> list[Choice]:
+    if dynamic and field.name in dynamic:
+        return list(dynamic[field.name])
+    return [Choice(v, t(language, f"choice.{field.name}.{v}")) for v in field.choices]
+
+
+def _initial(value: Any) -> str | tuple[str, ...] | None:
+    if value is None:
+        return None
+    if isinstance(value, list | tuple):
+        return tuple(str(v) for v in value)
+    return str(value)
+
+
+def _text(value: Any) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, list | tuple):
+        return ", ".join(str(v) for v in value).strip()
+    return str(value).strip()
+
+
+def _items(value: Any) -> list[str]:
+    if value is None:
+        return []
+    if isinstance(value, list | tuple):
+        return [str(v).strip() for v in value if str(v).strip()]
+    return [part for part in SPLIT.split(str(value).strip()) if part]
+
+
+def _clean(
+    field: FieldSpec,
+    raw: Any,
+    language: str,
+    today: date,
+    rules: Rules,
+    dynamic: Choices | None,
+) -> Any:
+    if field.kind in ("multiselect", "dates"):
+        items = _items(raw)
+        if not items:
+            if field.required:
+                raise _FieldError("error.required")
+            return []
+        if field.kind == "dates":
+            if len(items) > MAX_DATES:
+                raise _FieldError("error.too_many", maximum=MAX_DATES)
+            days = [_date(field, item, language, today, rules) for item in items]
+            return sorted(dict.fromkeys(days))
+        return [_choice(field, item, language, dynamic) for item in dict.fromkeys(items)]
+
+    text = _text(raw)
+    if not text:
+        if field.required:
+            raise _FieldError("error.required")
+        return None
+    if field.max_length is not None and len(text) > field.max_length:
+        raise _FieldError("error.too_long", maximum=field.max_length, length=len(text))
+    if field.kind == "select":
+        return _choice(field, text, language, dynamic)
+    if field.kind == "date":
+        return _date(field, text, language, today, rules)
+    if field.kind == "time":
+        return _time(text)
+    if field.kind == "number":
+        return _number(field, text)
+    return text
+
+
+def _choice(field: FieldSpec, text: str, language: str, dynamic: Choices | None) -> str:
+    for choice in _choices(field, language, dynamic):
+        if text in (choice.value, choice.label):
+            return choice.value
+    raise _FieldError("error.bad_choice", value=text[:40])
+
+
+def _date(field: FieldSpec, text: str, language: str, today: date, rules: Rules) -> date:
+    match = DATE_PATTERN.match(text.strip())
+    try:
+        if not match:
+            raise ValueError(text)
+        day = date(int(match[1]), int(match[2]), int(match[3]))
+    except ValueError:
+        raise _FieldError("error.bad_date", value=text[:40]) from None
+    shown = format_day(language, day)
+    if field.future_only and day < today:
+        raise _FieldError("error.date_past", value=shown)
+    if not calendar.in_contract(rules, day):
+        raise _FieldError(
+            "error.date_outside_contract",
+            value=shown,
+            start=format_day(language, rules.contract_start),
+            end=format_day(language, rules.contract_end),
+        )
+    if field.business_day and (reason := calendar.closed_reason(day)):
+        raise _FieldError("error.date_closed", value=shown, reason=t(language, reason))
+    return day
+
+
+def _time(text: str) -> time:
+    match = TIME_PATTERN.match(text)
+    try:
+        if not match:
+            raise ValueError(text)
+        return time(int(match[1]), int(match[2]))
+    except ValueError:
+        raise _FieldError("error.bad_time", value=text[:20]) from None
+
+
+def _number(field: FieldSpec, text: str) -> int:
+    try:
+        number = int(text)
+    except ValueError:
+        raise _FieldError("error.bad_number", value=text[:20]) from None
+    if (field.minimum is not None and number < field.minimum) or (
+        field.maximum is not None and number > field.maximum
+    ):
+        raise _FieldError("error.out_of_range", minimum=field.minimum, maximum=field.maximum)
+    return number

@@ -1,0 +1,254 @@
+"""R9 work logs (業務日報) and R6 office-day minutes (議事録). One log may cover several
+sessions (a batched log); the issues it records stay open for follow-up (R10)."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from sqlmodel import Session
+
+from handlers import forms, policy, workflow
+from handlers.actor import Actor
+from handlers.common import municipality_name
+from handlers.context import Context
+from handlers.core import intent
+from handlers.errors import Invalid, Refused
+from handlers.forms import FieldSpec, FormSpec
+from handlers.i18n import format_when, t
+from handlers.reply import Choice, Reply, Text
+from storage import audit, logs, requests, sessions
+from storage.models import (
+    FollowUpIssue,
+    IssueStatus,
+    Minutes,
+    Mode,
+    RequestState,
+    SessionKind,
+    SessionStatus,
+    SupportSession,
+    WorkLog,
+)
+
+LONG = 2000
+PARTS = re.compile(r"\s*[/／]\s*")
+WORK_LOG = FormSpec(
+    "log.file",
+    "form.log.title",
+    (
+        FieldSpec("sessions", "multiselect", hint=True),
+        FieldSpec("method", "select", choices=tuple(m.value for m in Mode)),
+        FieldSpec("place", max_length=200),
+        FieldSpec("attendees", "textarea", max_length=LONG, hint=True),
+        FieldSpec("summary", "textarea", max_length=LONG),
+        FieldSpec("response", "textarea", max_length=LONG),
+        FieldSpec("issues", "textarea", required=False, max_length=LONG, hint=True),
+        FieldSpec("next_plan", "textarea", required=False, max_length=1000),
+        FieldSpec("attachments", "textarea", required=False, max_length=LONG, hint=True),
+    ),
+)
+MINUTES = FormSpec(
+    "minutes.file",
+    "form.minutes.title",
+    (
+        FieldSpec("office_day", "select"),
+        FieldSpec("attendees_text", max_length=500),
+        FieldSpec("body", "textarea", max_length=10_000),
+    ),
+)
+LOGGED_KINDS = (SessionKind.BPR, SessionKind.CONSULTATION)
+
+
+def _session_label(session: Session, language: str, row: SupportSession) -> str:
+    names = "、".join(
+        municipality_name(session, m) for m in sessions.municipality_ids(session, row.id or 0)
+    )
+    kind = t(language, f"choice.session_kind.{row.kind}")
+    return f"{format_when(language, row.starts_at)} {kind} {names}".strip()
+
+
+def _due(ctx: Context, session: Session, actor: Actor, kinds: tuple[str, ...]) -> list[Choice]:
+    """The actor's sessions that have started and still lack their log or minutes."""
+    rows = [
+        s
+        for s in sessions.listing(session, end=ctx.clock.now(), consultant_id=actor.id)
+        if s.kind in kinds
+    ]
+    if kinds == (SessionKind.OFFICE_DAY,):
+        open_ids = {s.id for s in rows if logs.minutes_for(session, s.id or 0) is None}
+    else:
+        open_ids = sessions.unlogged_ids(session, [s.id for s in rows if s.id])
+    return [
+        Choice(str(s.id), _session_label(session, actor.language, s))
+        for s in rows
+        if s.id in open_ids
+    ]
+
+
+@intent("log.form")
+def log_form(ctx: Context, actor: Actor, ref: str = "") -> Reply:
+    policy.require(actor, "log.file")
+    with ctx.db.transaction() as session:
+        choices = {"sessions": _due(ctx, session, actor, LOGGED_KINDS)}
+    if not choices["sessions"]:
+        return Reply((Text(t(actor.language, "log.nothing_due")),))
+    return Reply((forms.build(WORK_LOG, actor.language, choices=choices),))
+
+
+def _lines(value: str | None) -> list[str]:
+    return [line.strip() for line in (value or "").splitlines() if line.strip()]
+
+
+@intent("log.file")
+def file_log(ctx: Context, actor: Actor, values: dict[str, Any]) -> Reply:
+    """File one log for one or more of the actor's sessions; each must not be logged yet."""
+    policy.require(actor, "log.file")
+    lang = actor.language
+    with ctx.db.transaction() as session:
+        choices = {"sessions": _due(ctx, session, actor, LOGGED_KINDS)}
+        clean = forms.validate(
+            WORK_LOG, lang, values, today=ctx.clock.now().date(), rules=ctx.rules, choices=choices
+        )
+        errors: dict[str, str] = {}
+        attendees: list[tuple[str, str, str]] = []
+        for line in _lines(clean["attendees"]):
+            parts = PARTS.split(line)
+            if len(parts) != 3 or not all(parts):
+                errors["attendees"] = t(
+                    lang, "error.attendee_line", field=t(lang, "field.attendees"), line=line[:60]
+                )
+                break
+            attendees.append((parts[0][:100], parts[1][:100], parts[2][:100]))
+        found: list[tuple[str, str]] = []
+        for line in _lines(clean.get("issues")):
+            parts = PARTS.split(line, maxsplit=1)
+            if len(parts) != 2 or not all(parts):
+                errors["issues"] = t(
+                    lang, "error.issue_line", field=t(lang, "field.issues"), line=line[:60]
+                )
+                break
+            found.append((parts[0], parts[1]))
+        if errors:
+            raise Invalid(
+                errors, forms.build(WORK_LOG, lang, choices=choices).with_errors(values, errors)
+            )
+        now = ctx.clock.now()
+        session_ids = [int(v) for v in clean["sessions"]]
+        log = logs.add(
+            session,
+            WorkLog(
+                author_id=actor.id,
+                method=clean["method"],
+                place=clean["place"],
+                summary=clean["summary"],
+                response=clean["response"],
+                next_plan=clean.get("next_plan"),
+                attachments=_lines(clean.get("attachments")),
+                filed_at=now,
+            ),
+            session_ids,
+            attendees,
+        )
+        municipality_ids: list[int] = []
+        for session_id in session_ids:
+            row = sessions.get(session, session_id)
+            assert row is not None
+            row.status = SessionStatus.HELD
+            session.add(row)
+            municipality_ids += sessions.municipality_ids(session, session_id)
+            if row.request_id:
+                _close_request(session, row.request_id, now)
+        for municipality_id in dict.fromkeys(municipality_ids):
+            for content, policy_text in found:
+                logs.add_issue(
+                    session,
+                    FollowUpIssue(
+                        log_id=log.id or 0,
+                        municipality_id=municipality_id,
+                        content=content,
+                        policy=policy_text,
+                        status=IssueStatus.OPEN,
+                        created_at=now,
+                    ),
+                    actor.id,
+                    now,
+                )
+        audit.record(
+            session,
+            at=now,
+            actor_id=actor.id,
+            action="log.file",
+            target_type="work_log",
+            target_id=log.id,
+            after={"sessions": session_ids, "issues": len(found)},
+        )
+    return Reply(
+        (Text(t(lang, "log.filed", count=len(session_ids), issues=len(found)), "success"),),
+        data={"log_id": log.id},
+    )
+
+
+def _close_request(session: Session, request_id: int, now: Any) -> None:
+    """A consultation is done once every one of its sessions is logged."""
+    request = requests.get(session, request_id)
+    if request is None or request.state != RequestState.SCHEDULED:
+        return
+    booked = [s.id for s in sessions.listing(session, request_id=request_id) if s.id]
+    if not sessions.unlogged_ids(session, booked):
+        workflow.move(request, RequestState.DONE)
+        request.updated_at = now
+        session.add(request)
+
+
+@intent("minutes.form")
+def minutes_form(ctx: Context, actor: Actor, ref: str = "") -> Reply:
+    policy.require(actor, "minutes.file")
+    with ctx.db.transaction() as session:
+        choices = {"office_day": _due(ctx, session, actor, (SessionKind.OFFICE_DAY,))}
+    if not choices["office_day"]:
+        return Reply((Text(t(actor.language, "minutes.nothing_due")),))
+    return Reply((forms.build(MINUTES, actor.language, choices=choices),))
+
+
+@intent("minutes.file")
+def file_minutes(ctx: Context, actor: Actor, values: dict[str, Any]) -> Reply:
+    policy.require(actor, "minutes.file")
+    with ctx.db.transaction() as session:
+        choices = {"office_day": _due(ctx, session, actor, (SessionKind.OFFICE_DAY,))}
+        clean = forms.validate(
+            MINUTES,
+            actor.language,
+            values,
+            today=ctx.clock.now().date(),
+            rules=ctx.rules,
+            choices=choices,
+        )
+        session_id = int(clean["office_day"])
+        if logs.minutes_for(session, session_id):
+            raise Refused("refusal.minutes_exist", audit=False)
+        now = ctx.clock.now()
+        logs.add_minutes(
+            session,
+            Minutes(
+                session_id=session_id,
+                author_id=actor.id,
+                attendees=clean["attendees_text"],
+                body=clean["body"],
+                filed_at=now,
+            ),
+        )
+        row = sessions.get(session, session_id)
+        assert row is not None
+        row.status = SessionStatus.HELD
+        session.add(row)
+        audit.record(
+            session,
+            at=now,
+            actor_id=actor.id,
+            action="minutes.file",
+            target_type="session",
+            target_id=session_id,
+        )
+    return Reply(
+        (Text(t(actor.language, "minutes.filed"), "success"),), data={"session_id": session_id}
+    )

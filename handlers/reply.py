@@ -1,0 +1,141 @@
+"""The platform-neutral reply model every adapter renders.
+
+Small on purpose: text, labelled fields, buttons, forms with per-field errors and a
+paged list. A platform that needs more extends this model, never a handler.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+from typing import Any, Literal
+
+TextStyle = Literal["plain", "heading", "success", "error", "muted"]
+ButtonStyle = Literal["default", "primary", "danger"]
+InputKind = Literal["text", "textarea", "select", "multiselect", "date", "dates", "time", "number"]
+
+
+@dataclass(frozen=True)
+class Text:
+    text: str
+    style: TextStyle = "plain"
+
+
+@dataclass(frozen=True)
+class Field:
+    label: str
+    value: str
+
+
+@dataclass(frozen=True)
+class Fields:
+    items: tuple[Field, ...]
+
+
+@dataclass(frozen=True)
+class Button:
+    action: str
+    label: str
+    value: str = ""
+    style: ButtonStyle = "default"
+
+
+@dataclass(frozen=True)
+class Buttons:
+    buttons: tuple[Button, ...]
+
+
+@dataclass(frozen=True)
+class Choice:
+    value: str
+    label: str
+
+
+@dataclass(frozen=True)
+class Input:
+    name: str
+    label: str
+    kind: InputKind = "text"
+    required: bool = True
+    choices: tuple[Choice, ...] = ()
+    value: str | tuple[str, ...] | None = None
+    hint: str | None = None
+    max_length: int | None = None
+    error: str | None = None
+
+
+@dataclass(frozen=True)
+class Form:
+    action: str
+    title: str
+    inputs: tuple[Input, ...]
+    submit_label: str
+    context: str = ""
+
+    def with_errors(self, values: dict[str, Any], errors: dict[str, str]) -> Form:
+        """The same form, refilled with what was typed and each field's error."""
+        inputs = tuple(
+            replace(i, value=_as_value(values.get(i.name, i.value)), error=errors.get(i.name))
+            for i in self.inputs
+        )
+        return replace(self, inputs=inputs)
+
+
+@dataclass(frozen=True)
+class ListItem:
+    title: str
+    fields: tuple[Field, ...] = ()
+    buttons: tuple[Button, ...] = ()
+
+
+@dataclass(frozen=True)
+class ListView:
+    title: str
+    items: tuple[ListItem, ...]
+    page: int = 1
+    pages: int = 1
+    empty_text: str = ""
+    more: Button | None = None
+
+
+Block = Text | Fields | Buttons | Form | ListView
+
+
+@dataclass(frozen=True)
+class Reply:
+    blocks: tuple[Block, ...]
+    ok: bool = True
+    data: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def form(self) -> Form | None:
+        return next((b for b in self.blocks if isinstance(b, Form)), None)
+
+    def plain_text(self) -> str:
+        """Every text a person would read, for logs and tests."""
+        parts: list[str] = []
+        for block in self.blocks:
+            if isinstance(block, Text):
+                parts.append(block.text)
+            elif isinstance(block, Fields):
+                parts.extend(f"{f.label}: {f.value}" for f in block.items)
+            elif isinstance(block, Buttons):
+                parts.extend(b.label for b in block.buttons)
+            elif isinstance(block, Form):
+                parts.append(block.title)
+                parts.extend(f"{i.label}: {i.error}" for i in block.inputs if i.error)
+            elif isinstance(block, ListView):
+                parts.append(block.title)
+                for item in block.items:
+                    parts.append(item.title)
+                    parts.extend(f"{f.label}: {f.value}" for f in item.fields)
+                if not block.items:
+                    parts.append(block.empty_text)
+        return "\n".join(parts)
+
+
+def _as_value(value: Any) -> str | tuple[str, ...] | None:
+    if value is None or isinstance(value, str):
+        return value
+    if isinstance(value, list | tuple):
+        return tuple(str(v) for v in value)
+    return str(value)

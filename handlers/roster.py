@@ -1,0 +1,121 @@
+"""Who is who: turning a chat user into an Actor, and the admin's roster."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from handlers import forms, policy
+from handlers.actor import Actor
+from handlers.common import municipality_choices
+from handlers.context import Context
+from handlers.core import intent
+from handlers.errors import Invalid
+from handlers.forms import FieldSpec, FormSpec
+from handlers.i18n import t
+from handlers.reply import Reply, Text
+from storage import audit, people
+from storage.models import Person, Role
+
+QUALIFICATIONS = ("itc", "fe", "ap")
+PERSON = FormSpec(
+    "roster.add",
+    "form.person.title",
+    (
+        FieldSpec("name", max_length=100),
+        FieldSpec("role", "select", choices=tuple(r.value for r in Role)),
+        FieldSpec("email", required=False, max_length=200),
+        FieldSpec("title", required=False, max_length=100),
+        FieldSpec("municipality", "select", required=False),
+        FieldSpec("department", required=False, max_length=100),
+        FieldSpec("approver", "select", required=False, choices=("yes", "no")),
+        FieldSpec("lead", "select", required=False, choices=("yes", "no")),
+        FieldSpec("qualifications", "multiselect", required=False, choices=QUALIFICATIONS),
+    ),
+)
+
+
+def identify(ctx: Context, platform: str, platform_user_id: str) -> Actor | None:
+    """The registered person behind a chat account, or None (the adapter then explains)."""
+    with ctx.db.transaction() as session:
+        person = people.by_identity(session, platform, platform_user_id)
+        return Actor.from_person(person, ctx.rules.language) if person else None
+
+
+def find(ctx: Context, key: str) -> list[Actor]:
+    with ctx.db.transaction() as session:
+        return [
+            Actor.from_person(p, ctx.rules.language) for p in people.find(session, key) if p.active
+        ]
+
+
+def unknown_user(language: str) -> Reply:
+    return Reply((Text(t(language, "identity.unknown"), "error"),), ok=False)
+
+
+def add_person(ctx: Context, values: dict[str, Any], actor_id: int | None = None) -> Person:
+    """Validate and store a person; used by the admin intent and the `roster add` command."""
+    lang = ctx.rules.language
+    with ctx.db.transaction() as session:
+        choices = {"municipality": municipality_choices(session)}
+        clean = forms.validate(
+            PERSON, lang, values, today=ctx.clock.now().date(), rules=ctx.rules, choices=choices
+        )
+        role = Role(clean["role"])
+        errors = {}
+        if role == Role.MUNICIPAL and not (clean.get("municipality") and clean.get("department")):
+            errors["municipality"] = t(
+                lang, "error.municipal_needs_place", field=t(lang, "field.municipality")
+            )
+        if role != Role.MUNICIPAL and clean.get("municipality"):
+            errors["municipality"] = t(
+                lang, "error.only_municipal", field=t(lang, "field.municipality")
+            )
+        if clean.get("email") and people.find(session, clean["email"]):
+            errors["email"] = t(lang, "error.duplicate", field=t(lang, "field.email"))
+        if errors:
+            raise Invalid(
+                errors, forms.build(PERSON, lang, choices=choices).with_errors(values, errors)
+            )
+        person = people.add(
+            session,
+            Person(
+                name=clean["name"],
+                role=role,
+                email=clean.get("email"),
+                title=clean.get("title"),
+                municipality_id=int(clean["municipality"]) if role == Role.MUNICIPAL else None,
+                department=clean.get("department") if role == Role.MUNICIPAL else None,
+                is_approver=role == Role.PREFECTURE and clean.get("approver") == "yes",
+                is_lead=role == Role.CONSULTANT and clean.get("lead") == "yes",
+                is_admin=role == Role.ADMIN,
+                qualifications=clean.get("qualifications") or [],
+            ),
+        )
+        audit.record(
+            session,
+            at=ctx.clock.now(),
+            actor_id=actor_id,
+            action="roster.add",
+            target_type="person",
+            target_id=person.id,
+            after={"role": role.value, "municipality_id": person.municipality_id},
+        )
+        return person
+
+
+@intent("roster.add")
+def add(ctx: Context, actor: Actor, values: dict[str, Any]) -> Reply:
+    policy.require(actor, "roster.manage")
+    person = add_person(ctx, values, actor.id)
+    return Reply(
+        (Text(t(actor.language, "roster.added", name=person.name), "success"),),
+        data={"person_id": person.id},
+    )
+
+
+@intent("roster.form")
+def add_form(ctx: Context, actor: Actor, ref: str = "") -> Reply:
+    policy.require(actor, "roster.manage")
+    with ctx.db.transaction() as session:
+        choices = {"municipality": municipality_choices(session)}
+    return Reply((forms.build(PERSON, actor.language, choices=choices),))

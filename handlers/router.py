@@ -1,0 +1,100 @@
+"""Action ids to intents: what a button press or a form submission runs.
+
+Buttons carry (action, value); forms carry (action, context) plus the typed values.
+Adapters call `dispatch` and render the reply — the same table serves every platform.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from handlers import approval, bpr, intake, logs, menu, notices, quotas, roster, scheduling
+from handlers.actor import Actor
+from handlers.context import Context
+from handlers.core import record_refusal, refusal_reply
+from handlers.errors import Refused
+from handlers.payloads import decode
+from handlers.reply import Reply
+
+Handler = Callable[..., Reply]
+
+# Intents opened by a button: called as f(ctx, actor, value).
+BUTTONS: dict[str, Handler] = {
+    "menu": menu.home,
+    "request.list": intake.mine,
+    "request.view": intake.view,
+    "request.amend.form": intake.amend_form,
+    "request.answer.form": intake.answer_form,
+    "request.cancel.form": intake.cancel_form,
+    "approval.queue": approval.queue,
+    "request.approve.form": approval.approve_form,
+    "request.decline.form": approval.decline_form,
+    "request.ask_info.form": approval.ask_info_form,
+    "bpr.list": bpr.listing,
+    "bpr.view": bpr.view,
+    "bpr.goal.form": bpr.goal_form,
+    "bpr.step.form": bpr.step_form,
+    "session.list": scheduling.upcoming,
+    "session.book.form": scheduling.book_form,
+    "log.form": logs.log_form,
+    "minutes.form": logs.minutes_form,
+    "quota.view": quotas.status,
+    "notices.list": notices.inbox,
+    "roster.form": roster.add_form,
+}
+
+# Forms without a target: called as f(ctx, actor, values).
+FORMS: dict[str, Handler] = {
+    "request.submit": intake.submit,
+    "bpr.apply": intake.apply_bpr,
+    "session.book": scheduling.book,
+    "log.file": logs.file_log,
+    "minutes.file": logs.file_minutes,
+    "roster.add": roster.add,
+}
+
+# Forms about a record named by their context: called as f(ctx, actor, context, values).
+TARGETED_FORMS: dict[str, Handler] = {
+    "request.amend": intake.amend,
+    "request.answer": intake.answer,
+    "request.cancel": intake.cancel,
+    "request.approve": approval.approve,
+    "request.decline": approval.decline,
+    "request.ask_info": approval.ask_info,
+    "bpr.goal": bpr.set_goal,
+    "bpr.step": bpr.update_step,
+}
+
+
+def press(ctx: Context, actor: Actor, action: str, value: str = "") -> Reply:
+    """A button press. `request.form` takes its kind from the typed payload."""
+    if action == "request.form":
+        try:
+            kind = decode(value).kind or "consultation"
+        except Refused as refusal:
+            return _unknown(ctx, actor, action, refusal)
+        return intake.new_form(ctx, actor, kind)
+    handler = BUTTONS.get(action)
+    if handler is None:
+        return _unknown(ctx, actor, action)
+    return handler(ctx, actor, value)
+
+
+def submit(
+    ctx: Context, actor: Actor, action: str, values: dict[str, Any], context: str = ""
+) -> Reply:
+    """A form submission."""
+    if action in FORMS:
+        return FORMS[action](ctx, actor, values)
+    if action in TARGETED_FORMS:
+        return TARGETED_FORMS[action](ctx, actor, context, values)
+    return _unknown(ctx, actor, action)
+
+
+def _unknown(ctx: Context, actor: Actor, action: str, refusal: Refused | None = None) -> Reply:
+    refusal = refusal or Refused(
+        "refusal.unknown_action", target_type="action", target_id=action[:50]
+    )
+    record_refusal(ctx, actor, "router", refusal)
+    return refusal_reply(actor.language, refusal)

@@ -1,0 +1,49 @@
+"""The request state machine: the only place that says which moves are allowed.
+
+submitted → needs_info → submitted (answered); submitted | needs_info → approved |
+declined; approved → scheduled → done. Requests not yet done may be cancelled.
+"""
+
+from __future__ import annotations
+
+from handlers.errors import Key, Refused
+from storage.models import Request, RequestState
+
+S = RequestState
+
+TRANSITIONS: frozenset[tuple[RequestState, RequestState]] = frozenset(
+    {
+        (S.SUBMITTED, S.NEEDS_INFO),
+        (S.NEEDS_INFO, S.SUBMITTED),
+        (S.SUBMITTED, S.APPROVED),
+        (S.NEEDS_INFO, S.APPROVED),
+        (S.SUBMITTED, S.DECLINED),
+        (S.NEEDS_INFO, S.DECLINED),
+        (S.APPROVED, S.SCHEDULED),
+        (S.SCHEDULED, S.DONE),
+        (S.SUBMITTED, S.CANCELLED),
+        (S.NEEDS_INFO, S.CANCELLED),
+        (S.APPROVED, S.CANCELLED),
+        (S.SCHEDULED, S.CANCELLED),
+    }
+)
+
+PENDING = frozenset({S.SUBMITTED, S.NEEDS_INFO})
+
+
+def can_move(current: RequestState | str, target: RequestState | str) -> bool:
+    return (RequestState(current), RequestState(target)) in TRANSITIONS
+
+
+def move(request: Request, target: RequestState) -> None:
+    """Change the state or refuse, naming both states."""
+    if not can_move(request.state, target):
+        raise Refused(
+            "refusal.bad_transition",
+            target_type="request",
+            target_id=request.id,
+            number=request.number,
+            current=Key(f"state.{request.state}"),
+            target=Key(f"state.{target.value}"),
+        )
+    request.state = target

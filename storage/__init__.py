@@ -1,0 +1,1 @@
+"""Persistence: tables, the database connection, repositories and migrations."""

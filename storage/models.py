@@ -1,0 +1,370 @@
+"""The tables of DX Desk.
+
+Enumerations are stored as short strings (checked in code, not as database enum
+types) so that adding a value never needs an ALTER TYPE on PostgreSQL.
+Times are aware and stored as UTC; calendar dates are plain dates in Asia/Tokyo.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from enum import StrEnum
+from typing import Any
+
+from sqlalchemy import JSON, CheckConstraint, Column, Text, UniqueConstraint
+from sqlmodel import Field, SQLModel
+
+from storage.types import AwareDateTime
+
+
+class Role(StrEnum):
+    MUNICIPAL = "municipal"
+    PREFECTURE = "prefecture"
+    CONSULTANT = "consultant"
+    ADMIN = "admin"
+
+
+class RequestKind(StrEnum):
+    CONSULTATION = "consultation"
+    BPR_APPLICATION = "bpr_application"
+
+
+class RequestState(StrEnum):
+    SUBMITTED = "submitted"
+    NEEDS_INFO = "needs_info"
+    APPROVED = "approved"
+    DECLINED = "declined"
+    SCHEDULED = "scheduled"
+    DONE = "done"
+    CANCELLED = "cancelled"
+
+
+class Channel(StrEnum):
+    CHAT = "chat"
+    PHONE = "phone"
+    EMAIL = "email"
+
+
+class Mode(StrEnum):
+    VISIT = "visit"
+    ONLINE = "online"
+
+
+class SessionKind(StrEnum):
+    BPR = "bpr"
+    CONSULTATION = "consultation"
+    OFFICE_DAY = "office_day"
+    RESULTS_MEETING = "results_meeting"
+
+
+class SessionStatus(StrEnum):
+    BOOKED = "booked"
+    HELD = "held"
+    CANCELLED = "cancelled"
+
+
+class StepStatus(StrEnum):
+    PLANNED = "planned"
+    DONE = "done"
+    SKIPPED = "skipped"
+
+
+class IssueStatus(StrEnum):
+    OPEN = "open"
+    IN_PROGRESS = "in_progress"
+    NEED_HELP = "need_help"
+    RESOLVED = "resolved"
+
+
+class NotificationStatus(StrEnum):
+    PENDING = "pending"
+    SENDING = "sending"
+    SENT = "sent"
+    FAILED = "failed"
+    CANCELLED = "cancelled"
+
+
+def aware(nullable: bool = False, index: bool = False) -> Any:
+    return Field(default=None, sa_column=Column(AwareDateTime(), nullable=nullable, index=index))
+
+
+def json_list() -> Any:
+    return Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+
+
+def long_text(nullable: bool = True) -> Any:
+    return Field(default=None if nullable else "", sa_column=Column(Text, nullable=nullable))
+
+
+class Municipality(SQLModel, table=True):
+    id: int | None = Field(default=None, primary_key=True)
+    code: str = Field(max_length=6, unique=True)
+    name: str = Field(max_length=20, unique=True)
+    reading: str = Field(max_length=40)
+    kind: str = Field(max_length=2)
+    district: str = Field(max_length=20, default="")
+    travel_minutes: int
+
+
+class Person(SQLModel, table=True):
+    __table_args__ = (
+        CheckConstraint(
+            "(role = 'municipal' AND municipality_id IS NOT NULL AND department IS NOT NULL)"
+            " OR (role <> 'municipal' AND municipality_id IS NULL)",
+            name="ck_person_municipal_scope",
+        ),
+        CheckConstraint("NOT is_approver OR role = 'prefecture'", name="ck_person_approver"),
+        CheckConstraint("NOT is_lead OR role = 'consultant'", name="ck_person_lead"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    name: str = Field(max_length=100)
+    email: str | None = Field(default=None, max_length=200, unique=True)
+    title: str | None = Field(default=None, max_length=100)
+    role: str = Field(max_length=20, index=True)
+    municipality_id: int | None = Field(default=None, foreign_key="municipality.id", index=True)
+    department: str | None = Field(default=None, max_length=100)
+    is_approver: bool = False
+    is_lead: bool = False
+    is_admin: bool = False
+    qualifications: list[str] = json_list()
+    language: str | None = Field(default=None, max_length=5)
+    active: bool = True
+
+
+class ChatIdentity(SQLModel, table=True):
+    __tablename__ = "chat_identity"
+    __table_args__ = (UniqueConstraint("platform", "platform_user_id"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    person_id: int = Field(foreign_key="person.id", index=True)
+    platform: str = Field(max_length=20)
+    platform_user_id: str = Field(max_length=200)
+
+
+class NumberCounter(SQLModel, table=True):
+    """The last readable number given per kind and fiscal year."""
+
+    __tablename__ = "number_counter"
+
+    kind: str = Field(max_length=20, primary_key=True)
+    year: int = Field(primary_key=True)
+    last: int = 0
+
+
+class Request(SQLModel, table=True):
+    id: int | None = Field(default=None, primary_key=True)
+    number: str = Field(max_length=30, unique=True)
+    kind: str = Field(max_length=20, index=True)
+    state: str = Field(max_length=20, index=True)
+    municipality_id: int = Field(foreign_key="municipality.id", index=True)
+    department: str = Field(max_length=100)
+    requester_name: str = Field(max_length=100)
+    requester_title: str = Field(max_length=100)
+    requester_id: int | None = Field(default=None, foreign_key="person.id")
+    entered_by_id: int = Field(foreign_key="person.id")
+    channel: str = Field(max_length=10)
+    topic: str = Field(max_length=30)
+    description: str = long_text(nullable=False)
+    mode: str = Field(max_length=10)
+    preferred_dates: list[str] = json_list()
+    goal: str | None = long_text()
+    decline_reason: str | None = long_text()
+    decided_by_id: int | None = Field(default=None, foreign_key="person.id")
+    decided_at: datetime | None = aware(nullable=True)
+    created_at: datetime = aware()
+    updated_at: datetime = aware()
+
+
+class RequestConsultant(SQLModel, table=True):
+    __tablename__ = "request_consultant"
+
+    request_id: int = Field(foreign_key="request.id", primary_key=True)
+    person_id: int = Field(foreign_key="person.id", primary_key=True)
+
+
+class InfoRequest(SQLModel, table=True):
+    """A question from the prefecture to the requester, and its answer."""
+
+    __tablename__ = "info_request"
+
+    id: int | None = Field(default=None, primary_key=True)
+    request_id: int = Field(foreign_key="request.id", index=True)
+    question: str = long_text(nullable=False)
+    asked_by_id: int = Field(foreign_key="person.id")
+    asked_at: datetime = aware()
+    answer: str | None = long_text()
+    answered_by_id: int | None = Field(default=None, foreign_key="person.id")
+    answered_at: datetime | None = aware(nullable=True)
+
+
+class Engagement(SQLModel, table=True):
+    """One selected BPR municipality and its accompaniment."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    municipality_id: int = Field(foreign_key="municipality.id", unique=True)
+    application_id: int = Field(foreign_key="request.id", unique=True)
+    department: str = Field(max_length=100)
+    goal: str | None = long_text()
+    created_at: datetime = aware()
+
+
+class GoalRevision(SQLModel, table=True):
+    __tablename__ = "goal_revision"
+
+    id: int | None = Field(default=None, primary_key=True)
+    engagement_id: int = Field(foreign_key="engagement.id", index=True)
+    goal: str = long_text(nullable=False)
+    reason: str | None = long_text()
+    revised_by_id: int = Field(foreign_key="person.id")
+    revised_at: datetime = aware()
+
+
+class EngagementStep(SQLModel, table=True):
+    __tablename__ = "engagement_step"
+    __table_args__ = (UniqueConstraint("engagement_id", "number"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    engagement_id: int = Field(foreign_key="engagement.id", index=True)
+    number: int
+    phase: str = Field(max_length=30)
+    status: str = Field(max_length=10, default=StepStatus.PLANNED)
+    done_on: date | None = None
+    note: str | None = long_text()
+    updated_by_id: int | None = Field(default=None, foreign_key="person.id")
+
+
+class SupportSession(SQLModel, table=True):
+    """A booked visit, online session, office day or the results meeting."""
+
+    __tablename__ = "support_session"
+
+    id: int | None = Field(default=None, primary_key=True)
+    kind: str = Field(max_length=20, index=True)
+    starts_at: datetime = aware(index=True)
+    ends_at: datetime = aware()
+    mode: str = Field(max_length=10)
+    place: str | None = Field(default=None, max_length=200)
+    meeting_url: str | None = Field(default=None, max_length=500)
+    request_id: int | None = Field(default=None, foreign_key="request.id", index=True)
+    engagement_id: int | None = Field(default=None, foreign_key="engagement.id", index=True)
+    status: str = Field(max_length=10, default=SessionStatus.BOOKED)
+    uid: str = Field(max_length=100, unique=True)
+    sequence: int = 0
+    created_by_id: int = Field(foreign_key="person.id")
+    created_at: datetime = aware()
+
+
+class SessionMunicipality(SQLModel, table=True):
+    __tablename__ = "session_municipality"
+
+    session_id: int = Field(foreign_key="support_session.id", primary_key=True)
+    municipality_id: int = Field(foreign_key="municipality.id", primary_key=True)
+
+
+class SessionConsultant(SQLModel, table=True):
+    __tablename__ = "session_consultant"
+
+    session_id: int = Field(foreign_key="support_session.id", primary_key=True)
+    person_id: int = Field(foreign_key="person.id", primary_key=True)
+
+
+class WorkLog(SQLModel, table=True):
+    """業務日報: one log may cover several sessions (R9)."""
+
+    __tablename__ = "work_log"
+
+    id: int | None = Field(default=None, primary_key=True)
+    author_id: int = Field(foreign_key="person.id")
+    method: str = Field(max_length=10)
+    place: str = Field(max_length=200)
+    summary: str = long_text(nullable=False)
+    response: str = long_text(nullable=False)
+    next_plan: str | None = long_text()
+    attachments: list[str] = json_list()
+    filed_at: datetime = aware()
+
+
+class WorkLogSession(SQLModel, table=True):
+    __tablename__ = "work_log_session"
+
+    log_id: int = Field(foreign_key="work_log.id", primary_key=True)
+    session_id: int = Field(foreign_key="support_session.id", primary_key=True, unique=True)
+
+
+class WorkLogAttendee(SQLModel, table=True):
+    __tablename__ = "work_log_attendee"
+
+    id: int | None = Field(default=None, primary_key=True)
+    log_id: int = Field(foreign_key="work_log.id", index=True)
+    department: str = Field(max_length=100)
+    title: str = Field(max_length=100)
+    name: str = Field(max_length=100)
+
+
+class Minutes(SQLModel, table=True):
+    """議事録 of an office day (R6)."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    session_id: int = Field(foreign_key="support_session.id", unique=True)
+    author_id: int = Field(foreign_key="person.id")
+    attendees: str = Field(max_length=500)
+    body: str = long_text(nullable=False)
+    filed_at: datetime = aware()
+
+
+class FollowUpIssue(SQLModel, table=True):
+    """課題 found in a log; stays open until resolved (R10)."""
+
+    __tablename__ = "follow_up_issue"
+
+    id: int | None = Field(default=None, primary_key=True)
+    log_id: int = Field(foreign_key="work_log.id", index=True)
+    municipality_id: int = Field(foreign_key="municipality.id", index=True)
+    content: str = long_text(nullable=False)
+    policy: str = long_text(nullable=False)
+    status: str = Field(max_length=20, default=IssueStatus.OPEN, index=True)
+    created_at: datetime = aware()
+
+
+class IssueStatusChange(SQLModel, table=True):
+    __tablename__ = "issue_status_change"
+
+    id: int | None = Field(default=None, primary_key=True)
+    issue_id: int = Field(foreign_key="follow_up_issue.id", index=True)
+    status: str = Field(max_length=20)
+    note: str | None = long_text()
+    changed_by_id: int | None = Field(default=None, foreign_key="person.id")
+    changed_at: datetime = aware()
+
+
+class AuditEntry(SQLModel, table=True):
+    """Who did (or tried to do) what, to what, and when (R2, R16)."""
+
+    __tablename__ = "audit_log"
+
+    id: int | None = Field(default=None, primary_key=True)
+    at: datetime = aware(index=True)
+    actor_id: int | None = Field(default=None, foreign_key="person.id", index=True)
+    action: str = Field(max_length=50, index=True)
+    outcome: str = Field(max_length=10)
+    target_type: str | None = Field(default=None, max_length=30)
+    target_id: str | None = Field(default=None, max_length=50)
+    before: dict[str, Any] | None = Field(default=None, sa_column=Column(JSON, nullable=True))
+    after: dict[str, Any] | None = Field(default=None, sa_column=Column(JSON, nullable=True))
+    detail: str | None = long_text()
+
+
+class Notification(SQLModel, table=True):
+    """An outbox row: one message to one person, sent once (key is unique)."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    key: str = Field(max_length=200, unique=True)
+    kind: str = Field(max_length=50)
+    person_id: int = Field(foreign_key="person.id", index=True)
+    payload: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    due_at: datetime = aware(index=True)
+    status: str = Field(max_length=10, default=NotificationStatus.PENDING, index=True)
+    attempts: int = 0
+    created_at: datetime = aware()
+    sent_at: datetime | None = aware(nullable=True)

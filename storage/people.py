@@ -1,0 +1,103 @@
+"""People, their roles and chat identities; the municipality list."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from sqlalchemy import func, or_
+from sqlmodel import Session, col, select
+
+from storage.models import ChatIdentity, Municipality, Person, Role
+
+
+def get(session: Session, person_id: int) -> Person | None:
+    return session.get(Person, person_id)
+
+
+def names(session: Session, person_ids: Sequence[int]) -> dict[int, str]:
+    if not person_ids:
+        return {}
+    rows = session.exec(select(Person.id, Person.name).where(col(Person.id).in_(person_ids)))
+    return {pid: name for pid, name in rows if pid is not None}
+
+
+def find(session: Session, key: str) -> list[Person]:
+    """People matching an id, an e-mail address or a name (exact first, then partial)."""
+    key = key.strip()
+    if key.isdigit():
+        person = session.get(Person, int(key))
+        return [person] if person else []
+    exact = session.exec(
+        select(Person).where(or_(Person.email == key, Person.name == key))
+    ).all()
+    if exact:
+        return list(exact)
+    return list(session.exec(select(Person).where(col(Person.name).contains(key))).all())
+
+
+def by_identity(session: Session, platform: str, platform_user_id: str) -> Person | None:
+    return session.exec(
+        select(Person)
+        .join(ChatIdentity, col(ChatIdentity.person_id) == col(Person.id))
+        .where(ChatIdentity.platform == platform)
+        .where(ChatIdentity.platform_user_id == platform_user_id)
+        .where(Person.active)
+    ).first()
+
+
+def link_identity(session: Session, person_id: int, platform: str, user_id: str) -> ChatIdentity:
+    existing = session.exec(
+        select(ChatIdentity)
+        .where(ChatIdentity.platform == platform)
+        .where(ChatIdentity.platform_user_id == user_id)
+    ).first()
+    if existing:
+        existing.person_id = person_id
+        return existing
+    identity = ChatIdentity(person_id=person_id, platform=platform, platform_user_id=user_id)
+    session.add(identity)
+    session.flush()
+    return identity
+
+
+def add(session: Session, person: Person) -> Person:
+    session.add(person)
+    session.flush()
+    return person
+
+
+def listing(session: Session, role: Role | None = None) -> list[Person]:
+    query = select(Person).where(Person.active).order_by(col(Person.role), col(Person.id))
+    if role:
+        query = query.where(Person.role == role)
+    return list(session.exec(query).all())
+
+
+def approvers(session: Session) -> list[Person]:
+    return list(
+        session.exec(select(Person).where(Person.active).where(Person.is_approver)).all()
+    )
+
+
+def staff_of(session: Session, municipality_id: int) -> list[Person]:
+    return list(
+        session.exec(
+            select(Person).where(Person.active).where(Person.municipality_id == municipality_id)
+        ).all()
+    )
+
+
+def count(session: Session) -> int:
+    return session.exec(select(func.count()).select_from(Person)).one()
+
+
+def municipalities(session: Session) -> list[Municipality]:
+    return list(session.exec(select(Municipality).order_by(col(Municipality.code))).all())
+
+
+def municipality(session: Session, municipality_id: int) -> Municipality | None:
+    return session.get(Municipality, municipality_id)
+
+
+def municipality_named(session: Session, name: str) -> Municipality | None:
+    return session.exec(select(Municipality).where(Municipality.name == name)).first()

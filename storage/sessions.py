@@ -1,0 +1,131 @@
+"""Booked sessions (visits, online sessions, office days, the results meeting)."""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Sequence
+from datetime import datetime
+
+from sqlalchemy import case, func
+from sqlmodel import Session, col, select
+
+from storage.models import (
+    SessionConsultant,
+    SessionMunicipality,
+    SessionStatus,
+    SupportSession,
+    WorkLogSession,
+)
+
+
+def add(
+    session: Session,
+    support_session: SupportSession,
+    municipality_ids: Sequence[int],
+    consultant_ids: Sequence[int],
+) -> SupportSession:
+    session.add(support_session)
+    session.flush()
+    assert support_session.id is not None
+    for municipality_id in dict.fromkeys(municipality_ids):
+        session.add(
+            SessionMunicipality(session_id=support_session.id, municipality_id=municipality_id)
+        )
+    for person_id in dict.fromkeys(consultant_ids):
+        session.add(SessionConsultant(session_id=support_session.id, person_id=person_id))
+    session.flush()
+    return support_session
+
+
+def get(session: Session, session_id: int) -> SupportSession | None:
+    return session.get(SupportSession, session_id)
+
+
+def clashes(
+    session: Session, person_ids: Collection[int], starts_at: datetime, ends_at: datetime
+) -> list[tuple[int, SupportSession]]:
+    """(consultant, session) pairs already booked over any part of [starts_at, ends_at)."""
+    rows = session.exec(
+        select(SessionConsultant.person_id, SupportSession)
+        .join(SupportSession, col(SupportSession.id) == col(SessionConsultant.session_id))
+        .where(col(SessionConsultant.person_id).in_(person_ids))
+        .where(SupportSession.status != SessionStatus.CANCELLED)
+        .where(col(SupportSession.starts_at) < ends_at)
+        .where(col(SupportSession.ends_at) > starts_at)
+    ).all()
+    return [(person_id, row) for person_id, row in rows]
+
+
+def municipality_ids(session: Session, session_id: int) -> list[int]:
+    return list(
+        session.exec(
+            select(SessionMunicipality.municipality_id)
+            .where(SessionMunicipality.session_id == session_id)
+            .order_by(col(SessionMunicipality.municipality_id))
+        ).all()
+    )
+
+
+def consultant_ids(session: Session, session_id: int) -> list[int]:
+    return list(
+        session.exec(
+            select(SessionConsultant.person_id)
+            .where(SessionConsultant.session_id == session_id)
+            .order_by(col(SessionConsultant.person_id))
+        ).all()
+    )
+
+
+def listing(
+    session: Session,
+    *,
+    start: datetime | None = None,
+    end: datetime | None = None,
+    consultant_id: int | None = None,
+    municipality_id: int | None = None,
+    request_id: int | None = None,
+    include_cancelled: bool = False,
+    limit: int | None = None,
+) -> list[SupportSession]:
+    query = select(SupportSession).order_by(col(SupportSession.starts_at))
+    if start is not None:
+        query = query.where(col(SupportSession.starts_at) >= start)
+    if end is not None:
+        query = query.where(col(SupportSession.starts_at) < end)
+    if not include_cancelled:
+        query = query.where(SupportSession.status != SessionStatus.CANCELLED)
+    if consultant_id is not None:
+        query = query.join(
+            SessionConsultant, col(SessionConsultant.session_id) == col(SupportSession.id)
+        ).where(SessionConsultant.person_id == consultant_id)
+    if municipality_id is not None:
+        query = query.join(
+            SessionMunicipality, col(SessionMunicipality.session_id) == col(SupportSession.id)
+        ).where(SessionMunicipality.municipality_id == municipality_id)
+    if request_id is not None:
+        query = query.where(SupportSession.request_id == request_id)
+    if limit is not None:
+        query = query.limit(limit)
+    return list(session.exec(query).all())
+
+
+def unlogged_ids(session: Session, session_ids: Collection[int]) -> set[int]:
+    logged = set(
+        session.exec(
+            select(WorkLogSession.session_id).where(col(WorkLogSession.session_id).in_(session_ids))
+        ).all()
+    )
+    return set(session_ids) - logged
+
+
+def counts_by_kind(session: Session, before: datetime) -> dict[str, tuple[int, int]]:
+    """Per kind, (sessions started before `before`, sessions after) — cancelled left out.
+
+    A joint session for several municipalities is one row here, so it counts once (§2.4).
+    """
+    past = case((col(SupportSession.starts_at) < before, 1), else_=0)
+    rows = session.exec(
+        select(SupportSession.kind, func.sum(past), func.count())
+        .where(SupportSession.status != SessionStatus.CANCELLED)
+        .group_by(col(SupportSession.kind))
+    ).all()
+    return {kind: (int(held or 0), int(total) - int(held or 0)) for kind, held, total in rows}
