@@ -13,6 +13,15 @@ from bot.config import ConfigError
 from handlers.i18n import t
 
 
+class OneLineHelp(argparse.HelpFormatter):
+    """argparse sizes the help column before it sees sub-commands; fix it wide enough
+    that every command and its help stay on one line."""
+
+    def __init__(self, prog: str) -> None:
+        super().__init__(prog, max_help_position=30, width=110)
+        self._action_max_length = 26
+
+
 def _language() -> str:
     """Help text is worded before settings load, so read the language variable directly."""
     value = os.environ.get("DXDESK_LANGUAGE", "ja")
@@ -20,25 +29,28 @@ def _language() -> str:
 
 
 def parser(lang: str) -> argparse.ArgumentParser:
-    root = argparse.ArgumentParser(prog="python -m bot", description=t(lang, "cli.description"))
+    root = argparse.ArgumentParser(
+        prog="python -m bot",
+        description=t(lang, "cli.description"),
+        formatter_class=OneLineHelp,
+    )
     commands = root.add_subparsers(dest="command", metavar="COMMAND", required=True)
     commands.add_parser("migrate", help=t(lang, "cli.migrate"))
     commands.add_parser("serve", help=t(lang, "cli.serve"))
     console = commands.add_parser("console", help=t(lang, "cli.console"))
     console.add_argument("--as", dest="who", metavar="PERSON", help=t(lang, "cli.console.as"))
     demo = commands.add_parser("demo", help=t(lang, "cli.demo"))
-    demo.add_argument("--out", type=Path, default=Path("dxdesk-demo"),
-                      help=t(lang, "cli.demo.out"))
+    demo.add_argument("--out", type=Path, default=Path("dxdesk-demo"), help=t(lang, "cli.demo.out"))
     commands.add_parser("sample-data", help=t(lang, "cli.sample_data"))
     commands.add_parser("municipalities", help=t(lang, "cli.municipalities"))
     roster = commands.add_parser("roster", help=t(lang, "cli.roster"))
-    roster_commands = roster.add_subparsers(dest="roster_command", metavar="ACTION",
-                                            required=True)
+    roster_commands = roster.add_subparsers(dest="roster_command", metavar="ACTION", required=True)
     roster_commands.add_parser("list", help=t(lang, "cli.roster.list"))
     add = roster_commands.add_parser("add", help=t(lang, "cli.roster.add"))
     add.add_argument("--name", required=True)
-    add.add_argument("--role", required=True,
-                     choices=["municipal", "prefecture", "consultant", "admin"])
+    add.add_argument(
+        "--role", required=True, choices=["municipal", "prefecture", "consultant", "admin"]
+    )
     add.add_argument("--email")
     add.add_argument("--title")
     add.add_argument("--municipality", help="e.g. 宇土市")

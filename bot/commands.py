@@ -39,8 +39,10 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
         return _sample(ctx, lang)
     if command == "municipalities":
         with ctx.db.transaction() as session:
-            rows = [[m.code, m.name, m.reading, m.district or "-", str(m.travel_minutes)]
-                    for m in people.municipalities(session)]
+            rows = [
+                [m.code, m.name, m.reading, m.district or "-", str(m.travel_minutes)]
+                for m in people.municipalities(session)
+            ]
         print(table(["code", "name", "reading", "district", "minutes"], rows))
         return 0
     if command == "roster":
@@ -70,8 +72,7 @@ def _console(ctx: Any, who: str | None, lang: str) -> int:
 
 def _print_roster(everyone: list[Any], lang: str) -> None:
     rows = [[str(p.id), p.name, t(lang, f"role.{p.role}"), p.email or "-"] for p in everyone]
-    print(table(["id", t(lang, "field.name"), t(lang, "field.role"), t(lang, "field.email")],
-                rows))
+    print(table(["id", t(lang, "field.name"), t(lang, "field.role"), t(lang, "field.email")], rows))
 
 
 def _sample(ctx: Any, lang: str) -> int:
@@ -95,16 +96,20 @@ def _roster(ctx: Any, args: argparse.Namespace, lang: str) -> int:
         with ctx.db.transaction() as session:
             place = people.municipality_named(session, args.municipality or "")
         values = {
-            "name": args.name, "role": args.role, "email": args.email, "title": args.title,
+            "name": args.name,
+            "role": args.role,
+            "email": args.email,
+            "title": args.title,
             "municipality": str(place.id) if place else args.municipality,
-            "department": args.department, "approver": "yes" if args.approver else "no",
-            "lead": "yes" if args.lead else "no", "qualifications": args.qualification,
+            "department": args.department,
+            "approver": "yes" if args.approver else "no",
+            "lead": "yes" if args.lead else "no",
+            "qualifications": args.qualification,
         }
         try:
             person = roster.add_person(ctx, values)
         except Invalid as invalid:
-            print(render(invalid_reply(lang, invalid), lang).text.split("\n■")[0],
-                  file=sys.stderr)
+            print(render(invalid_reply(lang, invalid), lang).text.split("\n■")[0], file=sys.stderr)
             return 2
         print(t(lang, "roster.added", name=person.name))
         return 0
@@ -115,8 +120,14 @@ def _roster(ctx: Any, args: argparse.Namespace, lang: str) -> int:
         return 2
     with ctx.db.transaction() as session:
         people.link_identity(session, found[0].id, args.platform, args.user_id)
-        audit.record(session, at=ctx.clock.now(), actor_id=None, action="roster.link",
-                     target_type="person", target_id=found[0].id,
-                     after={"platform": args.platform})
+        audit.record(
+            session,
+            at=ctx.clock.now(),
+            actor_id=None,
+            action="roster.link",
+            target_type="person",
+            target_id=found[0].id,
+            after={"platform": args.platform},
+        )
     print(t(lang, "cli.linked", name=found[0].name, platform=args.platform, user=args.user_id))
     return 0

@@ -111,8 +111,9 @@ class Console:
                     break
                 lines.append(line)
             return "\n".join(lines) if lines else (str(default) if default else "")
-        suffix = f" [{', '.join(default) if isinstance(default, tuple) else default}]" \
-            if default else ""
+        suffix = (
+            f" [{', '.join(default) if isinstance(default, tuple) else default}]" if default else ""
+        )
         raw = self.ask(f"  {label}{suffix}: ").strip()
         if not raw and default:
             return ", ".join(default) if isinstance(default, tuple) else str(default)

@@ -91,28 +91,49 @@ class Demo:
         }
         for name in ("田中 美咲", "松本 大輔", "井上 恵", "坂本 直子", "村上 優"):
             staff = self.cast[name]
-            reply = self.expect(intake.apply_bpr(self.ctx, staff, {
-                "municipality": str(staff.municipality_id),
-                "department": staff.department,
-                "requester_title": "主査",
-                "requester_name": staff.name,
-                "goal": goals.get(name, ""),
-                "description": "業務量の増加に対し、限られた人員での対応が課題となっている。",
-            }))
+            reply = self.expect(
+                intake.apply_bpr(
+                    self.ctx,
+                    staff,
+                    {
+                        "municipality": str(staff.municipality_id),
+                        "department": staff.department,
+                        "requester_title": "主査",
+                        "requester_name": staff.name,
+                        "goal": goals.get(name, ""),
+                        "description": "業務量が増える中、限られた人員での対応が課題。",
+                    },
+                )
+            )
             number = reply.data["number"]
             self.requests[name] = reply.data["request_id"]
-            self.event("demo.applied", municipality=self.place(staff), number=number,
-                       goal=goals.get(name) or t(self.lang, "goal.none"))
+            self.event(
+                "demo.applied",
+                municipality=self.place(staff),
+                number=number,
+                goal=goals.get(name) or t(self.lang, "goal.none"),
+            )
         self.at(date(2026, 6, 3), 10)
         approver = self.cast["熊本 県子"]
         for name in ("田中 美咲", "松本 大輔", "井上 恵", "坂本 直子"):
-            reply = self.expect(approval.approve(
-                self.ctx, approver, self.ref(name),
-                {"consultants": [self.id("高橋 誠"), self.id("中村 由紀")]}))
+            reply = self.expect(
+                approval.approve(
+                    self.ctx,
+                    approver,
+                    self.ref(name),
+                    {"consultants": [self.id("高橋 誠"), self.id("中村 由紀")]},
+                )
+            )
             self.engagements[name] = reply.data["engagement_id"]
             self.event("demo.selected", municipality=self.place(self.cast[name]))
-        self.expect(approval.decline(self.ctx, approver, self.ref("村上 優"), {
-            "reason": "今年度の選定枠を超えたため。個別相談をご活用ください。"}))
+        self.expect(
+            approval.decline(
+                self.ctx,
+                approver,
+                self.ref("村上 優"),
+                {"reason": "今年度の選定枠を超えたため。個別相談をご活用ください。"},
+            )
+        )
         self.event("demo.declined", municipality=self.place(self.cast["村上 優"]))
 
     def consultations(self) -> None:
@@ -121,35 +142,82 @@ class Demo:
         topics = {"森 翔太": "online_application", "山口 健二": "my_number"}
         for name, topic in topics.items():
             staff = self.cast[name]
-            reply = self.expect(intake.submit(self.ctx, staff, {
-                "municipality": str(staff.municipality_id), "department": staff.department,
-                "requester_title": "主事", "requester_name": staff.name, "topic": topic,
-                "description": "手続のデジタル化の進め方について相談したい。", "mode": "visit",
-                "preferred_dates": "2026-06-22, 2026-06-24"}))
+            reply = self.expect(
+                intake.submit(
+                    self.ctx,
+                    staff,
+                    {
+                        "municipality": str(staff.municipality_id),
+                        "department": staff.department,
+                        "requester_title": "主事",
+                        "requester_name": staff.name,
+                        "topic": topic,
+                        "description": "手続のデジタル化の進め方について相談したい。",
+                        "mode": "visit",
+                        "preferred_dates": "2026-06-22, 2026-06-24",
+                    },
+                )
+            )
             self.requests[name] = reply.data["request_id"]
-            self.event("demo.requested", municipality=self.place(staff),
-                       number=reply.data["number"], topic=t(self.lang, f"choice.topic.{topic}"))
+            self.event(
+                "demo.requested",
+                municipality=self.place(staff),
+                number=reply.data["number"],
+                topic=t(self.lang, f"choice.topic.{topic}"),
+            )
         ken, aso = self.cast["熊本 県子"], self.cast["阿蘇 一郎"]
-        self.expect(approval.ask_info(self.ctx, ken, self.ref("山口 健二"), {
-            "question": "対象となる業務と、年間の処理件数を教えてください。"}))
+        self.expect(
+            approval.ask_info(
+                self.ctx,
+                ken,
+                self.ref("山口 健二"),
+                {"question": "対象となる業務と、年間の処理件数を教えてください。"},
+            )
+        )
         self.event("demo.asked", municipality=self.place(self.cast["山口 健二"]))
-        refused = self.expect(approval.approve(self.ctx, self.cast["森 翔太"], self.ref("森 翔太"),
-                                               {"consultants": [self.id("小林 健")]}), ok=False)
+        refused = self.expect(
+            approval.approve(
+                self.ctx,
+                self.cast["森 翔太"],
+                self.ref("森 翔太"),
+                {"consultants": [self.id("小林 健")]},
+            ),
+            ok=False,
+        )
         self.event("demo.refused", who="森 翔太", text=refused.plain_text())
         self.at(date(2026, 6, 5), 10)
-        self.expect(approval.approve(self.ctx, ken, self.ref("森 翔太"),
-                                     {"consultants": [self.id("小林 健")]}))
+        self.expect(
+            approval.approve(
+                self.ctx, ken, self.ref("森 翔太"), {"consultants": [self.id("小林 健")]}
+            )
+        )
         self.event("demo.approved", municipality=self.place(self.cast["森 翔太"]))
-        late = self.expect(approval.approve(self.ctx, aso, self.ref("森 翔太"),
-                                            {"consultants": [self.id("中村 由紀")]}), ok=False)
+        late = self.expect(
+            approval.approve(
+                self.ctx, aso, self.ref("森 翔太"), {"consultants": [self.id("中村 由紀")]}
+            ),
+            ok=False,
+        )
         self.event("demo.late_click", text=late.plain_text())
         self.at(date(2026, 6, 8), 11)
-        self.expect(intake.answer(self.ctx, self.cast["山口 健二"], self.ref("山口 健二"), {
-            "answer": "固定資産税の証明書発行業務で、年間約3,000件です。"}))
+        self.expect(
+            intake.answer(
+                self.ctx,
+                self.cast["山口 健二"],
+                self.ref("山口 健二"),
+                {"answer": "固定資産税の証明書発行業務で、年間約3,000件です。"},
+            )
+        )
         self.event("demo.answered", municipality=self.place(self.cast["山口 健二"]))
         self.at(date(2026, 6, 9), 10)
-        self.expect(approval.approve(self.ctx, aso, self.ref("山口 健二"),
-                                     {"consultants": [self.id("小林 健"), self.id("中村 由紀")]}))
+        self.expect(
+            approval.approve(
+                self.ctx,
+                aso,
+                self.ref("山口 健二"),
+                {"consultants": [self.id("小林 健"), self.id("中村 由紀")]},
+            )
+        )
         self.event("demo.approved", municipality=self.place(self.cast["山口 健二"]))
 
     def season(self) -> None:
@@ -166,36 +234,73 @@ class Demo:
             pool: Iterator[date] = iter(month_days)
             booked: list[tuple[int, list[str], str]] = []
             for _ in range(3):  # office days, the lead at every one
-                booked.append((self.book("office_day", next(pool), [], ["高橋 誠", "小林 健"],
-                                         start="09:00"), [], "office_day"))
+                booked.append(
+                    (
+                        self.book(
+                            "office_day", next(pool), [], ["高橋 誠", "小林 健"], start="09:00"
+                        ),
+                        [],
+                        "office_day",
+                    )
+                )
             per_month = 2 if month in (6, 7, 9, 10) else 1
             for name in bpr_staff:
                 for _ in range(per_month):
-                    booked.append((self.book("bpr", next(pool), [name], ["高橋 誠", "中村 由紀"]),
-                                   [name], "bpr"))
+                    booked.append(
+                        (
+                            self.book("bpr", next(pool), [name], ["高橋 誠", "中村 由紀"]),
+                            [name],
+                            "bpr",
+                        )
+                    )
             if month == 9:
                 joint = ["田中 美咲", "井上 恵"]
-                booked.append((self.book("bpr", next(pool), joint, ["高橋 誠", "中村 由紀"]),
-                               joint, "bpr"))
+                booked.append(
+                    (self.book("bpr", next(pool), joint, ["高橋 誠", "中村 由紀"]), joint, "bpr")
+                )
             if consultation_left:
                 name = consultation_left.pop(0)
-                booked.append((self.book("consultation", next(pool), [], ["小林 健"],
-                                         request=name, start="10:00"), [name], "consultation"))
+                booked.append(
+                    (
+                        self.book(
+                            "consultation", next(pool), [], ["小林 健"], request=name, start="10:00"
+                        ),
+                        [name],
+                        "consultation",
+                    )
+                )
             self.hold(month_days[-1], booked)
             if month == 9:
-                self.event("demo.joint", municipalities="、".join(
-                    self.place(self.cast[n]) for n in ("田中 美咲", "井上 恵")))
+                self.event(
+                    "demo.joint",
+                    municipalities="、".join(
+                        self.place(self.cast[n]) for n in ("田中 美咲", "井上 恵")
+                    ),
+                )
             self.goal_events(month)
-            self.event("demo.month", month=month,
-                       bpr=sum(k == "bpr" for *_, k in booked),
-                       office=sum(k == "office_day" for *_, k in booked),
-                       consultation=sum(k == "consultation" for *_, k in booked))
+            self.event(
+                "demo.month",
+                month=month,
+                bpr=sum(k == "bpr" for *_, k in booked),
+                office=sum(k == "office_day" for *_, k in booked),
+                consultation=sum(k == "consultation" for *_, k in booked),
+            )
 
-    def book(self, kind: str, day: date, staff: list[str], consultants: list[str],
-             request: str | None = None, start: str = "13:00") -> int:
+    def book(
+        self,
+        kind: str,
+        day: date,
+        staff: list[str],
+        consultants: list[str],
+        request: str | None = None,
+        start: str = "13:00",
+    ) -> int:
         values: dict[str, Any] = {
-            "session_kind": kind, "date": day.isoformat(), "start": start,
-            "minutes": scheduling.DEFAULT_MINUTES[kind], "mode": "visit",
+            "session_kind": kind,
+            "date": day.isoformat(),
+            "start": start,
+            "minutes": scheduling.DEFAULT_MINUTES[kind],
+            "mode": "visit",
             "municipalities": [str(self.cast[n].municipality_id) for n in staff],
             "consultants": [self.id(c) for c in consultants],
         }
@@ -216,9 +321,17 @@ class Demo:
         batched: list[int] = []
         for session_id, staff, kind in booked:
             if kind == "office_day":
-                self.expect(logs.file_minutes(self.ctx, lead, {
-                    "office_day": str(session_id), "attendees_text": "熊本 県子、高橋 誠、小林 健",
-                    "body": "各市町村の支援状況を報告し、翌月の予定を確認した。"}))
+                self.expect(
+                    logs.file_minutes(
+                        self.ctx,
+                        lead,
+                        {
+                            "office_day": str(session_id),
+                            "attendees_text": "熊本 県子、高橋 誠、小林 健",
+                            "body": "各市町村の支援状況を報告し、翌月の予定を確認した。",
+                        },
+                    )
+                )
             elif staff == ["田中 美咲"]:
                 batched.append(session_id)
             else:
@@ -233,17 +346,31 @@ class Demo:
                 self.advance("田中 美咲")
 
     def file_log(self, author: Actor, session_ids: list[int], staff: list[str]) -> None:
-        attendees = "\n".join(
-            f"{self.cast[n].department}/主査/{self.cast[n].name}" for n in staff
-        ) or "企画課/主事/(記録なし)"
-        issues = "申請様式が紙のみで電子化されていない/電子申請システムでの様式作成を支援する" \
-            if self.logged % 5 == 0 else ""
-        self.expect(logs.file_log(self.ctx, author, {
-            "sessions": [str(i) for i in session_ids], "method": "visit",
-            "place": "、".join(self.place(self.cast[n]) for n in staff) or "熊本県庁",
-            "attendees": attendees, "summary": "対象業務の現状と課題を確認した。",
-            "response": "業務フローを整理し、改善案の方向性を助言した。", "issues": issues,
-            "next_plan": "次回は業務分析の結果を共有する。"}))
+        attendees = (
+            "\n".join(f"{self.cast[n].department}/主査/{self.cast[n].name}" for n in staff)
+            or "企画課/主事/(記録なし)"
+        )
+        issues = (
+            "申請様式が紙のみで電子化されていない/電子申請システムでの様式作成を支援する"
+            if self.logged % 5 == 0
+            else ""
+        )
+        self.expect(
+            logs.file_log(
+                self.ctx,
+                author,
+                {
+                    "sessions": [str(i) for i in session_ids],
+                    "method": "visit",
+                    "place": "、".join(self.place(self.cast[n]) for n in staff) or "熊本県庁",
+                    "attendees": attendees,
+                    "summary": "対象業務の現状と課題を確認した。",
+                    "response": "業務フローを整理し、改善案の方向性を助言した。",
+                    "issues": issues,
+                    "next_plan": "次回は業務分析の結果を共有する。",
+                },
+            )
+        )
         self.logged += 1
         if len(session_ids) > 1:
             self.event("demo.batched", count=len(session_ids))
@@ -252,49 +379,98 @@ class Demo:
         engagement = payloads.encode(id=self.engagements[name])
         if name == "井上 恵" and not getattr(self, "_skipped", False):
             self._skipped = True
-            self.expect(bpr.update_step(self.ctx, self.cast["高橋 誠"], engagement, {
-                "step": 3, "step_action": "skipped", "note": "As-Isフローは市で作成済み"}))
+            self.expect(
+                bpr.update_step(
+                    self.ctx,
+                    self.cast["高橋 誠"],
+                    engagement,
+                    {"step": 3, "step_action": "skipped", "note": "As-Isフローは市で作成済み"},
+                )
+            )
             self.event("demo.skipped", municipality=self.place(self.cast[name]))
         view = self.expect(bpr.step_form(self.ctx, self.cast["高橋 誠"], engagement))
         form = view.form
         step = next((i.value for i in form.inputs if i.name == "step"), None) if form else None
         if not step:
             return
-        self.expect(bpr.update_step(self.ctx, self.cast["高橋 誠"], engagement, {
-            "step": step, "step_action": "done", "done_on": self.clock.now().date().isoformat()}))
+        self.expect(
+            bpr.update_step(
+                self.ctx,
+                self.cast["高橋 誠"],
+                engagement,
+                {
+                    "step": step,
+                    "step_action": "done",
+                    "done_on": self.clock.now().date().isoformat(),
+                },
+            )
+        )
 
     def goal_events(self, month: int) -> None:
         if month == 7:
             staff = self.cast["松本 大輔"]
-            self.expect(bpr.set_goal(self.ctx, staff, payloads.encode(
-                id=self.engagements["松本 大輔"]), {"goal": "証明書交付業務のオンライン申請化"}))
+            self.expect(
+                bpr.set_goal(
+                    self.ctx,
+                    staff,
+                    payloads.encode(id=self.engagements["松本 大輔"]),
+                    {"goal": "証明書交付業務のオンライン申請化"},
+                )
+            )
             self.event("demo.goal_set", municipality=self.place(staff))
         if month == 10:
-            self.expect(bpr.set_goal(self.ctx, self.cast["高橋 誠"], payloads.encode(
-                id=self.engagements["田中 美咲"]), {
-                    "goal": "転入・転居手続のオンライン化と窓口の書かない化",
-                    "reason": "To-Be検討の結果、窓口改革まで範囲を広げる"}))
+            self.expect(
+                bpr.set_goal(
+                    self.ctx,
+                    self.cast["高橋 誠"],
+                    payloads.encode(id=self.engagements["田中 美咲"]),
+                    {
+                        "goal": "転入・転居手続のオンライン化と窓口の書かない化",
+                        "reason": "To-Be検討の結果、窓口改革まで範囲を広げる",
+                    },
+                )
+            )
             self.event("demo.goal_revised", municipality=self.place(self.cast["田中 美咲"]))
 
     def summary(self) -> None:
         self.at(date(2026, 12, 1), 9)
         self.say("demo.chapter.summary")
-        self.expect(scheduling.book(self.ctx, self.cast["水前寺 花"], {
-            "session_kind": "results_meeting", "date": "2027-03-10", "start": "14:00",
-            "minutes": 120, "mode": "online", "meeting_url": "https://meet.example.jp/dx-results",
-            "consultants": [self.id("高橋 誠"), self.id("中村 由紀")]}))
+        self.expect(
+            scheduling.book(
+                self.ctx,
+                self.cast["水前寺 花"],
+                {
+                    "session_kind": "results_meeting",
+                    "date": "2027-03-10",
+                    "start": "14:00",
+                    "minutes": 120,
+                    "mode": "online",
+                    "meeting_url": "https://meet.example.jp/dx-results",
+                    "consultants": [self.id("高橋 誠"), self.id("中村 由紀")],
+                },
+            )
+        )
         self.event("demo.results_meeting")
         for name, engagement_id in self.engagements.items():
-            reply = self.expect(bpr.view(self.ctx, self.cast["熊本 県子"],
-                                         payloads.encode(id=engagement_id)))
+            reply = self.expect(
+                bpr.view(self.ctx, self.cast["熊本 県子"], payloads.encode(id=engagement_id))
+            )
             if reply.data.get("goal_overdue"):
                 self.event("demo.goal_overdue", municipality=self.place(self.cast[name]))
-        header = [t(self.lang, f"quota.{k}") for k in
-                  ("program", "plan", "held", "booked", "expected", "projected", "pace")]
+        header = [
+            t(self.lang, f"quota.{k}")
+            for k in ("program", "plan", "held", "booked", "expected", "projected", "pace")
+        ]
         body = [
-            [t(self.lang, f"choice.session_kind.{r.kind}"), str(r.plan), str(r.held),
-             str(r.booked), f"{r.expected:.1f}",
-             "-" if r.projected is None else f"{r.projected:.0f}", t(self.lang, f"pace.{r.pace}")]
+            [
+                t(self.lang, f"choice.session_kind.{r.kind}"),
+                str(r.plan),
+                str(r.held),
+                str(r.booked),
+                f"{r.expected:.1f}",
+                "-" if r.projected is None else f"{r.projected:.0f}",
+                t(self.lang, f"pace.{r.pace}"),
+            ]
             for r in quotas.figures(self.ctx)
         ]
         print("\n" + table(header, body), file=self.out)

@@ -29,8 +29,10 @@ def render(reply: Reply, language: str) -> Rendered:
     for block in reply.blocks:
         if isinstance(block, Text):
             prefix = STYLE[block.style]
-            lines.extend(prefix + line if i == 0 else " " * len(prefix) + line
-                         for i, line in enumerate(block.text.splitlines() or [""]))
+            lines.extend(
+                prefix + line if i == 0 else " " * len(prefix) + line
+                for i, line in enumerate(block.text.splitlines() or [""])
+            )
         elif isinstance(block, Fields):
             width = max((_width(f.label) for f in block.items), default=0)
             for item in block.items:

@@ -122,6 +122,7 @@ def view(ctx: Context, actor: Actor, ref: str) -> Reply:
                 by=name_of(session, g.revised_by_id),
                 goal=g.goal,
             )
+            + (t(lang, "goal.revision_reason", reason=g.reason) if g.reason else "")
             for g in history
         ]
     step_rows = tuple(

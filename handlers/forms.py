@@ -91,8 +91,12 @@ def validate(
     choices: Choices | None = None,
     context: str = "",
     title_params: Mapping[str, Any] | None = None,
+    shown_choices: Choices | None = None,
 ) -> dict[str, Any]:
-    """Clean values by field name, or `Invalid` with one message per bad field."""
+    """Clean values by field name, or `Invalid` with one message per bad field.
+
+    `shown_choices` is what the form offers when it comes back with its errors, where
+    that is narrower than what validation accepts."""
     clean: dict[str, Any] = {}
     errors: dict[str, str] = {}
     for field in spec.fields:
@@ -105,7 +109,11 @@ def validate(
             errors[field.name] = t(language, error.key, field=label, **error.params)
     if errors:
         form = build(
-            spec, language, choices=choices, context=context, title_params=title_params
+            spec,
+            language,
+            choices=shown_choices or choices,
+            context=context,
+            title_params=title_params,
         ).with_errors(dict(values), errors)
         raise Invalid(errors, form)
     return clean

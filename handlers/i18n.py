@@ -18,7 +18,6 @@ import templates
 from handlers.clock import TOKYO
 
 LANGUAGES = ("ja", "en")
-WEEKDAYS = {"ja": "月火水木金土日", "en": ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")}
 
 
 @cache
@@ -63,10 +62,16 @@ def render(language: str, template: str, /, **context: Any) -> str:
 
 
 def format_day(language: str, value: date) -> str:
-    weekday = WEEKDAYS[language][value.weekday()]
-    if language == "ja":
-        return f"{value.year}年{value.month}月{value.day}日({weekday})"
-    return f"{weekday} {value.isoformat()}"
+    weekday = t(language, "format.weekdays").split(",")[value.weekday()]
+    return t(
+        language,
+        "format.day",
+        year=value.year,
+        month=value.month,
+        day=value.day,
+        weekday=weekday,
+        iso=value.isoformat(),
+    )
 
 
 def format_when(language: str, value: datetime) -> str:

@@ -156,6 +156,7 @@ def _validated(
         today=ctx.clock.now().date(),
         rules=ctx.rules,
         choices={"municipality": municipality_choices(session)},
+        shown_choices={"municipality": visible_municipality_choices(session, actor)},
     )
 
 

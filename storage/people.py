@@ -27,9 +27,7 @@ def find(session: Session, key: str) -> list[Person]:
     if key.isdigit():
         person = session.get(Person, int(key))
         return [person] if person else []
-    exact = session.exec(
-        select(Person).where(or_(Person.email == key, Person.name == key))
-    ).all()
+    exact = session.exec(select(Person).where(or_(Person.email == key, Person.name == key))).all()
     if exact:
         return list(exact)
     return list(session.exec(select(Person).where(col(Person.name).contains(key))).all())
@@ -74,9 +72,7 @@ def listing(session: Session, role: Role | None = None) -> list[Person]:
 
 
 def approvers(session: Session) -> list[Person]:
-    return list(
-        session.exec(select(Person).where(Person.active).where(Person.is_approver)).all()
-    )
+    return list(session.exec(select(Person).where(Person.active).where(Person.is_approver)).all())
 
 
 def staff_of(session: Session, municipality_id: int) -> list[Person]:

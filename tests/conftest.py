@@ -47,9 +47,7 @@ def drop_postgres_database(url: str) -> None:
     server = make_url(BASE_URL).set(drivername="postgresql+psycopg")
     admin = create_engine(server, isolation_level="AUTOCOMMIT")
     with admin.connect() as connection:
-        connection.execute(
-            text(f'DROP DATABASE IF EXISTS "{make_url(url).database}" WITH (FORCE)')
-        )
+        connection.execute(text(f'DROP DATABASE IF EXISTS "{make_url(url).database}" WITH (FORCE)'))
     admin.dispose()
 
 
@@ -101,9 +99,7 @@ def db(database_url: str, tmp_path: Path) -> Iterator[Database]:
                 )
                 if row[0] not in KEEP
             ]
-            connection.execute(
-                text(f"TRUNCATE {', '.join(tables)} RESTART IDENTITY CASCADE")
-            )
+            connection.execute(text(f"TRUNCATE {', '.join(tables)} RESTART IDENTITY CASCADE"))
     else:
         copy = tmp_path / "test.db"
         shutil.copy(database_url, copy)

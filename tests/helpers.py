@@ -37,6 +37,13 @@ def state(ctx: Context, request_id: int) -> str:
         return row.state
 
 
+def number(ctx: Context, request_id: int) -> str:
+    with ctx.db.transaction() as session:
+        row = session.get(Request, request_id)
+        assert row is not None
+        return row.number
+
+
 def count(ctx: Context, model: Any) -> int:
     with ctx.db.transaction() as session:
         return session.exec(select(func.count()).select_from(model)).one()

@@ -64,9 +64,17 @@ def test_prefecture_enters_a_phone_request_but_cannot_approve_it_themselves(ctx,
 
 
 def test_only_assigned_consultants_update_steps(ctx, cast, staff, approver):
-    reply = intake.apply_bpr(ctx, staff, {
-        "municipality": str(staff.municipality_id), "department": "市民課",
-        "requester_title": "主査", "requester_name": staff.name, "description": "窓口改革"})
+    reply = intake.apply_bpr(
+        ctx,
+        staff,
+        {
+            "municipality": str(staff.municipality_id),
+            "department": "市民課",
+            "requester_title": "主査",
+            "requester_name": staff.name,
+            "description": "窓口改革",
+        },
+    )
     assert reply.ok
     selected = approve(ctx, approver, reply.data["request_id"], [cast["高橋 誠"]])
     engagement = payloads.encode(id=selected.data["engagement_id"])

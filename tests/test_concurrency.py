@@ -19,13 +19,17 @@ def test_two_approvers_at_once_make_exactly_one_decision(ctx, cast, staff):
             barrier.wait()
             if how == "approve":
                 replies[actor.name] = approval.approve(
-                    ctx, actor, ref(request_id), {"consultants": [str(cast["高橋 誠"].id)]})
+                    ctx, actor, ref(request_id), {"consultants": [str(cast["高橋 誠"].id)]}
+                )
             else:
                 replies[actor.name] = approval.decline(
-                    ctx, actor, ref(request_id), {"reason": "重複"})
+                    ctx, actor, ref(request_id), {"reason": "重複"}
+                )
 
-        threads = [threading.Thread(target=decide, args=(ken, "approve")),
-                   threading.Thread(target=decide, args=(aso, "decline"))]
+        threads = [
+            threading.Thread(target=decide, args=(ken, "approve")),
+            threading.Thread(target=decide, args=(aso, "decline")),
+        ]
         for thread in threads:
             thread.start()
         for thread in threads:
@@ -37,9 +41,11 @@ def test_two_approvers_at_once_make_exactly_one_decision(ctx, cast, staff):
         with ctx.db.transaction() as session:
             row = session.get(Request, request_id)
             decisions = [
-                e for e in session.exec(
+                e
+                for e in session.exec(
                     AuditEntry.__table__.select().where(AuditEntry.target_id == str(request_id))
-                ) if e.outcome == "ok" and e.action in ("request.approve", "request.decline")
+                )
+                if e.outcome == "ok" and e.action in ("request.approve", "request.decline")
             ]
         assert row.state in ("approved", "declined")
         assert len(decisions) == 1

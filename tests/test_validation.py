@@ -34,8 +34,11 @@ def assert_nothing_written(ctx):
         ("preferred_dates", "2026-11-23", "祝日のため選べません"),
         ("preferred_dates", "2026-12-29", "年末年始の閉庁日"),
         ("preferred_dates", "2026-07-18", "土日のため選べません"),
-        ("preferred_dates", "2026-07-01,2026-07-02,2026-07-03,2026-07-06,2026-07-07,2026-07-08",
-         "5件まで"),
+        (
+            "preferred_dates",
+            "2026-07-01,2026-07-02,2026-07-03,2026-07-06,2026-07-07,2026-07-08",
+            "5件まで",
+        ),
         ("preferred_dates", "", "「希望日」を入力してください。"),
     ],
 )
@@ -69,8 +72,12 @@ def test_english_messages_name_the_field_too(ctx, cast, staff):
 
 
 def test_missing_or_odd_types_do_not_crash(ctx, cast, staff):
-    for values in ({}, {"municipality": ["1", "2"]}, {"preferred_dates": 12345},
-                   {"description": None}):
+    for values in (
+        {},
+        {"municipality": ["1", "2"]},
+        {"preferred_dates": 12345},
+        {"description": None},
+    ):
         reply = intake.submit(ctx, staff, values)
         assert not reply.ok
         assert "参照番号" not in reply.plain_text()
@@ -80,9 +87,20 @@ def test_missing_or_odd_types_do_not_crash(ctx, cast, staff):
 def test_a_valid_request_is_numbered_readably(ctx, cast, staff):
     first = intake.submit(ctx, staff, consultation(staff))
     second = intake.submit(ctx, staff, consultation(staff))
-    application = intake.apply_bpr(ctx, staff, {
-        "municipality": str(staff.municipality_id), "department": "市民課",
-        "requester_title": "主査", "requester_name": staff.name, "description": "BPR"})
+    application = intake.apply_bpr(
+        ctx,
+        staff,
+        {
+            "municipality": str(staff.municipality_id),
+            "department": "市民課",
+            "requester_title": "主査",
+            "requester_name": staff.name,
+            "description": "BPR",
+        },
+    )
     assert [first.data["number"], second.data["number"], application.data["number"]] == [
-        "相談-2026-001", "相談-2026-002", "BPR-2026-001"]
+        "相談-2026-001",
+        "相談-2026-002",
+        "BPR-2026-001",
+    ]
     assert "相談-2026-001" in first.plain_text()

@@ -89,8 +89,9 @@ def test_amend_only_while_pending(ctx, cast, staff, approver):
     from tests.conftest import consultation
 
     request_id = submit(ctx, staff)
-    amended = intake.amend(ctx, staff, ref(request_id),
-                           consultation(staff, description="内容を修正しました。"))
+    amended = intake.amend(
+        ctx, staff, ref(request_id), consultation(staff, description="内容を修正しました。")
+    )
     assert amended.ok
     assert approve(ctx, approver, request_id, [cast["高橋 誠"]]).ok
     late = intake.amend(ctx, staff, ref(request_id), consultation(staff))

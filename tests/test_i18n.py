@@ -1,0 +1,155 @@
+"""Every message the code names exists in both catalogs, with the same placeholders."""
+
+import ast
+import re
+from pathlib import Path
+
+import pytest
+from babel.messages.pofile import read_po
+
+import templates
+from handlers import forms, i18n
+from handlers.forms import FormSpec
+from storage.engagements import DEFAULT_STEPS
+from storage.models import RequestState, Role, SessionKind, StepStatus
+
+ROOT = Path(__file__).resolve().parent.parent
+KEY = re.compile(r"^[a-z_]+(\.[a-z_0-9]+)+$")
+PLACEHOLDER = re.compile(r"%\((\w+)\)s")
+
+
+def catalog(language):
+    with (templates.LOCALE_DIR / language / "LC_MESSAGES" / "messages.po").open("rb") as f:
+        return {m.id: m.string for m in read_po(f) if m.id}
+
+
+def literal_keys():
+    """String literals in the code that look like message keys and are used as such."""
+    keys = set()
+    for path in [*ROOT.glob("handlers/*.py"), *ROOT.glob("bot/*.py")]:
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.Call) and getattr(node.func, "id", "") in ("t", "say", "event"):
+                for arg in node.args:
+                    if (
+                        isinstance(arg, ast.Constant)
+                        and isinstance(arg.value, str)
+                        and KEY.match(arg.value)
+                    ):
+                        keys.add(arg.value)
+            if isinstance(node, ast.Call) and getattr(node.func, "id", "") in (
+                "Refused",
+                "_FieldError",
+                "fail",
+            ):
+                for arg in node.args:
+                    if (
+                        isinstance(arg, ast.Constant)
+                        and isinstance(arg.value, str)
+                        and KEY.match(arg.value)
+                        and "." in arg.value
+                    ):
+                        keys.add(arg.value)
+    return keys
+
+
+def dynamic_keys():
+    """Keys the code builds from names: fields, hints, choices, states, phases…"""
+    keys = set()
+    import handlers.approval as approval
+    import handlers.bpr as bpr
+    import handlers.intake as intake
+    import handlers.logs as logs
+    import handlers.roster as roster
+    import handlers.scheduling as scheduling
+
+    specs = [
+        v
+        for m in (approval, bpr, intake, logs, roster, scheduling)
+        for v in vars(m).values()
+        if isinstance(v, FormSpec)
+    ]
+    specs.append(intake.spec_for("consultation", type("A", (), {"role": "prefecture"})()))
+    for spec in specs:
+        keys |= {spec.title, spec.submit}
+        for field in spec.fields:
+            keys.add(f"field.{field.name}")
+            if field.hint:
+                keys.add(f"hint.{field.name}")
+            keys |= {f"choice.{field.name}.{c}" for c in field.choices}
+    keys |= {f"state.{s.value}" for s in RequestState}
+    keys |= {f"role.{r.value}" for r in Role}
+    keys |= {f"choice.session_kind.{k.value}" for k in SessionKind}
+    keys |= {f"step.{s.value}" for s in StepStatus}
+    keys |= {f"step.updated.{s}" for s in ("done", "skipped")}
+    keys |= {f"phase.{phase}" for _, phase in DEFAULT_STEPS}
+    keys |= {f"kind.{k}" for k in ("consultation", "bpr_application")}
+    keys |= {f"submitted.{k}" for k in ("consultation", "bpr_application")}
+    keys |= {f"notice.approved.{k}" for k in ("consultation", "bpr_application")}
+    keys |= {f"pace.{p}" for p in ("on_track", "ahead", "behind", "early")}
+    keys |= {
+        f"quota.{q}" for q in ("program", "plan", "held", "booked", "expected", "projected", "pace")
+    }
+    keys |= {f"choice.channel.{c}" for c in ("chat", "phone", "email")}
+    keys |= {f"choice.topic.{c}" for c in (*intake.TOPICS, "bpr")}
+    keys |= {"calendar.closed.weekend", "calendar.closed.holiday", "calendar.closed.year_end"}
+    from handlers.menu import ENTRIES
+
+    keys |= {label for *_, label in ENTRIES}
+    return keys
+
+
+def test_every_key_used_exists_in_japanese_and_english():
+    ja, en = catalog("ja"), catalog("en")
+    used = literal_keys() | dynamic_keys()
+    assert len(used) > 200
+    assert not sorted(used - set(ja)), "missing in ja"
+    assert not sorted(used - set(en)), "missing in en"
+
+
+def test_both_catalogs_have_the_same_keys_and_placeholders():
+    ja, en = catalog("ja"), catalog("en")
+    assert set(ja) == set(en)
+    for key in ja:
+        assert ja[key], f"{key} is empty in ja"
+        if not key.startswith("format."):  # date formats pick different parts
+            assert set(PLACEHOLDER.findall(ja[key])) == set(PLACEHOLDER.findall(en[key])), key
+
+
+def test_japanese_is_the_default_and_english_is_available():
+    assert i18n.t("ja", "state.approved") == "承認済み"
+    assert i18n.t("en", "state.approved") == "approved"
+    with pytest.raises(ValueError):
+        i18n.t("fr", "state.approved")
+
+
+def test_no_japanese_text_in_handler_code():
+    japanese = re.compile(r"[\u3040-\u30ff\u4e00-\u9fff]")
+    for path in ROOT.glob("handlers/*.py"):
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+        # Docstrings and input patterns (which accept 2026年7月1日) are not user-facing text.
+        docstrings = {
+            id(node.value)
+            for node in ast.walk(tree)
+            if isinstance(node, ast.Expr) and isinstance(node.value, ast.Constant)
+        } | {
+            id(arg)
+            for node in ast.walk(tree)
+            if isinstance(node, ast.Call) and getattr(node.func, "attr", "") == "compile"
+            for arg in node.args
+        }
+        for node in ast.walk(tree):
+            if id(node) in docstrings:
+                continue
+            if isinstance(node, ast.Constant) and isinstance(node.value, str):
+                text = node.value
+                if japanese.search(text) and not node.value.strip() == "、":
+                    raise AssertionError(f"{path.name}: {text!r}")
+
+
+def test_form_labels_come_from_the_catalog():
+    from handlers.context import Rules
+    from handlers.intake import CONSULTATION
+
+    form = forms.build(CONSULTATION, "ja", choices={"municipality": []})
+    assert [i.label for i in form.inputs][:2] == ["市町村", "所属部署"]
+    assert Rules().language == "ja"
