@@ -23,6 +23,7 @@ ENTRIES: tuple[tuple[str, str, str | None, str], ...] = (
     ("quota.view", "quota.view", None, "menu.quota"),
     ("notices.view", "notices.list", None, "menu.notices"),
     ("roster.manage", "roster.form", None, "menu.roster"),
+    ("help.view", "help", None, "menu.help"),
 )
 
 

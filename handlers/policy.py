@@ -42,6 +42,7 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     "quota.view": frozenset({PREFECTURE, CONSULTANT, ADMIN}),
     "roster.manage": frozenset({ADMIN}),
     "notices.view": frozenset({MUNICIPAL, PREFECTURE, CONSULTANT, ADMIN}),
+    "help.view": frozenset({MUNICIPAL, PREFECTURE, CONSULTANT, ADMIN}),
 }
 
 

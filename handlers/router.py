@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from handlers import approval, bpr, intake, logs, menu, notices, quotas, roster, scheduling
+from handlers import approval, bpr, help, intake, logs, menu, notices, quotas, roster, scheduling
 from handlers.actor import Actor
 from handlers.context import Context
 from handlers.core import record_refusal, refusal_reply
@@ -22,6 +22,7 @@ Handler = Callable[..., Reply]
 # Intents opened by a button: called as f(ctx, actor, value).
 BUTTONS: dict[str, Handler] = {
     "menu": menu.home,
+    "help": help.show,
     "request.list": intake.mine,
     "request.view": intake.view,
     "request.amend.form": intake.amend_form,

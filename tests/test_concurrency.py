@@ -3,7 +3,7 @@ decided. On PostgreSQL (the CI's second pass) this is a real row-lock race."""
 
 import threading
 
-from handlers import approval
+from handlers import approval, intake
 from storage.models import AuditEntry, Request
 from tests.helpers import ref, submit
 
@@ -49,3 +49,20 @@ def test_two_approvers_at_once_make_exactly_one_decision(ctx, cast, staff):
             ]
         assert row.state in ("approved", "declined")
         assert len(decisions) == 1
+
+
+def test_simultaneous_submissions_get_distinct_numbers(ctx, cast, staff):
+    from concurrent.futures import ThreadPoolExecutor
+
+    from tests.conftest import consultation
+
+    barrier = threading.Barrier(4)
+
+    def one(_):
+        barrier.wait()
+        return intake.submit(ctx, staff, consultation(staff))
+
+    with ThreadPoolExecutor(4) as pool:
+        replies = list(pool.map(one, range(4)))
+    assert all(r.ok for r in replies), [r.plain_text() for r in replies]
+    assert sorted(r.data["number"] for r in replies) == [f"相談-2026-00{i}" for i in range(1, 5)]

@@ -49,6 +49,8 @@ def literal_keys():
                         and "." in arg.value
                     ):
                         keys.add(arg.value)
+    for path in templates.DIR.rglob("*.j2"):
+        keys |= set(re.findall(r'_\("([a-z_.]+)"', path.read_text(encoding="utf-8")))
     return keys
 
 
@@ -113,6 +115,21 @@ def test_both_catalogs_have_the_same_keys_and_placeholders():
         assert ja[key], f"{key} is empty in ja"
         if not key.startswith("format."):  # date formats pick different parts
             assert set(PLACEHOLDER.findall(ja[key])) == set(PLACEHOLDER.findall(en[key])), key
+
+
+def test_templates_word_their_text_through_the_catalog(ctx):
+    from handlers import help
+    from handlers.actor import Actor
+    from storage.models import Role
+
+    staff = Actor(id=1, name="田中 美咲", role=Role.MUNICIPAL, municipality_id=1, department="x")
+    text = help.show(ctx, staff).plain_text()
+    assert text.startswith("田中 美咲さん(市町村職員)、DX Desk")
+    assert "・個別相談を申し込む" in text and "承認待ち" not in text
+    english = help.show(
+        ctx, Actor(id=2, name="Ken", role=Role.PREFECTURE, is_approver=True, language="en")
+    ).plain_text()
+    assert "What you can do here:" in english and "・Waiting for approval" in english
 
 
 def test_japanese_is_the_default_and_english_is_available():
