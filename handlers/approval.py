@@ -26,7 +26,7 @@ from handlers.forms import FieldSpec, FormSpec
 from handlers.i18n import format_when, t
 from handlers.intake import load_visible, request_buttons
 from handlers.reply import Button, Field, ListItem, ListView, Reply, Text
-from storage import audit, engagements, requests
+from storage import engagements, requests
 from storage.models import Engagement, InfoRequest, Request, RequestKind, RequestState
 
 APPROVE = FormSpec(
@@ -152,36 +152,31 @@ def approve(ctx: Context, actor: Actor, ref: str, values: dict[str, Any]) -> Rep
     lang = actor.language
     with ctx.db.transaction() as session:
         request = _pending(session, actor, request_id, "request.approve")
-        clean = forms.validate(
+        clean = forms.check(
+            ctx,
+            actor,
             APPROVE,
-            lang,
             values,
-            today=ctx.clock.now().date(),
-            rules=ctx.rules,
             choices={"consultants": consultant_choices(session, lang)},
             context=ref,
             title_params={"number": request.number},
         )
         consultant_ids = [int(v) for v in clean["consultants"]]
         now = ctx.clock.now()
-        before = request.state
-        workflow.move(request, RequestState.APPROVED)
-        request.decided_by_id, request.decided_at, request.updated_at = actor.id, now, now
-        session.add(request)
+        request.decided_by_id, request.decided_at = actor.id, now
+        workflow.transition(
+            session,
+            request,
+            RequestState.APPROVED,
+            actor_id=actor.id,
+            now=now,
+            action="request.approve",
+            after={"consultants": consultant_ids},
+        )
         requests.assign(session, request_id, consultant_ids)
         engagement_id = None
         if request.kind == RequestKind.BPR_APPLICATION:
             engagement_id = _open_engagement(session, request, now)
-        audit.record(
-            session,
-            at=now,
-            actor_id=actor.id,
-            action="request.approve",
-            target_type="request",
-            target_id=request_id,
-            before={"state": before},
-            after={"state": request.state, "consultants": consultant_ids},
-        )
         place = municipality_name(session, request.municipality_id)
         notify(
             session,
@@ -260,30 +255,24 @@ def decline(ctx: Context, actor: Actor, ref: str, values: dict[str, Any]) -> Rep
     lang = actor.language
     with ctx.db.transaction() as session:
         request = _pending(session, actor, request_id, "request.decline")
-        clean = forms.validate(
+        clean = forms.check(
+            ctx,
+            actor,
             DECLINE,
-            lang,
             values,
-            today=ctx.clock.now().date(),
-            rules=ctx.rules,
             context=ref,
             title_params={"number": request.number},
         )
         now = ctx.clock.now()
-        before = request.state
-        workflow.move(request, RequestState.DECLINED)
         request.decline_reason = clean["reason"]
-        request.decided_by_id, request.decided_at, request.updated_at = actor.id, now, now
-        session.add(request)
-        audit.record(
+        request.decided_by_id, request.decided_at = actor.id, now
+        workflow.transition(
             session,
-            at=now,
+            request,
+            RequestState.DECLINED,
             actor_id=actor.id,
+            now=now,
             action="request.decline",
-            target_type="request",
-            target_id=request_id,
-            before={"state": before},
-            after={"state": request.state},
             detail=clean["reason"],
         )
         notify(
@@ -309,19 +298,24 @@ def ask_info(ctx: Context, actor: Actor, ref: str, values: dict[str, Any]) -> Re
     lang = actor.language
     with ctx.db.transaction() as session:
         request = _pending(session, actor, request_id, "request.ask_info")
-        clean = forms.validate(
+        clean = forms.check(
+            ctx,
+            actor,
             ASK_INFO,
-            lang,
             values,
-            today=ctx.clock.now().date(),
-            rules=ctx.rules,
             context=ref,
             title_params={"number": request.number},
         )
         now = ctx.clock.now()
-        workflow.move(request, RequestState.NEEDS_INFO)
-        request.updated_at = now
-        session.add(request)
+        workflow.transition(
+            session,
+            request,
+            RequestState.NEEDS_INFO,
+            actor_id=actor.id,
+            now=now,
+            action="request.ask_info",
+            detail=clean["question"],
+        )
         question = requests.add_question(
             session,
             InfoRequest(
@@ -330,17 +324,6 @@ def ask_info(ctx: Context, actor: Actor, ref: str, values: dict[str, Any]) -> Re
                 asked_by_id=actor.id,
                 asked_at=now,
             ),
-        )
-        audit.record(
-            session,
-            at=now,
-            actor_id=actor.id,
-            action="request.ask_info",
-            target_type="request",
-            target_id=request_id,
-            before={"state": RequestState.SUBMITTED},
-            after={"state": request.state},
-            detail=clean["question"],
         )
         notify(
             session,

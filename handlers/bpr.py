@@ -172,9 +172,7 @@ def set_goal(ctx: Context, actor: Actor, ref: str, values: dict[str, Any]) -> Re
     engagement_id = payloads.require_id(ref)
     with ctx.db.transaction() as session:
         engagement = _load(session, actor, engagement_id, "bpr.goal", lock=True)
-        clean = forms.validate(
-            GOAL, actor.language, values, today=ctx.clock.now().date(), rules=ctx.rules, context=ref
-        )
+        clean = forms.check(ctx, actor, GOAL, values, context=ref)
         now = ctx.clock.now()
         before = engagement.goal
         engagement.goal = clean["goal"]
@@ -227,7 +225,7 @@ def update_step(ctx: Context, actor: Actor, ref: str, values: dict[str, Any]) ->
     with ctx.db.transaction() as session:
         _load(session, actor, engagement_id, "bpr.step", lock=True)
         today = ctx.clock.now().date()
-        clean = forms.validate(STEP, lang, values, today=today, rules=ctx.rules, context=ref)
+        clean = forms.check(ctx, actor, STEP, values, context=ref)
         step = next(
             s for s in engagements.steps(session, engagement_id) if s.number == clean["step"]
         )

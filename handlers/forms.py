@@ -13,7 +13,8 @@ from datetime import date, time
 from typing import Any
 
 from handlers import calendar
-from handlers.context import Rules
+from handlers.actor import Actor
+from handlers.context import Context, Rules
 from handlers.errors import Invalid
 from handlers.i18n import format_day, t
 from handlers.reply import Choice, Form, Input, InputKind
@@ -117,6 +118,15 @@ def validate(
         ).with_errors(dict(values), errors)
         raise Invalid(errors, form)
     return clean
+
+
+def check(
+    ctx: Context, actor: Actor, spec: FormSpec, values: Mapping[str, Any], **kwargs: Any
+) -> dict[str, Any]:
+    """`validate` in the actor's language, against today's date and the contract rules."""
+    return validate(
+        spec, actor.language, values, today=ctx.clock.now().date(), rules=ctx.rules, **kwargs
+    )
 
 
 class _FieldError(Exception):

@@ -46,6 +46,7 @@ from storage.models import (
     RequestKind,
     RequestState,
     Role,
+    SessionStatus,
 )
 
 TOPICS = ("dx_structure", "my_number", "online_application", "rpa_ai", "other")
@@ -149,12 +150,11 @@ def _validated(
 ) -> dict[str, Any]:
     # Validated against every municipality, so that a forged choice for another one is
     # refused (and audited) by the policy rather than passed off as a typo.
-    return forms.validate(
+    return forms.check(
+        ctx,
+        actor,
         spec,
-        actor.language,
         values,
-        today=ctx.clock.now().date(),
-        rules=ctx.rules,
         choices={"municipality": municipality_choices(session)},
         shown_choices={"municipality": visible_municipality_choices(session, actor)},
     )
@@ -384,31 +384,26 @@ def answer(ctx: Context, actor: Actor, ref: str, values: dict[str, Any]) -> Repl
                 target_id=request_id,
                 number=request.number,
             )
-        clean = forms.validate(
+        clean = forms.check(
+            ctx,
+            actor,
             ANSWER,
-            actor.language,
             values,
-            today=ctx.clock.now().date(),
-            rules=ctx.rules,
             context=ref,
         )
         now = ctx.clock.now()
-        workflow.move(request, RequestState.SUBMITTED)
-        request.updated_at = now
+        workflow.transition(
+            session,
+            request,
+            RequestState.SUBMITTED,
+            actor_id=actor.id,
+            now=now,
+            action="request.answer",
+        )
         question.answer = clean["answer"]
         question.answered_by_id = actor.id
         question.answered_at = now
-        session.add_all([request, question])
-        audit.record(
-            session,
-            at=now,
-            actor_id=actor.id,
-            action="request.answer",
-            target_type="request",
-            target_id=request_id,
-            before={"state": RequestState.NEEDS_INFO},
-            after={"state": request.state},
-        )
+        session.add(question)
         notify(
             session,
             key=f"request.answered:{request_id}:{question.id}",
@@ -448,35 +443,28 @@ def cancel(ctx: Context, actor: Actor, ref: str, values: dict[str, Any]) -> Repl
     request_id = payloads.require_id(ref)
     with ctx.db.transaction() as session:
         request = load_visible(session, actor, request_id, "request.cancel", lock=True)
-        clean = forms.validate(
+        clean = forms.check(
+            ctx,
+            actor,
             CANCEL,
-            actor.language,
             values,
-            today=ctx.clock.now().date(),
-            rules=ctx.rules,
             context=ref,
             title_params={"number": request.number},
         )
-        before = request.state
-        workflow.move(request, RequestState.CANCELLED)
         now = ctx.clock.now()
-        request.updated_at = now
-        session.add(request)
-        for booked in sessions.listing(session, request_id=request_id):
-            booked.status = "cancelled"
-            booked.sequence += 1
-            session.add(booked)
-        audit.record(
+        workflow.transition(
             session,
-            at=now,
+            request,
+            RequestState.CANCELLED,
             actor_id=actor.id,
+            now=now,
             action="request.cancel",
-            target_type="request",
-            target_id=request_id,
-            before={"state": before},
-            after={"state": request.state},
             detail=clean["reason"],
         )
+        for booked in sessions.listing(session, request_id=request_id):
+            booked.status = SessionStatus.CANCELLED
+            booked.sequence += 1
+            session.add(booked)
         notify(
             session,
             key=f"request.cancelled:{request_id}",

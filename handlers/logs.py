@@ -106,9 +106,7 @@ def file_log(ctx: Context, actor: Actor, values: dict[str, Any]) -> Reply:
     lang = actor.language
     with ctx.db.transaction() as session:
         choices = {"sessions": _due(ctx, session, actor, LOGGED_KINDS)}
-        clean = forms.validate(
-            WORK_LOG, lang, values, today=ctx.clock.now().date(), rules=ctx.rules, choices=choices
-        )
+        clean = forms.check(ctx, actor, WORK_LOG, values, choices=choices)
         errors: dict[str, str] = {}
         attendees: list[tuple[str, str, str]] = []
         for line in _lines(clean["attendees"]):
@@ -157,7 +155,7 @@ def file_log(ctx: Context, actor: Actor, values: dict[str, Any]) -> Reply:
             session.add(row)
             municipality_ids += sessions.municipality_ids(session, session_id)
             if row.request_id:
-                _close_request(session, row.request_id, now)
+                _close_request(session, row.request_id, now, actor.id)
         for municipality_id in dict.fromkeys(municipality_ids):
             for content, policy_text in found:
                 logs.add_issue(
@@ -188,16 +186,16 @@ def file_log(ctx: Context, actor: Actor, values: dict[str, Any]) -> Reply:
     )
 
 
-def _close_request(session: Session, request_id: int, now: Any) -> None:
+def _close_request(session: Session, request_id: int, now: Any, actor_id: int) -> None:
     """A consultation is done once every one of its sessions is logged."""
     request = requests.get(session, request_id)
     if request is None or request.state != RequestState.SCHEDULED:
         return
     booked = [s.id for s in sessions.listing(session, request_id=request_id) if s.id]
     if not sessions.unlogged_ids(session, booked):
-        workflow.move(request, RequestState.DONE)
-        request.updated_at = now
-        session.add(request)
+        workflow.transition(
+            session, request, RequestState.DONE, actor_id=actor_id, now=now, action="request.done"
+        )
 
 
 @intent("minutes.form")
@@ -215,12 +213,11 @@ def file_minutes(ctx: Context, actor: Actor, values: dict[str, Any]) -> Reply:
     policy.require(actor, "minutes.file")
     with ctx.db.transaction() as session:
         choices = {"office_day": _due(ctx, session, actor, (SessionKind.OFFICE_DAY,))}
-        clean = forms.validate(
+        clean = forms.check(
+            ctx,
+            actor,
             MINUTES,
-            actor.language,
             values,
-            today=ctx.clock.now().date(),
-            rules=ctx.rules,
             choices=choices,
         )
         session_id = int(clean["office_day"])

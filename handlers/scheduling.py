@@ -85,9 +85,7 @@ def book(ctx: Context, actor: Actor, values: dict[str, Any]) -> Reply:
     lang = actor.language
     with ctx.db.transaction() as session:
         choices = _choices(session, lang)
-        clean = forms.validate(
-            BOOK, lang, values, today=ctx.clock.now().date(), rules=ctx.rules, choices=choices
-        )
+        clean = forms.check(ctx, actor, BOOK, values, choices=choices)
         errors: dict[str, str] = {}
 
         def fail(field: str, key: str, **params: Any) -> None:
@@ -198,9 +196,15 @@ def book(ctx: Context, actor: Actor, values: dict[str, Any]) -> Reply:
             consultant_ids,
         )
         if request is not None and request.state == RequestState.APPROVED:
-            workflow.move(request, RequestState.SCHEDULED)
-            request.updated_at = now
-            session.add(request)
+            workflow.transition(
+                session,
+                request,
+                RequestState.SCHEDULED,
+                actor_id=actor.id,
+                now=now,
+                action="request.schedule",
+                after={"session_id": booked.id},
+            )
         audit.record(
             session,
             at=now,

@@ -6,7 +6,13 @@ declined; approved → scheduled → done. Requests not yet done may be cancelle
 
 from __future__ import annotations
 
+from datetime import datetime
+from typing import Any
+
+from sqlmodel import Session
+
 from handlers.errors import Key, Refused
+from storage import audit
 from storage.models import Request, RequestState
 
 S = RequestState
@@ -47,3 +53,33 @@ def move(request: Request, target: RequestState) -> None:
             target=Key(f"state.{target.value}"),
         )
     request.state = target
+
+
+def transition(
+    session: Session,
+    request: Request,
+    target: RequestState,
+    *,
+    actor_id: int | None,
+    now: datetime,
+    action: str,
+    detail: str | None = None,
+    after: dict[str, Any] | None = None,
+) -> None:
+    """Move the request and audit the move (who, when, from and to) in the caller's
+    transaction; refuses like `move` if the move is not allowed."""
+    before = request.state
+    move(request, target)
+    request.updated_at = now
+    session.add(request)
+    audit.record(
+        session,
+        at=now,
+        actor_id=actor_id,
+        action=action,
+        target_type="request",
+        target_id=request.id,
+        before={"state": before},
+        after={"state": request.state, **(after or {})},
+        detail=detail,
+    )

@@ -137,3 +137,37 @@ def test_minutes_for_an_office_day(ctx, cast):
     assert logs.file_minutes(ctx, lead, values).ok
     assert not logs.file_minutes(ctx, lead, values).ok
     assert "議事録が未提出" in logs.minutes_form(ctx, lead).plain_text()
+
+
+def test_cancelling_a_scheduled_request_cancels_its_sessions(ctx, cast):
+    from handlers import intake
+    from tests.helpers import ref
+
+    staff = cast["森 翔太"]
+    request_id = submit(ctx, staff)
+    assert approve(ctx, cast["熊本 県子"], request_id, [cast["小林 健"]]).ok
+    booked = scheduling.book(
+        ctx,
+        cast["水前寺 花"],
+        {
+            "session_kind": "consultation",
+            "request_number": number(ctx, request_id),
+            "date": "2026-07-06",
+            "start": "10:00",
+            "minutes": 120,
+            "mode": "online",
+            "meeting_url": "https://meet.example.jp/misato",
+            "consultants": [str(cast["小林 健"].id)],
+        },
+    )
+    assert booked.ok and state(ctx, request_id) == "scheduled"
+    assert intake.cancel(ctx, staff, ref(request_id), {"reason": "庁内調整がつかない"}).ok
+    with ctx.db.transaction() as session:
+        row = session.get(SupportSession, booked.data["session_id"])
+    assert (row.status, row.sequence, row.meeting_url) == (
+        "cancelled",
+        1,
+        "https://meet.example.jp/misato",
+    )
+    assert state(ctx, request_id) == "cancelled"
+    assert "取り消されました" in notices.inbox(ctx, cast["小林 健"]).plain_text()
