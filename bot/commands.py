@@ -28,8 +28,12 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
         print(t(lang, "cli.migrated", revision=migrate.current(database)))
         return 0
     if command == "serve":
-        print(t(lang, "cli.serve.no_platform"), file=sys.stderr)
-        return 2
+        if not settings.slack_enabled:
+            print(t(lang, "cli.serve.no_platform"), file=sys.stderr)
+            return 2
+        from bot import serve
+
+        return serve.run(build_context(settings), settings)
     if command == "demo":
         return demo.run(args.out, sys.stdout, lang)
     ctx = build_context(settings)

@@ -9,7 +9,14 @@ import re
 from datetime import date, time
 from typing import Annotated, Literal
 
-from pydantic import AliasChoices, Field, ValidationError, field_validator, model_validator
+from pydantic import (
+    AliasChoices,
+    Field,
+    SecretStr,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from handlers.context import Plan, Rules
@@ -44,6 +51,22 @@ class Settings(BaseSettings):
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = Field(
         default="INFO", validation_alias=AliasChoices("DXDESK_LOG_LEVEL")
     )
+    port: int = Field(default=3000, ge=1, le=65535, validation_alias=AliasChoices("PORT"))
+    slack_bot_token: SecretStr | None = Field(
+        default=None, validation_alias=AliasChoices("SLACK_BOT_TOKEN")
+    )
+    slack_signing_secret: SecretStr | None = Field(
+        default=None, validation_alias=AliasChoices("SLACK_SIGNING_SECRET")
+    )
+    slack_app_token: SecretStr | None = Field(
+        default=None, validation_alias=AliasChoices("SLACK_APP_TOKEN")
+    )
+    slack_api_url: str = Field(
+        default="https://slack.com/api/", validation_alias=AliasChoices("SLACK_API_URL")
+    )
+    slack_approval_channel: str | None = Field(
+        default=None, validation_alias=AliasChoices("SLACK_APPROVAL_CHANNEL")
+    )
 
     @field_validator("office_hours", mode="before")
     @classmethod
@@ -72,6 +95,22 @@ class Settings(BaseSettings):
             raise ValueError("DXDESK_CONTRACT_END: must come after DXDESK_CONTRACT_START")
         return self
 
+    @model_validator(mode="after")
+    def _slack(self) -> Settings:
+        if self.slack_bot_token and not self.slack_bot_token.get_secret_value().startswith("xoxb-"):
+            raise ValueError("SLACK_BOT_TOKEN: expected a bot token starting with xoxb-")
+        if self.slack_app_token and not self.slack_app_token.get_secret_value().startswith("xapp-"):
+            raise ValueError("SLACK_APP_TOKEN: expected an app-level token starting with xapp-")
+        if self.slack_bot_token and not (self.slack_signing_secret or self.slack_app_token):
+            raise ValueError("SLACK_SIGNING_SECRET: required with SLACK_BOT_TOKEN over HTTP")
+        if self.slack_api_url and not self.slack_api_url.endswith("/"):
+            self.slack_api_url += "/"
+        return self
+
+    @property
+    def slack_enabled(self) -> bool:
+        return self.slack_bot_token is not None
+
     def rules(self) -> Rules:
         return Rules(
             language=self.language,
@@ -90,6 +129,12 @@ ENV_NAMES = {
     "contract_start": "DXDESK_CONTRACT_START",
     "contract_end": "DXDESK_CONTRACT_END",
     "log_level": "DXDESK_LOG_LEVEL",
+    "port": "PORT",
+    "slack_bot_token": "SLACK_BOT_TOKEN",
+    "slack_signing_secret": "SLACK_SIGNING_SECRET",
+    "slack_app_token": "SLACK_APP_TOKEN",
+    "slack_api_url": "SLACK_API_URL",
+    "slack_approval_channel": "SLACK_APPROVAL_CHANNEL",
 }
 
 

@@ -4,12 +4,14 @@ told who did."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 from sqlmodel import Session
 
-from handlers import forms, payloads, policy, workflow
+from handlers import calendar, forms, payloads, policy, workflow
 from handlers.actor import Actor
+from handlers.clock import TOKYO
 from handlers.common import (
     PAGE_SIZE,
     consultant_choices,
@@ -24,10 +26,17 @@ from handlers.core import intent
 from handlers.errors import Key, Refused
 from handlers.forms import FieldSpec, FormSpec
 from handlers.i18n import format_when, t
-from handlers.intake import load_visible, request_buttons
-from handlers.reply import Button, Field, ListItem, ListView, Reply, Text
-from storage import engagements, requests
-from storage.models import Engagement, InfoRequest, Request, RequestKind, RequestState
+from handlers.intake import decision_buttons, detail, load_visible, request_buttons
+from handlers.reply import Button, Buttons, Field, ListItem, ListView, Reply, Text
+from storage import engagements, messages, requests
+from storage.models import (
+    Engagement,
+    InfoRequest,
+    PostedMessage,
+    Request,
+    RequestKind,
+    RequestState,
+)
 
 APPROVE = FormSpec(
     "request.approve",
@@ -47,6 +56,21 @@ ASK_INFO = FormSpec(
     (FieldSpec("question", "textarea", max_length=1000),),
     submit="button.ask_info",
 )
+
+
+def card(ctx: Context, request_id: int, language: str) -> Reply:
+    """The request as posted in the prefecture's approval channel: its detail and, while
+    undecided, the decision buttons (re-authorised when pressed). Once decided, the same
+    card shows who decided and when, without buttons."""
+    with ctx.db.transaction() as session:
+        request = requests.get(session, request_id)
+        if request is None:
+            raise LookupError(request_id)
+        blocks = detail(session, language, request)
+    buttons = decision_buttons(language, request)
+    if buttons:
+        blocks.append(Buttons(tuple(buttons)))
+    return Reply(tuple(blocks), data={"request_id": request_id, "state": request.state})
 
 
 @intent("approval.queue")
@@ -339,3 +363,57 @@ def ask_info(ctx: Context, actor: Actor, ref: str, values: dict[str, Any]) -> Re
         (Text(t(lang, "decided.asked", number=request.number), "success"),),
         data={"request_id": request_id, "state": request.state},
     )
+
+
+def latest_exchange(ctx: Context, request_id: int, language: str) -> Reply:
+    """The newest question on a request and its answer, for the approval thread."""
+    with ctx.db.transaction() as session:
+        asked = requests.questions(session, request_id)
+        request = requests.get(session, request_id)
+    if not asked or request is None:
+        return Reply(())
+    last = asked[-1]
+    lines = [t(language, "question.line", question=last.question)]
+    if last.answer:
+        lines.append(t(language, "answer.line", answer=last.answer))
+    return Reply(
+        (Text(t(language, "thread.exchange", number=request.number)), Text("\n".join(lines)))
+    )
+
+
+@dataclass(frozen=True)
+class Nudge:
+    posted_id: int
+    channel: str
+    message_id: str
+    reply: Reply
+
+
+def nudges_due(ctx: Context, platform: str) -> list[Nudge]:
+    """Approval messages whose request has waited more than one business day for a
+    decision and were not nudged today, with the nudge to post in their thread."""
+    now = ctx.clock.now()
+    today = now.astimezone(TOKYO).date()
+    due: list[Nudge] = []
+    with ctx.db.transaction() as session:
+        for posted in messages.posted(session, platform=platform, purpose="approval"):
+            request = requests.get(session, posted.target_id)
+            if request is None or request.state not in workflow.PENDING:
+                continue
+            if posted.nudged_at and posted.nudged_at.astimezone(TOKYO).date() == today:
+                continue
+            waited = calendar.business_days(request.created_at.astimezone(TOKYO).date(), today) - 1
+            if waited >= 1 and posted.id is not None:
+                text = t(ctx.rules.language, "notice.nudge", number=request.number, days=waited)
+                due.append(
+                    Nudge(posted.id, posted.channel, posted.message_id, Reply((Text(text),)))
+                )
+    return due
+
+
+def mark_nudged(ctx: Context, posted_id: int) -> None:
+    with ctx.db.transaction() as session:
+        row = session.get(PostedMessage, posted_id)
+        if row is not None:
+            row.nudged_at = ctx.clock.now()
+            session.add(row)

@@ -4,6 +4,7 @@ answers to the prefecture's questions, withdrawal, and what a person may list or
 from __future__ import annotations
 
 from dataclasses import replace
+from datetime import date
 from typing import Any
 
 from sqlmodel import Session
@@ -488,77 +489,62 @@ def cancel(ctx: Context, actor: Actor, ref: str, values: dict[str, Any]) -> Repl
 def view(ctx: Context, actor: Actor, ref: str) -> Reply:
     """One request in full, with the buttons this actor may use on it."""
     request_id = payloads.require_id(ref)
-    lang = actor.language
     with ctx.db.transaction() as session:
         request = load_visible(session, actor, request_id, "request.view")
-        consultants = people.names(session, requests.consultant_ids(session, request_id))
-        history = requests.questions(session, request_id)
-        rows = [
-            Field(t(lang, "field.number"), request.number),
-            Field(t(lang, "field.kind"), t(lang, f"kind.{request.kind}")),
-            Field(t(lang, "field.state"), t(lang, f"state.{request.state}")),
-            Field(
-                t(lang, "field.municipality"),
-                municipality_name(session, request.municipality_id),
-            ),
-            Field(t(lang, "field.department"), request.department),
-            Field(
-                t(lang, "field.requester"),
-                f"{request.requester_title} {request.requester_name}",
-            ),
-        ]
-        if request.kind == RequestKind.CONSULTATION:
-            rows += [
-                Field(t(lang, "field.topic"), t(lang, f"choice.topic.{request.topic}")),
-                Field(t(lang, "field.mode"), t(lang, f"choice.mode.{request.mode}")),
-                Field(
-                    t(lang, "field.preferred_dates"),
-                    _dates(lang, request.preferred_dates),
-                ),
-            ]
-        else:
-            rows.append(Field(t(lang, "field.goal"), request.goal or t(lang, "goal.none")))
-        rows.append(Field(t(lang, "field.description"), request.description))
-        if request.channel != Channel.CHAT:
-            rows.append(
-                Field(
-                    t(lang, "field.channel"),
-                    t(lang, f"choice.channel.{request.channel}"),
-                )
-            )
-        if consultants:
-            rows.append(Field(t(lang, "field.consultants"), "、".join(consultants.values())))
-        if request.decided_by_id:
-            assert request.decided_at is not None
-            rows.append(
-                Field(
-                    t(lang, "field.decision"),
-                    t(
-                        lang,
-                        "decision.line",
-                        decision=t(lang, f"state.{request.state}"),
-                        by=name_of(session, request.decided_by_id),
-                        when=format_when(lang, request.decided_at),
-                    ),
-                )
-            )
-        if request.decline_reason:
-            rows.append(Field(t(lang, "field.reason"), request.decline_reason))
-        qa = [_qa(lang, q) for q in history]
-    blocks: list[Any] = [
-        Text(t(lang, "request.heading", number=request.number), "heading"),
-        Fields(tuple(rows)),
-    ]
-    blocks += [Text(line, "muted") for line in qa]
+        blocks = detail(session, actor.language, request)
     buttons = request_buttons(actor, request)
     if buttons:
         blocks.append(Buttons(tuple(buttons)))
     return Reply(tuple(blocks), data={"request_id": request_id, "state": request.state})
 
 
-def _dates(language: str, iso_dates: list[str]) -> str:
-    from datetime import date
+def detail(session: Session, lang: str, request: Request) -> list[Any]:
+    """A request as people read it: the heading, its fields and the questions asked.
 
+    Shared by the requester's view and the prefecture's approval card."""
+    assert request.id is not None
+    consultants = people.names(session, requests.consultant_ids(session, request.id))
+    rows = [
+        Field(t(lang, "field.number"), request.number),
+        Field(t(lang, "field.kind"), t(lang, f"kind.{request.kind}")),
+        Field(t(lang, "field.state"), t(lang, f"state.{request.state}")),
+        Field(t(lang, "field.municipality"), municipality_name(session, request.municipality_id)),
+        Field(t(lang, "field.department"), request.department),
+        Field(t(lang, "field.requester"), f"{request.requester_title} {request.requester_name}"),
+    ]
+    if request.kind == RequestKind.CONSULTATION:
+        rows += [
+            Field(t(lang, "field.topic"), t(lang, f"choice.topic.{request.topic}")),
+            Field(t(lang, "field.mode"), t(lang, f"choice.mode.{request.mode}")),
+            Field(t(lang, "field.preferred_dates"), _dates(lang, request.preferred_dates)),
+        ]
+    else:
+        rows.append(Field(t(lang, "field.goal"), request.goal or t(lang, "goal.none")))
+    rows.append(Field(t(lang, "field.description"), request.description))
+    if request.channel != Channel.CHAT:
+        rows.append(Field(t(lang, "field.channel"), t(lang, f"choice.channel.{request.channel}")))
+    if consultants:
+        rows.append(Field(t(lang, "field.consultants"), "、".join(consultants.values())))
+    if request.decided_by_id and request.decided_at:
+        decision = t(
+            lang,
+            "decision.line",
+            decision=t(lang, f"state.{request.state}"),
+            by=name_of(session, request.decided_by_id),
+            when=format_when(lang, request.decided_at),
+        )
+        rows.append(Field(t(lang, "field.decision"), decision))
+    if request.decline_reason:
+        rows.append(Field(t(lang, "field.reason"), request.decline_reason))
+    blocks: list[Any] = [
+        Text(t(lang, "request.heading", number=request.number), "heading"),
+        Fields(tuple(rows)),
+    ]
+    blocks += [Text(_qa(lang, q), "muted") for q in requests.questions(session, request.id)]
+    return blocks
+
+
+def _dates(language: str, iso_dates: list[str]) -> str:
     return "、".join(format_day(language, date.fromisoformat(d)) for d in iso_dates) or "-"
 
 
@@ -569,21 +555,30 @@ def _qa(language: str, question: InfoRequest) -> str:
     return line
 
 
+def decision_buttons(lang: str, request: Request) -> list[Button]:
+    """Approve (or select), decline and ask — while the request is undecided."""
+    if request.state not in workflow.PENDING:
+        return []
+    ref = payloads.encode(id=request.id)
+    approve_label = (
+        "button.select" if request.kind == RequestKind.BPR_APPLICATION else "button.approve"
+    )
+    buttons = [
+        Button("request.approve.form", t(lang, approve_label), ref, "primary"),
+        Button("request.decline.form", t(lang, "button.decline"), ref, "danger"),
+    ]
+    if request.state == RequestState.SUBMITTED:
+        buttons.append(Button("request.ask_info.form", t(lang, "button.ask_info"), ref))
+    return buttons
+
+
 def request_buttons(actor: Actor, request: Request) -> list[Button]:
     lang = actor.language
     ref = payloads.encode(id=request.id)
     buttons: list[Button] = []
     pending = request.state in workflow.PENDING
-    if pending and policy.allowed(actor, "request.approve"):
-        approve_label = (
-            "button.select" if request.kind == RequestKind.BPR_APPLICATION else "button.approve"
-        )
-        buttons += [
-            Button("request.approve.form", t(lang, approve_label), ref, "primary"),
-            Button("request.decline.form", t(lang, "button.decline"), ref, "danger"),
-        ]
-        if request.state == RequestState.SUBMITTED:
-            buttons.append(Button("request.ask_info.form", t(lang, "button.ask_info"), ref))
+    if policy.allowed(actor, "request.approve"):
+        buttons += decision_buttons(lang, request)
     own = actor.role == Role.MUNICIPAL or request.entered_by_id == actor.id
     if own and request.state == RequestState.NEEDS_INFO:
         buttons.append(Button("request.answer.form", t(lang, "button.answer"), ref, "primary"))

@@ -8,16 +8,17 @@ from typing import Any
 
 from sqlmodel import Session
 
-from handlers import forms, policy, workflow
+from handlers import calendar, forms, policy, workflow
 from handlers.actor import Actor
+from handlers.clock import TOKYO
 from handlers.common import municipality_name
 from handlers.context import Context
 from handlers.core import intent
 from handlers.errors import Invalid, Refused
 from handlers.forms import FieldSpec, FormSpec
 from handlers.i18n import format_when, t
-from handlers.reply import Choice, Reply, Text
-from storage import audit, logs, requests, sessions
+from handlers.reply import Button, Buttons, Choice, Field, ListItem, ListView, Reply, Text
+from storage import audit, logs, people, requests, sessions
 from storage.models import (
     FollowUpIssue,
     IssueStatus,
@@ -249,3 +250,74 @@ def file_minutes(ctx: Context, actor: Actor, values: dict[str, Any]) -> Reply:
     return Reply(
         (Text(t(actor.language, "minutes.filed"), "success"),), data={"session_id": session_id}
     )
+
+
+def overdue_sessions(ctx: Context, session: Session) -> list[SupportSession]:
+    """Sessions whose log is still missing after the next business day (R9, R11)."""
+    today = ctx.clock.now().date()
+    cutoff = calendar.add_business_days(today, -1)
+    rows = [
+        s
+        for s in sessions.listing(session, end=ctx.clock.now())
+        if s.kind in LOGGED_KINDS and s.ends_at.astimezone(TOKYO).date() < cutoff
+    ]
+    open_ids = sessions.unlogged_ids(session, [s.id for s in rows if s.id])
+    return [s for s in rows if s.id in open_ids]
+
+
+@intent("log.overdue")
+def overdue(ctx: Context, actor: Actor, ref: str = "") -> Reply:
+    """Overdue logs, with who owes them: the prefecture's dashboard line."""
+    policy.require(actor, "quota.view")
+    lang = actor.language
+    with ctx.db.transaction() as session:
+        items = tuple(
+            ListItem(
+                title=_session_label(session, lang, row),
+                fields=(
+                    Field(
+                        t(lang, "field.consultants"),
+                        "、".join(
+                            people.names(
+                                session, sessions.consultant_ids(session, row.id or 0)
+                            ).values()
+                        ),
+                    ),
+                ),
+            )
+            for row in overdue_sessions(ctx, session)
+        )
+    return Reply(
+        (
+            ListView(
+                t(lang, "list.overdue.title", count=len(items)),
+                items[:10],
+                1,
+                1,
+                t(lang, "list.overdue.empty"),
+            ),
+        ),
+        data={"overdue": len(items)},
+    )
+
+
+@intent("log.due")
+def due(ctx: Context, actor: Actor, ref: str = "") -> Reply:
+    """The consultant's own sessions still waiting for a log, with the button to file."""
+    policy.require(actor, "log.file")
+    lang = actor.language
+    with ctx.db.transaction() as session:
+        choices = _due(ctx, session, actor, LOGGED_KINDS)
+    items = tuple(ListItem(title=c.label) for c in choices[:10])
+    blocks: list[Any] = [
+        ListView(
+            t(lang, "list.logs_due.title", count=len(choices)),
+            items,
+            1,
+            1,
+            t(lang, "log.nothing_due"),
+        )
+    ]
+    if choices:
+        blocks.append(Buttons((Button("log.form", t(lang, "menu.log"), "", "primary"),)))
+    return Reply(tuple(blocks), data={"due": len(choices)})

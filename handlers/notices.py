@@ -10,8 +10,8 @@ from handlers.actor import Actor
 from handlers.context import Context
 from handlers.core import intent
 from handlers.i18n import format_when, t
-from handlers.reply import Button, ListItem, ListView, Reply
-from storage import outbox
+from handlers.reply import Button, Buttons, ListItem, ListView, Reply, Text
+from storage import outbox, people
 from storage.models import Notification
 
 
@@ -45,3 +45,35 @@ def inbox(ctx: Context, actor: Actor, ref: str = "") -> Reply:
     return Reply(
         (ListView(t(lang, "list.notices.title"), items, 1, 1, t(lang, "list.notices.empty")),)
     )
+
+
+def as_reply(language: str, notification: Notification) -> Reply:
+    """A queued notice as a message of its own (a DM or a proactive Teams message)."""
+    payload = notification.payload
+    blocks: list[Text | Buttons] = [Text(text_of(language, payload))]
+    if payload.get("action"):
+        blocks.append(
+            Buttons(
+                (Button(payload["action"], t(language, "button.open"), payload.get("ref") or ""),)
+            )
+        )
+    return Reply(tuple(blocks))
+
+
+def claim(ctx: Context, platform: str, limit: int = 50) -> list[tuple[int, str, Reply]]:
+    """Due notices for people reachable on `platform`, claimed for sending:
+    (notification id, platform user id, the message in the person's language)."""
+    with ctx.db.transaction() as session:
+        reachable = people.with_identity(session, platform)
+        rows = outbox.claim_due(session, ctx.clock.now(), list(reachable), limit)
+        out = []
+        for row in rows:
+            person = people.get(session, row.person_id)
+            language = (person.language if person else None) or ctx.rules.language
+            out.append((row.id or 0, reachable[row.person_id], as_reply(language, row)))
+    return out
+
+
+def finish(ctx: Context, notification_id: int, *, sent: bool) -> None:
+    with ctx.db.transaction() as session:
+        outbox.finish(session, notification_id, sent=sent, now=ctx.clock.now())

@@ -119,3 +119,25 @@ def add_form(ctx: Context, actor: Actor, ref: str = "") -> Reply:
     with ctx.db.transaction() as session:
         choices = {"municipality": municipality_choices(session)}
     return Reply((forms.build(PERSON, actor.language, choices=choices),))
+
+
+def link_by_email(ctx: Context, platform: str, platform_user_id: str, email: str) -> Actor | None:
+    """Link a chat account to the registered person with this e-mail, if there is one.
+
+    The platform vouches for the address (Slack's users.info, Teams' AAD profile)."""
+    with ctx.db.transaction() as session:
+        person = people.by_email(session, email)
+        if person is None or person.id is None:
+            return None
+        people.link_identity(session, person.id, platform, platform_user_id)
+        audit.record(
+            session,
+            at=ctx.clock.now(),
+            actor_id=person.id,
+            action="roster.link",
+            target_type="person",
+            target_id=person.id,
+            after={"platform": platform},
+            detail="email",
+        )
+        return Actor.from_person(person, ctx.rules.language)

@@ -9,7 +9,19 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from handlers import approval, bpr, help, intake, logs, menu, notices, quotas, roster, scheduling
+from handlers import (
+    approval,
+    bpr,
+    help,
+    home,
+    intake,
+    logs,
+    menu,
+    notices,
+    quotas,
+    roster,
+    scheduling,
+)
 from handlers.actor import Actor
 from handlers.context import Context
 from handlers.core import record_refusal, refusal_reply
@@ -23,6 +35,9 @@ Handler = Callable[..., Reply]
 BUTTONS: dict[str, Handler] = {
     "menu": menu.home,
     "help": help.show,
+    "home": home.view,
+    "log.due": logs.due,
+    "log.overdue": logs.overdue,
     "request.list": intake.mine,
     "request.view": intake.view,
     "request.amend.form": intake.amend_form,

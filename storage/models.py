@@ -368,3 +368,32 @@ class Notification(SQLModel, table=True):
     attempts: int = 0
     created_at: datetime = aware()
     sent_at: datetime | None = aware(nullable=True)
+
+
+class PostedMessage(SQLModel, table=True):
+    """A chat message the bot posted about a record, so it can be updated in place
+    (Slack chat.update, Teams card refresh) and replied to in its thread."""
+
+    __tablename__ = "posted_message"
+    __table_args__ = (UniqueConstraint("platform", "purpose", "target_id"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    platform: str = Field(max_length=20)
+    purpose: str = Field(max_length=30)
+    target_id: int
+    channel: str = Field(max_length=200)
+    message_id: str = Field(max_length=200)
+    posted_at: datetime = aware()
+    nudged_at: datetime | None = aware(nullable=True)
+
+
+class InboundEvent(SQLModel, table=True):
+    """Platform event ids already handled: a retried delivery is acknowledged, not redone."""
+
+    __tablename__ = "inbound_event"
+    __table_args__ = (UniqueConstraint("platform", "event_id"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    platform: str = Field(max_length=20)
+    event_id: str = Field(max_length=200)
+    received_at: datetime = aware()

@@ -54,3 +54,40 @@ def for_person(session: Session, person_id: int, limit: int = 20) -> list[Notifi
 
 def all_rows(session: Session) -> list[Notification]:
     return list(session.exec(select(Notification).order_by(col(Notification.id))).all())
+
+
+def claim_due(
+    session: Session, now: datetime, person_ids: list[int], limit: int = 50
+) -> list[Notification]:
+    """Pending rows due by `now` for these people, marked `sending` by this transaction.
+
+    SKIP LOCKED lets several senders claim disjoint rows on PostgreSQL; SQLite's writer
+    lock gives one sender at a time."""
+    if not person_ids:
+        return []
+    rows = list(
+        session.exec(
+            select(Notification)
+            .where(Notification.status == NotificationStatus.PENDING)
+            .where(col(Notification.due_at) <= now)
+            .where(col(Notification.person_id).in_(person_ids))
+            .order_by(col(Notification.due_at), col(Notification.id))
+            .limit(limit)
+            .with_for_update(skip_locked=True)
+        ).all()
+    )
+    for row in rows:
+        row.status = NotificationStatus.SENDING
+        row.attempts += 1
+        session.add(row)
+    session.flush()
+    return rows
+
+
+def finish(session: Session, notification_id: int, *, sent: bool, now: datetime) -> None:
+    row = session.get(Notification, notification_id)
+    if row is None:
+        return
+    row.status = NotificationStatus.SENT if sent else NotificationStatus.FAILED
+    row.sent_at = now if sent else None
+    session.add(row)

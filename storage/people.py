@@ -97,3 +97,19 @@ def municipality(session: Session, municipality_id: int) -> Municipality | None:
 
 def municipality_named(session: Session, name: str) -> Municipality | None:
     return session.exec(select(Municipality).where(Municipality.name == name)).first()
+
+
+def with_identity(session: Session, platform: str) -> dict[int, str]:
+    """person id → platform user id, for everyone reachable on that platform."""
+    rows = session.exec(
+        select(ChatIdentity.person_id, ChatIdentity.platform_user_id).where(
+            ChatIdentity.platform == platform
+        )
+    ).all()
+    return dict(rows)
+
+
+def by_email(session: Session, email: str) -> Person | None:
+    return session.exec(
+        select(Person).where(func.lower(Person.email) == email.lower()).where(Person.active)
+    ).first()

@@ -1,0 +1,375 @@
+"""The Slack app: Bolt listeners that resolve the Slack user to an Actor, call the
+platform-neutral handlers and render their replies as Block Kit.
+
+Every listener acknowledges first: commands, shortcuts and buttons through lazy
+listeners (the ack returns at once, the work runs after it); a modal submission runs
+its handler inside the ack, because field errors must travel back in that response,
+and does everything else (DMs, the approval channel) after acknowledging.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from typing import Any
+
+from slack_bolt import App, BoltResponse
+from slack_sdk import WebClient
+from slack_sdk.errors import SlackApiError
+from slack_sdk.http_retry.builtin_handlers import (
+    ConnectionErrorRetryHandler,
+    RateLimitErrorRetryHandler,
+    ServerErrorRetryHandler,
+)
+
+from bot.config import Settings
+from bot.slack import blocks
+from handlers import approval, intake, notices, payloads, roster, router
+from handlers.actor import Actor
+from handlers.context import Context
+from handlers.i18n import t
+from handlers.reply import Reply
+from storage import messages
+
+log = logging.getLogger("dxdesk.slack")
+PLATFORM = "slack"
+MESSAGE_SHORTCUT = "dx_request_from_message"
+ACTION_IDS = re.compile(r"^[a-z_]+(\.[a-z_]+)*$")
+NEW_REQUESTS = ("request.submit", "bpr.apply")
+CHANGES_CARD = (
+    "request.approve",
+    "request.decline",
+    "request.ask_info",
+    "request.answer",
+    "request.amend",
+    "request.cancel",
+)
+
+
+def make_client(settings: Settings) -> WebClient:
+    """A Web API client that retries 429 (honouring Retry-After), 5xx and dropped
+    connections with slack_sdk's own retry handlers."""
+    assert settings.slack_bot_token is not None
+    return WebClient(
+        token=settings.slack_bot_token.get_secret_value(),
+        base_url=settings.slack_api_url,
+        retry_handlers=[
+            ConnectionErrorRetryHandler(max_retry_count=2),
+            RateLimitErrorRetryHandler(max_retry_count=3),
+            ServerErrorRetryHandler(max_retry_count=2),
+        ],
+    )
+
+
+class SlackBot:
+    def __init__(self, ctx: Context, settings: Settings, client: WebClient | None = None) -> None:
+        self.ctx = ctx
+        self.lang = ctx.rules.language
+        self.channel = settings.slack_approval_channel
+        self.client = client or make_client(settings)
+        secret = settings.slack_signing_secret
+        self.app = App(
+            client=self.client,
+            signing_secret=secret.get_secret_value() if secret else None,
+            process_before_response=False,
+            token_verification_enabled=False,
+        )
+        self.app.middleware(self._once_per_event)
+        self.app.command("/dx")(ack=self._ack, lazy=[self.on_command])
+        self.app.shortcut(MESSAGE_SHORTCUT)(ack=self._ack, lazy=[self.on_shortcut])
+        self.app.action(ACTION_IDS)(ack=self._ack, lazy=[self.on_action])
+        self.app.view(blocks.FORM_CALLBACK)(self.on_view)
+        self.app.event("app_home_opened")(self.on_home)
+
+    # -- plumbing ------------------------------------------------------------------------
+    @staticmethod
+    def _ack(ack: Any) -> None:
+        ack()
+
+    def _once_per_event(self, body: dict[str, Any], next: Any) -> BoltResponse | None:
+        """A redelivered event (Slack retries after 3 s or on errors) is acknowledged and
+        dropped; the event id decides, not the X-Slack-Retry-Num header alone."""
+        event_id = body.get("event_id")
+        if body.get("type") == "event_callback" and event_id:
+            with self.ctx.db.transaction() as session:
+                first = messages.first_time(
+                    session, platform=PLATFORM, event_id=str(event_id), now=self.ctx.clock.now()
+                )
+            if not first:
+                return BoltResponse(status=200, body="")
+        return next()
+
+    def actor(self, user_id: str) -> Actor | None:
+        """The registered person behind a Slack user, linking them on first contact when
+        users.info gives an e-mail address that a registered person has."""
+        found = roster.identify(self.ctx, PLATFORM, user_id)
+        if found is not None:
+            return found
+        try:
+            profile = self.client.users_info(user=user_id)["user"].get("profile") or {}
+        except SlackApiError:
+            log.warning("users.info failed for an unknown user")
+            return None
+        email = profile.get("email")
+        return roster.link_by_email(self.ctx, PLATFORM, user_id, email) if email else None
+
+    def show(
+        self,
+        reply: Reply,
+        actor_language: str,
+        *,
+        trigger_id: str | None,
+        respond: Any | None,
+        user_id: str,
+        channel: str | None = None,
+    ) -> None:
+        """A form opens as a modal; anything else goes back to the person only."""
+        form = reply.form
+        if form is not None and trigger_id:
+            view = blocks.modal(
+                form,
+                close=t(actor_language, "slack.close"),
+                extra={"ch": channel} if channel else None,
+            )
+            self.client.views_open(trigger_id=trigger_id, view=view)
+        elif respond is not None:
+            respond(
+                blocks=blocks.message_blocks(reply),
+                text=blocks.fallback_text(reply),
+                response_type="ephemeral",
+                replace_original=False,
+            )
+        else:
+            self.client.chat_postMessage(
+                channel=user_id,
+                blocks=blocks.message_blocks(reply),
+                text=blocks.fallback_text(reply),
+            )
+
+    # -- listeners -----------------------------------------------------------------------
+    def on_command(self, body: dict[str, Any], respond: Any) -> None:
+        user_id = body["user_id"]
+        actor = self.actor(user_id)
+        if actor is None:
+            self.show(
+                roster.unknown_user(self.lang),
+                self.lang,
+                trigger_id=None,
+                respond=respond,
+                user_id=user_id,
+            )
+            return
+        word = (body.get("text") or "").strip().split(maxsplit=1)
+        first = word[0] if word else ""
+        reply = self.command_reply(actor, first)
+        self.show(
+            reply,
+            actor.language,
+            trigger_id=body.get("trigger_id"),
+            respond=respond,
+            user_id=user_id,
+            channel=body.get("channel_id"),
+        )
+
+    def command_reply(self, actor: Actor, word: str) -> Reply:
+        def means(key: str) -> bool:
+            return word in (t("ja", key), t("en", key))
+
+        if not word or means("command.consult"):
+            return router.press(
+                self.ctx, actor, "request.form", payloads.encode(kind="consultation")
+            )
+        if means("command.apply"):
+            return router.press(
+                self.ctx, actor, "request.form", payloads.encode(kind="bpr_application")
+            )
+        if means("command.status"):
+            parts = [
+                router.press(self.ctx, actor, "request.list"),
+                router.press(self.ctx, actor, "session.list"),
+            ]
+            return Reply(
+                tuple(b for part in parts for b in part.blocks), ok=all(p.ok for p in parts)
+            )
+        return router.press(self.ctx, actor, "help")
+
+    def on_shortcut(self, body: dict[str, Any]) -> None:
+        user_id = body["user"]["id"]
+        actor = self.actor(user_id)
+        if actor is None:
+            self.client.chat_postMessage(
+                channel=user_id, text=blocks.fallback_text(roster.unknown_user(self.lang))
+            )
+            return
+        text = (body.get("message") or {}).get("text") or ""
+        reply = intake.new_form(self.ctx, actor, "consultation", prefill=text)
+        self.show(
+            reply, actor.language, trigger_id=body.get("trigger_id"), respond=None, user_id=user_id
+        )
+
+    def on_action(self, body: dict[str, Any], action: dict[str, Any], respond: Any) -> None:
+        user_id = body["user"]["id"]
+        answer = respond if body.get("response_url") else None
+        actor = self.actor(user_id)
+        if actor is None:
+            self.show(
+                roster.unknown_user(self.lang),
+                self.lang,
+                trigger_id=None,
+                respond=answer,
+                user_id=user_id,
+            )
+            return
+        value = action.get("value") or ""
+        reply = router.press(self.ctx, actor, action["action_id"], "" if value == "-" else value)
+        channel = (body.get("channel") or {}).get("id")
+        self.show(
+            reply,
+            actor.language,
+            trigger_id=body.get("trigger_id"),
+            respond=answer,
+            user_id=user_id,
+            channel=channel,
+        )
+        self.deliver()
+
+    def on_view(self, ack: Any, body: dict[str, Any], view: dict[str, Any]) -> None:
+        user_id = body["user"]["id"]
+        actor = self.actor(user_id)
+        if actor is None:
+            ack(
+                response_action="update",
+                view=blocks.result_modal(
+                    roster.unknown_user(self.lang),
+                    title=t(self.lang, "slack.done_title"),
+                    close=t(self.lang, "slack.close"),
+                ),
+            )
+            return
+        meta = blocks.metadata(view)
+        action = str(meta.get("a") or "")
+        values = blocks.submitted_values(view.get("state", {}).get("values", {}))
+        reply = router.submit(self.ctx, actor, action, values, str(meta.get("c") or ""))
+        errors = reply.data.get("errors")
+        if errors:
+            ack(
+                response_action="errors",
+                errors={name: blocks.cut(message, 150) for name, message in errors.items()},
+            )
+            return
+        if not reply.ok:
+            ack(
+                response_action="update",
+                view=blocks.result_modal(
+                    reply,
+                    title=t(actor.language, "slack.done_title"),
+                    close=t(actor.language, "slack.close"),
+                ),
+            )
+            return
+        ack()
+        self.after_submit(actor, user_id, action, reply)
+
+    def after_submit(self, actor: Actor, user_id: str, action: str, reply: Reply) -> None:
+        """Tell the person, keep the approval channel current, send the queued notices."""
+        try:
+            self.client.chat_postMessage(
+                channel=user_id,
+                blocks=blocks.message_blocks(reply),
+                text=blocks.fallback_text(reply),
+            )
+            request_id = reply.data.get("request_id")
+            if request_id and action in NEW_REQUESTS:
+                self.post_card(int(request_id))
+            elif request_id and action in CHANGES_CARD:
+                self.update_card(
+                    int(request_id), thread=action in ("request.ask_info", "request.answer")
+                )
+        except SlackApiError:
+            log.exception("Slack API failed after %s", action)
+        self.deliver()
+
+    def on_home(self, event: dict[str, Any]) -> None:
+        user_id = event["user"]
+        actor = self.actor(user_id)
+        reply = router.press(self.ctx, actor, "home") if actor else roster.unknown_user(self.lang)
+        self.client.views_publish(
+            user_id=user_id, view={"type": "home", "blocks": blocks.view_blocks(reply)}
+        )
+
+    # -- the approval channel ------------------------------------------------------------
+    def post_card(self, request_id: int) -> None:
+        if not self.channel:
+            return
+        card = approval.card(self.ctx, request_id, self.lang)
+        posted = self.client.chat_postMessage(
+            channel=self.channel,
+            blocks=blocks.message_blocks(card),
+            text=blocks.fallback_text(card),
+        )
+        with self.ctx.db.transaction() as session:
+            messages.remember(
+                session,
+                platform=PLATFORM,
+                purpose="approval",
+                target_id=request_id,
+                channel=posted["channel"],
+                message_id=posted["ts"],
+                now=self.ctx.clock.now(),
+            )
+
+    def update_card(self, request_id: int, *, thread: bool) -> None:
+        """Show the decision (who, when) in place; questions and answers go in the thread."""
+        with self.ctx.db.transaction() as session:
+            posted = messages.find(
+                session, platform=PLATFORM, purpose="approval", target_id=request_id
+            )
+        if posted is None:
+            return
+        card = approval.card(self.ctx, request_id, self.lang)
+        self.client.chat_update(
+            channel=posted.channel,
+            ts=posted.message_id,
+            blocks=blocks.message_blocks(card),
+            text=blocks.fallback_text(card),
+        )
+        if thread:
+            note = approval.latest_exchange(self.ctx, request_id, self.lang)
+            self.client.chat_postMessage(
+                channel=posted.channel,
+                thread_ts=posted.message_id,
+                blocks=blocks.message_blocks(note),
+                text=blocks.fallback_text(note),
+            )
+
+    # -- scheduled work ------------------------------------------------------------------
+    def deliver(self) -> int:
+        """Send the notices queued for Slack users as DMs; a failure leaves it `failed`."""
+        sent = 0
+        for notification_id, user_id, reply in notices.claim(self.ctx, PLATFORM):
+            try:
+                self.client.chat_postMessage(
+                    channel=user_id,
+                    blocks=blocks.message_blocks(reply),
+                    text=blocks.fallback_text(reply),
+                )
+                notices.finish(self.ctx, notification_id, sent=True)
+                sent += 1
+            except SlackApiError:
+                log.exception("notice %s not delivered", notification_id)
+                notices.finish(self.ctx, notification_id, sent=False)
+        return sent
+
+    def nudge(self) -> int:
+        """Remind the approval thread of requests waiting more than a business day."""
+        count = 0
+        for nudge in approval.nudges_due(self.ctx, PLATFORM):
+            self.client.chat_postMessage(
+                channel=nudge.channel,
+                thread_ts=nudge.message_id,
+                blocks=blocks.message_blocks(nudge.reply),
+                text=blocks.fallback_text(nudge.reply),
+            )
+            approval.mark_nudged(self.ctx, nudge.posted_id)
+            count += 1
+        return count

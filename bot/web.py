@@ -1,0 +1,36 @@
+"""The one ASGI application `serve` runs: Slack's single request URL and a health check
+(Teams joins it later).
+
+Bolt's sync App is dispatched in Starlette's thread pool so a slow database call never
+stalls the event loop; Bolt itself verifies every signature before any listener runs.
+"""
+
+from __future__ import annotations
+
+from slack_bolt.adapter.starlette.handler import to_bolt_request, to_starlette_response
+from starlette.applications import Starlette
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+
+from bot.slack.app import SlackBot
+from handlers.context import Context
+
+
+def create_web_app(ctx: Context, slack: SlackBot | None) -> Starlette:
+    async def healthz(_: Request) -> Response:
+        healthy = await run_in_threadpool(ctx.db.ping)
+        return JSONResponse({"ok": healthy}, status_code=200 if healthy else 503)
+
+    routes = [Route("/healthz", healthz, methods=["GET"])]
+    if slack is not None:
+
+        async def slack_events(request: Request) -> Response:
+            body = await request.body()
+            bolt_request = to_bolt_request(request, body)
+            bolt_response = await run_in_threadpool(slack.app.dispatch, bolt_request)
+            return to_starlette_response(bolt_response)
+
+        routes.append(Route("/slack/events", slack_events, methods=["POST"]))
+    return Starlette(routes=routes)

@@ -1,0 +1,397 @@
+"""The Slack app end to end over real HTTP: signed requests into the running ASGI app,
+the real slack_sdk calling a local fake Web API that records every call."""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from collections.abc import Iterator
+from typing import Any
+
+import httpx
+import pytest
+
+from bot.config import Settings
+from bot.slack.app import SlackBot
+from bot.web import create_web_app
+from handlers import payloads
+from storage import people
+from storage.models import AuditEntry, InboundEvent, Request
+from tests.helpers import count, state
+from tests.live_server import serving
+from tests.slack_fake import (
+    FakeSlackAPI,
+    block_action,
+    event,
+    message_shortcut,
+    signed_headers,
+    slash_command,
+    view_submission,
+)
+
+SECRET = "test-signing-secret"
+CHANNEL = "CAPPROVE"
+USERS = {
+    "U_TANAKA": "田中 美咲",
+    "U_KEN": "熊本 県子",
+    "U_ASO": "阿蘇 一郎",
+    "U_TAKAHASHI": "高橋 誠",
+    "U_MATSUMOTO": "松本 大輔",
+}
+
+
+class Slack:
+    """The running app, the fake Web API and helpers to talk to them."""
+
+    def __init__(self, base: str, fake: FakeSlackAPI, bot: SlackBot) -> None:
+        self.base, self.fake, self.bot = base, fake, bot
+        self.http = httpx.Client(timeout=10)
+
+    def post(self, body: str, **header_options: Any) -> httpx.Response:
+        content_type = (
+            "application/json" if body.startswith("{") else "application/x-www-form-urlencoded"
+        )
+        headers = signed_headers(SECRET, body, content_type=content_type, **header_options)
+        return self.http.post(f"{self.base}/slack/events", content=body, headers=headers)
+
+    def command(self, user: str, text: str = "") -> httpx.Response:
+        return self.post(
+            slash_command(text, user_id=user, response_url=f"{self.fake.base}/response/cmd")
+        )
+
+    def click(self, user: str, action_id: str, value: str, **options: Any) -> httpx.Response:
+        return self.post(
+            block_action(
+                action_id,
+                value,
+                user_id=user,
+                response_url=f"{self.fake.base}/response/click",
+                **options,
+            )
+        )
+
+    def submit(self, user: str, view: dict[str, Any], values: dict[str, Any]) -> httpx.Response:
+        state_values = {name: {"value": element} for name, element in values.items()}
+        return self.post(
+            view_submission(
+                "dx_form", state_values, user_id=user, private_metadata=view["private_metadata"]
+            )
+        )
+
+    def until(self, method: str, predicate: Any, timeout: float = 5.0) -> Any:
+        """The first call of `method` that satisfies `predicate`, waiting for it: the app
+        sends DMs and card updates after acknowledging, from worker threads."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            for call in self.fake.calls_to(method):
+                if predicate(call):
+                    return call
+            time.sleep(0.02)
+        seen = [(c.method, c.params.get("channel")) for c in self.fake.calls]
+        raise AssertionError(f"no matching {method}; seen {seen}")
+
+    def opened_view(self, index: int = -1) -> dict[str, Any]:
+        calls = self.fake.wait_for("views.open", count=1)
+        return calls[index].params["view"]
+
+
+def text(value: str) -> dict[str, Any]:
+    return {"type": "plain_text_input", "value": value}
+
+
+def select(value: str) -> dict[str, Any]:
+    return {"type": "static_select", "selected_option": {"value": value}}
+
+
+def multi(*values: str) -> dict[str, Any]:
+    return {"type": "multi_static_select", "selected_options": [{"value": v} for v in values]}
+
+
+def blocks_text(call: Any) -> str:
+    return json.dumps(call.params.get("blocks") or call.params.get("view"), ensure_ascii=False)
+
+
+@pytest.fixture
+def slack(ctx, cast) -> Iterator[Slack]:
+    with ctx.db.transaction() as session:
+        emails = {}
+        for user_id, name in USERS.items():
+            person = people.find(session, name)[0]
+            if user_id == "U_MATSUMOTO":
+                emails[user_id] = person.email  # linked on first contact by e-mail
+            else:
+                people.link_identity(session, person.id, "slack", user_id)
+    with FakeSlackAPI(emails=emails) as fake:
+        settings = Settings(
+            slack_bot_token="xoxb-test",
+            slack_signing_secret=SECRET,
+            slack_api_url=fake.url,
+            slack_approval_channel=CHANNEL,
+        )
+        bot = SlackBot(ctx, settings)
+        with serving(create_web_app(ctx, bot)) as base:
+            yield Slack(base, fake, bot)
+
+
+def consultation_values(slack: Slack, ctx) -> dict[str, Any]:
+    view = slack.opened_view()
+    municipality = next(b for b in view["blocks"] if b.get("block_id") == "municipality")
+    return {
+        "municipality": select(municipality["element"]["initial_option"]["value"]),
+        "department": text("市民課"),
+        "requester_title": text("主査"),
+        "requester_name": text("田中 美咲"),
+        "topic": select("online_application"),
+        "description": text("電子申請の進め方を相談したい"),
+        "mode": select("visit"),
+        "preferred_dates": text("2026-07-15"),
+    }
+
+
+def new_request(slack: Slack, ctx) -> int:
+    slack.fake.reset()
+    assert slack.command("U_TANAKA").status_code == 200
+    values = consultation_values(slack, ctx)
+    response = slack.submit("U_TANAKA", slack.opened_view(), values)
+    assert response.status_code == 200 and not response.content
+    card = slack.fake.wait_for("chat.postMessage", count=2)
+    assert any(c.params["channel"] == CHANNEL for c in card)
+    with ctx.db.transaction() as session:
+        return max(r.id for r in session.exec(Request.__table__.select()))
+
+
+def test_request_to_approval_end_to_end(slack, ctx, cast):
+    started = time.monotonic()
+    response = slack.command("U_TANAKA")
+    assert response.status_code == 200 and time.monotonic() - started < 3
+    view = slack.opened_view()
+    assert view["callback_id"] == "dx_form"
+    assert json.loads(view["private_metadata"])["a"] == "request.submit"
+    labels = [b["label"]["text"] for b in view["blocks"] if b["type"] == "input"]
+    assert labels[:2] == ["市町村", "所属部署"]
+
+    values = consultation_values(slack, ctx)
+    bad = slack.submit("U_TANAKA", view, {**values, "description": text("")})
+    assert bad.json()["response_action"] == "errors"
+    assert bad.json()["errors"]["description"] == "「相談内容」を入力してください。"
+    assert count(ctx, Request) == 0
+
+    assert slack.submit("U_TANAKA", view, values).status_code == 200
+    posts = slack.fake.wait_for("chat.postMessage", count=2)
+    card = next(c for c in posts if c.params["channel"] == CHANNEL)
+    assert "request.approve.form" in blocks_text(card) and "相談-2026-001" in blocks_text(card)
+    dm = next(c for c in posts if c.params["channel"] == "U_TANAKA")
+    assert "受付番号は相談-2026-001" in blocks_text(dm)
+    request_id = 1
+    ref = payloads.encode(id=request_id)
+
+    slack.fake.reset()
+    assert slack.click("U_KEN", "request.approve.form", ref).status_code == 200
+    approve_view = slack.opened_view()
+    consultants = next(b for b in approve_view["blocks"] if b.get("block_id") == "consultants")
+    lead = consultants["element"]["options"][0]["value"]
+    assert slack.submit("U_KEN", approve_view, {"consultants": multi(lead)}).status_code == 200
+    update = slack.fake.wait_for("chat.update")[0]
+    assert update.params["channel"] == CHANNEL and update.params["ts"] == card_ts(slack, ctx)
+    assert "承認済み(熊本 県子" in blocks_text(update)
+    assert "request.approve.form" not in blocks_text(update)
+    slack.until(
+        "chat.postMessage",
+        lambda c: c.params["channel"] == "U_TANAKA" and "承認されました" in blocks_text(c),
+    )
+    slack.until(
+        "chat.postMessage",
+        lambda c: (
+            c.params["channel"] == "U_TAKAHASHI" and "担当に割り当てられました" in blocks_text(c)
+        ),
+    )
+    assert state(ctx, request_id) == "approved"
+
+
+def card_ts(slack: Slack, ctx, request_id: int = 1) -> str:
+    from storage import messages
+
+    with ctx.db.transaction() as session:
+        posted = messages.find(session, platform="slack", purpose="approval", target_id=request_id)
+        return posted.message_id if posted else ""
+
+
+def test_decline_needs_a_reason_and_tells_the_requester(slack, ctx, cast):
+    request_id = new_request(slack, ctx)
+    slack.fake.reset()
+    slack.click("U_KEN", "request.decline.form", payloads.encode(id=request_id))
+    view = slack.opened_view()
+    empty = slack.submit("U_KEN", view, {"reason": text("")})
+    assert "「理由」を入力してください。" in empty.json()["errors"]["reason"]
+    assert slack.submit("U_KEN", view, {"reason": text("対象外の内容のため")}).status_code == 200
+    assert "却下(熊本 県子" in blocks_text(slack.fake.wait_for("chat.update")[0])
+    slack.until(
+        "chat.postMessage",
+        lambda c: (
+            c.params["channel"] == "U_TANAKA" and "理由: 対象外の内容のため" in blocks_text(c)
+        ),
+    )
+    assert state(ctx, request_id) == "declined"
+
+
+def test_more_information_round_trip_through_the_thread(slack, ctx, cast):
+    request_id = new_request(slack, ctx)
+    ref = payloads.encode(id=request_id)
+    slack.fake.reset()
+    slack.click("U_KEN", "request.ask_info.form", ref)
+    slack.submit("U_KEN", slack.opened_view(), {"question": text("年間の件数は?")})
+    slack.until(
+        "chat.postMessage",
+        lambda c: (
+            c.params.get("thread_ts") == card_ts(slack, ctx)
+            and "問: 年間の件数は?" in blocks_text(c)
+        ),
+    )
+    slack.until(
+        "chat.postMessage",
+        lambda c: (
+            c.params["channel"] == "U_TANAKA"
+            and "request.answer.form" in blocks_text(c)
+            and "年間の件数は?" in blocks_text(c)
+        ),
+    )
+
+    slack.fake.reset()
+    slack.click("U_TANAKA", "request.answer.form", ref, channel_id="DTANAKA")
+    answer_view = slack.opened_view()
+    assert (
+        slack.submit("U_TANAKA", answer_view, {"answer": text("約3,000件です")}).status_code == 200
+    )
+    slack.until(
+        "chat.postMessage",
+        lambda c: bool(c.params.get("thread_ts")) and "答: 約3,000件です" in blocks_text(c),
+    )
+    slack.until(
+        "chat.postMessage",
+        lambda c: c.params["channel"] == "U_KEN" and "回答がありました" in blocks_text(c),
+    )
+    assert state(ctx, request_id) == "submitted"
+
+
+def test_forged_and_stale_signatures_are_refused_and_touch_nothing(slack, ctx, cast):
+    slack.fake.reset()
+    body = slash_command("", user_id="U_TANAKA", response_url=f"{slack.fake.base}/response/x")
+    forged = signed_headers("wrong-secret", body)
+    assert (
+        slack.http.post(f"{slack.base}/slack/events", content=body, headers=forged).status_code
+        == 401
+    )
+    stale = signed_headers(SECRET, body, timestamp=int(time.time()) - 600)
+    assert (
+        slack.http.post(f"{slack.base}/slack/events", content=body, headers=stale).status_code
+        == 401
+    )
+    unsigned = slack.http.post(
+        f"{slack.base}/slack/events",
+        content=body,
+        headers={"Content-Type": "application/x-www-form-urlencoded"},
+    )
+    assert unsigned.status_code == 401
+    time.sleep(0.3)
+    assert slack.fake.calls == []
+    assert count(ctx, Request) == 0
+
+
+def test_a_retried_event_is_handled_once(slack, ctx, cast):
+    slack.fake.reset()
+    home = event({"type": "app_home_opened", "user": "U_KEN", "tab": "home"}, event_id="EvHome")
+    assert slack.post(home).status_code == 200
+    assert slack.post(home, retry_num=1).status_code == 200
+    assert slack.post(home, retry_num=2).status_code == 200
+    published = slack.fake.wait_for("views.publish")
+    time.sleep(0.3)
+    assert len(slack.fake.calls_to("views.publish")) == 1
+    assert count(ctx, InboundEvent) == 1
+    view = published[0].params["view"]
+    assert "承認待ち" in json.dumps(view, ensure_ascii=False)
+    assert "実施回数の状況" in json.dumps(view, ensure_ascii=False)
+
+
+def test_an_unauthorised_click_gets_an_ephemeral_refusal_and_an_audit_entry(slack, ctx, cast):
+    request_id = new_request(slack, ctx)
+    slack.fake.reset()
+    slack.click("U_TANAKA", "request.approve.form", payloads.encode(id=request_id))
+    reply = slack.fake.wait_for("response_url")[0]
+    assert reply.params["response_type"] == "ephemeral"
+    assert "権限がありません" in json.dumps(reply.params, ensure_ascii=False)
+    with ctx.db.transaction() as session:
+        refused = [e for e in session.exec(AuditEntry.__table__.select()) if e.outcome == "refused"]
+    assert refused and refused[-1].action == "request.approve.form"
+    assert state(ctx, request_id) == "submitted"
+    assert slack.fake.calls_to("views.open") == []
+
+
+def test_two_approvers_clicking_at_once_make_one_decision(slack, ctx, cast):
+    request_id = new_request(slack, ctx)
+    ref = payloads.encode(id=request_id)
+    slack.fake.reset()
+    slack.click("U_KEN", "request.approve.form", ref)
+    view = slack.opened_view()
+    lead = next(b for b in view["blocks"] if b.get("block_id") == "consultants")["element"][
+        "options"
+    ][0]["value"]
+    barrier = threading.Barrier(2)
+    responses: dict[str, httpx.Response] = {}
+
+    def press(user: str) -> None:
+        barrier.wait()
+        responses[user] = slack.submit(user, view, {"consultants": multi(lead)})
+
+    threads = [threading.Thread(target=press, args=(u,)) for u in ("U_KEN", "U_ASO")]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=20)
+    refused = [r for r in responses.values() if r.content]
+    assert len(refused) == 1 and len(responses) == 2
+    update = refused[0].json()
+    assert update["response_action"] == "update"
+    assert "さんが" in json.dumps(update["view"], ensure_ascii=False)
+    assert state(ctx, request_id) == "approved"
+
+
+def test_unknown_users_are_told_how_to_register_and_known_emails_link(slack, ctx, cast):
+    slack.fake.reset()
+    slack.command("U_STRANGER")
+    reply = slack.fake.wait_for("response_url")[0]
+    assert "登録されていません" in json.dumps(reply.params, ensure_ascii=False)
+    slack.fake.reset()
+    slack.command("U_MATSUMOTO", "状況")
+    listing = slack.fake.wait_for("response_url")[0]
+    assert "相談・応募" in json.dumps(listing.params, ensure_ascii=False)
+    from handlers import roster
+
+    assert roster.identify(ctx, "slack", "U_MATSUMOTO").name == "松本 大輔"
+
+
+def test_message_shortcut_prefills_a_request(slack, ctx, cast):
+    slack.fake.reset()
+    slack.post(
+        message_shortcut(
+            "dx_request_from_message",
+            "窓口の予約をオンライン化したい",
+            user_id="U_TANAKA",
+            response_url=f"{slack.fake.base}/response/s",
+        )
+    )
+    view = slack.opened_view()
+    description = next(b for b in view["blocks"] if b.get("block_id") == "description")
+    assert description["element"]["initial_value"] == "窓口の予約をオンライン化したい"
+
+
+def test_rate_limited_web_api_calls_are_retried(slack, ctx, cast):
+    slack.fake.reset()
+    slack.fake.fail_next("views.open", 429, retry_after=1)
+    slack.command("U_TANAKA", "申込")
+    calls = slack.fake.wait_for("views.open", count=2, timeout=8)
+    assert json.loads(calls[-1].params["view"]["private_metadata"])["a"] == "bpr.apply"
+
+
+def test_healthz(slack):
+    assert slack.http.get(f"{slack.base}/healthz").json() == {"ok": True}
