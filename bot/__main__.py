@@ -53,7 +53,7 @@ def parser(lang: str) -> argparse.ArgumentParser:
     )
     add.add_argument("--email")
     add.add_argument("--title")
-    add.add_argument("--municipality", help="e.g. 宇土市")
+    add.add_argument("--municipality", help=t(lang, "cli.roster.municipality"))
     add.add_argument("--department")
     add.add_argument("--approver", action="store_true")
     add.add_argument("--lead", action="store_true")
@@ -62,6 +62,7 @@ def parser(lang: str) -> argparse.ArgumentParser:
     link.add_argument("--person", required=True)
     link.add_argument("--platform", required=True, choices=["slack", "teams"])
     link.add_argument("--user-id", required=True)
+    link.add_argument("--force", action="store_true", help=t(lang, "cli.roster.force"))
     return root
 
 

@@ -10,12 +10,12 @@ from bot import console, demo
 from bot.cast import CAST, person_values
 from bot.config import ConfigError, Settings
 from bot.render_text import render, table
-from bot.wiring import build_context
+from bot.wiring import build_context, database_errors
 from handlers import roster
-from handlers.core import invalid_reply
-from handlers.errors import Invalid
+from handlers.core import invalid_reply, refusal_reply
+from handlers.errors import Invalid, Refused
 from handlers.i18n import t
-from storage import audit, migrate, people
+from storage import migrate, people
 from storage.db import Database
 
 
@@ -24,8 +24,9 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
     command = args.command
     if command == "migrate":
         database = Database(settings.database_url)
-        migrate.upgrade(database)
-        print(t(lang, "cli.migrated", revision=migrate.current(database)))
+        with database_errors():
+            migrate.upgrade(database)
+            print(t(lang, "cli.migrated", revision=migrate.current(database)))
         return 0
     if command == "serve":
         if not settings.slack_enabled:
@@ -36,7 +37,8 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
         return serve.run(build_context(settings), settings)
     if command == "demo":
         return demo.run(args.out, sys.stdout, lang)
-    ctx = build_context(settings)
+    with database_errors():
+        ctx = build_context(settings)
     if command == "console":
         return _console(ctx, args.who, lang)
     if command == "sample-data":
@@ -122,16 +124,10 @@ def _roster(ctx: Any, args: argparse.Namespace, lang: str) -> int:
         key = "console.not_found" if not found else "console.ambiguous"
         print(t(lang, key, key=args.person), file=sys.stderr)
         return 2
-    with ctx.db.transaction() as session:
-        people.link_identity(session, found[0].id, args.platform, args.user_id)
-        audit.record(
-            session,
-            at=ctx.clock.now(),
-            actor_id=None,
-            action="roster.link",
-            target_type="person",
-            target_id=found[0].id,
-            after={"platform": args.platform},
-        )
+    try:
+        roster.link_account(ctx, found[0].id, args.platform, args.user_id, force=args.force)
+    except Refused as refusal:
+        print(refusal_reply(lang, refusal).plain_text(), file=sys.stderr)
+        return 2
     print(t(lang, "cli.linked", name=found[0].name, platform=args.platform, user=args.user_id))
     return 0

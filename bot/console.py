@@ -36,9 +36,13 @@ class Console:
             answer = self._ask(prompt)
         except EOFError:
             raise Quit from None
-        if answer.strip().lower() in ("q", "quit", "exit", "終了"):
+        if answer.strip().lower() in self.words("console.quit_words"):
             raise Quit
         return answer
+
+    def words(self, key: str) -> tuple[str, ...]:
+        """Typed commands, from the catalog (q, 終了 …), compared case-insensitively."""
+        return tuple(w.strip().lower() for w in t(self.lang, key).split(","))
 
     def run(self) -> int:
         self.say(t(self.lang, "console.welcome"))
@@ -63,7 +67,7 @@ class Console:
             return router.press(self.ctx, self.actor, "menu")
         while True:
             answer = self.ask(t(self.lang, "console.choose", count=len(shown.options))).strip()
-            if answer in ("", "m", "menu", "メニュー"):
+            if answer.lower() in ("", *self.words("console.menu_words")):
                 return router.press(self.ctx, self.actor, "menu")
             if answer.isdigit() and 1 <= int(answer) <= len(shown.options):
                 button = shown.options[int(answer) - 1]
@@ -72,14 +76,18 @@ class Console:
             self.say(t(self.lang, "console.bad_choice"))
 
     def fill(self, form: Form) -> Reply:
+        """Prompt for every field; q abandons the form (not the chat) and nothing is sent."""
         self.say(f"\n■ {form.title}  ({t(self.lang, 'console.form_help')})")
         values: dict[str, str | list[str]] = {}
-        for item in form.inputs:
-            if item.error:
-                self.say(f"  ✖ {item.error}")
-            values[item.name] = self.prompt(item)
-        confirm = self.ask(t(self.lang, "console.confirm", submit=form.submit_label)).strip()
-        if confirm.lower() in ("n", "no", "いいえ"):
+        try:
+            for item in form.inputs:
+                if item.error:
+                    self.say(f"  ✖ {item.error}")
+                values[item.name] = self.prompt(item)
+            confirm = self.ask(t(self.lang, "console.confirm", submit=form.submit_label))
+        except Quit:
+            confirm = "n"
+        if confirm.strip().lower() in self.words("console.no_words"):
             self.say(t(self.lang, "console.discarded"))
             return router.press(self.ctx, self.actor, "menu")
         return router.submit(self.ctx, self.actor, form.action, values, form.context)
@@ -89,7 +97,7 @@ class Console:
         label = f"{item.label}{mark}"
         if item.hint:
             label += f" — {item.hint}"
-        default = item.value
+        default = None if item.error else item.value  # never offer back what was refused
         if item.choices:
             self.say(f"  {label}")
             for number, choice in enumerate(item.choices, 1):
@@ -98,7 +106,8 @@ class Console:
             raw = self.ask(f"  > {'[' + shown + '] ' if shown else ''}").strip()
             if not raw:
                 return list(default) if isinstance(default, tuple) else (default or "")
-            picked = [self._pick(item, part) for part in raw.replace("、", ",").split(",")]
+            parts = raw.replace(t(self.lang, "format.list_separator").strip() or ",", ",")
+            picked = [self._pick(item, part) for part in parts.split(",")]
             return picked if item.kind == "multiselect" else picked[0]
         if item.kind == "textarea":
             self.say(f"  {label} {t(self.lang, 'console.multiline')}")

@@ -4,7 +4,6 @@ Japanese narrative and closed with the quota table."""
 
 from __future__ import annotations
 
-import shutil
 from collections.abc import Iterator
 from datetime import date, datetime, time, timedelta
 from pathlib import Path
@@ -16,7 +15,7 @@ from handlers import approval, bpr, calendar, intake, logs, payloads, quotas, ro
 from handlers.actor import Actor
 from handlers.clock import TOKYO, FakeClock
 from handlers.context import Context, Rules
-from handlers.i18n import format_day, t
+from handlers.i18n import format_day, join, t
 from handlers.reply import Reply
 from storage import migrate, people
 from storage.db import Database
@@ -273,8 +272,9 @@ class Demo:
             if month == 9:
                 self.event(
                     "demo.joint",
-                    municipalities="、".join(
-                        self.place(self.cast[n]) for n in ("田中 美咲", "井上 恵")
+                    municipalities=join(
+                        self.lang,
+                        [self.place(self.cast[n]) for n in ("田中 美咲", "井上 恵")],
                     ),
                 )
             self.goal_events(month)
@@ -504,7 +504,3 @@ def run(out_dir: Path, out: TextIO, language: str = "ja") -> int:
         return demo.run()
     finally:
         demo.db.dispose()
-
-
-def clean(out_dir: Path) -> None:
-    shutil.rmtree(out_dir, ignore_errors=True)

@@ -47,7 +47,7 @@ def render(reply: Reply, language: str) -> Rendered:
             if not block.items:
                 lines.append(f"  {block.empty_text}")
             for item in block.items:
-                lines.append(f"  ・{item.title}")
+                lines.append(f"  {t(language, 'format.bullet')}{item.title}")
                 lines.extend(f"      {f.label}: {f.value}" for f in item.fields)
                 for button in item.buttons:
                     offer(button, "      ")

@@ -3,12 +3,26 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+from sqlalchemy.exc import InterfaceError, OperationalError
 
 from bot.config import ConfigError, Settings
 from handlers.clock import Clock, SystemClock
 from handlers.context import Context
 from storage import migrate
 from storage.db import Database
+
+
+@contextmanager
+def database_errors() -> Iterator[None]:
+    """A database that cannot be reached or opened stops the command with one line."""
+    try:
+        yield
+    except (OperationalError, InterfaceError) as error:
+        reason = str(error.orig).strip().splitlines()[0] if error.orig else type(error).__name__
+        raise ConfigError(f"database error: DATABASE_URL: {reason}") from None
 
 
 def open_database(settings: Settings, *, auto_migrate: bool = True) -> Database:

@@ -118,7 +118,9 @@ def queue(ctx: Context, actor: Actor, ref: str = "") -> Reply:
     )
 
 
-def _pending(session: Session, actor: Actor, request_id: int, intent_name: str) -> Request:
+def _pending(
+    session: Session, actor: Actor, request_id: int, intent_name: str, target: RequestState
+) -> Request:
     """The request under its row lock, still undecided, and not the actor's own."""
     request = load_visible(session, actor, request_id, intent_name, lock=True)
     if request.state not in workflow.PENDING:
@@ -138,7 +140,7 @@ def _pending(session: Session, actor: Actor, request_id: int, intent_name: str) 
             target_id=request_id,
             number=request.number,
             current=Key(f"state.{request.state}"),
-            target=Key(f"state.{RequestState.APPROVED.value}"),
+            target=Key(f"state.{target.value}"),
         )
     if request.entered_by_id == actor.id or request.requester_id == actor.id:
         raise Refused("refusal.own_request", target_type="request", target_id=request_id)
@@ -175,7 +177,7 @@ def approve(ctx: Context, actor: Actor, ref: str, values: dict[str, Any]) -> Rep
     policy.require(actor, "request.approve", target_type="request", target_id=request_id)
     lang = actor.language
     with ctx.db.transaction() as session:
-        request = _pending(session, actor, request_id, "request.approve")
+        request = _pending(session, actor, request_id, "request.approve", RequestState.APPROVED)
         clean = forms.check(
             ctx,
             actor,
@@ -223,8 +225,11 @@ def approve(ctx: Context, actor: Actor, ref: str, values: dict[str, Any]) -> Rep
             ref=ref,
         )
     key = "decided.selected" if engagement_id else "decided.approved"
+    blocks: list[Text | Buttons] = [Text(t(lang, key, number=request.number), "success")]
+    if engagement_id is None and policy.allowed(actor, "session.book"):
+        blocks.append(Buttons((Button("session.book.form", t(lang, "menu.book"), ref),)))
     return Reply(
-        (Text(t(lang, key, number=request.number), "success"),),
+        tuple(blocks),
         data={"request_id": request_id, "engagement_id": engagement_id, "state": request.state},
     )
 
@@ -278,7 +283,7 @@ def decline(ctx: Context, actor: Actor, ref: str, values: dict[str, Any]) -> Rep
     policy.require(actor, "request.decline", target_type="request", target_id=request_id)
     lang = actor.language
     with ctx.db.transaction() as session:
-        request = _pending(session, actor, request_id, "request.decline")
+        request = _pending(session, actor, request_id, "request.decline", RequestState.DECLINED)
         clean = forms.check(
             ctx,
             actor,
@@ -321,7 +326,7 @@ def ask_info(ctx: Context, actor: Actor, ref: str, values: dict[str, Any]) -> Re
     policy.require(actor, "request.ask_info", target_type="request", target_id=request_id)
     lang = actor.language
     with ctx.db.transaction() as session:
-        request = _pending(session, actor, request_id, "request.ask_info")
+        request = _pending(session, actor, request_id, "request.ask_info", RequestState.NEEDS_INFO)
         clean = forms.check(
             ctx,
             actor,

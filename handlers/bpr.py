@@ -13,7 +13,7 @@ from handlers.actor import Actor
 from handlers.common import municipality_name, name_of
 from handlers.context import Context
 from handlers.core import intent
-from handlers.errors import Key, Refused
+from handlers.errors import Invalid, Key, Refused
 from handlers.forms import FieldSpec, FormSpec
 from handlers.i18n import format_day, format_when, t
 from handlers.reply import Button, Buttons, Field, Fields, ListItem, ListView, Reply, Text
@@ -239,7 +239,16 @@ def update_step(ctx: Context, actor: Actor, ref: str, values: dict[str, Any]) ->
             )
         done_on = clean.get("done_on") or today
         if clean["step_action"] == StepStatus.DONE and done_on > today:
-            raise Refused("refusal.step_future", audit=False, number=step.number)
+            message = t(
+                lang,
+                "error.date_future",
+                field=t(lang, "field.done_on"),
+                value=format_day(lang, done_on),
+            )
+            raise Invalid(
+                {"done_on": message},
+                forms.build(STEP, lang, context=ref).with_errors(values, {"done_on": message}),
+            )
         before = step.status
         step.status = clean["step_action"]
         step.done_on = done_on if step.status == StepStatus.DONE else None

@@ -29,10 +29,6 @@ def closed_reason(day: date) -> str | None:
     return None
 
 
-def holiday_name(day: date) -> str | None:
-    return jpholiday.is_holiday_name(day)
-
-
 def business_days(start: date, end: date) -> int:
     """Business days in [start, end]."""
     count = 0

@@ -4,6 +4,7 @@ Jinja2 templates with the i18n extension. Code names messages by key, never by t
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import date, datetime
 from functools import cache
 from io import BytesIO
@@ -77,3 +78,8 @@ def format_day(language: str, value: date) -> str:
 def format_when(language: str, value: datetime) -> str:
     local = value.astimezone(TOKYO)
     return f"{format_day(language, local.date())} {local:%H:%M}"
+
+
+def join(language: str, items: Iterable[str]) -> str:
+    """A list as the language writes one (、 in Japanese, commas in English)."""
+    return t(language, "format.list_separator").join(items)

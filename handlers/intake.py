@@ -14,7 +14,6 @@ from handlers.actor import Actor
 from handlers.calendar import fiscal_year
 from handlers.common import (
     PAGE_SIZE,
-    consultant_choices,
     municipality_choices,
     municipality_name,
     name_of,
@@ -27,7 +26,7 @@ from handlers.context import Context
 from handlers.core import intent
 from handlers.errors import Key, Refused
 from handlers.forms import FieldSpec, FormSpec
-from handlers.i18n import format_day, format_when, t
+from handlers.i18n import format_day, format_when, join, t
 from handlers.reply import (
     Button,
     Buttons,
@@ -453,6 +452,15 @@ def cancel(ctx: Context, actor: Actor, ref: str, values: dict[str, Any]) -> Repl
             title_params={"number": request.number},
         )
         now = ctx.clock.now()
+        booked = sessions.listing(session, request_id=request_id)
+        if any(row.starts_at <= now for row in booked):
+            raise Refused(
+                "refusal.sessions_held",
+                target_type="request",
+                target_id=request_id,
+                number=request.number,
+            )
+        now = ctx.clock.now()
         workflow.transition(
             session,
             request,
@@ -524,7 +532,7 @@ def detail(session: Session, lang: str, request: Request) -> list[Any]:
     if request.channel != Channel.CHAT:
         rows.append(Field(t(lang, "field.channel"), t(lang, f"choice.channel.{request.channel}")))
     if consultants:
-        rows.append(Field(t(lang, "field.consultants"), "、".join(consultants.values())))
+        rows.append(Field(t(lang, "field.consultants"), join(lang, consultants.values())))
     if request.decided_by_id and request.decided_at:
         decision = t(
             lang,
@@ -545,7 +553,7 @@ def detail(session: Session, lang: str, request: Request) -> list[Any]:
 
 
 def _dates(language: str, iso_dates: list[str]) -> str:
-    return "、".join(format_day(language, date.fromisoformat(d)) for d in iso_dates) or "-"
+    return join(language, (format_day(language, date.fromisoformat(d)) for d in iso_dates)) or "-"
 
 
 def _qa(language: str, question: InfoRequest) -> str:
@@ -643,7 +651,3 @@ def _item(session: Session, language: str, request: Request) -> ListItem:
             ),
         ),
     )
-
-
-def consultant_form_choices(session: Session, language: str) -> dict[str, Any]:
-    return {"consultants": consultant_choices(session, language)}

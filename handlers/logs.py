@@ -16,7 +16,7 @@ from handlers.context import Context
 from handlers.core import intent
 from handlers.errors import Invalid, Refused
 from handlers.forms import FieldSpec, FormSpec
-from handlers.i18n import format_when, t
+from handlers.i18n import format_when, join, t
 from handlers.reply import Button, Buttons, Choice, Field, ListItem, ListView, Reply, Text
 from storage import audit, logs, people, requests, sessions
 from storage.models import (
@@ -61,9 +61,8 @@ LOGGED_KINDS = (SessionKind.BPR, SessionKind.CONSULTATION)
 
 
 def _session_label(session: Session, language: str, row: SupportSession) -> str:
-    names = "、".join(
-        municipality_name(session, m) for m in sessions.municipality_ids(session, row.id or 0)
-    )
+    ids = sessions.municipality_ids(session, row.id or 0)
+    names = join(language, (municipality_name(session, m) for m in ids))
     kind = t(language, f"choice.session_kind.{row.kind}")
     return f"{format_when(language, row.starts_at)} {kind} {names}".strip()
 
@@ -189,7 +188,7 @@ def file_log(ctx: Context, actor: Actor, values: dict[str, Any]) -> Reply:
 
 def _close_request(session: Session, request_id: int, now: Any, actor_id: int) -> None:
     """A consultation is done once every one of its sessions is logged."""
-    request = requests.get(session, request_id)
+    request = requests.get(session, request_id, lock=True)
     if request is None or request.state != RequestState.SCHEDULED:
         return
     booked = [s.id for s in sessions.listing(session, request_id=request_id) if s.id]
@@ -223,7 +222,7 @@ def file_minutes(ctx: Context, actor: Actor, values: dict[str, Any]) -> Reply:
         )
         session_id = int(clean["office_day"])
         if logs.minutes_for(session, session_id):
-            raise Refused("refusal.minutes_exist", audit=False)
+            raise Refused("refusal.minutes_exist", target_type="session", target_id=session_id)
         now = ctx.clock.now()
         logs.add_minutes(
             session,
@@ -277,10 +276,11 @@ def overdue(ctx: Context, actor: Actor, ref: str = "") -> Reply:
                 fields=(
                     Field(
                         t(lang, "field.consultants"),
-                        "、".join(
+                        join(
+                            lang,
                             people.names(
                                 session, sessions.consultant_ids(session, row.id or 0)
-                            ).values()
+                            ).values(),
                         ),
                     ),
                 ),

@@ -9,7 +9,7 @@ from handlers.actor import Actor
 from handlers.common import municipality_choices
 from handlers.context import Context
 from handlers.core import intent
-from handlers.errors import Invalid
+from handlers.errors import Invalid, Refused
 from handlers.forms import FieldSpec, FormSpec
 from handlers.i18n import t
 from handlers.reply import Reply, Text
@@ -141,3 +141,31 @@ def link_by_email(ctx: Context, platform: str, platform_user_id: str, email: str
             detail="email",
         )
         return Actor.from_person(person, ctx.rules.language)
+
+
+def link_account(
+    ctx: Context, person_id: int, platform: str, platform_user_id: str, *, force: bool = False
+) -> None:
+    """Link a chat account to a person (the admin's `roster link`). An account already
+    linked to someone else is refused unless `force`: moving it changes who that chat
+    user acts as, so the move is audited with the previous owner."""
+    with ctx.db.transaction() as session:
+        current = people.by_identity(session, platform, platform_user_id)
+        if current is not None and current.id != person_id and not force:
+            raise Refused(
+                "refusal.account_taken",
+                target_type="person",
+                target_id=person_id,
+                name=current.name,
+            )
+        people.link_identity(session, person_id, platform, platform_user_id)
+        audit.record(
+            session,
+            at=ctx.clock.now(),
+            actor_id=None,
+            action="roster.link",
+            target_type="person",
+            target_id=person_id,
+            before={"person_id": current.id if current else None},
+            after={"person_id": person_id, "platform": platform},
+        )

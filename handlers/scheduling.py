@@ -18,7 +18,7 @@ from handlers.context import Context
 from handlers.core import intent
 from handlers.errors import Invalid, Refused
 from handlers.forms import FieldSpec, FormSpec
-from handlers.i18n import format_when, t
+from handlers.i18n import format_when, join, t
 from handlers.reply import Field, ListItem, ListView, Reply, Text
 from storage import audit, engagements, people, requests, sessions
 from storage.models import (
@@ -112,7 +112,7 @@ def book(ctx: Context, actor: Actor, values: dict[str, Any]) -> Reply:
         request: Request | None = None
         engagement_id: int | None = None
         if kind == SessionKind.CONSULTATION:
-            request = requests.by_number(session, clean.get("request_number") or "")
+            request = requests.by_number(session, clean.get("request_number") or "", lock=True)
             if request is None:
                 fail(
                     "request_number",
@@ -167,12 +167,13 @@ def book(ctx: Context, actor: Actor, values: dict[str, Any]) -> Reply:
                 if kind == SessionKind.OFFICE_DAY or not municipality_ids
                 else municipality_name(session, municipality_ids[0])
             )
+        people.lock(session, consultant_ids)  # two bookings of one consultant queue here
         clash = sessions.clashes(session, consultant_ids, starts_at, ends_at)
         if clash:
             person_id, other = clash[0]
             raise Refused(
                 "refusal.double_booking",
-                audit=False,
+                target_type="session",
                 who=people.names(session, [person_id]).get(person_id, "?"),
                 when=format_when(lang, other.starts_at),
             )
@@ -219,7 +220,9 @@ def book(ctx: Context, actor: Actor, values: dict[str, Any]) -> Reply:
                 "consultants": consultant_ids,
             },
         )
-        where = "、".join(municipality_name(session, m) for m in municipality_ids) or (place or "")
+        where = join(lang, (municipality_name(session, m) for m in municipality_ids)) or (
+            place or ""
+        )
         notify(
             session,
             key=f"session.booked:{booked.id}",
@@ -266,19 +269,23 @@ def upcoming(ctx: Context, actor: Actor, ref: str = "") -> Reply:
                 fields=(
                     Field(
                         t(lang, "field.municipalities"),
-                        "、".join(
-                            municipality_name(session, m)
-                            for m in sessions.municipality_ids(session, s.id or 0)
+                        join(
+                            lang,
+                            (
+                                municipality_name(session, m)
+                                for m in sessions.municipality_ids(session, s.id or 0)
+                            ),
                         )
                         or "-",
                     ),
                     Field(t(lang, "field.place"), s.place or s.meeting_url or "-"),
                     Field(
                         t(lang, "field.consultants"),
-                        "、".join(
+                        join(
+                            lang,
                             people.names(
                                 session, sessions.consultant_ids(session, s.id or 0)
-                            ).values()
+                            ).values(),
                         ),
                     ),
                 ),

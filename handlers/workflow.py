@@ -12,7 +12,7 @@ from typing import Any
 from sqlmodel import Session
 
 from handlers.errors import Key, Refused
-from storage import audit
+from storage import audit, requests
 from storage.models import Request, RequestState
 
 S = RequestState
@@ -41,8 +41,8 @@ def can_move(current: RequestState | str, target: RequestState | str) -> bool:
     return (RequestState(current), RequestState(target)) in TRANSITIONS
 
 
-def move(request: Request, target: RequestState) -> None:
-    """Change the state or refuse, naming both states."""
+def check(request: Request, target: RequestState) -> None:
+    """Refuse a move the state machine does not allow, naming both states."""
     if not can_move(request.state, target):
         raise Refused(
             "refusal.bad_transition",
@@ -52,6 +52,11 @@ def move(request: Request, target: RequestState) -> None:
             current=Key(f"state.{request.state}"),
             target=Key(f"state.{target.value}"),
         )
+
+
+def move(request: Request, target: RequestState) -> None:
+    """Check and apply a move on the object only; `transition` is what persists one."""
+    check(request, target)
     request.state = target
 
 
@@ -69,7 +74,16 @@ def transition(
     """Move the request and audit the move (who, when, from and to) in the caller's
     transaction; refuses like `move` if the move is not allowed."""
     before = request.state
-    move(request, target)
+    check(request, target)
+    assert request.id is not None
+    if not requests.set_state(session, request.id, before, target, now):
+        raise Refused(
+            "refusal.changed_meanwhile",
+            target_type="request",
+            target_id=request.id,
+            number=request.number,
+        )
+    request.state = target
     request.updated_at = now
     session.add(request)
     audit.record(

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlmodel import Session, col, select
+from sqlmodel import Session
 
 from storage.models import AuditEntry
 
@@ -37,17 +37,6 @@ def record(
     session.add(entry)
     session.flush()
     return entry
-
-
-def entries(
-    session: Session, *, action: str | None = None, outcome: str | None = None
-) -> list[AuditEntry]:
-    query = select(AuditEntry).order_by(col(AuditEntry.id))
-    if action:
-        query = query.where(AuditEntry.action == action)
-    if outcome:
-        query = query.where(AuditEntry.outcome == outcome)
-    return list(session.exec(query).all())
 
 
 def snapshot(record: Any, *fields: str) -> dict[str, Any]:

@@ -17,17 +17,21 @@ from sqlmodel import Session, create_engine
 
 
 def make_engine(url: str, **kwargs: Any) -> Engine:
-    """Engine for a DATABASE_URL; plain postgresql:// URLs use psycopg 3."""
+    """Engine for a DATABASE_URL; plain postgresql:// URLs use psycopg 3. Statement
+    parameters are kept out of error messages and logs: they hold personal data (R16)."""
     parsed = make_url(url)
     if parsed.drivername in ("postgresql", "postgres"):
         parsed = parsed.set(drivername="postgresql+psycopg")
     if parsed.get_backend_name() == "sqlite":
         engine = create_engine(
-            parsed, connect_args={"timeout": 30, "check_same_thread": False}, **kwargs
+            parsed,
+            connect_args={"timeout": 30, "check_same_thread": False},
+            hide_parameters=True,
+            **kwargs,
         )
         _serialise_sqlite_writers(engine)
         return engine
-    return create_engine(parsed, pool_pre_ping=True, **kwargs)
+    return create_engine(parsed, pool_pre_ping=True, hide_parameters=True, **kwargs)
 
 
 def _serialise_sqlite_writers(engine: Engine) -> None:

@@ -66,13 +66,6 @@ def add_issue(session: Session, issue: FollowUpIssue, changed_by_id: int, at: da
     session.flush()
 
 
-def issues(session: Session, municipality_id: int | None = None) -> list[FollowUpIssue]:
-    query = select(FollowUpIssue).order_by(col(FollowUpIssue.id))
-    if municipality_id is not None:
-        query = query.where(FollowUpIssue.municipality_id == municipality_id)
-    return list(session.exec(query).all())
-
-
 def add_minutes(session: Session, minutes: Minutes) -> Minutes:
     session.add(minutes)
     session.flush()

@@ -52,10 +52,6 @@ def for_person(session: Session, person_id: int, limit: int = 20) -> list[Notifi
     )
 
 
-def all_rows(session: Session) -> list[Notification]:
-    return list(session.exec(select(Notification).order_by(col(Notification.id))).all())
-
-
 def claim_due(
     session: Session, now: datetime, person_ids: list[int], limit: int = 50
 ) -> list[Notification]:

@@ -75,14 +75,6 @@ def approvers(session: Session) -> list[Person]:
     return list(session.exec(select(Person).where(Person.active).where(Person.is_approver)).all())
 
 
-def staff_of(session: Session, municipality_id: int) -> list[Person]:
-    return list(
-        session.exec(
-            select(Person).where(Person.active).where(Person.municipality_id == municipality_id)
-        ).all()
-    )
-
-
 def count(session: Session) -> int:
     return session.exec(select(func.count()).select_from(Person)).one()
 
@@ -113,3 +105,15 @@ def by_email(session: Session, email: str) -> Person | None:
     return session.exec(
         select(Person).where(func.lower(Person.email) == email.lower()).where(Person.active)
     ).first()
+
+
+def lock(session: Session, person_ids: Sequence[int]) -> None:
+    """Row locks on these people, in id order (no deadlock between two bookings), held
+    until the transaction ends; SQLite's writer lock already serialises."""
+    if person_ids:
+        session.exec(
+            select(Person.id)
+            .where(col(Person.id).in_(sorted(set(person_ids))))
+            .order_by(col(Person.id))
+            .with_for_update()
+        ).all()

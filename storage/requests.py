@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Collection, Sequence
+from datetime import datetime
 
 from sqlalchemy import func, update
 from sqlalchemy.exc import IntegrityError
@@ -47,8 +48,24 @@ def get(session: Session, request_id: int, *, lock: bool = False) -> Request | N
     return session.exec(query).first()
 
 
-def by_number(session: Session, number: str) -> Request | None:
-    return session.exec(select(Request).where(Request.number == number)).first()
+def by_number(session: Session, number: str, *, lock: bool = False) -> Request | None:
+    query = select(Request).where(Request.number == number)
+    if lock:
+        query = query.with_for_update()
+        session.expire_all()
+    return session.exec(query).first()
+
+
+def set_state(session: Session, request_id: int, before: str, after: str, now: datetime) -> bool:
+    """Compare-and-set: move only if the state is still `before` (False if someone else
+    moved it first; on PostgreSQL the UPDATE waits for their row lock, then re-checks)."""
+    result = session.exec(  # type: ignore[call-overload]
+        update(Request)
+        .where(col(Request.id) == request_id, col(Request.state) == before)
+        .values(state=after, updated_at=now)
+        .execution_options(synchronize_session=False)
+    )
+    return bool(result.rowcount == 1)
 
 
 def listing(

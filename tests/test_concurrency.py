@@ -66,3 +66,77 @@ def test_simultaneous_submissions_get_distinct_numbers(ctx, cast, staff):
         replies = list(pool.map(one, range(4)))
     assert all(r.ok for r in replies), [r.plain_text() for r in replies]
     assert sorted(r.data["number"] for r in replies) == [f"相談-2026-00{i}" for i in range(1, 5)]
+
+
+def run_together(*calls):
+    """Start the calls at the same instant in threads; their replies in order."""
+    barrier = threading.Barrier(len(calls))
+    results = [None] * len(calls)
+
+    def run(index, call):
+        barrier.wait()
+        results[index] = call()
+
+    threads = [threading.Thread(target=run, args=(i, c)) for i, c in enumerate(calls)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=30)
+    return results
+
+
+def booking(cast, request_number=None, start="10:00", day="2026-07-06"):
+    values = {
+        "session_kind": "office_day",
+        "date": day,
+        "start": start,
+        "minutes": 120,
+        "mode": "visit",
+        "consultants": [str(cast["高橋 誠"].id)],
+    }
+    if request_number:
+        values |= {
+            "session_kind": "consultation",
+            "request_number": request_number,
+            "consultants": [str(cast["小林 健"].id)],
+        }
+    return values
+
+
+def test_one_consultant_cannot_be_booked_twice_at_once(ctx, cast):
+    from handlers import scheduling
+    from storage.models import SupportSession
+    from tests.helpers import count
+
+    clerk, ken = cast["水前寺 花"], cast["熊本 県子"]
+    for round_number in range(4):
+        day = f"2026-07-{6 + round_number:02d}"
+        replies = run_together(
+            lambda d=day: scheduling.book(ctx, clerk, booking(cast, day=d)),
+            lambda d=day: scheduling.book(ctx, ken, booking(cast, start="11:00", day=d)),
+        )
+        assert sorted(r.ok for r in replies) == [False, True], [r.plain_text() for r in replies]
+        assert "高橋 誠さん" in next(r for r in replies if not r.ok).plain_text()
+    assert count(ctx, SupportSession) == 4
+
+
+def test_cancel_and_book_at_once_never_leave_a_live_session_on_a_cancelled_request(ctx, cast):
+    from handlers import scheduling
+    from storage import sessions
+    from tests.helpers import approve, number, ref, state
+
+    staff = cast["森 翔太"]
+    for round_number in range(4):
+        request_id = submit(ctx, staff)
+        assert approve(ctx, cast["熊本 県子"], request_id, [cast["小林 健"]]).ok
+        day = f"2026-07-{6 + round_number:02d}"
+        run_together(
+            lambda r=request_id: intake.cancel(ctx, staff, ref(r), {"reason": "不要"}),
+            lambda r=request_id, d=day: scheduling.book(
+                ctx, cast["水前寺 花"], booking(cast, number(ctx, r), day=d)
+            ),
+        )
+        with ctx.db.transaction() as session:
+            live = sessions.listing(session, request_id=request_id)
+        final = state(ctx, request_id)
+        assert (final, bool(live)) in (("cancelled", False), ("scheduled", True)), (final, live)

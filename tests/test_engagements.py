@@ -89,3 +89,12 @@ def test_steps_can_be_skipped_but_not_closed_twice_or_done_in_the_future(
     assert not bpr.update_step(ctx, lead, ref, {"step": 11, "step_action": "done"}).ok
     form = bpr.step_form(ctx, lead, ref).form
     assert next(i.value for i in form.inputs if i.name == "step") == "1"
+
+
+def test_a_step_done_in_the_future_is_a_field_error(ctx, cast, staff, approver):
+    reply = approve(ctx, approver, apply(ctx, staff), [cast["高橋 誠"]])
+    ref = payloads.encode(id=reply.data["engagement_id"])
+    future = bpr.update_step(
+        ctx, cast["高橋 誠"], ref, {"step": 1, "step_action": "done", "done_on": "2026-12-01"}
+    )
+    assert future.data["errors"]["done_on"].startswith("「実施日」の2026年12月1日(火)は未来")

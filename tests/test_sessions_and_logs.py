@@ -171,3 +171,26 @@ def test_cancelling_a_scheduled_request_cancels_its_sessions(ctx, cast):
     )
     assert state(ctx, request_id) == "cancelled"
     assert "取り消されました" in notices.inbox(ctx, cast["小林 健"]).plain_text()
+
+
+def test_a_request_with_sessions_already_held_cannot_be_cancelled(ctx, cast):
+    from handlers import intake
+    from tests.helpers import ref
+
+    staff = cast["森 翔太"]
+    request_id = submit(ctx, staff)
+    assert approve(ctx, cast["熊本 県子"], request_id, [cast["小林 健"]]).ok
+    values = {
+        "session_kind": "consultation",
+        "request_number": number(ctx, request_id),
+        "date": "2026-07-06",
+        "start": "10:00",
+        "minutes": 120,
+        "mode": "visit",
+        "consultants": [str(cast["小林 健"].id)],
+    }
+    assert scheduling.book(ctx, cast["水前寺 花"], values).ok
+    ctx.clock.set(datetime(2026, 7, 6, 13, 0, tzinfo=TOKYO))
+    refused = intake.cancel(ctx, staff, ref(request_id), {"reason": "やめる"})
+    assert not refused.ok and "実施済み" in refused.plain_text()
+    assert state(ctx, request_id) == "scheduled"

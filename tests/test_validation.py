@@ -8,11 +8,11 @@ from tests.conftest import consultation
 from tests.helpers import count
 
 
-def assert_nothing_written(ctx):
+def assert_nothing_written(ctx, audits_before):
     assert count(ctx, Request) == 0
     assert count(ctx, NumberCounter) == 0
     assert count(ctx, Notification) == 0
-    assert count(ctx, AuditEntry) == 0
+    assert count(ctx, AuditEntry) == audits_before
 
 
 @pytest.mark.parametrize(
@@ -51,8 +51,7 @@ def test_each_bad_field_is_named_and_nothing_is_saved(ctx, cast, staff, field, v
     assert field in reply.data["errors"]
     form = reply.form
     assert form is not None and next(i for i in form.inputs if i.name == field).error
-    assert count(ctx, Request) == 0
-    assert count(ctx, AuditEntry) == before
+    assert_nothing_written(ctx, before)
 
 
 def test_several_errors_at_once_and_the_typed_values_come_back(ctx, cast, staff):
@@ -72,6 +71,7 @@ def test_english_messages_name_the_field_too(ctx, cast, staff):
 
 
 def test_missing_or_odd_types_do_not_crash(ctx, cast, staff):
+    audits = count(ctx, AuditEntry)
     for values in (
         {},
         {"municipality": ["1", "2"]},
@@ -81,7 +81,7 @@ def test_missing_or_odd_types_do_not_crash(ctx, cast, staff):
         reply = intake.submit(ctx, staff, values)
         assert not reply.ok
         assert "参照番号" not in reply.plain_text()
-    assert count(ctx, Request) == 0
+    assert_nothing_written(ctx, audits)
 
 
 def test_a_valid_request_is_numbered_readably(ctx, cast, staff):
