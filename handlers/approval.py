@@ -28,7 +28,7 @@ from handlers.forms import FieldSpec, FormSpec
 from handlers.i18n import format_when, t
 from handlers.intake import decision_buttons, detail, load_visible, request_buttons
 from handlers.reply import Button, Buttons, Field, ListItem, ListView, Reply, Text
-from storage import engagements, messages, requests
+from storage import audit, engagements, messages, requests
 from storage.models import (
     Engagement,
     InfoRequest,
@@ -68,6 +68,14 @@ def card(ctx: Context, request_id: int, language: str) -> Reply:
             raise LookupError(request_id)
         blocks = detail(session, language, request)
     buttons = decision_buttons(language, request)
+    if request.state in REASSIGNABLE:
+        buttons.append(
+            Button(
+                "request.reassign.form",
+                t(language, "button.reassign"),
+                payloads.encode(id=request_id),
+            )
+        )
     if buttons:
         blocks.append(Buttons(tuple(buttons)))
     return Reply(tuple(blocks), data={"request_id": request_id, "state": request.state})
@@ -422,3 +430,93 @@ def mark_nudged(ctx: Context, posted_id: int) -> None:
         if row is not None:
             row.nudged_at = ctx.clock.now()
             session.add(row)
+
+
+REASSIGN = FormSpec(
+    "request.reassign",
+    "form.reassign.title",
+    (FieldSpec("consultants", "multiselect", hint=True),),
+    submit="button.reassign",
+)
+REASSIGNABLE = (RequestState.APPROVED, RequestState.SCHEDULED)
+
+
+@intent("request.reassign.form")
+def reassign_form(ctx: Context, actor: Actor, ref: str) -> Reply:
+    request_id = payloads.require_id(ref)
+    policy.require(actor, "request.approve", target_type="request", target_id=request_id)
+    with ctx.db.transaction() as session:
+        request = load_visible(session, actor, request_id, "request.approve")
+        current = [str(i) for i in requests.consultant_ids(session, request_id)]
+        choices = {"consultants": consultant_choices(session, actor.language)}
+    return Reply(
+        (
+            forms.build(
+                REASSIGN,
+                actor.language,
+                values={"consultants": current},
+                choices=choices,
+                context=ref,
+                title_params={"number": request.number},
+            ),
+        )
+    )
+
+
+@intent("request.reassign")
+def reassign(ctx: Context, actor: Actor, ref: str, values: dict[str, Any]) -> Reply:
+    """Change who carries an approved request; audited with before and after, and the
+    newly assigned are told."""
+    request_id = payloads.require_id(ref)
+    policy.require(actor, "request.approve", target_type="request", target_id=request_id)
+    lang = actor.language
+    with ctx.db.transaction() as session:
+        request = load_visible(session, actor, request_id, "request.approve", lock=True)
+        if request.state not in REASSIGNABLE:
+            raise Refused(
+                "refusal.not_reassignable",
+                target_type="request",
+                target_id=request_id,
+                number=request.number,
+                state=Key(f"state.{request.state}"),
+            )
+        clean = forms.check(
+            ctx,
+            actor,
+            REASSIGN,
+            values,
+            choices={"consultants": consultant_choices(session, lang)},
+            context=ref,
+            title_params={"number": request.number},
+        )
+        before = requests.consultant_ids(session, request_id)
+        after = sorted(int(v) for v in clean["consultants"])
+        requests.assign(session, request_id, after)
+        now = ctx.clock.now()
+        audit.record(
+            session,
+            at=now,
+            actor_id=actor.id,
+            action="request.reassign",
+            target_type="request",
+            target_id=request_id,
+            before={"consultants": before},
+            after={"consultants": after},
+        )
+        notify(
+            session,
+            key=f"request.assigned:{request_id}:{now.isoformat()}",
+            person_ids=[i for i in after if i not in before],
+            message="notice.assigned",
+            params={
+                "number": request.number,
+                "municipality": municipality_name(session, request.municipality_id),
+            },
+            now=now,
+            action="request.view",
+            ref=ref,
+        )
+    return Reply(
+        (Text(t(lang, "decided.reassigned", number=request.number), "success"),),
+        data={"request_id": request_id, "state": request.state},
+    )

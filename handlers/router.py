@@ -47,6 +47,7 @@ BUTTONS: dict[str, Handler] = {
     "request.approve.form": approval.approve_form,
     "request.decline.form": approval.decline_form,
     "request.ask_info.form": approval.ask_info_form,
+    "request.reassign.form": approval.reassign_form,
     "bpr.list": bpr.listing,
     "bpr.view": bpr.view,
     "bpr.goal.form": bpr.goal_form,
@@ -78,6 +79,7 @@ TARGETED_FORMS: dict[str, Handler] = {
     "request.approve": approval.approve,
     "request.decline": approval.decline,
     "request.ask_info": approval.ask_info,
+    "request.reassign": approval.reassign,
     "bpr.goal": bpr.set_goal,
     "bpr.step": bpr.update_step,
 }

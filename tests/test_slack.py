@@ -158,7 +158,12 @@ def new_request(slack: Slack, ctx) -> int:
     card = slack.fake.wait_for("chat.postMessage", count=2)
     assert any(c.params["channel"] == CHANNEL for c in card)
     with ctx.db.transaction() as session:
-        return max(r.id for r in session.exec(Request.__table__.select()))
+        request_id = max(r.id for r in session.exec(Request.__table__.select()))
+    deadline = time.monotonic() + 5
+    while not card_ts(slack, ctx, request_id):  # the card is remembered after posting
+        assert time.monotonic() < deadline
+        time.sleep(0.02)
+    return request_id
 
 
 def test_request_to_approval_end_to_end(slack, ctx, cast):
@@ -395,3 +400,40 @@ def test_rate_limited_web_api_calls_are_retried(slack, ctx, cast):
 
 def test_healthz(slack):
     assert slack.http.get(f"{slack.base}/healthz").json() == {"ok": True}
+
+
+def test_consultants_can_be_reassigned_and_waiting_requests_are_nudged(slack, ctx, cast):
+    from datetime import datetime
+
+    from handlers.clock import TOKYO
+
+    request_id = new_request(slack, ctx)
+    ctx.clock.set(datetime(2026, 7, 3, 10, 0, tzinfo=TOKYO))  # Friday: two business days on
+    slack.fake.reset()
+    assert slack.bot.nudge() == 1
+    nudge = slack.until("chat.postMessage", lambda c: bool(c.params.get("thread_ts")))
+    assert nudge.params["thread_ts"] == card_ts(slack, ctx)
+    assert "2営業日" in blocks_text(nudge)
+    assert slack.bot.nudge() == 0  # at most once a day
+    ctx.clock.set(datetime(2026, 7, 6, 10, 0, tzinfo=TOKYO))
+    assert slack.bot.nudge() == 1
+
+    ref = payloads.encode(id=request_id)
+    slack.click("U_KEN", "request.approve.form", ref)
+    view = slack.opened_view()
+    options = next(b for b in view["blocks"] if b.get("block_id") == "consultants")["element"][
+        "options"
+    ]
+    slack.submit("U_KEN", view, {"consultants": multi(options[0]["value"])})
+    slack.until("chat.update", lambda c: "request.reassign.form" in blocks_text(c))
+    assert slack.bot.nudge() == 0  # decided: no more nudges
+    slack.fake.reset()
+    slack.click("U_ASO", "request.reassign.form", ref)
+    reassign_view = slack.opened_view()
+    slack.submit("U_ASO", reassign_view, {"consultants": multi(options[2]["value"])})
+    slack.until("chat.update", lambda c: "小林 健" in blocks_text(c))
+    with ctx.db.transaction() as session:
+        entry = [
+            e for e in session.exec(AuditEntry.__table__.select()) if e.action == "request.reassign"
+        ][-1]
+    assert entry.before["consultants"] != entry.after["consultants"]

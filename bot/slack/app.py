@@ -1,10 +1,11 @@
 """The Slack app: Bolt listeners that resolve the Slack user to an Actor, call the
 platform-neutral handlers and render their replies as Block Kit.
 
-Every listener acknowledges first: commands, shortcuts and buttons through lazy
-listeners (the ack returns at once, the work runs after it); a modal submission runs
-its handler inside the ack, because field errors must travel back in that response,
-and does everything else (DMs, the approval channel) after acknowledging.
+Every listener acknowledges first, from the request thread: commands, shortcuts, buttons
+and events through lazy listeners (the ack returns at once, the work runs after it); a
+modal submission runs its handler inside the ack, because field errors must travel back
+in that response, and hands everything else (DMs, the approval channel) to a background
+pool.
 """
 
 from __future__ import annotations
@@ -21,9 +22,11 @@ from slack_sdk.http_retry.builtin_handlers import (
     RateLimitErrorRetryHandler,
     ServerErrorRetryHandler,
 )
+from slack_sdk.webhook import WebhookClient
 
 from bot.config import Settings
 from bot.slack import blocks
+from bot.slack.jobs import Jobs, ThreadJobs
 from handlers import approval, intake, notices, payloads, roster, router
 from handlers.actor import Actor
 from handlers.context import Context
@@ -43,6 +46,7 @@ CHANGES_CARD = (
     "request.answer",
     "request.amend",
     "request.cancel",
+    "request.reassign",
 )
 
 
@@ -62,7 +66,13 @@ def make_client(settings: Settings) -> WebClient:
 
 
 class SlackBot:
-    def __init__(self, ctx: Context, settings: Settings, client: WebClient | None = None) -> None:
+    def __init__(
+        self,
+        ctx: Context,
+        settings: Settings,
+        client: WebClient | None = None,
+        jobs: Jobs | None = None,
+    ) -> None:
         self.ctx = ctx
         self.lang = ctx.rules.language
         self.channel = settings.slack_approval_channel
@@ -71,20 +81,30 @@ class SlackBot:
         self.app = App(
             client=self.client,
             signing_secret=secret.get_secret_value() if secret else None,
-            process_before_response=False,
+            # Acks go straight back from the request thread (no executor hop, no polling);
+            # the work after them is handed to `jobs`.
+            process_before_response=True,
             token_verification_enabled=False,
         )
+        self.jobs = jobs or ThreadJobs()
+        self.jobs.bind(self)
         self.app.middleware(self._once_per_event)
-        self.app.command("/dx")(ack=self._ack, lazy=[self.on_command])
-        self.app.shortcut(MESSAGE_SHORTCUT)(ack=self._ack, lazy=[self.on_shortcut])
-        self.app.action(ACTION_IDS)(ack=self._ack, lazy=[self.on_action])
+        self.app.command("/dx")(self._ack_then("on_command"))
+        self.app.shortcut(MESSAGE_SHORTCUT)(self._ack_then("on_shortcut"))
+        self.app.action(ACTION_IDS)(self._ack_then("on_action"))
         self.app.view(blocks.FORM_CALLBACK)(self.on_view)
-        self.app.event("app_home_opened")(self.on_home)
+        self.app.event("app_home_opened")(self._ack_then("on_home"))
 
     # -- plumbing ------------------------------------------------------------------------
-    @staticmethod
-    def _ack(ack: Any) -> None:
-        ack()
+    def _ack_then(self, job: str) -> Any:
+        """A listener that acknowledges and queues the payload for `job`."""
+
+        def listener(ack: Any, body: dict[str, Any]) -> None:
+            ack()
+            self.jobs.submit(job, body)
+
+        listener.__name__ = f"ack_then_{job}"
+        return listener
 
     def _once_per_event(self, body: dict[str, Any], next: Any) -> BoltResponse | None:
         """A redelivered event (Slack retries after 3 s or on errors) is acknowledged and
@@ -119,7 +139,7 @@ class SlackBot:
         actor_language: str,
         *,
         trigger_id: str | None,
-        respond: Any | None,
+        response_url: str | None,
         user_id: str,
         channel: str | None = None,
     ) -> None:
@@ -132,8 +152,8 @@ class SlackBot:
                 extra={"ch": channel} if channel else None,
             )
             self.client.views_open(trigger_id=trigger_id, view=view)
-        elif respond is not None:
-            respond(
+        elif response_url:
+            WebhookClient(response_url, retry_handlers=self.client.retry_handlers).send(
                 blocks=blocks.message_blocks(reply),
                 text=blocks.fallback_text(reply),
                 response_type="ephemeral",
@@ -147,7 +167,8 @@ class SlackBot:
             )
 
     # -- listeners -----------------------------------------------------------------------
-    def on_command(self, body: dict[str, Any], respond: Any) -> None:
+    def on_command(self, body: dict[str, Any]) -> None:
+        response_url = body.get("response_url")
         user_id = body["user_id"]
         actor = self.actor(user_id)
         if actor is None:
@@ -155,7 +176,7 @@ class SlackBot:
                 roster.unknown_user(self.lang),
                 self.lang,
                 trigger_id=None,
-                respond=respond,
+                response_url=response_url,
                 user_id=user_id,
             )
             return
@@ -166,7 +187,7 @@ class SlackBot:
             reply,
             actor.language,
             trigger_id=body.get("trigger_id"),
-            respond=respond,
+            response_url=response_url,
             user_id=user_id,
             channel=body.get("channel_id"),
         )
@@ -204,19 +225,24 @@ class SlackBot:
         text = (body.get("message") or {}).get("text") or ""
         reply = intake.new_form(self.ctx, actor, "consultation", prefill=text)
         self.show(
-            reply, actor.language, trigger_id=body.get("trigger_id"), respond=None, user_id=user_id
+            reply,
+            actor.language,
+            trigger_id=body.get("trigger_id"),
+            response_url=None,
+            user_id=user_id,
         )
 
-    def on_action(self, body: dict[str, Any], action: dict[str, Any], respond: Any) -> None:
+    def on_action(self, body: dict[str, Any]) -> None:
         user_id = body["user"]["id"]
-        answer = respond if body.get("response_url") else None
+        action = body["actions"][0]
+        answer = body.get("response_url")
         actor = self.actor(user_id)
         if actor is None:
             self.show(
                 roster.unknown_user(self.lang),
                 self.lang,
                 trigger_id=None,
-                respond=answer,
+                response_url=answer,
                 user_id=user_id,
             )
             return
@@ -227,7 +253,7 @@ class SlackBot:
             reply,
             actor.language,
             trigger_id=body.get("trigger_id"),
-            respond=answer,
+            response_url=answer,
             user_id=user_id,
             channel=channel,
         )
@@ -268,7 +294,7 @@ class SlackBot:
             )
             return
         ack()
-        self.after_submit(actor, user_id, action, reply)
+        self.jobs.submit("after_submit", actor, user_id, action, reply)
 
     def after_submit(self, actor: Actor, user_id: str, action: str, reply: Reply) -> None:
         """Tell the person, keep the approval channel current, send the queued notices."""
@@ -289,8 +315,8 @@ class SlackBot:
             log.exception("Slack API failed after %s", action)
         self.deliver()
 
-    def on_home(self, event: dict[str, Any]) -> None:
-        user_id = event["user"]
+    def on_home(self, body: dict[str, Any]) -> None:
+        user_id = body["event"]["user"]
         actor = self.actor(user_id)
         reply = router.press(self.ctx, actor, "home") if actor else roster.unknown_user(self.lang)
         self.client.views_publish(
