@@ -264,6 +264,8 @@ def run_one(database: str, database_url: str, requests: int) -> dict[str, Any]:
     finally:
         stop.set()
         fake.join(timeout=10)
+        if fake.is_alive():
+            fake.kill()
     p99, baseline_p99 = percentile(ours, 0.99), percentile(baseline, 0.99)
     return {
         "p50_ms": round(statistics.median(ours), 1),

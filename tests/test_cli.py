@@ -128,3 +128,75 @@ def test_serve_without_credentials_points_to_console_and_demo(tmp_path):
     assert result.returncode == 2
     assert "console" in result.stderr and "demo" in result.stderr
     assert len(result.stderr.strip().splitlines()) == 1
+
+
+def test_serve_runs_the_slack_app_with_its_worker_process(tmp_path):
+    """The production path: `serve` with credentials, acking in the web process and
+    opening the modal from the worker process."""
+    import socket
+    import time
+
+    import httpx
+
+    from tests.slack_fake import FakeSlackAPI, signed_headers, slash_command
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    database = f"sqlite:///{tmp_path / 'serve.db'}"
+    env = {
+        **os.environ,
+        "DATABASE_URL": database,
+        "PORT": str(port),
+        "SLACK_BOT_TOKEN": "xoxb-serve",
+        "SLACK_SIGNING_SECRET": "serve-secret",
+        "SLACK_APPROVAL_CHANNEL": "CAPPROVE",
+        "DXDESK_LOG_LEVEL": "WARNING",
+    }
+    assert cli("sample-data", env={"DATABASE_URL": database}, cwd=tmp_path).returncode == 0
+    assert (
+        cli(
+            "roster",
+            "link",
+            "--person",
+            "田中 美咲",
+            "--platform",
+            "slack",
+            "--user-id",
+            "U1",
+            env={"DATABASE_URL": database},
+            cwd=tmp_path,
+        ).returncode
+        == 0
+    )
+    with FakeSlackAPI() as fake:
+        env["SLACK_API_URL"] = fake.url
+        server = subprocess.Popen(
+            [sys.executable, "-m", "bot", "serve"],
+            cwd=ROOT,
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+        )
+        try:
+            base = f"http://127.0.0.1:{port}"
+            deadline = time.monotonic() + 60
+            while True:
+                assert server.poll() is None, server.stderr.read().decode()
+                try:
+                    if httpx.get(f"{base}/healthz", timeout=1).status_code == 200:
+                        break
+                except httpx.HTTPError:
+                    pass
+                assert time.monotonic() < deadline
+                time.sleep(0.2)
+            body = slash_command("", user_id="U1", response_url=f"{fake.base}/response/1")
+            response = httpx.post(
+                f"{base}/slack/events", content=body, headers=signed_headers("serve-secret", body)
+            )
+            assert response.status_code == 200
+            view = fake.wait_for("views.open", timeout=20)[0].params["view"]
+            assert view["callback_id"] == "dx_form"
+        finally:
+            server.terminate()
+            server.wait(timeout=20)

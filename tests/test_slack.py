@@ -437,3 +437,27 @@ def test_consultants_can_be_reassigned_and_waiting_requests_are_nudged(slack, ct
             e for e in session.exec(AuditEntry.__table__.select()) if e.action == "request.reassign"
         ][-1]
     assert entry.before["consultants"] != entry.after["consultants"]
+
+
+def test_the_manifest_matches_the_app():
+    from pathlib import Path
+
+    import yaml
+
+    from bot.slack.app import MESSAGE_SHORTCUT
+
+    manifest = yaml.safe_load((Path(__file__).parent.parent / "manifest.yml").read_text())
+    features, settings = manifest["features"], manifest["settings"]
+    assert [c["command"] for c in features["slash_commands"]] == ["/dx"]
+    assert features["shortcuts"][0]["callback_id"] == MESSAGE_SHORTCUT
+    assert features["app_home"]["home_tab_enabled"] is True
+    assert settings["event_subscriptions"]["bot_events"] == ["app_home_opened"]
+    urls = [
+        features["slash_commands"][0]["url"],
+        settings["interactivity"]["request_url"],
+        settings["event_subscriptions"]["request_url"],
+    ]
+    assert all(url.endswith("/slack/events") for url in urls)
+    assert {"commands", "chat:write", "users:read.email"} <= set(
+        manifest["oauth_config"]["scopes"]["bot"]
+    )
