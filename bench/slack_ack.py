@@ -101,6 +101,7 @@ def prepare(database_url: str) -> dict[str, Any]:
     from handlers.context import Context, Rules
     from storage import migrate, people
     from storage.db import Database
+    from tests.conftest import consultation
 
     database = Database(database_url)
     migrate.upgrade(database)
@@ -114,20 +115,7 @@ def prepare(database_url: str) -> dict[str, Any]:
         with database.transaction() as session:
             people.link_identity(session, person.id or 0, "slack", f"U{person.id}")
     staff = cast["田中 美咲"]
-    reply = intake.submit(
-        ctx,
-        staff,
-        {
-            "municipality": str(staff.municipality_id),
-            "department": "市民課",
-            "requester_title": "主査",
-            "requester_name": staff.name,
-            "topic": "rpa_ai",
-            "description": "ベンチマーク",
-            "mode": "online",
-            "preferred_dates": "2026-07-15",
-        },
-    )
+    reply = intake.submit(ctx, staff, consultation(staff, description="ベンチマーク"))
     database.dispose()
     return {
         "staff": f"U{staff.id}",

@@ -55,3 +55,23 @@ def refusals(ctx: Context, action: str | None = None) -> list[AuditEntry]:
         if action:
             query = query.where(AuditEntry.action == action)
         return list(session.exec(query).all())
+
+
+def application(actor: Actor, **overrides: Any) -> dict[str, Any]:
+    """A valid BPR application form for `actor`'s municipality."""
+    values: dict[str, Any] = {
+        "municipality": str(actor.municipality_id),
+        "department": actor.department or "企画課",
+        "requester_title": "主査",
+        "requester_name": actor.name,
+        "goal": "",
+        "description": "窓口業務の負担が大きい。",
+    }
+    values.update(overrides)
+    return values
+
+
+def apply(ctx: Context, actor: Actor, **overrides: Any) -> int:
+    reply = intake.apply_bpr(ctx, actor, application(actor, **overrides))
+    assert reply.ok, reply.plain_text()
+    return int(reply.data["request_id"])

@@ -2,7 +2,7 @@
 
 from handlers import approval, bpr, intake, payloads, router
 from storage.models import AuditEntry, Request
-from tests.helpers import approve, count, ref, refusals, state, submit
+from tests.helpers import apply, approve, count, ref, refusals, state, submit
 
 
 def test_municipal_staff_cannot_decide(ctx, cast, staff):
@@ -64,19 +64,8 @@ def test_prefecture_enters_a_phone_request_but_cannot_approve_it_themselves(ctx,
 
 
 def test_only_assigned_consultants_update_steps(ctx, cast, staff, approver):
-    reply = intake.apply_bpr(
-        ctx,
-        staff,
-        {
-            "municipality": str(staff.municipality_id),
-            "department": "市民課",
-            "requester_title": "主査",
-            "requester_name": staff.name,
-            "description": "窓口改革",
-        },
-    )
-    assert reply.ok
-    selected = approve(ctx, approver, reply.data["request_id"], [cast["高橋 誠"]])
+    request_id = apply(ctx, staff, description="窓口改革")
+    selected = approve(ctx, approver, request_id, [cast["高橋 誠"]])
     engagement = payloads.encode(id=selected.data["engagement_id"])
     step = {"step": "1", "step_action": "done", "done_on": "2026-07-01"}
     assert not bpr.update_step(ctx, cast["小林 健"], engagement, step).ok

@@ -1,26 +1,14 @@
 """R3/R4: BPR applications, selection, goals and the 10-step path."""
 
-from handlers import bpr, intake, payloads
+from handlers import bpr, payloads
 from storage import engagements
 from storage.models import Engagement, GoalRevision
+from tests import helpers
 from tests.helpers import approve, count, state
 
 
 def apply(ctx, staff, goal=""):
-    reply = intake.apply_bpr(
-        ctx,
-        staff,
-        {
-            "municipality": str(staff.municipality_id),
-            "department": staff.department,
-            "requester_title": "主査",
-            "requester_name": staff.name,
-            "goal": goal,
-            "description": "窓口業務の負担が大きい。",
-        },
-    )
-    assert reply.ok, reply.plain_text()
-    return reply.data["request_id"]
+    return helpers.apply(ctx, staff, goal=goal)
 
 
 def test_selection_opens_an_engagement_with_ten_planned_steps(ctx, cast, staff, approver):

@@ -4,7 +4,7 @@ from datetime import datetime
 
 from handlers import quotas, scheduling
 from handlers.clock import TOKYO
-from tests.helpers import approve, number, submit
+from tests.helpers import apply, approve, number, submit
 
 
 def book(ctx, actor, cast, kind, day, municipalities=(), request_number=None, start="13:00"):
@@ -25,21 +25,10 @@ def book(ctx, actor, cast, kind, day, municipalities=(), request_number=None, st
 
 
 def select_bpr(ctx, cast, name):
-    from handlers import intake
 
     staff = cast[name]
-    reply = intake.apply_bpr(
-        ctx,
-        staff,
-        {
-            "municipality": str(staff.municipality_id),
-            "department": staff.department,
-            "requester_title": "主査",
-            "requester_name": staff.name,
-            "description": "BPR",
-        },
-    )
-    assert approve(ctx, cast["熊本 県子"], reply.data["request_id"], [cast["高橋 誠"]]).ok
+    request_id = apply(ctx, staff)
+    assert approve(ctx, cast["熊本 県子"], request_id, [cast["高橋 誠"]]).ok
     return staff.municipality_id
 
 

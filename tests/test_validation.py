@@ -4,6 +4,7 @@ import pytest
 
 from handlers import intake
 from storage.models import AuditEntry, Notification, NumberCounter, Request
+from tests import helpers
 from tests.conftest import consultation
 from tests.helpers import count
 
@@ -87,17 +88,7 @@ def test_missing_or_odd_types_do_not_crash(ctx, cast, staff):
 def test_a_valid_request_is_numbered_readably(ctx, cast, staff):
     first = intake.submit(ctx, staff, consultation(staff))
     second = intake.submit(ctx, staff, consultation(staff))
-    application = intake.apply_bpr(
-        ctx,
-        staff,
-        {
-            "municipality": str(staff.municipality_id),
-            "department": "市民課",
-            "requester_title": "主査",
-            "requester_name": staff.name,
-            "description": "BPR",
-        },
-    )
+    application = intake.apply_bpr(ctx, staff, helpers.application(staff))
     assert [first.data["number"], second.data["number"], application.data["number"]] == [
         "相談-2026-001",
         "相談-2026-002",
