@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import gc
 import json
 import multiprocessing
 import os
@@ -188,7 +189,11 @@ async def load(url: str, payloads_: list[str]) -> list[float]:
         finally:
             writer.close()
 
-    await asyncio.gather(*(worker() for _ in range(CONCURRENCY)))
+    gc.disable()  # the client's own pauses are not the server's latency
+    try:
+        await asyncio.gather(*(worker() for _ in range(CONCURRENCY)))
+    finally:
+        gc.enable()
     return latencies
 
 

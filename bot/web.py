@@ -7,6 +7,10 @@ stalls the event loop; Bolt itself verifies every signature before any listener 
 
 from __future__ import annotations
 
+import gc
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
 from slack_bolt.adapter.starlette.handler import to_bolt_request, to_starlette_response
 from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
@@ -33,4 +37,14 @@ def create_web_app(ctx: Context, slack: SlackBot | None) -> Starlette:
             return to_starlette_response(bolt_response)
 
         routes.append(Route("/slack/events", slack_events, methods=["POST"]))
-    return Starlette(routes=routes)
+    return Starlette(routes=routes, lifespan=freeze_heap)
+
+
+@asynccontextmanager
+async def freeze_heap(_: Starlette) -> AsyncIterator[None]:
+    """Move everything loaded at start-up (SQLAlchemy metadata, Bolt, the catalogs) out of
+    the garbage collector's sight: otherwise each full collection walks it all and stalls
+    every request in flight for tens of milliseconds."""
+    gc.collect()
+    gc.freeze()
+    yield
