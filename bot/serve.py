@@ -11,6 +11,7 @@ from apscheduler.schedulers.background import BackgroundScheduler
 
 from bot.config import Settings
 from bot.slack.app import SlackBot
+from bot.slack.jobs import ProcessJobs
 from bot.web import create_web_app
 from handlers.context import Context
 from handlers.i18n import t
@@ -24,18 +25,24 @@ def run(ctx: Context, settings: Settings) -> int:
     if not settings.slack_enabled:
         print(t(settings.language, "cli.serve.no_platform"), file=sys.stderr)
         return 2
-    slack = SlackBot(ctx, settings)
+    slack = SlackBot(ctx, settings, jobs=ProcessJobs(settings))
     scheduler = BackgroundScheduler(timezone="Asia/Tokyo")
+    # The jobs run in the worker process, like everything after an ack.
     scheduler.add_job(
-        slack.deliver,
+        slack.jobs.submit,
         "interval",
+        args=("deliver",),
         seconds=DELIVER_SECONDS,
         id="deliver",
-        max_instances=1,
         coalesce=True,
     )
     scheduler.add_job(
-        slack.nudge, "interval", minutes=NUDGE_MINUTES, id="nudge", max_instances=1, coalesce=True
+        slack.jobs.submit,
+        "interval",
+        args=("nudge",),
+        minutes=NUDGE_MINUTES,
+        id="nudge",
+        coalesce=True,
     )
     scheduler.start()
     socket = None
@@ -54,6 +61,7 @@ def run(ctx: Context, settings: Settings) -> int:
         )
     finally:
         scheduler.shutdown(wait=False)
+        slack.jobs.shutdown()
         if socket is not None:
             socket.close()
     return 0

@@ -25,6 +25,7 @@ from handlers.context import Context
 def create_web_app(ctx: Context, slack: SlackBot | None) -> Starlette:
     async def healthz(_: Request) -> Response:
         healthy = await run_in_threadpool(ctx.db.ping)
+        healthy = healthy and (slack is None or slack.jobs.alive())
         return JSONResponse({"ok": healthy}, status_code=200 if healthy else 503)
 
     routes = [Route("/healthz", healthz, methods=["GET"])]

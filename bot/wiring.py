@@ -43,4 +43,7 @@ def open_database(settings: Settings, *, auto_migrate: bool = True) -> Database:
 def build_context(settings: Settings, clock: Clock | None = None) -> Context:
     logging.basicConfig(level=settings.log_level, format="%(asctime)s %(levelname)s %(message)s")
     logging.getLogger("alembic").setLevel(logging.WARNING)
+    # The SDKs log request bodies and response_urls (personal data, live credentials).
+    for noisy in ("slack_sdk", "slack_bolt"):
+        logging.getLogger(noisy).setLevel(logging.WARNING)
     return Context(open_database(settings), clock or SystemClock(), settings.rules())

@@ -5,6 +5,7 @@ told who did."""
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import Any
 
 from sqlmodel import Session
@@ -403,25 +404,41 @@ class Nudge:
 
 
 def nudges_due(ctx: Context, platform: str) -> list[Nudge]:
-    """Approval messages whose request has waited more than one business day for a
-    decision and were not nudged today, with the nudge to post in their thread."""
-    now = ctx.clock.now()
-    today = now.astimezone(TOKYO).date()
+    """Approval messages to nudge now: requests back in the prefecture's hands (not those
+    waiting for the requester's answer) for at least one full business day since their
+    last change, not nudged today — and only during office hours on a business day."""
+    now = ctx.clock.now().astimezone(TOKYO)
+    today = now.date()
+    open_now = ctx.rules.office_open <= now.time() < ctx.rules.office_close
+    if not calendar.is_business_day(today) or not open_now:
+        return []
     due: list[Nudge] = []
     with ctx.db.transaction() as session:
         for posted in messages.posted(session, platform=platform, purpose="approval"):
             request = requests.get(session, posted.target_id)
-            if request is None or request.state not in workflow.PENDING:
+            if request is None or request.state != RequestState.SUBMITTED:
                 continue
             if posted.nudged_at and posted.nudged_at.astimezone(TOKYO).date() == today:
                 continue
-            waited = calendar.business_days(request.created_at.astimezone(TOKYO).date(), today) - 1
+            since = request.updated_at.astimezone(TOKYO).date()
+            waited = calendar.business_days(since + timedelta(days=1), today - timedelta(days=1))
             if waited >= 1 and posted.id is not None:
                 text = t(ctx.rules.language, "notice.nudge", number=request.number, days=waited)
                 due.append(
                     Nudge(posted.id, posted.channel, posted.message_id, Reply((Text(text),)))
                 )
     return due
+
+
+def without_card(ctx: Context, platform: str) -> list[int]:
+    """Undecided requests not yet posted to the approval channel (entered from another
+    platform or the terminal, or whose post failed), oldest first."""
+    with ctx.db.transaction() as session:
+        pending, _ = requests.listing(session, states=workflow.PENDING)
+        posted = {
+            m.target_id for m in messages.posted(session, platform=platform, purpose="approval")
+        }
+    return sorted(r.id for r in pending if r.id is not None and r.id not in posted)
 
 
 def mark_nudged(ctx: Context, posted_id: int) -> None:

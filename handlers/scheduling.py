@@ -244,7 +244,7 @@ def book(ctx: Context, actor: Actor, values: dict[str, Any]) -> Reply:
                 "success",
             ),
         ),
-        data={"session_id": booked.id},
+        data={"session_id": booked.id, "request_id": request.id if request else None},
     )
 
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy.dialects import postgresql, sqlite
@@ -80,10 +80,20 @@ def claim_due(
     return rows
 
 
+MAX_ATTEMPTS = 5
+RETRY_AFTER = timedelta(minutes=2)
+
+
 def finish(session: Session, notification_id: int, *, sent: bool, now: datetime) -> None:
+    """Sent; or back to pending with a growing delay; `failed` after MAX_ATTEMPTS."""
     row = session.get(Notification, notification_id)
     if row is None:
         return
-    row.status = NotificationStatus.SENT if sent else NotificationStatus.FAILED
-    row.sent_at = now if sent else None
+    if sent:
+        row.status, row.sent_at = NotificationStatus.SENT, now
+    elif row.attempts >= MAX_ATTEMPTS:
+        row.status = NotificationStatus.FAILED
+    else:
+        row.status = NotificationStatus.PENDING
+        row.due_at = now + RETRY_AFTER * 2 ** (row.attempts - 1)
     session.add(row)

@@ -408,15 +408,23 @@ def test_consultants_can_be_reassigned_and_waiting_requests_are_nudged(slack, ct
     from handlers.clock import TOKYO
 
     request_id = new_request(slack, ctx)
-    ctx.clock.set(datetime(2026, 7, 3, 10, 0, tzinfo=TOKYO))  # Friday: two business days on
+    ctx.clock.set(datetime(2026, 7, 2, 16, 0, tzinfo=TOKYO))  # Thursday: not a full day yet
+    assert slack.bot.nudge() == 0
+    ctx.clock.set(datetime(2026, 7, 3, 7, 0, tzinfo=TOKYO))  # Friday before office hours
+    assert slack.bot.nudge() == 0
+    ctx.clock.set(datetime(2026, 7, 3, 10, 0, tzinfo=TOKYO))  # Thursday was a full day
     slack.fake.reset()
     assert slack.bot.nudge() == 1
     nudge = slack.until("chat.postMessage", lambda c: bool(c.params.get("thread_ts")))
     assert nudge.params["thread_ts"] == card_ts(slack, ctx)
-    assert "2営業日" in blocks_text(nudge)
+    assert "1営業日" in blocks_text(nudge)
     assert slack.bot.nudge() == 0  # at most once a day
+    ctx.clock.set(datetime(2026, 7, 4, 10, 0, tzinfo=TOKYO))  # Saturday
+    assert slack.bot.nudge() == 0
     ctx.clock.set(datetime(2026, 7, 6, 10, 0, tzinfo=TOKYO))
+    slack.fake.reset()
     assert slack.bot.nudge() == 1
+    assert "2営業日" in blocks_text(slack.fake.wait_for("chat.postMessage")[0])
 
     ref = payloads.encode(id=request_id)
     slack.click("U_KEN", "request.approve.form", ref)
@@ -461,3 +469,87 @@ def test_the_manifest_matches_the_app():
     assert {"commands", "chat:write", "users:read.email"} <= set(
         manifest["oauth_config"]["scopes"]["bot"]
     )
+
+
+def test_a_failed_dm_does_not_cost_the_approval_card(slack, ctx, cast):
+    slack.fake.reset()
+    slack.fake.fail_next("chat.postMessage", 400)  # the requester's DM
+    slack.command("U_TANAKA")
+    values = consultation_values(slack, ctx)
+    assert slack.submit("U_TANAKA", slack.opened_view(), values).status_code == 200
+    slack.until("chat.postMessage", lambda c: c.params["channel"] == CHANNEL)
+
+
+def test_undelivered_notices_go_back_to_the_queue(slack, ctx, cast):
+    from storage.models import Notification
+
+    request_id = new_request(slack, ctx)
+    slack.bot.deliver()
+    slack.fake.reset()
+    slack.fake.fail_next("chat.postMessage", 500, times=10)
+    from handlers import approval
+
+    approval.decline(ctx, cast["熊本 県子"], payloads.encode(id=request_id), {"reason": "対象外"})
+    assert slack.bot.deliver() == 0
+    with ctx.db.transaction() as session:
+        row = next(
+            n for n in session.exec(Notification.__table__.select()) if n.kind == "request.declined"
+        )
+    assert (row.status, row.attempts) == ("pending", 1)
+    assert row.due_at > ctx.clock.now()
+
+
+def test_long_text_with_entities_stays_within_slack_limits(slack, ctx, cast):
+    from bot.slack import blocks
+    from handlers import approval, intake
+
+    request_id = new_request(slack, ctx)
+    ref = payloads.encode(id=request_id)
+    approval.ask_info(ctx, cast["熊本 県子"], ref, {"question": "R&D<>" * 200})
+    intake.answer(ctx, cast["田中 美咲"], ref, {"answer": "R&D<>" * 400})
+    for reply in (
+        approval.card(ctx, request_id, "ja"),
+        approval.latest_exchange(ctx, request_id, "ja"),
+    ):
+        for block in blocks.message_blocks(reply):
+            texts = [block.get("text"), *block.get("elements", []), *block.get("fields", [])]
+            for text in texts:
+                if isinstance(text, dict) and isinstance(text.get("text"), str):
+                    assert len(text["text"]) <= 3000
+                    assert not text["text"].rstrip("…").endswith(("&", "&amp", "&lt"))
+
+
+def test_clicks_from_app_home_answer_in_a_modal_and_strangers_are_audited(slack, ctx, cast):
+    new_request(slack, ctx)
+    slack.fake.reset()
+    slack.post(
+        block_action("approval.queue", "", user_id="U_KEN", container_type="view", response_url="")
+    )
+    view = slack.opened_view()
+    assert view["type"] == "modal" and "承認待ち" in json.dumps(view, ensure_ascii=False)
+    assert not [
+        c
+        for c in slack.fake.calls_to("chat.postMessage")
+        if c.params["channel"] == "U_KEN" and "承認待ち(" in blocks_text(c)
+    ]
+    before = count(ctx, AuditEntry)
+    slack.fake.reset()
+    slack.click("U_STRANGER", "request.approve.form", payloads.encode(id=1))
+    slack.fake.wait_for("response_url")
+    deadline = time.monotonic() + 5
+    while count(ctx, AuditEntry) == before and time.monotonic() < deadline:
+        time.sleep(0.02)
+    with ctx.db.transaction() as session:
+        entry = [e for e in session.exec(AuditEntry.__table__.select())][-1]
+    assert (entry.outcome, entry.target_id) == ("refused", "U_STRANGER")
+
+
+def test_the_answer_modal_shows_the_question(slack, ctx, cast):
+    from handlers import approval
+
+    request_id = new_request(slack, ctx)
+    ref = payloads.encode(id=request_id)
+    approval.ask_info(ctx, cast["熊本 県子"], ref, {"question": "対象業務は何件ですか"})
+    slack.fake.reset()
+    slack.click("U_TANAKA", "request.answer.form", ref, channel_id="DTANAKA")
+    assert "対象業務は何件ですか" in json.dumps(slack.opened_view(), ensure_ascii=False)

@@ -30,6 +30,8 @@ from bot.slack.jobs import Jobs, ThreadJobs
 from handlers import approval, intake, notices, payloads, roster, router
 from handlers.actor import Actor
 from handlers.context import Context
+from handlers.core import record_refusal
+from handlers.errors import Refused
 from handlers.i18n import t
 from handlers.reply import Reply
 from storage import messages
@@ -47,6 +49,7 @@ CHANGES_CARD = (
     "request.amend",
     "request.cancel",
     "request.reassign",
+    "session.book",
 )
 
 
@@ -119,6 +122,16 @@ class SlackBot:
                 return BoltResponse(status=200, body="")
         return next()
 
+    def stranger(self, user_id: str, what: str) -> Reply:
+        """The explanation for an unregistered user, and an audit entry of the attempt."""
+        record_refusal(
+            self.ctx,
+            None,
+            what,
+            Refused("identity.unknown", target_type="slack_user", target_id=user_id),
+        )
+        return roster.unknown_user(self.lang)
+
     def actor(self, user_id: str) -> Actor | None:
         """The registered person behind a Slack user, linking them on first contact when
         users.info gives an e-mail address that a registered person has."""
@@ -143,13 +156,14 @@ class SlackBot:
         user_id: str,
         channel: str | None = None,
     ) -> None:
-        """A form opens as a modal; anything else goes back to the person only."""
+        """A form opens as a modal (with whatever the reply says above it); anything else
+        goes to the person only: ephemeral where Slack gave a response_url, a modal for a
+        click inside a view such as App Home, a DM otherwise."""
         form = reply.form
+        close = t(actor_language, "slack.close")
         if form is not None and trigger_id:
             view = blocks.modal(
-                form,
-                close=t(actor_language, "slack.close"),
-                extra={"ch": channel} if channel else None,
+                form, close=close, extra={"ch": channel} if channel else None, intro=reply
             )
             self.client.views_open(trigger_id=trigger_id, view=view)
         elif response_url:
@@ -159,12 +173,12 @@ class SlackBot:
                 response_type="ephemeral",
                 replace_original=False,
             )
+        elif trigger_id:
+            title = t(actor_language, "slack.done_title")
+            view = blocks.result_modal(reply, title=title, close=close)
+            self.client.views_open(trigger_id=trigger_id, view=view)
         else:
-            self.client.chat_postMessage(
-                channel=user_id,
-                blocks=blocks.message_blocks(reply),
-                text=blocks.fallback_text(reply),
-            )
+            self.post(user_id, reply)
 
     # -- listeners -----------------------------------------------------------------------
     def on_command(self, body: dict[str, Any]) -> None:
@@ -173,7 +187,7 @@ class SlackBot:
         actor = self.actor(user_id)
         if actor is None:
             self.show(
-                roster.unknown_user(self.lang),
+                self.stranger(user_id, "slack.command"),
                 self.lang,
                 trigger_id=None,
                 response_url=response_url,
@@ -218,9 +232,7 @@ class SlackBot:
         user_id = body["user"]["id"]
         actor = self.actor(user_id)
         if actor is None:
-            self.client.chat_postMessage(
-                channel=user_id, text=blocks.fallback_text(roster.unknown_user(self.lang))
-            )
+            self.post(user_id, self.stranger(user_id, "slack.shortcut"))
             return
         text = (body.get("message") or {}).get("text") or ""
         reply = intake.new_form(self.ctx, actor, "consultation", prefill=text)
@@ -239,7 +251,7 @@ class SlackBot:
         actor = self.actor(user_id)
         if actor is None:
             self.show(
-                roster.unknown_user(self.lang),
+                self.stranger(user_id, str(action.get("action_id", ""))[:50]),
                 self.lang,
                 trigger_id=None,
                 response_url=answer,
@@ -266,7 +278,7 @@ class SlackBot:
             ack(
                 response_action="update",
                 view=blocks.result_modal(
-                    roster.unknown_user(self.lang),
+                    self.stranger(user_id, "slack.view"),
                     title=t(self.lang, "slack.done_title"),
                     close=t(self.lang, "slack.close"),
                 ),
@@ -297,42 +309,45 @@ class SlackBot:
         self.jobs.submit("after_submit", actor, user_id, action, reply)
 
     def after_submit(self, actor: Actor, user_id: str, action: str, reply: Reply) -> None:
-        """Tell the person, keep the approval channel current, send the queued notices."""
-        try:
-            self.client.chat_postMessage(
-                channel=user_id,
-                blocks=blocks.message_blocks(reply),
-                text=blocks.fallback_text(reply),
-            )
-            request_id = reply.data.get("request_id")
-            if request_id and action in NEW_REQUESTS:
-                self.post_card(int(request_id))
-            elif request_id and action in CHANGES_CARD:
-                self.update_card(
-                    int(request_id), thread=action in ("request.ask_info", "request.answer")
-                )
-        except SlackApiError:
-            log.exception("Slack API failed after %s", action)
-        self.deliver()
+        """Tell the person, keep the approval channel current, send the queued notices.
+        Each step stands alone: a failed DM must not cost the approval card (a card that
+        could not be posted is posted by the next `deliver`)."""
+        request_id = reply.data.get("request_id")
+        steps: list[tuple[str, Any]] = [
+            ("dm", lambda: self.post(user_id, reply)),
+        ]
+        if request_id and action in NEW_REQUESTS:
+            steps.append(("card", lambda: self.post_card(int(request_id))))
+        elif request_id and action in CHANGES_CARD:
+            thread = action in ("request.ask_info", "request.answer")
+            steps.append(("card", lambda: self.update_card(int(request_id), thread=thread)))
+        steps.append(("notices", self.deliver))
+        for name, step in steps:
+            try:
+                step()
+            except Exception:
+                log.exception("after %s: %s failed", action, name)
+
+    def post(self, channel: str, reply: Reply, **extra: Any) -> Any:
+        return self.client.chat_postMessage(
+            channel=channel,
+            blocks=blocks.message_blocks(reply),
+            text=blocks.fallback_text(reply),
+            **extra,
+        )
 
     def on_home(self, body: dict[str, Any]) -> None:
         user_id = body["event"]["user"]
         actor = self.actor(user_id)
         reply = router.press(self.ctx, actor, "home") if actor else roster.unknown_user(self.lang)
-        self.client.views_publish(
-            user_id=user_id, view={"type": "home", "blocks": blocks.view_blocks(reply)}
-        )
+        self.client.views_publish(user_id=user_id, view=blocks.home_view(reply))
 
     # -- the approval channel ------------------------------------------------------------
     def post_card(self, request_id: int) -> None:
         if not self.channel:
             return
         card = approval.card(self.ctx, request_id, self.lang)
-        posted = self.client.chat_postMessage(
-            channel=self.channel,
-            blocks=blocks.message_blocks(card),
-            text=blocks.fallback_text(card),
-        )
+        posted = self.post(self.channel, card)
         with self.ctx.db.transaction() as session:
             messages.remember(
                 session,
@@ -370,20 +385,25 @@ class SlackBot:
 
     # -- scheduled work ------------------------------------------------------------------
     def deliver(self) -> int:
-        """Send the notices queued for Slack users as DMs; a failure leaves it `failed`."""
+        """Post approval cards still missing (requests entered elsewhere, or a post that
+        failed), then send the notices queued for Slack users as DMs. A notice that fails
+        goes back to the queue with a back-off; after a few attempts it is `failed`."""
+        for request_id in approval.without_card(self.ctx, PLATFORM) if self.channel else []:
+            try:
+                self.post_card(request_id)
+            except Exception:
+                log.exception("approval card for request %s not posted", request_id)
+                break
         sent = 0
         for notification_id, user_id, reply in notices.claim(self.ctx, PLATFORM):
             try:
-                self.client.chat_postMessage(
-                    channel=user_id,
-                    blocks=blocks.message_blocks(reply),
-                    text=blocks.fallback_text(reply),
-                )
-                notices.finish(self.ctx, notification_id, sent=True)
-                sent += 1
-            except SlackApiError:
+                self.post(user_id, reply)
+            except Exception:
                 log.exception("notice %s not delivered", notification_id)
                 notices.finish(self.ctx, notification_id, sent=False)
+            else:
+                notices.finish(self.ctx, notification_id, sent=True)
+                sent += 1
         return sent
 
     def nudge(self) -> int:

@@ -49,11 +49,19 @@ STYLE_PREFIX = {"success": ":white_check_mark: ", "error": ":warning: "}
 
 
 def cut(text: str, limit: int) -> str:
-    return text if len(text) <= limit else text[: limit - 1] + "…"
+    """At most `limit` characters, without splitting an escaped entity such as &amp;."""
+    if len(text) <= limit:
+        return text
+    head = text[: limit - 1]
+    entity = head.rfind("&")
+    if entity != -1 and ";" not in head[entity:]:
+        head = head[:entity]
+    return head + "…"
 
 
 def escape(text: str) -> str:
-    """mrkdwn control characters, so user input cannot mention @channel or make links."""
+    """mrkdwn control characters, so user input cannot mention @channel or make links.
+    Escape first and cut after: escaping lengthens the text."""
     return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 
@@ -89,7 +97,7 @@ def _blocks(reply: Reply) -> list[Block]:
             out.extend(_list(block))
         elif isinstance(block, Form):
             out.append(
-                SectionBlock(text=MarkdownTextObject(text=escape(cut(block.title, SECTION_TEXT))))
+                SectionBlock(text=MarkdownTextObject(text=cut(escape(block.title), SECTION_TEXT)))
             )
     return out
 
@@ -99,12 +107,12 @@ def _text(block: Text) -> list[Block]:
         return [HeaderBlock(text=PlainTextObject(text=cut(block.text, HEADER)))]
     if block.style == "muted":
         return [
-            ContextBlock(elements=[MarkdownTextObject(text=escape(cut(block.text, SECTION_TEXT)))])
+            ContextBlock(elements=[MarkdownTextObject(text=cut(escape(block.text), SECTION_TEXT))])
         ]
     prefix = STYLE_PREFIX.get(block.style, "")
     return [
         SectionBlock(
-            text=MarkdownTextObject(text=prefix + escape(cut(block.text, SECTION_TEXT - 30)))
+            text=MarkdownTextObject(text=prefix + cut(escape(block.text), SECTION_TEXT - 30))
         )
     ]
 
@@ -164,13 +172,21 @@ def _list(block: ListView) -> list[Block]:
 # -- forms as modals ---------------------------------------------------------------------
 
 
-def modal(form: Form, *, close: str, extra: dict[str, Any] | None = None) -> dict[str, Any]:
+def modal(
+    form: Form,
+    *,
+    close: str,
+    extra: dict[str, Any] | None = None,
+    intro: Reply | None = None,
+) -> dict[str, Any]:
     """A modal for a form. The form's action and typed context travel in private_metadata
     and are re-validated by the handler when the modal comes back."""
     metadata = json.dumps(
         {"a": form.action, "c": form.context, **(extra or {})}, ensure_ascii=False
     )
     blocks: list[Block] = []
+    if intro is not None:
+        blocks += _blocks(Reply(tuple(b for b in intro.blocks if not isinstance(b, Form))))
     if len(form.title) > TITLE:
         blocks.append(SectionBlock(text=MarkdownTextObject(text=f"*{escape(form.title)}*")))
     blocks += [_input(item) for item in form.inputs]
@@ -184,6 +200,10 @@ def modal(form: Form, *, close: str, extra: dict[str, Any] | None = None) -> dic
         blocks=blocks[:VIEW_BLOCKS],
     )
     return view.to_dict()
+
+
+def home_view(reply: Reply) -> dict[str, Any]:
+    return View(type="home", blocks=_blocks(reply)[:VIEW_BLOCKS]).to_dict()
 
 
 def result_modal(reply: Reply, *, title: str, close: str) -> dict[str, Any]:

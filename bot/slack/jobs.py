@@ -35,6 +35,8 @@ class Jobs(Protocol):
 
     def submit(self, name: str, *args: Any) -> None: ...
 
+    def alive(self) -> bool: ...
+
     def shutdown(self) -> None: ...
 
 
@@ -56,6 +58,9 @@ class ThreadJobs:
     def submit(self, name: str, *args: Any) -> None:
         assert self.bot is not None
         self.pool.submit(_run, self.bot, name, args)
+
+    def alive(self) -> bool:
+        return True
 
     def shutdown(self) -> None:
         self.pool.shutdown(wait=True)
@@ -97,14 +102,21 @@ class ProcessJobs:
     PIPE_BYTES = 1 << 20  # room for hundreds of queued payloads before a write would wait
 
     def __init__(self, settings: Settings, workers: int = 4) -> None:
+        self.settings = settings
+        self.workers = workers
+        self._lock = threading.Lock()
+        self._start()
+
+    def _start(self) -> None:
         spawn = multiprocessing.get_context("spawn")
         reader, self._writer = spawn.Pipe(duplex=False)
         with contextlib.suppress(OSError, AttributeError):
             fcntl.fcntl(self._writer.fileno(), fcntl.F_SETPIPE_SZ, self.PIPE_BYTES)
-        self._lock = threading.Lock()
         ready = spawn.Event()
         self.process = spawn.Process(
-            target=_worker_main, args=(reader, settings, workers, ready), name="dxdesk-jobs"
+            target=_worker_main,
+            args=(reader, self.settings, self.workers, ready),
+            name="dxdesk-jobs",
         )
         self.process.start()
         reader.close()
@@ -115,9 +127,24 @@ class ProcessJobs:
         pass  # the worker builds its own
 
     def submit(self, name: str, *args: Any) -> None:
+        """Queue a job; a worker that died is started again and the job sent to it."""
         payload = pickle.dumps((name, args))
         with self._lock:
-            self._writer.send_bytes(payload)
+            if not self.process.is_alive():
+                log.error(
+                    "the Slack job worker died (exit %s); starting a new one", self.process.exitcode
+                )
+                self._start()
+            try:
+                self._writer.send_bytes(payload)
+            except OSError:
+                log.exception("the Slack job worker stopped reading; starting a new one")
+                self.process.kill()
+                self._start()
+                self._writer.send_bytes(payload)
+
+    def alive(self) -> bool:
+        return self.process.is_alive()
 
     def shutdown(self) -> None:
         self._writer.close()

@@ -1,0 +1,25 @@
+"""The worker process that does the Slack work after each ack."""
+
+from bot.config import Settings
+from bot.slack.jobs import ProcessJobs
+
+
+def test_a_dead_worker_is_replaced_and_the_job_still_runs(tmp_path):
+    settings = Settings(
+        database_url=f"sqlite:///{tmp_path / 'jobs.db'}",
+        slack_bot_token="xoxb-jobs",
+        slack_signing_secret="s",
+        slack_api_url="http://127.0.0.1:9/api/",
+    )
+    jobs = ProcessJobs(settings, workers=1)
+    try:
+        first = jobs.process.pid
+        assert jobs.alive()
+        jobs.process.kill()
+        jobs.process.join(timeout=10)
+        assert not jobs.alive()
+        jobs.submit("nudge")  # restarts the worker, then queues the job
+        assert jobs.alive() and jobs.process.pid != first
+    finally:
+        jobs.shutdown()
+    assert not jobs.alive()
