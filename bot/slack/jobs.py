@@ -130,16 +130,12 @@ class ProcessJobs:
         """Queue a job; a worker that died is started again and the job sent to it."""
         payload = pickle.dumps((name, args))
         with self._lock:
-            if not self.process.is_alive():
-                log.error(
-                    "the Slack job worker died (exit %s); starting a new one", self.process.exitcode
-                )
-                self._start()
             try:
                 self._writer.send_bytes(payload)
-            except OSError:
-                log.exception("the Slack job worker stopped reading; starting a new one")
+            except OSError:  # the worker is gone (the pipe has no reader): replace it
+                log.exception("the Slack job worker stopped; starting a new one")
                 self.process.kill()
+                self.process.join(timeout=10)
                 self._start()
                 self._writer.send_bytes(payload)
 
