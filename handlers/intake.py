@@ -260,10 +260,16 @@ def load_visible(
     request = requests.get(session, request_id, lock=lock)
     if request is None:
         raise Refused("refusal.no_such_request", target_type="request", target_id=request_id)
+    # Consultants see what they carry or entered themselves (R16: staff names and titles
+    # are personal data); the prefecture sees everything, municipal staff their own town.
+    assigned = None
+    if actor.role == Role.CONSULTANT and request.entered_by_id != actor.id:
+        assigned = requests.consultant_ids(session, request_id)
     policy.require(
         actor,
         intent_name,
         municipality_id=request.municipality_id,
+        assigned=assigned,
         target_type="request",
         target_id=request_id,
     )
@@ -603,8 +609,8 @@ def request_buttons(actor: Actor, request: Request) -> list[Button]:
 
 @intent("request.list")
 def mine(ctx: Context, actor: Actor, ref: str = "") -> Reply:
-    """Requests this actor may see: own municipality's, or all for the prefecture and
-    consultants."""
+    """Requests this actor may see: their municipality's for municipal staff, those they
+    carry or entered for consultants, all of them for the prefecture."""
     page = payloads.decode(ref).page
     policy.require(actor, "request.view")
     lang = actor.language
@@ -612,6 +618,7 @@ def mine(ctx: Context, actor: Actor, ref: str = "") -> Reply:
         rows, total = requests.listing(
             session,
             municipality_id=actor.municipality_id if actor.role == Role.MUNICIPAL else None,
+            involving=actor.id if actor.role == Role.CONSULTANT else None,
             offset=(page - 1) * PAGE_SIZE,
             limit=PAGE_SIZE,
         )

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Collection, Sequence
 from datetime import datetime
 
-from sqlalchemy import func, update
+from sqlalchemy import func, or_, update
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
@@ -74,6 +74,7 @@ def listing(
     municipality_id: int | None = None,
     states: Collection[str] | None = None,
     kinds: Collection[str] | None = None,
+    involving: int | None = None,
     offset: int = 0,
     limit: int | None = None,
 ) -> tuple[list[Request], int]:
@@ -85,6 +86,13 @@ def listing(
         query = query.where(col(Request.state).in_(states))
     if kinds:
         query = query.where(col(Request.kind).in_(kinds))
+    if involving is not None:  # assigned to, or entered by, this person
+        assigned = select(RequestConsultant.request_id).where(
+            RequestConsultant.person_id == involving
+        )
+        query = query.where(
+            or_(col(Request.id).in_(assigned), col(Request.entered_by_id) == involving)
+        )
     total = session.exec(select(func.count()).select_from(query.subquery())).one()
     query = query.order_by(col(Request.created_at).desc(), col(Request.id).desc()).offset(offset)
     if limit is not None:

@@ -89,3 +89,18 @@ def test_unknown_users_get_an_explanation(ctx, cast):
 
     assert roster.identify(ctx, "slack", "U-NOBODY") is None
     assert "登録されていません" in roster.unknown_user("ja").plain_text()
+
+
+def test_consultants_see_the_requests_they_carry_or_entered(ctx, cast, staff, approver):
+    carried, other = submit(ctx, staff), submit(ctx, cast["松本 大輔"])
+    assert approve(ctx, approver, carried, [cast["高橋 誠"]]).ok
+    lead, kobayashi = cast["高橋 誠"], cast["小林 健"]
+    assert intake.view(ctx, lead, ref(carried)).ok
+    assert not intake.view(ctx, lead, ref(other)).ok
+    assert not intake.view(ctx, kobayashi, ref(carried)).ok
+    listed = intake.mine(ctx, lead).plain_text()
+    assert "宇土市" in listed and "山鹿市" not in listed
+    from tests.conftest import consultation
+
+    phoned = intake.submit(ctx, kobayashi, consultation(cast["井上 恵"], channel="phone"))
+    assert intake.view(ctx, kobayashi, ref(phoned.data["request_id"])).ok
