@@ -23,3 +23,26 @@ def test_a_dead_worker_is_replaced_and_the_job_still_runs(tmp_path):
     finally:
         jobs.shutdown()
     assert not jobs.alive()
+
+
+def test_a_worker_that_falls_behind_never_blocks_the_submitter(tmp_path, caplog):
+    import time
+
+    settings = Settings(
+        database_url=f"sqlite:///{tmp_path / 'jobs.db'}",
+        slack_bot_token="xoxb-jobs",
+        slack_signing_secret="s",
+        slack_api_url="http://127.0.0.1:9/api/",
+    )
+    jobs = ProcessJobs(settings, workers=1)
+    try:
+        started = time.monotonic()
+        for _ in range(1500):  # ~3 MB: three times what the pipe holds
+            jobs.submit("not_a_job", "x" * 2000)
+        assert time.monotonic() - started < 2
+        deadline = time.monotonic() + 30
+        while jobs._feeding or jobs._backlog:
+            assert time.monotonic() < deadline, "the backlog never drained"
+            time.sleep(0.05)
+    finally:
+        jobs.shutdown()

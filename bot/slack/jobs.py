@@ -16,8 +16,11 @@ import logging
 import multiprocessing
 import os
 import pickle
+import struct
+import termios
 import threading
 import time
+from collections import deque
 from concurrent.futures import Executor, ThreadPoolExecutor
 from multiprocessing.connection import Connection
 from typing import TYPE_CHECKING, Any, Protocol
@@ -95,16 +98,22 @@ def _exit_with_parent(parent: int) -> None:
 
 
 class ProcessJobs:
-    """Jobs written to a pipe that a worker process reads. A plain pipe write from the
-    request thread: no executor bookkeeping thread fighting the acks for the GIL (a
-    ProcessPoolExecutor doubled the acknowledgement time under load)."""
+    """Jobs written to a pipe that a worker process reads.
 
-    PIPE_BYTES = 1 << 20  # room for hundreds of queued payloads before a write would wait
+    The request thread writes straight into the pipe while it has room, which cannot
+    block; once it is full (the worker is behind, or restarting) payloads wait in memory
+    and one feeder thread writes them as the worker catches up, so an acknowledgement
+    never waits for the worker. (A ProcessPoolExecutor's bookkeeping thread doubled the
+    acknowledgement time under load.)"""
+
+    PIPE_BYTES = 1 << 20
 
     def __init__(self, settings: Settings, workers: int = 4) -> None:
         self.settings = settings
         self.workers = workers
         self._lock = threading.Lock()
+        self._backlog: deque[bytes] = deque()
+        self._feeding = False
         self._start()
 
     def _start(self) -> None:
@@ -112,6 +121,7 @@ class ProcessJobs:
         reader, self._writer = spawn.Pipe(duplex=False)
         with contextlib.suppress(OSError, AttributeError):
             fcntl.fcntl(self._writer.fileno(), fcntl.F_SETPIPE_SZ, self.PIPE_BYTES)
+        self._capacity = fcntl.fcntl(self._writer.fileno(), fcntl.F_GETPIPE_SZ)
         ready = spawn.Event()
         self.process = spawn.Process(
             target=_worker_main,
@@ -127,17 +137,39 @@ class ProcessJobs:
         pass  # the worker builds its own
 
     def submit(self, name: str, *args: Any) -> None:
-        """Queue a job; a worker that died is started again and the job sent to it."""
         payload = pickle.dumps((name, args))
         with self._lock:
-            try:
-                self._writer.send_bytes(payload)
-            except OSError:  # the worker is gone (the pipe has no reader): replace it
-                log.exception("the Slack job worker stopped; starting a new one")
-                self.process.kill()
-                self.process.join(timeout=10)
-                self._start()
-                self._writer.send_bytes(payload)
+            if not self._backlog and not self._feeding and self._room() > len(payload) + 64:
+                self._send(payload)
+                return
+            self._backlog.append(payload)
+            if not self._feeding:
+                self._feeding = True
+                threading.Thread(target=self._feed, name="dxdesk-jobs-feed", daemon=True).start()
+
+    def _room(self) -> int:
+        queued = fcntl.ioctl(self._writer.fileno(), termios.FIONREAD, b"\0\0\0\0")
+        return self._capacity - int(struct.unpack("i", queued)[0])
+
+    def _feed(self) -> None:
+        while True:
+            with self._lock:
+                if not self._backlog:
+                    self._feeding = False
+                    return
+                payload = self._backlog.popleft()
+            self._send(payload)  # may wait for the worker: only this thread does
+
+    def _send(self, payload: bytes) -> None:
+        """Write one job; a worker that died is replaced and the job sent to the new one."""
+        try:
+            self._writer.send_bytes(payload)
+        except OSError:  # the pipe has no reader any more
+            log.exception("the Slack job worker stopped; starting a new one")
+            self.process.kill()
+            self.process.join(timeout=10)
+            self._start()
+            self._writer.send_bytes(payload)
 
     def alive(self) -> bool:
         return self.process.is_alive()
