@@ -269,7 +269,6 @@ class SlackBot:
             user_id=user_id,
             channel=channel,
         )
-        self.deliver()
 
     def on_view(self, ack: Any, body: dict[str, Any], view: dict[str, Any]) -> None:
         user_id = body["user"]["id"]
