@@ -30,7 +30,7 @@ if TYPE_CHECKING:
     from bot.slack.app import SlackBot
 
 log = logging.getLogger("dxdesk.slack")
-WORKER_NICENESS = 10
+WORKER_NICENESS = 19
 
 
 class Jobs(Protocol):
