@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TextIO
 
-from bot.render_text import render
+from bot.render_text import display_width, render
 from handlers import router
 from handlers.actor import Actor
 from handlers.context import Context
@@ -100,8 +100,7 @@ class Console:
         default = None if item.error else item.value  # never offer back what was refused
         if item.choices:
             self.say(f"  {label}")
-            for number, choice in enumerate(item.choices, 1):
-                self.say(f"    {number}. {choice.label}")
+            self.say(choice_columns([c.label for c in item.choices]))
             shown = self._default_labels(item)
             raw = self.ask(f"  > {'[' + shown + '] ' if shown else ''}").strip()
             if not raw:
@@ -139,3 +138,18 @@ class Console:
     def _default_labels(item: Input) -> str:
         wanted = item.value if isinstance(item.value, tuple) else (item.value,)
         return ", ".join(c.label for c in item.choices if c.value in wanted)
+
+
+def choice_columns(labels: list[str], width: int = 100) -> str:
+    """Numbered choices, one per line when few, in columns when many (45 municipalities
+    fit on a screen)."""
+    entries = [f"{number}. {label}" for number, label in enumerate(labels, 1)]
+    if len(entries) <= 8:
+        return "\n".join(f"    {entry}" for entry in entries)
+    cell = max(display_width(entry) for entry in entries) + 2
+    per_line = max(1, (width - 4) // cell)
+    lines = []
+    for start in range(0, len(entries), per_line):
+        row = entries[start : start + per_line]
+        lines.append("    " + "".join(e + " " * (cell - display_width(e)) for e in row).rstrip())
+    return "\n".join(lines)

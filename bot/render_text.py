@@ -34,9 +34,9 @@ def render(reply: Reply, language: str) -> Rendered:
                 for i, line in enumerate(block.text.splitlines() or [""])
             )
         elif isinstance(block, Fields):
-            width = max((_width(f.label) for f in block.items), default=0)
+            width = max((display_width(f.label) for f in block.items), default=0)
             for item in block.items:
-                pad = " " * (width - _width(item.label))
+                pad = " " * (width - display_width(item.label))
                 value = item.value.replace("\n", "\n" + " " * (width + 4))
                 lines.append(f"  {item.label}{pad}  {value}")
         elif isinstance(block, Buttons):
@@ -60,14 +60,14 @@ def render(reply: Reply, language: str) -> Rendered:
 
 def table(header: list[str], rows: list[list[str]]) -> str:
     """A plain-text table aligned for a terminal, wide characters included."""
-    widths = [max(_width(row[i]) for row in [header, *rows]) for i in range(len(header))]
+    widths = [max(display_width(row[i]) for row in [header, *rows]) for i in range(len(header))]
     lines = []
     for row in [header, *rows]:
-        cells = [cell + " " * (widths[i] - _width(cell)) for i, cell in enumerate(row)]
+        cells = [cell + " " * (widths[i] - display_width(cell)) for i, cell in enumerate(row)]
         lines.append("  " + "  ".join(cells).rstrip())
     return "\n".join(lines)
 
 
-def _width(text: str) -> int:
+def display_width(text: str) -> int:
     """Display width: CJK characters take two columns in a terminal."""
     return sum(2 if unicodedata.east_asian_width(c) in "WF" else 1 for c in text)
