@@ -11,7 +11,7 @@ from handlers.actor import Actor
 from handlers.i18n import t
 from handlers.reply import Choice
 from storage import outbox, people
-from storage.models import Municipality, Request, Role
+from storage.models import Request, Role
 
 PAGE_SIZE = 10
 
@@ -36,8 +36,7 @@ def consultant_choices(session: Session, language: str) -> list[Choice]:
 
 
 def municipality_name(session: Session, municipality_id: int) -> str:
-    found: Municipality | None = people.municipality(session, municipality_id)
-    return found.name if found else "?"
+    return people.municipality_names(session).get(municipality_id, "?")
 
 
 def name_of(session: Session, person_id: int | None) -> str:

@@ -87,6 +87,20 @@ def municipality(session: Session, municipality_id: int) -> Municipality | None:
     return session.get(Municipality, municipality_id)
 
 
+_NAMES: dict[str, dict[int, str]] = {}
+
+
+def municipality_names(session: Session) -> dict[int, str]:
+    """Municipality names by id, read once per database: the list is seed data that
+    nothing changes while the service runs, and nearly every reply names one."""
+    key = session.get_bind().engine.url.render_as_string(hide_password=True)
+    names = _NAMES.get(key)
+    if names is None:
+        rows = session.exec(select(Municipality.id, Municipality.name)).all()
+        names = _NAMES[key] = {mid: name for mid, name in rows if mid is not None}
+    return names
+
+
 def municipality_named(session: Session, name: str) -> Municipality | None:
     return session.exec(select(Municipality).where(Municipality.name == name)).first()
 

@@ -163,6 +163,7 @@ def new_request(slack: Slack, ctx) -> int:
     while not card_ts(slack, ctx, request_id):  # the card is remembered after posting
         assert time.monotonic() < deadline
         time.sleep(0.02)
+    slack.bot.jobs.drain()  # the DMs that follow the card, too: start each test quiet
     return request_id
 
 

@@ -21,7 +21,7 @@ import termios
 import threading
 import time
 from collections import deque
-from concurrent.futures import Executor, ThreadPoolExecutor
+from concurrent.futures import Executor, Future, ThreadPoolExecutor, wait
 from multiprocessing.connection import Connection
 from typing import TYPE_CHECKING, Any, Protocol
 
@@ -54,13 +54,23 @@ class ThreadJobs:
     def __init__(self, workers: int = 4) -> None:
         self.pool: Executor = ThreadPoolExecutor(workers, thread_name_prefix="dxdesk-slack")
         self.bot: SlackBot | None = None
+        self._pending: set[Future[None]] = set()
 
     def bind(self, bot: SlackBot) -> None:
         self.bot = bot
 
     def submit(self, name: str, *args: Any) -> None:
         assert self.bot is not None
-        self.pool.submit(_run, self.bot, name, args)
+        future = self.pool.submit(_run, self.bot, name, args)
+        self._pending.add(future)
+        future.add_done_callback(self._pending.discard)
+
+    def drain(self, timeout: float = 10) -> None:
+        """Wait for every job queued so far (and those they queue): tests use it to reach
+        a quiet point before looking at what was sent."""
+        deadline = time.monotonic() + timeout
+        while self._pending and time.monotonic() < deadline:
+            wait(list(self._pending), timeout=max(0.0, deadline - time.monotonic()))
 
     def alive(self) -> bool:
         return True
