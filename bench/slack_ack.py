@@ -84,10 +84,12 @@ def serve(kind: str, database_url: str, port: int, api_url: str) -> None:
 
 
 def fake_slack(ready: Any, stop: Any) -> None:
-    """The fake Web API in a process of its own, so the worker's calls to it do not take
-    CPU from the load generator."""
+    """The fake Web API in a process of its own, at the lowest CPU priority: Slack's
+    servers are not on this machine, so answering the worker's calls should not take
+    CPU from the servers under test or the load generator."""
     from tests.slack_fake import FakeSlackAPI
 
+    os.nice(19)
     with FakeSlackAPI() as fake:
         ready.put((fake.base, fake.url))
         stop.wait()
