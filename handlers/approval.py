@@ -33,7 +33,6 @@ from storage import audit, engagements, messages, requests
 from storage.models import (
     Engagement,
     InfoRequest,
-    PostedMessage,
     Request,
     RequestKind,
     RequestState,
@@ -443,10 +442,7 @@ def without_card(ctx: Context, platform: str) -> list[int]:
 
 def mark_nudged(ctx: Context, posted_id: int) -> None:
     with ctx.db.transaction() as session:
-        row = session.get(PostedMessage, posted_id)
-        if row is not None:
-            row.nudged_at = ctx.clock.now()
-            session.add(row)
+        messages.mark_nudged(session, posted_id, ctx.clock.now())
 
 
 REASSIGN = FormSpec(

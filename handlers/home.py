@@ -23,5 +23,5 @@ SECTIONS: dict[Role, tuple[Callable[..., Reply], ...]] = {
 
 @intent("home")
 def view(ctx: Context, actor: Actor, ref: str = "") -> Reply:
-    parts = [menu.home(ctx, actor), *(section(ctx, actor) for section in SECTIONS[actor.role])]
-    return Reply(tuple(block for part in parts if part.ok for block in part.blocks))
+    sections = (section(ctx, actor) for section in SECTIONS[actor.role])
+    return Reply.joined(menu.home(ctx, actor), *sections)

@@ -106,6 +106,16 @@ class Reply:
     ok: bool = True
     data: dict[str, Any] = field(default_factory=dict)
 
+    @classmethod
+    def joined(cls, *parts: Reply) -> Reply:
+        """Several replies shown as one (a home screen, a status summary). Refused parts
+        are left out, unless every part was refused: then the refusals are the answer."""
+        shown = [part for part in parts if part.ok] or list(parts)
+        return cls(
+            tuple(block for part in shown for block in part.blocks),
+            ok=any(part.ok for part in parts),
+        )
+
     @property
     def form(self) -> Form | None:
         return next((b for b in self.blocks if isinstance(b, Form)), None)

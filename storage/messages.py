@@ -58,6 +58,13 @@ def posted(session: Session, *, platform: str, purpose: str) -> list[PostedMessa
     )
 
 
+def mark_nudged(session: Session, posted_id: int, now: datetime) -> None:
+    row = session.get(PostedMessage, posted_id)
+    if row is not None:
+        row.nudged_at = now
+        session.add(row)
+
+
 def first_time(session: Session, *, platform: str, event_id: str, now: datetime) -> bool:
     """True the first time an event id is seen; False for every redelivery, even when two
     deliveries race (the unique key decides)."""

@@ -219,12 +219,9 @@ class SlackBot:
                 self.ctx, actor, "request.form", payloads.encode(kind="bpr_application")
             )
         if means("command.status"):
-            parts = [
+            return Reply.joined(
                 router.press(self.ctx, actor, "request.list"),
                 router.press(self.ctx, actor, "session.list"),
-            ]
-            return Reply(
-                tuple(b for part in parts for b in part.blocks), ok=all(p.ok for p in parts)
             )
         return router.press(self.ctx, actor, "help")
 

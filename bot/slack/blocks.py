@@ -69,10 +69,6 @@ def message_blocks(reply: Reply) -> list[dict[str, Any]]:
     return _limit(_blocks(reply), MESSAGE_BLOCKS)
 
 
-def view_blocks(reply: Reply) -> list[dict[str, Any]]:
-    return _limit(_blocks(reply), VIEW_BLOCKS)
-
-
 def fallback_text(reply: Reply) -> str:
     """The notification text Slack shows where blocks cannot be shown."""
     return cut(reply.plain_text(), SECTION_TEXT)
