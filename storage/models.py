@@ -7,7 +7,7 @@ Times are aware and stored as UTC; calendar dates are plain dates in Asia/Tokyo.
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import date, datetime, time
 from enum import StrEnum
 from typing import Any
 
@@ -76,6 +76,17 @@ class IssueStatus(StrEnum):
     RESOLVED = "resolved"
 
 
+class AbsenceKind(StrEnum):
+    LEAVE = "leave"  # 休暇: blocks booking and pauses reminders
+    BUSY = "busy"  # other work: blocks booking only
+
+
+class PlanStatus(StrEnum):
+    DRAFT = "draft"
+    CONFIRMED = "confirmed"
+    DISCARDED = "discarded"
+
+
 class NotificationStatus(StrEnum):
     PENDING = "pending"
     SENDING = "sending"
@@ -104,6 +115,8 @@ class Municipality(SQLModel, table=True):
     kind: str = Field(max_length=2)
     district: str = Field(max_length=20, default="")
     travel_minutes: int
+    latitude: float | None = None
+    longitude: float | None = None
 
 
 class Person(SQLModel, table=True):
@@ -260,6 +273,7 @@ class SessionMunicipality(SQLModel, table=True):
 
     session_id: int = Field(foreign_key="support_session.id", primary_key=True)
     municipality_id: int = Field(foreign_key="municipality.id", primary_key=True)
+    presenting: bool = False  # results meeting: this municipality presents its work
 
 
 class SessionConsultant(SQLModel, table=True):
@@ -368,6 +382,7 @@ class Notification(SQLModel, table=True):
     attempts: int = 0
     created_at: datetime = aware()
     sent_at: datetime | None = aware(nullable=True)
+    lease_until: datetime | None = aware(nullable=True)
 
 
 class PostedMessage(SQLModel, table=True):
@@ -397,3 +412,75 @@ class InboundEvent(SQLModel, table=True):
     platform: str = Field(max_length=20)
     event_id: str = Field(max_length=200)
     received_at: datetime = aware()
+
+
+class AvailabilityPattern(SQLModel, table=True):
+    """A consultant's usual week. Someone with no rows is available whenever the office
+    is open; with rows, only on those weekdays (0 = Monday) between `starts` and `ends`."""
+
+    __tablename__ = "availability_pattern"
+    __table_args__ = (UniqueConstraint("person_id", "weekday"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    person_id: int = Field(foreign_key="person.id", index=True)
+    weekday: int
+    starts: time
+    ends: time
+
+
+class Absence(SQLModel, table=True):
+    """A day (or part of one) a consultant cannot be booked: leave or other work."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    person_id: int = Field(foreign_key="person.id", index=True)
+    day: date = Field(index=True)
+    starts: time | None = None  # None with `ends` None: the whole day
+    ends: time | None = None
+    kind: str = Field(max_length=10)
+    note: str | None = Field(default=None, max_length=200)
+    created_by_id: int = Field(foreign_key="person.id")
+    created_at: datetime = aware()
+
+
+class CalendarToken(SQLModel, table=True):
+    """The secret in a person's private calendar feed URL, stored only as a hash."""
+
+    __tablename__ = "calendar_token"
+
+    id: int | None = Field(default=None, primary_key=True)
+    person_id: int = Field(foreign_key="person.id", index=True)
+    token_hash: str = Field(max_length=64, unique=True)
+    created_at: datetime = aware()
+    revoked_at: datetime | None = aware(nullable=True)
+
+
+class SeasonPlan(SQLModel, table=True):
+    """A proposed season of sessions; nothing is booked until the prefecture confirms."""
+
+    __tablename__ = "season_plan"
+
+    id: int | None = Field(default=None, primary_key=True)
+    status: str = Field(max_length=10, default=PlanStatus.DRAFT, index=True)
+    created_by_id: int = Field(foreign_key="person.id")
+    created_at: datetime = aware()
+    decided_by_id: int | None = Field(default=None, foreign_key="person.id")
+    decided_at: datetime | None = aware(nullable=True)
+    summary: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+
+
+class PlannedSession(SQLModel, table=True):
+    """One session of a season plan; `session_id` once confirmed and booked."""
+
+    __tablename__ = "planned_session"
+
+    id: int | None = Field(default=None, primary_key=True)
+    plan_id: int = Field(foreign_key="season_plan.id", index=True)
+    kind: str = Field(max_length=20)
+    starts_at: datetime = aware()
+    ends_at: datetime = aware()
+    mode: str = Field(max_length=10)
+    place: str | None = Field(default=None, max_length=200)
+    engagement_id: int | None = Field(default=None, foreign_key="engagement.id")
+    municipality_ids: list[int] = json_list()
+    consultant_ids: list[int] = json_list()
+    session_id: int | None = Field(default=None, foreign_key="support_session.id")

@@ -131,3 +131,8 @@ def lock(session: Session, person_ids: Sequence[int]) -> None:
             .order_by(col(Person.id))
             .with_for_update()
         ).all()
+
+
+def travel_sites(session: Session) -> list[Municipality]:
+    """Every municipality with its office travel minutes and position (for travel.py)."""
+    return list(session.exec(select(Municipality).order_by(col(Municipality.code))).all())
