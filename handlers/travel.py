@@ -67,9 +67,7 @@ class TravelTable:
             return site.office_minutes if site else 0
         first, second = self.sites.get(a), self.sites.get(b)
         if first is None or second is None:
-            return (first.office_minutes if first else 0) + (
-                second.office_minutes if second else 0
-            )
+            return (first.office_minutes if first else 0) + (second.office_minutes if second else 0)
         if None in (first.latitude, first.longitude, second.latitude, second.longitude):
             return first.office_minutes + second.office_minutes
         distance = kilometres(
