@@ -6,8 +6,10 @@ A wrong value stops the process with one line naming the variable, never a trace
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 from datetime import date, time
 from typing import Annotated, Literal
+from urllib.parse import parse_qs, unquote, urlsplit
 
 from pydantic import (
     AliasChoices,
@@ -48,6 +50,15 @@ class Settings(BaseSettings):
     contract_end: date = Field(
         default=date(2027, 3, 31), validation_alias=AliasChoices("DXDESK_CONTRACT_END")
     )
+    bpr_minutes: int = Field(
+        default=210, ge=60, le=480, validation_alias=AliasChoices("DXDESK_BPR_MINUTES")
+    )
+    min_notice_days: int = Field(
+        default=2, ge=0, le=20, validation_alias=AliasChoices("DXDESK_MIN_NOTICE_DAYS")
+    )
+    min_gap_days: int = Field(
+        default=7, ge=0, le=60, validation_alias=AliasChoices("DXDESK_MIN_GAP_DAYS")
+    )
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = Field(
         default="INFO", validation_alias=AliasChoices("DXDESK_LOG_LEVEL")
     )
@@ -66,6 +77,13 @@ class Settings(BaseSettings):
     )
     slack_approval_channel: str | None = Field(
         default=None, validation_alias=AliasChoices("SLACK_APPROVAL_CHANNEL")
+    )
+    smtp_url: SecretStr | None = Field(default=None, validation_alias=AliasChoices("SMTP_URL"))
+    mail_from: str = Field(
+        default="dxdesk@localhost", validation_alias=AliasChoices("DXDESK_MAIL_FROM")
+    )
+    public_url: str = Field(
+        default="http://localhost:3000", validation_alias=AliasChoices("DXDESK_PUBLIC_URL")
     )
 
     @field_validator("office_hours", mode="before")
@@ -89,6 +107,28 @@ class Settings(BaseSettings):
             raise ValueError("expected sqlite:///FILE or postgresql://USER@HOST/DB")
         return value
 
+    @field_validator("smtp_url", mode="before")
+    @classmethod
+    def _smtp(cls, value: object) -> object:
+        if isinstance(value, str) and value:
+            smtp_server(value)  # raises ValueError with the reason
+        return value or None
+
+    @field_validator("mail_from")
+    @classmethod
+    def _mail_from(cls, value: str) -> str:
+        if not re.fullmatch(r"[^@\s<>]+@[^@\s<>]+", value.strip()):
+            raise ValueError("expected an e-mail address such as dxdesk@example.jp")
+        return value.strip()
+
+    @field_validator("public_url")
+    @classmethod
+    def _public_url(cls, value: str) -> str:
+        parts = urlsplit(value.strip())
+        if parts.scheme not in ("http", "https") or not parts.netloc:
+            raise ValueError("expected http(s)://HOST[:PORT], e.g. https://dxdesk.example.jp")
+        return value.strip().rstrip("/")
+
     @model_validator(mode="after")
     def _period(self) -> Settings:
         if self.contract_end <= self.contract_start:
@@ -111,6 +151,10 @@ class Settings(BaseSettings):
     def slack_enabled(self) -> bool:
         return self.slack_bot_token is not None
 
+    @property
+    def smtp(self) -> SmtpServer | None:
+        return smtp_server(self.smtp_url.get_secret_value()) if self.smtp_url else None
+
     def rules(self) -> Rules:
         return Rules(
             language=self.language,
@@ -118,7 +162,10 @@ class Settings(BaseSettings):
             office_close=self.office_hours[1],
             contract_start=self.contract_start,
             contract_end=self.contract_end,
-            plan=Plan(),
+            public_url=self.public_url,
+            min_notice_business_days=self.min_notice_days,
+            min_gap_days=self.min_gap_days,
+            plan=Plan(bpr_minutes=self.bpr_minutes),
         )
 
 
@@ -129,13 +176,54 @@ ENV_NAMES = {
     "contract_start": "DXDESK_CONTRACT_START",
     "contract_end": "DXDESK_CONTRACT_END",
     "log_level": "DXDESK_LOG_LEVEL",
+    "bpr_minutes": "DXDESK_BPR_MINUTES",
+    "min_notice_days": "DXDESK_MIN_NOTICE_DAYS",
+    "min_gap_days": "DXDESK_MIN_GAP_DAYS",
     "port": "PORT",
     "slack_bot_token": "SLACK_BOT_TOKEN",
     "slack_signing_secret": "SLACK_SIGNING_SECRET",
     "slack_app_token": "SLACK_APP_TOKEN",
     "slack_api_url": "SLACK_API_URL",
     "slack_approval_channel": "SLACK_APPROVAL_CHANNEL",
+    "smtp_url": "SMTP_URL",
+    "mail_from": "DXDESK_MAIL_FROM",
+    "public_url": "DXDESK_PUBLIC_URL",
 }
+
+
+@dataclass(frozen=True)
+class SmtpServer:
+    """Where invites are mailed: `smtp://` (plain, or STARTTLS with `?starttls=1`) or
+    `smtps://` (TLS from the first byte); user and password are optional."""
+
+    host: str
+    port: int
+    security: Literal["none", "starttls", "tls"]
+    username: str | None = None
+    password: str | None = None
+
+
+def smtp_server(url: str) -> SmtpServer:
+    parts = urlsplit(url)
+    if parts.scheme not in ("smtp", "smtps") or not parts.hostname:
+        raise ValueError("expected smtp://[USER:PASSWORD@]HOST[:PORT] or smtps://…")
+    try:
+        port = parts.port
+    except ValueError:
+        raise ValueError("the port must be a number from 1 to 65535") from None
+    query = parse_qs(parts.query)
+    starttls = query.get("starttls", ["0"])[0].lower() in ("1", "true", "yes")
+    if parts.scheme == "smtps":
+        security: Literal["none", "starttls", "tls"] = "tls"
+    else:
+        security = "starttls" if starttls else "none"
+    return SmtpServer(
+        host=parts.hostname,
+        port=port or (465 if security == "tls" else 587 if starttls else 25),
+        security=security,
+        username=unquote(parts.username) if parts.username else None,
+        password=unquote(parts.password) if parts.password else None,
+    )
 
 
 def load() -> Settings:

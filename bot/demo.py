@@ -4,21 +4,36 @@ Japanese narrative and closed with the quota table."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import date, datetime, time, timedelta
 from pathlib import Path
 from typing import Any, TextIO
 
 from bot.cast import CAST, person_values
 from bot.render_text import table
-from handlers import approval, bpr, calendar, intake, logs, payloads, quotas, roster, scheduling
+from handlers import (
+    approval,
+    availability,
+    bpr,
+    calendar,
+    intake,
+    invites,
+    logs,
+    payloads,
+    quotas,
+    results_meeting,
+    roster,
+    scheduling,
+    season,
+    slots,
+)
 from handlers.actor import Actor
 from handlers.clock import TOKYO, FakeClock
 from handlers.context import Context, Rules
-from handlers.i18n import format_day, join, t
+from handlers.i18n import format_day, format_when, join, t
 from handlers.reply import Reply
-from storage import migrate, people
+from storage import migrate, outbox, people, plans, sessions
 from storage.db import Database
+from storage.models import SupportSession
 
 SEASON_START = datetime(2026, 6, 1, 9, 0, tzinfo=TOKYO)
 SEASON_END = date(2026, 11, 30)
@@ -45,6 +60,7 @@ class Demo:
         self.requests: dict[str, int] = {}
         self.engagements: dict[str, int] = {}
         self.logged = 0
+        self.unlogged: dict[int, list[int]] = {}
 
     # -- telling -------------------------------------------------------------------
     def say(self, key: str, **params: Any) -> None:
@@ -68,6 +84,7 @@ class Demo:
         self.roster()
         self.applications()
         self.consultations()
+        self.planning()
         self.season()
         self.summary()
         return 0
@@ -219,131 +236,181 @@ class Demo:
         )
         self.event("demo.approved", municipality=self.place(self.cast["山口 健二"]))
 
+    def planning(self) -> None:
+        """Diaries first, then the season plan: drafted, reviewed, confirmed and booked."""
+        self.say("demo.chapter.plan")
+        self.at(date(2026, 6, 9), 15)
+        nakamura, kobayashi = self.cast["中村 由紀"], self.cast["小林 健"]
+        self.expect(
+            availability.set_week(
+                self.ctx,
+                nakamura,
+                {f"week_{d}": "09:00-17:00" for d in ("mon", "tue", "wed", "thu")},
+            )
+        )
+        self.event("demo.week_set", who=nakamura.name)
+        self.expect(
+            availability.add_absence(
+                self.ctx, kobayashi, {"date": "2026-08-12", "absence_kind": "leave"}
+            )
+        )
+        self.event("demo.leave", who=kobayashi.name, day=format_day(self.lang, date(2026, 8, 12)))
+        for name, choice in (("森 翔太", 0), ("山口 健二", 1)):
+            staff = self.cast[name]
+            offer = self.expect(slots.offer(self.ctx, staff, self.ref(name)))
+            proposed = [datetime.fromisoformat(s) for s in offer.data["slots"]]
+            self.expect(
+                slots.pick(
+                    self.ctx, staff, payloads.encode(id=self.requests[name], at=proposed[choice])
+                )
+            )
+            self.event(
+                "demo.slot_picked",
+                municipality=self.place(staff),
+                offered=join(self.lang, (format_when(self.lang, p) for p in proposed)),
+                when=format_when(self.lang, proposed[choice]),
+            )
+        self.at(date(2026, 6, 10), 9)
+        clerk = self.cast["水前寺 花"]
+        drafted = self.expect(season.draft(self.ctx, clerk))
+        counts = self.plan_counts(drafted.data["plan_id"])
+        self.event(
+            "demo.plan_drafted",
+            bpr=counts.get("bpr", 0),
+            office=counts.get("office_day", 0),
+            reserve=counts.get("reserve", 0),
+            results=counts.get("results_meeting", 0),
+            minutes=self.plan_travel(drafted.data["plan_id"]),
+        )
+        confirmed = self.expect(
+            season.confirm(self.ctx, clerk, payloads.encode(id=drafted.data["plan_id"]))
+        )
+        self.event("demo.plan_confirmed", count=confirmed.data["booked"])
+
     def season(self) -> None:
-        """Month by month: book at the start of the month, hold, log, advance steps."""
+        """Month by month: the booked sessions are held, logged and their steps advanced;
+        in September one session moves, another is cancelled, and the plan is mended."""
         self.say("demo.chapter.season")
-        bpr_staff = list(self.engagements)
-        days = self.business_days(date(2026, 6, 10), SEASON_END)
-        month_of: dict[int, list[date]] = {}
-        for day in days:
-            month_of.setdefault(day.month, []).append(day)
-        consultation_left = ["森 翔太", "山口 健二"]
-        for month, month_days in month_of.items():
-            self.at(month_days[0] - timedelta(days=1), 9)
-            pool: Iterator[date] = iter(month_days)
-            booked: list[tuple[int, list[str], str]] = []
-            for _ in range(3):  # office days, the lead at every one
-                booked.append(
-                    (
-                        self.book(
-                            "office_day", next(pool), [], ["高橋 誠", "小林 健"], start="09:00"
-                        ),
-                        [],
-                        "office_day",
-                    )
-                )
-            per_month = 2 if month in (6, 7, 9, 10) else 1
-            for name in bpr_staff:
-                for _ in range(per_month):
-                    booked.append(
-                        (
-                            self.book("bpr", next(pool), [name], ["高橋 誠", "中村 由紀"]),
-                            [name],
-                            "bpr",
-                        )
-                    )
+        for month in range(6, 12):
+            first = date(2026, month, 1)
+            last = date(2026, month + 1, 1) - timedelta(days=1)
             if month == 9:
+                self.changes(first)
                 joint = ["田中 美咲", "井上 恵"]
-                booked.append(
-                    (self.book("bpr", next(pool), joint, ["高橋 誠", "中村 由紀"]), joint, "bpr")
-                )
-            if consultation_left:
-                name = consultation_left.pop(0)
-                booked.append(
-                    (
-                        self.book(
-                            "consultation", next(pool), [], ["小林 健"], request=name, start="10:00"
-                        ),
-                        [name],
-                        "consultation",
-                    )
-                )
-            self.hold(month_days[-1], booked)
-            if month == 9:
+                self.book_joint(date(2026, 9, 28), joint)
                 self.event(
                     "demo.joint",
-                    municipalities=join(
-                        self.lang,
-                        [self.place(self.cast[n]) for n in ("田中 美咲", "井上 恵")],
-                    ),
+                    municipalities=join(self.lang, [self.place(self.cast[n]) for n in joint]),
                 )
+            held = self.hold(first, last)
             self.goal_events(month)
             self.event(
                 "demo.month",
                 month=month,
-                bpr=sum(k == "bpr" for *_, k in booked),
-                office=sum(k == "office_day" for *_, k in booked),
-                consultation=sum(k == "consultation" for *_, k in booked),
+                bpr=held.get("bpr", 0),
+                office=held.get("office_day", 0),
+                consultation=held.get("consultation", 0),
             )
 
-    def book(
-        self,
-        kind: str,
-        day: date,
-        staff: list[str],
-        consultants: list[str],
-        request: str | None = None,
-        start: str = "13:00",
-    ) -> int:
-        values: dict[str, Any] = {
-            "session_kind": kind,
-            "date": day.isoformat(),
-            "start": start,
-            "minutes": scheduling.DEFAULT_MINUTES[kind],
-            "mode": "visit",
-            "municipalities": [str(self.cast[n].municipality_id) for n in staff],
-            "consultants": [self.id(c) for c in consultants],
-        }
-        if request:
-            with self.db.transaction() as session:
-                from storage import requests as request_rows
+    def changes(self, first: date) -> None:
+        self.at(first, 10)
+        clerk, staff = self.cast["水前寺 花"], self.cast["松本 大輔"]
+        mine = self.sessions_of(staff, first, date(2026, 9, 30))
+        moved = mine[0]
+        target = calendar.add_business_days(moved.starts_at.astimezone(TOKYO).date(), 2)
+        while not (
+            reply := scheduling.move(
+                self.ctx,
+                staff,
+                payloads.encode(id=moved.id),
+                {"date": target.isoformat(), "start": "13:00", "reason": "議会対応"},
+            )
+        ).ok:
+            target = calendar.add_business_days(target, 1)
+        self.event("demo.moved", municipality=self.place(staff), text=reply.plain_text())
+        cancelled = self.sessions_of(self.cast["井上 恵"], first, date(2026, 9, 30))[0]
+        reply = self.expect(
+            scheduling.cancel_session(
+                self.ctx, clerk, payloads.encode(id=cancelled.id), {"reason": "台風接近のため"}
+            )
+        )
+        self.event("demo.cancelled", text=reply.plain_text())
+        drafted = self.expect(season.draft(self.ctx, clerk))
+        counts = self.plan_counts(drafted.data["plan_id"])
+        self.expect(season.confirm(self.ctx, clerk, payloads.encode(id=drafted.data["plan_id"])))
+        self.event("demo.replanned", bpr=counts.get("bpr", 0))
 
-                row = request_rows.get(session, self.requests[request])
-                values["request_number"] = row.number if row else ""
+    def book_joint(self, day: date, staff: list[str]) -> int:
+        self.at(day - timedelta(days=14), 9)
+        values: dict[str, Any] = {
+            "session_kind": "bpr",
+            "date": day.isoformat(),
+            "start": "09:00",
+            "minutes": 120,
+            "mode": "online",
+            "meeting_url": "https://meet.example.jp/dx-joint",
+            "municipalities": [str(self.cast[n].municipality_id) for n in staff],
+            "consultants": [self.id("小林 健")],
+        }
         reply = self.expect(scheduling.book(self.ctx, self.cast["水前寺 花"], values))
         return int(reply.data["session_id"])
 
-    def hold(self, last_day: date, booked: list[tuple[int, list[str], str]]) -> None:
+    def hold(self, first: date, last: date) -> dict[str, int]:
         """After the month: logs, minutes and steps, as the consultants would file them.
-        Uto's sessions of the month go into one batched log (R9)."""
-        self.at(last_day, 18)
+        Uto's sessions wait until their consultant has two, then go into one batched
+        log (R9)."""
+        self.at(last, 18)
         lead = self.cast["高橋 誠"]
-        batched: list[int] = []
-        for session_id, staff, kind in booked:
-            if kind == "office_day":
+        staff_of = {self.cast[n].municipality_id: n for n in self.engagements}
+        staff_of |= {self.cast[n].municipality_id: n for n in ("森 翔太", "山口 健二")}
+        held: dict[str, int] = {}
+        batched = self.unlogged  # Uto's sessions by author, carried across months
+        with self.db.transaction() as session:
+            rows = [
+                (
+                    s,
+                    sessions.municipality_ids(session, s.id or 0),
+                    sessions.consultant_ids(session, s.id or 0),
+                )
+                for s in sessions.listing(
+                    session,
+                    start=datetime.combine(first, time(0), TOKYO),
+                    end=datetime.combine(last + timedelta(days=1), time(0), TOKYO),
+                )
+            ]
+        by_id = {a.id: a for a in self.cast.values()}
+        for row, municipality_ids, consultant_ids in rows:
+            held[row.kind] = held.get(row.kind, 0) + 1
+            staff = [staff_of[m] for m in municipality_ids if m in staff_of]
+            author = by_id[lead.id if lead.id in consultant_ids else consultant_ids[0]]
+            if row.kind == "office_day":
                 self.expect(
                     logs.file_minutes(
                         self.ctx,
-                        lead,
+                        author,
                         {
-                            "office_day": str(session_id),
-                            "attendees_text": "熊本 県子、高橋 誠、小林 健",
+                            "office_day": str(row.id),
+                            "attendees_text": "熊本 県子、" + author.name,
                             "body": "各市町村の支援状況を報告し、翌月の予定を確認した。",
                         },
                     )
                 )
+            elif row.kind == "results_meeting":
+                continue
             elif staff == ["田中 美咲"]:
-                batched.append(session_id)
+                batched.setdefault(author.id, []).append(row.id or 0)
             else:
-                author = self.cast["小林 健"] if kind == "consultation" else lead
-                self.file_log(author, [session_id], staff)
+                self.file_log(author, [row.id or 0], staff)
                 for name in staff:
                     if name in self.engagements:
                         self.advance(name)
-        if batched:
-            self.file_log(lead, batched, ["田中 美咲"])
-            for _ in batched:
-                self.advance("田中 美咲")
+        for author_id, session_ids in batched.items():
+            if len(session_ids) >= 2:
+                self.file_log(by_id[author_id], session_ids, ["田中 美咲"])
+                for _ in session_ids:
+                    self.advance("田中 美咲")
+                session_ids.clear()
+        return held
 
     def file_log(self, author: Actor, session_ids: list[int], staff: list[str]) -> None:
         attendees = (
@@ -436,21 +503,26 @@ class Demo:
         self.at(date(2026, 12, 1), 9)
         self.say("demo.chapter.summary")
         self.expect(
-            scheduling.book(
+            results_meeting.set_presenters(
                 self.ctx,
                 self.cast["水前寺 花"],
                 {
-                    "session_kind": "results_meeting",
-                    "date": "2027-03-10",
-                    "start": "14:00",
-                    "minutes": 120,
-                    "mode": "online",
+                    "presenters": [
+                        str(self.cast[n].municipality_id) for n in ("田中 美咲", "松本 大輔")
+                    ],
                     "meeting_url": "https://meet.example.jp/dx-results",
-                    "consultants": [self.id("高橋 誠"), self.id("中村 由紀")],
                 },
             )
         )
-        self.event("demo.results_meeting")
+        with self.db.transaction() as session:
+            meeting = next(s for s in sessions.listing(session) if s.kind == "results_meeting")
+        self.event(
+            "demo.results_meeting",
+            when=format_when(self.lang, meeting.starts_at),
+            presenters=join(
+                self.lang, (self.place(self.cast[n]) for n in ("田中 美咲", "松本 大輔"))
+            ),
+        )
         for name, engagement_id in self.engagements.items():
             reply = self.expect(
                 bpr.view(self.ctx, self.cast["熊本 県子"], payloads.encode(id=engagement_id))
@@ -474,6 +546,7 @@ class Demo:
             for r in quotas.figures(self.ctx)
         ]
         print("\n" + table(header, body), file=self.out)
+        self.write_invites()
         self.say("demo.done", path=str(self.out_dir / "dxdesk-demo.db"), logs=self.logged)
 
     # -- helpers -------------------------------------------------------------------
@@ -488,14 +561,41 @@ class Demo:
             found = people.municipality(session, actor.municipality_id or 0)
             return found.name if found else "-"
 
-    @staticmethod
-    def business_days(start: date, end: date) -> list[date]:
-        days, day = [], start
-        while day <= end:
-            if calendar.is_business_day(day):
-                days.append(day)
-            day += timedelta(days=1)
-        return days
+    def write_invites(self) -> None:
+        """Every invite the season sent, once per version of each event (the same .ics
+        goes to every attendee), as the files people's calendars received."""
+        folder = self.out_dir / "invites"
+        folder.mkdir(exist_ok=True)
+        for stale in folder.glob("*.ics"):
+            stale.unlink()
+        written: set[str] = set()
+        with self.db.transaction() as session:
+            for row in outbox.of_kind(session, invites.CHAT_KIND):
+                name = invites.file_name(row.payload)
+                if name not in written:
+                    file = invites.invite_file(session, row.payload, self.lang, row.created_at)
+                    (folder / name).write_bytes(file.content)
+                    written.add(name)
+        self.event("demo.invites", count=len(written), path=str(folder))
+
+    def plan_counts(self, plan_id: int) -> dict[str, int]:
+        with self.db.transaction() as session:
+            plan = plans.get(session, plan_id)
+            return dict(plan.summary.get("counts", {})) if plan else {}
+
+    def plan_travel(self, plan_id: int) -> int:
+        with self.db.transaction() as session:
+            plan = plans.get(session, plan_id)
+            return int(plan.summary.get("travel_minutes", 0)) if plan else 0
+
+    def sessions_of(self, staff: Actor, first: date, last: date) -> list[SupportSession]:
+        with self.db.transaction() as session:
+            return sessions.listing(
+                session,
+                start=datetime.combine(first, time(0), TOKYO),
+                end=datetime.combine(last + timedelta(days=1), time(0), TOKYO),
+                municipality_id=staff.municipality_id,
+            )
 
 
 def run(out_dir: Path, out: TextIO, language: str = "ja") -> int:

@@ -6,7 +6,7 @@ import unicodedata
 from dataclasses import dataclass, field
 
 from handlers.i18n import t
-from handlers.reply import Button, Buttons, Fields, Form, ListView, Reply, Text
+from handlers.reply import Button, Buttons, Fields, File, Form, ListView, Reply, Text
 
 STYLE = {"heading": "■ ", "success": "✔ ", "error": "✖ ", "muted": "  ", "plain": ""}
 
@@ -55,6 +55,9 @@ def render(reply: Reply, language: str) -> Rendered:
                 lines.append("  " + t(language, "console.page", page=block.page, pages=block.pages))
             if block.more:
                 offer(block.more)
+        elif isinstance(block, File):
+            # A terminal cannot receive a file: name it; the feed URL serves calendars.
+            lines.append(t(language, "file.attached", name=block.name, size=len(block.content)))
     return Rendered("\n".join(lines), options, reply.form)
 
 

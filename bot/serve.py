@@ -1,5 +1,5 @@
 """`python -m bot serve`: the web application, Socket Mode when asked for, and the
-background jobs (queued notices, approval nudges)."""
+background jobs (queued notices, approval nudges, invite e-mails)."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ import sys
 import uvicorn
 from apscheduler.schedulers.background import BackgroundScheduler
 
+from bot import mail
 from bot.config import Settings
 from bot.slack.app import SlackBot
 from bot.slack.jobs import ProcessJobs
@@ -44,6 +45,18 @@ def run(ctx: Context, settings: Settings) -> int:
         id="nudge",
         coalesce=True,
     )
+    if settings.smtp is not None:
+        # Invite e-mails: SMTP waits on the network, not the interpreter, so this thread
+        # of the serving process is fine for it.
+        scheduler.add_job(
+            mail.deliver_mail,
+            "interval",
+            args=(ctx, settings),
+            seconds=DELIVER_SECONDS,
+            id="mail",
+            coalesce=True,
+            max_instances=1,
+        )
     scheduler.start()
     socket = None
     if settings.slack_app_token is not None:

@@ -1,5 +1,5 @@
-"""The one ASGI application `serve` runs: Slack's single request URL and a health check
-(Teams joins it later).
+"""The one ASGI application `serve` runs: Slack's single request URL, a health check and
+the private calendar feeds (Teams joins it later).
 
 Bolt's sync App is dispatched in Starlette's thread pool so a slow database call never
 stalls the event loop; Bolt itself verifies every signature before any listener runs.
@@ -19,6 +19,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from bot.slack.app import SlackBot
+from handlers import feeds
 from handlers.context import Context
 
 
@@ -28,7 +29,22 @@ def create_web_app(ctx: Context, slack: SlackBot | None) -> Starlette:
         healthy = healthy and (slack is None or slack.jobs.alive())
         return JSONResponse({"ok": healthy}, status_code=200 if healthy else 503)
 
-    routes = [Route("/healthz", healthz, methods=["GET"])]
+    async def calendar_feed(request: Request) -> Response:
+        """A private feed: the token is the only credential, so an unknown or revoked one
+        gets a bare 404 that says nothing about why."""
+        feed = await run_in_threadpool(feeds.feed_for, ctx, request.path_params["token"])
+        if feed is None:
+            return Response(status_code=404)
+        return Response(
+            feed,
+            media_type="text/calendar; charset=utf-8",
+            headers={"Cache-Control": "private, max-age=300"},
+        )
+
+    routes = [
+        Route("/healthz", healthz, methods=["GET"]),
+        Route("/calendar/{token}.ics", calendar_feed, methods=["GET"]),
+    ]
     if slack is not None:
 
         async def slack_events(request: Request) -> Response:

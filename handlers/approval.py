@@ -219,7 +219,7 @@ def approve(ctx: Context, actor: Actor, ref: str, values: dict[str, Any]) -> Rep
             message=f"notice.approved.{request.kind}",
             params={"number": request.number},
             now=now,
-            action="request.view",
+            action="slots.offer" if request.kind == RequestKind.CONSULTATION else "request.view",
             ref=ref,
         )
         notify(

@@ -14,10 +14,21 @@ class Plan:
     """Planning figures of the contract (REQUIREMENTS: programs and their numbers)."""
 
     bpr_sessions: int = 80
+    sessions_per_engagement: int = 10  # ≈8 municipalities × ≈10 sessions
     consultations: int = 30
     office_days: int = 30
     results_meetings: int = 1
     pace_tolerance: float = 0.2
+    # Session lengths in minutes. A BPR visit is "4時間程度": 3.5 h, a morning
+    # (09:00–12:30) or an afternoon (13:30–17:00), so one consultant can serve two
+    # neighbouring municipalities in a day; office days are 4 h at the prefectural office.
+    bpr_minutes: int = 210
+    office_day_minutes: int = 240
+    consultation_minutes: int = 120
+    results_minutes: int = 120
+
+    def minutes(self, kind: str) -> int:
+        return int(getattr(self, f"{kind.removesuffix('_meeting')}_minutes"))
 
 
 @dataclass(frozen=True)
@@ -27,6 +38,9 @@ class Rules:
     office_close: time = time(17, 0)
     contract_start: date = date(2026, 6, 1)
     contract_end: date = date(2027, 3, 31)
+    min_notice_business_days: int = 2  # closer than this, only the prefecture moves a session
+    min_gap_days: int = 7  # between two sessions of one BPR engagement (season planner)
+    public_url: str = "http://localhost:3000"  # where people reach `serve` (calendar feeds)
     plan: Plan = field(default_factory=Plan)
 
 

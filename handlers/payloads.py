@@ -3,7 +3,9 @@ metadata). Parsed and re-authorised on the way back in, never trusted as is."""
 
 from __future__ import annotations
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from datetime import datetime
+
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, ValidationError
 
 from handlers.errors import Refused
 
@@ -19,10 +21,13 @@ class Ref(BaseModel):
     id: int | None = Field(default=None, ge=1)
     page: int = Field(default=1, ge=1, le=10_000)
     kind: str | None = Field(default=None, max_length=30)
+    at: AwareDatetime | None = None  # a proposed time (slot buttons)
 
 
-def encode(*, id: int | None = None, page: int = 1, kind: str | None = None) -> str:
-    return Ref(id=id, page=page, kind=kind).model_dump_json(exclude_defaults=True)
+def encode(
+    *, id: int | None = None, page: int = 1, kind: str | None = None, at: datetime | None = None
+) -> str:
+    return Ref(id=id, page=page, kind=kind, at=at).model_dump_json(exclude_defaults=True)
 
 
 def decode(value: str | None) -> Ref:

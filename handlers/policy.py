@@ -37,12 +37,18 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     "bpr.step": frozenset({PREFECTURE, CONSULTANT}),
     "session.book": frozenset({PREFECTURE, CONSULTANT}),
     "session.view": frozenset({MUNICIPAL, PREFECTURE, CONSULTANT}),
+    "session.change": frozenset({MUNICIPAL, PREFECTURE}),
+    "slots.pick": frozenset({MUNICIPAL, PREFECTURE}),
+    "availability.manage": frozenset({PREFECTURE, CONSULTANT}),
+    "plan.manage": frozenset({PREFECTURE}),
     "log.file": frozenset({CONSULTANT}),
     "minutes.file": frozenset({CONSULTANT}),
     "quota.view": frozenset({PREFECTURE, CONSULTANT, ADMIN}),
     "roster.manage": frozenset({ADMIN}),
     "notices.view": frozenset({MUNICIPAL, PREFECTURE, CONSULTANT, ADMIN}),
     "help.view": frozenset({MUNICIPAL, PREFECTURE, CONSULTANT, ADMIN}),
+    "calendar.feed": frozenset({MUNICIPAL, PREFECTURE, CONSULTANT, ADMIN}),
+    "calendar.revoke": frozenset({MUNICIPAL, PREFECTURE, CONSULTANT, ADMIN}),
 }
 
 

@@ -1,7 +1,8 @@
 """The platform-neutral reply model every adapter renders.
 
-Small on purpose: text, labelled fields, buttons, forms with per-field errors and a
-paged list. A platform that needs more extends this model, never a handler.
+Small on purpose: text, labelled fields, buttons, forms with per-field errors, a
+paged list and files (calendar invites). A platform that needs more extends this model,
+never a handler.
 """
 
 from __future__ import annotations
@@ -97,7 +98,17 @@ class ListView:
     more: Button | None = None
 
 
-Block = Text | Fields | Buttons | Form | ListView
+@dataclass(frozen=True)
+class File:
+    """A file sent with the message (a calendar invite): the adapter delivers it as an
+    upload beside the text, so it takes no part in `plain_text`."""
+
+    name: str
+    content: bytes
+    mime: str
+
+
+Block = Text | Fields | Buttons | Form | ListView | File
 
 
 @dataclass(frozen=True)
@@ -119,6 +130,10 @@ class Reply:
     @property
     def form(self) -> Form | None:
         return next((b for b in self.blocks if isinstance(b, Form)), None)
+
+    @property
+    def files(self) -> tuple[File, ...]:
+        return tuple(b for b in self.blocks if isinstance(b, File))
 
     def plain_text(self) -> str:
         """Every text a person would read, for logs and tests."""

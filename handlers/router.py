@@ -11,7 +11,9 @@ from typing import Any
 
 from handlers import (
     approval,
+    availability,
     bpr,
+    feeds,
     help,
     home,
     intake,
@@ -19,8 +21,11 @@ from handlers import (
     menu,
     notices,
     quotas,
+    results_meeting,
     roster,
     scheduling,
+    season,
+    slots,
 )
 from handlers.actor import Actor
 from handlers.context import Context
@@ -54,10 +59,25 @@ BUTTONS: dict[str, Handler] = {
     "bpr.step.form": bpr.step_form,
     "session.list": scheduling.upcoming,
     "session.book.form": scheduling.book_form,
+    "session.move.form": scheduling.move_form,
+    "session.cancel.form": scheduling.cancel_form,
+    "slots.offer": slots.offer,
+    "slots.pick": slots.pick,
+    "availability.form": availability.week_form,
+    "absence.form": availability.absence_form,
+    "absence.list": availability.absences,
+    "absence.remove": availability.remove_absence,
+    "plan.draft": season.draft,
+    "plan.view": season.view,
+    "plan.confirm": season.confirm,
+    "plan.discard": season.discard,
+    "results.form": results_meeting.results_form,
     "log.form": logs.log_form,
     "minutes.form": logs.minutes_form,
     "quota.view": quotas.status,
     "notices.list": notices.inbox,
+    "calendar.feed": feeds.show,
+    "calendar.revoke": feeds.revoke,
     "roster.form": roster.add_form,
 }
 
@@ -66,6 +86,9 @@ FORMS: dict[str, Handler] = {
     "request.submit": intake.submit,
     "bpr.apply": intake.apply_bpr,
     "session.book": scheduling.book,
+    "availability.set": availability.set_week,
+    "absence.add": availability.add_absence,
+    "results.set": results_meeting.set_presenters,
     "log.file": logs.file_log,
     "minutes.file": logs.file_minutes,
     "roster.add": roster.add,
@@ -82,6 +105,8 @@ TARGETED_FORMS: dict[str, Handler] = {
     "request.reassign": approval.reassign,
     "bpr.goal": bpr.set_goal,
     "bpr.step": bpr.update_step,
+    "session.move": scheduling.move,
+    "session.cancel": scheduling.cancel_session,
 }
 
 

@@ -1,25 +1,35 @@
-"""R5–R7 booking, in its basic form: one session on a business day within office hours
-and the contract period, with no consultant booked twice. (Slot proposals, travel and
-the season planner build on this.)"""
+"""R5–R7 booking: by hand, from a proposed slot or from a confirmed season plan, every
+booking goes through `reserve`, which checks the calendar and the consultants' diaries
+under row locks; moving and cancelling go through `move` and `cancel_session`.
+
+Every change bumps the session's SEQUENCE and queues calendar invites in the same
+transaction, so what people's calendars show never runs ahead of what is stored."""
 
 from __future__ import annotations
 
 import uuid
-from datetime import datetime, timedelta
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
 from typing import Any
 
 from sqlmodel import Session
 
-from handlers import forms, payloads, policy, workflow
+from handlers import calendar, diary, forms, invites, payloads, policy, workflow
 from handlers.actor import Actor
 from handlers.clock import TOKYO
-from handlers.common import consultant_choices, municipality_choices, municipality_name, notify
-from handlers.context import Context
+from handlers.common import (
+    consultant_choices,
+    municipality_choices,
+    municipality_name,
+)
+from handlers.context import Context, Rules
 from handlers.core import intent
 from handlers.errors import Invalid, Refused
 from handlers.forms import FieldSpec, FormSpec
 from handlers.i18n import format_when, join, t
-from handlers.reply import Field, ListItem, ListView, Reply, Text
+from handlers.reply import Button, Field, ListItem, ListView, Reply, Text
+from handlers.travel import TravelTable
 from storage import audit, engagements, people, requests, sessions
 from storage.models import (
     Mode,
@@ -28,6 +38,7 @@ from storage.models import (
     RequestState,
     Role,
     SessionKind,
+    SessionStatus,
     SupportSession,
 )
 from storage.seed_municipalities import PREFECTURAL_OFFICE
@@ -48,7 +59,168 @@ BOOK = FormSpec(
         FieldSpec("consultants", "multiselect"),
     ),
 )
-DEFAULT_MINUTES = {"bpr": 240, "consultation": 120, "office_day": 240, "results_meeting": 120}
+
+
+@dataclass(frozen=True)
+class Slot:
+    """A session to be booked, before it has a row."""
+
+    kind: SessionKind
+    starts_at: datetime
+    ends_at: datetime
+    mode: Mode
+    municipality_ids: tuple[int, ...]
+    consultant_ids: tuple[int, ...]
+    place: str | None = None
+    meeting_url: str | None = None
+    request_id: int | None = None
+    engagement_id: int | None = None
+    presenting: tuple[int, ...] = ()
+
+
+def outside_hours(rules: Rules, starts_at: datetime, ends_at: datetime) -> bool:
+    start, end = starts_at.astimezone(TOKYO), ends_at.astimezone(TOKYO)
+    return (
+        start.time() < rules.office_open
+        or end.time() > rules.office_close
+        or (end.date() != start.date())
+    )
+
+
+def calendar_refusal(ctx: Context, starts_at: datetime, ends_at: datetime) -> Refused | None:
+    """The same calendar rules the booking form applies, for bookings made without it."""
+    day = starts_at.astimezone(TOKYO).date()
+    lang = ctx.rules.language
+    if starts_at <= ctx.clock.now():
+        return Refused("refusal.slot_past", when=format_when(lang, starts_at))
+    if not calendar.in_contract(ctx.rules, day) or calendar.closed_reason(day):
+        return Refused("refusal.slot_closed", when=format_when(lang, starts_at))
+    if outside_hours(ctx.rules, starts_at, ends_at):
+        return Refused(
+            "refusal.slot_hours",
+            open=f"{ctx.rules.office_open:%H:%M}",
+            close=f"{ctx.rules.office_close:%H:%M}",
+        )
+    return None
+
+
+def unavailable(
+    session: Session, language: str, conflict: diary.Conflict, target_id: int | None = None
+) -> Refused:
+    reason = t(
+        language,
+        conflict.key,
+        when=format_when(language, conflict.when) if conflict.when else "",
+    )
+    return Refused(
+        "refusal.unavailable",
+        target_type="session",
+        target_id=target_id,
+        who=people.names(session, [conflict.person_id]).get(conflict.person_id, "?"),
+        reason=reason,
+    )
+
+
+def reserve(
+    session: Session,
+    ctx: Context,
+    actor: Actor,
+    slot: Slot,
+    *,
+    diaries: dict[int, diary.Diary] | None = None,
+    travel: TravelTable | None = None,
+) -> SupportSession:
+    """Book `slot` in the caller's transaction, or raise `Refused` with nothing written.
+
+    Consultants' rows are locked first, so two bookings of one consultant queue and the
+    second sees the first (on PostgreSQL as on SQLite). Callers booking many slots in
+    one transaction pass the diaries they loaded once."""
+    refusal = calendar_refusal(ctx, slot.starts_at, slot.ends_at)
+    if refusal is not None:
+        raise refusal
+    people.lock(session, slot.consultant_ids)
+    day = slot.starts_at.astimezone(TOKYO).date()
+    if diaries is None:
+        diaries = diary.load(session, slot.consultant_ids, day, day)
+    travel = travel or diary.travel_table(session)
+    site = diary.site_of(slot.kind, slot.mode, slot.municipality_ids)
+    chosen = {pid: diaries[pid] for pid in slot.consultant_ids}
+    conflict = diary.first_conflict(chosen, travel, slot.starts_at, slot.ends_at, site)
+    if conflict is not None:
+        raise unavailable(session, actor.language, conflict)
+    now = ctx.clock.now()
+    booked = sessions.add(
+        session,
+        SupportSession(
+            kind=slot.kind,
+            starts_at=slot.starts_at,
+            ends_at=slot.ends_at,
+            mode=slot.mode,
+            place=slot.place,
+            meeting_url=slot.meeting_url,
+            request_id=slot.request_id,
+            engagement_id=slot.engagement_id,
+            uid=f"{uuid.uuid4()}@dxdesk",
+            created_by_id=actor.id,
+            created_at=now,
+        ),
+        slot.municipality_ids,
+        slot.consultant_ids,
+        presenting=slot.presenting,
+    )
+    diary.book_into(diaries, slot.consultant_ids, booked, site)
+    if slot.request_id is not None:
+        request = requests.get(session, slot.request_id)
+        if request is not None and request.state == RequestState.APPROVED:
+            workflow.transition(
+                session,
+                request,
+                RequestState.SCHEDULED,
+                actor_id=actor.id,
+                now=now,
+                action="request.schedule",
+                after={"session_id": booked.id},
+            )
+    audit.record(
+        session,
+        at=now,
+        actor_id=actor.id,
+        action="session.book",
+        target_type="session",
+        target_id=booked.id,
+        after={
+            "kind": slot.kind,
+            "starts_at": slot.starts_at.isoformat(),
+            "municipalities": list(slot.municipality_ids),
+            "consultants": list(slot.consultant_ids),
+        },
+    )
+    announce(session, booked, "REQUEST", now)
+    return booked
+
+
+def default_place(
+    session: Session, kind: SessionKind, mode: Mode, municipality_ids: Sequence[int]
+) -> str | None:
+    """Where a visit happens unless someone says otherwise: the municipal office, or the
+    prefectural office for office days."""
+    if mode != Mode.VISIT:
+        return None
+    if kind == SessionKind.OFFICE_DAY or not municipality_ids:
+        return PREFECTURAL_OFFICE
+    return municipality_name(session, municipality_ids[0])
+
+
+def where_of(session: Session, language: str, booked: SupportSession) -> str:
+    return invites.where_of(session, booked, language)
+
+
+def announce(
+    session: Session, booked: SupportSession, method: invites.Method, now: datetime
+) -> None:
+    """Everyone concerned hears of a booking, a change or a cancellation through its
+    calendar invite (a chat notice carrying the .ics, and an e-mail where configured)."""
+    invites.queue_invites(session, booked, method, now)
 
 
 def _choices(session: Session, language: str) -> dict[str, Any]:
@@ -96,11 +268,7 @@ def book(ctx: Context, actor: Actor, values: dict[str, Any]) -> Reply:
         consultant_ids = [int(v) for v in clean["consultants"]]
         starts_at = datetime.combine(clean["date"], clean["start"], TOKYO)
         ends_at = starts_at + timedelta(minutes=clean["minutes"])
-        if (
-            clean["start"] < ctx.rules.office_open
-            or ends_at.time() > ctx.rules.office_close
-            or ends_at.date() != starts_at.date()
-        ):
+        if outside_hours(ctx.rules, starts_at, ends_at):
             fail(
                 "start",
                 "error.office_hours",
@@ -149,8 +317,10 @@ def book(ctx: Context, actor: Actor, values: dict[str, Any]) -> Reply:
             leads = [p.id for p in people.listing(session, Role.CONSULTANT) if p.is_lead]
             if leads and not set(leads) & set(consultant_ids):
                 fail("consultants", "error.lead_required")
-        elif kind == SessionKind.RESULTS_MEETING and clean["date"].month != 3:
-            fail("date", "error.results_in_march")
+        elif kind == SessionKind.RESULTS_MEETING:
+            if clean["date"].month != 3:
+                fail("date", "error.results_in_march")
+            municipality_ids = [m.id or 0 for m in people.municipalities(session)]  # all invited
         mode = Mode(clean["mode"])
         if kind == SessionKind.RESULTS_MEETING:
             mode = Mode.ONLINE
@@ -160,77 +330,25 @@ def book(ctx: Context, actor: Actor, values: dict[str, Any]) -> Reply:
             raise Invalid(
                 errors, forms.build(BOOK, lang, choices=choices).with_errors(values, errors)
             )
-        place = clean.get("place")
-        if mode == Mode.VISIT and not place:
-            place = (
-                PREFECTURAL_OFFICE
-                if kind == SessionKind.OFFICE_DAY or not municipality_ids
-                else municipality_name(session, municipality_ids[0])
-            )
-        people.lock(session, consultant_ids)  # two bookings of one consultant queue here
-        clash = sessions.clashes(session, consultant_ids, starts_at, ends_at)
-        if clash:
-            person_id, other = clash[0]
-            raise Refused(
-                "refusal.double_booking",
-                target_type="session",
-                who=people.names(session, [person_id]).get(person_id, "?"),
-                when=format_when(lang, other.starts_at),
-            )
-        now = ctx.clock.now()
-        booked = sessions.add(
+        place = clean.get("place") or default_place(session, kind, mode, municipality_ids)
+        booked = reserve(
             session,
-            SupportSession(
+            ctx,
+            actor,
+            Slot(
                 kind=kind,
                 starts_at=starts_at,
                 ends_at=ends_at,
                 mode=mode,
+                municipality_ids=tuple(municipality_ids),
+                consultant_ids=tuple(consultant_ids),
                 place=place if mode == Mode.VISIT else None,
                 meeting_url=clean.get("meeting_url") if mode == Mode.ONLINE else None,
                 request_id=request.id if request else None,
                 engagement_id=engagement_id,
-                uid=f"{uuid.uuid4()}@dxdesk",
-                created_by_id=actor.id,
-                created_at=now,
             ),
-            municipality_ids,
-            consultant_ids,
         )
-        if request is not None and request.state == RequestState.APPROVED:
-            workflow.transition(
-                session,
-                request,
-                RequestState.SCHEDULED,
-                actor_id=actor.id,
-                now=now,
-                action="request.schedule",
-                after={"session_id": booked.id},
-            )
-        audit.record(
-            session,
-            at=now,
-            actor_id=actor.id,
-            action="session.book",
-            target_type="session",
-            target_id=booked.id,
-            after={
-                "kind": kind,
-                "starts_at": starts_at.isoformat(),
-                "municipalities": municipality_ids,
-                "consultants": consultant_ids,
-            },
-        )
-        where = join(lang, (municipality_name(session, m) for m in municipality_ids)) or (
-            place or ""
-        )
-        notify(
-            session,
-            key=f"session.booked:{booked.id}",
-            person_ids=consultant_ids,
-            message="notice.booked",
-            params={"kind": kind.value, "when": starts_at.isoformat(), "where": where},
-            now=now,
-        )
+        where = where_of(session, lang, booked)
     return Reply(
         (
             Text(
@@ -289,9 +407,218 @@ def upcoming(ctx: Context, actor: Actor, ref: str = "") -> Reply:
                         ),
                     ),
                 ),
+                buttons=change_buttons(lang, s) if _may_change(ctx, actor, s) else (),
             )
             for s in rows
         )
     return Reply(
         (ListView(t(lang, "list.sessions.title"), items, 1, 1, t(lang, "list.sessions.empty")),)
+    )
+
+
+MOVE = FormSpec(
+    "session.move",
+    "form.move.title",
+    (
+        FieldSpec("date", "date", future_only=True, business_day=True),
+        FieldSpec("start", "time", hint=True),
+        FieldSpec("reason", required=False, max_length=200),
+    ),
+)
+CANCEL = FormSpec(
+    "session.cancel",
+    "form.cancel_session.title",
+    (FieldSpec("reason", "textarea", max_length=500),),
+)
+CHANGEABLE_BY_MUNICIPALITY = (SessionKind.BPR, SessionKind.CONSULTATION)
+
+
+def notice_deadline(rules: Rules, day: date) -> date:
+    """The last day on which the municipality may still move or cancel a session on `day`."""
+    return calendar.add_business_days(day, -rules.min_notice_business_days)
+
+
+def _changeable(
+    session: Session, ctx: Context, actor: Actor, session_id: int, intent_name: str
+) -> SupportSession:
+    """The session, locked, if `actor` may change it now; otherwise `Refused`."""
+    booked = sessions.get(session, session_id, lock=True)
+    if booked is None or booked.status != SessionStatus.BOOKED:
+        raise Refused("refusal.no_such_session", target_type="session", target_id=session_id)
+    if actor.role != Role.MUNICIPAL:
+        policy.require(actor, intent_name, target_type="session", target_id=session_id)
+        return booked
+    places = sessions.municipality_ids(session, session_id)
+    policy.require(
+        actor,
+        intent_name,
+        municipality_id=actor.municipality_id if actor.municipality_id in places else 0,
+        target_type="session",
+        target_id=session_id,
+    )
+    if booked.kind not in CHANGEABLE_BY_MUNICIPALITY:
+        raise Refused("refusal.not_allowed", target_type="session", target_id=session_id)
+    _require_notice(ctx, booked.starts_at, session_id)
+    return booked
+
+
+def _require_notice(ctx: Context, starts_at: datetime, session_id: int | None) -> None:
+    deadline = notice_deadline(ctx.rules, starts_at.astimezone(TOKYO).date())
+    if ctx.clock.now().date() > deadline:
+        raise Refused(
+            "refusal.too_late_to_change",
+            target_type="session",
+            target_id=session_id,
+            days=ctx.rules.min_notice_business_days,
+        )
+
+
+def _summary(session: Session, language: str, booked: SupportSession) -> dict[str, Any]:
+    return {
+        "kind": t(language, f"choice.session_kind.{booked.kind}"),
+        "when": format_when(language, booked.starts_at),
+        "where": where_of(session, language, booked),
+    }
+
+
+@intent("session.move.form")
+def move_form(ctx: Context, actor: Actor, ref: str) -> Reply:
+    session_id = payloads.require_id(ref)
+    with ctx.db.transaction() as session:
+        booked = _changeable(session, ctx, actor, session_id, "session.change")
+        local = booked.starts_at.astimezone(TOKYO)
+        title = _summary(session, actor.language, booked)
+    form = forms.build(
+        MOVE,
+        actor.language,
+        values={"date": local.date().isoformat(), "start": f"{local:%H:%M}"},
+        context=ref,
+        title_params=title,
+    )
+    return Reply((form,))
+
+
+@intent("session.move")
+def move(ctx: Context, actor: Actor, ref: str, values: dict[str, Any]) -> Reply:
+    """Move a session; the consultants' diaries are checked as for a new booking."""
+    session_id = payloads.require_id(ref)
+    lang = actor.language
+    with ctx.db.transaction() as session:
+        booked = _changeable(session, ctx, actor, session_id, "session.change")
+        clean = forms.check(ctx, actor, MOVE, values, context=ref)
+        starts_at = datetime.combine(clean["date"], clean["start"], TOKYO)
+        ends_at = starts_at + (booked.ends_at - booked.starts_at)
+        if starts_at == booked.starts_at:
+            raise Refused("refusal.nothing_changed", target_type="session", target_id=session_id)
+        refusal = calendar_refusal(ctx, starts_at, ends_at)
+        if refusal is not None:
+            raise refusal
+        if actor.role == Role.MUNICIPAL:
+            _require_notice(ctx, starts_at, session_id)
+        consultant_ids = sessions.consultant_ids(session, session_id)
+        people.lock(session, consultant_ids)
+        day = starts_at.date()
+        diaries = diary.load(session, consultant_ids, day, day, ignore_session_id=session_id)
+        site = diary.site_of(
+            booked.kind, booked.mode, sessions.municipality_ids(session, session_id)
+        )
+        conflict = diary.first_conflict(
+            diaries, diary.travel_table(session), starts_at, ends_at, site
+        )
+        if conflict is not None:
+            raise unavailable(session, lang, conflict, session_id)
+        before = {"starts_at": booked.starts_at.isoformat(), "sequence": booked.sequence}
+        booked.starts_at, booked.ends_at = starts_at, ends_at
+        booked.sequence += 1
+        session.add(booked)
+        session.flush()
+        now = ctx.clock.now()
+        audit.record(
+            session,
+            at=now,
+            actor_id=actor.id,
+            action="session.move",
+            target_type="session",
+            target_id=session_id,
+            before=before,
+            after={
+                "starts_at": starts_at.isoformat(),
+                "sequence": booked.sequence,
+                "reason": clean.get("reason"),
+            },
+        )
+        announce(session, booked, "REQUEST", now)
+        summary = _summary(session, lang, booked)
+    return Reply(
+        (Text(t(lang, "session.moved", **summary), "success"),), data={"session_id": session_id}
+    )
+
+
+@intent("session.cancel.form")
+def cancel_form(ctx: Context, actor: Actor, ref: str) -> Reply:
+    session_id = payloads.require_id(ref)
+    with ctx.db.transaction() as session:
+        booked = _changeable(session, ctx, actor, session_id, "session.change")
+        title = _summary(session, actor.language, booked)
+    return Reply((forms.build(CANCEL, actor.language, context=ref, title_params=title),))
+
+
+@intent("session.cancel")
+def cancel_session(ctx: Context, actor: Actor, ref: str, values: dict[str, Any]) -> Reply:
+    """Cancel a session; its request (if any) goes back to approved to be booked again."""
+    session_id = payloads.require_id(ref)
+    lang = actor.language
+    with ctx.db.transaction() as session:
+        booked = _changeable(session, ctx, actor, session_id, "session.change")
+        clean = forms.check(ctx, actor, CANCEL, values, context=ref)
+        now = ctx.clock.now()
+        booked.status = SessionStatus.CANCELLED
+        booked.sequence += 1
+        session.add(booked)
+        session.flush()
+        audit.record(
+            session,
+            at=now,
+            actor_id=actor.id,
+            action="session.cancel",
+            target_type="session",
+            target_id=session_id,
+            before={"status": SessionStatus.BOOKED},
+            after={"status": SessionStatus.CANCELLED, "reason": clean["reason"]},
+        )
+        if booked.request_id is not None:
+            request = requests.get(session, booked.request_id, lock=True)
+            live = sessions.listing(session, request_id=booked.request_id)
+            if request is not None and request.state == RequestState.SCHEDULED and not live:
+                workflow.transition(
+                    session,
+                    request,
+                    RequestState.APPROVED,
+                    actor_id=actor.id,
+                    now=now,
+                    action="request.unschedule",
+                    after={"cancelled_session_id": session_id},
+                )
+        announce(session, booked, "CANCEL", now)
+        summary = _summary(session, lang, booked)
+    return Reply(
+        (Text(t(lang, "session.cancelled", **summary), "success"),), data={"session_id": session_id}
+    )
+
+
+def _may_change(ctx: Context, actor: Actor, booked: SupportSession) -> bool:
+    """Whether to offer the buttons; pressing them checks again (`_changeable`)."""
+    if not policy.allowed(actor, "session.change") or booked.starts_at <= ctx.clock.now():
+        return False
+    if actor.role != Role.MUNICIPAL:
+        return True
+    deadline = notice_deadline(ctx.rules, booked.starts_at.astimezone(TOKYO).date())
+    return booked.kind in CHANGEABLE_BY_MUNICIPALITY and ctx.clock.now().date() <= deadline
+
+
+def change_buttons(language: str, booked: SupportSession) -> tuple[Button, ...]:
+    ref = payloads.encode(id=booked.id)
+    return (
+        Button("session.move.form", t(language, "button.move"), ref),
+        Button("session.cancel.form", t(language, "button.cancel_session"), ref, "danger"),
     )

@@ -27,6 +27,7 @@ TRANSITIONS: frozenset[tuple[RequestState, RequestState]] = frozenset(
         (S.NEEDS_INFO, S.DECLINED),
         (S.APPROVED, S.SCHEDULED),
         (S.SCHEDULED, S.DONE),
+        (S.SCHEDULED, S.APPROVED),  # its session was cancelled: to be booked again
         (S.SUBMITTED, S.CANCELLED),
         (S.NEEDS_INFO, S.CANCELLED),
         (S.APPROVED, S.CANCELLED),

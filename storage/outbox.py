@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -41,33 +42,52 @@ def enqueue(
     session.exec(statement)  # type: ignore[call-overload]
 
 
-def for_person(session: Session, person_id: int, limit: int = 20) -> list[Notification]:
+def for_person(
+    session: Session, person_id: int, limit: int = 20, *, exclude_kinds: Collection[str] = ()
+) -> list[Notification]:
+    query = select(Notification).where(Notification.person_id == person_id)
+    if exclude_kinds:
+        query = query.where(col(Notification.kind).not_in(list(exclude_kinds)))
     return list(
         session.exec(
-            select(Notification)
-            .where(Notification.person_id == person_id)
-            .order_by(col(Notification.created_at).desc(), col(Notification.id).desc())
-            .limit(limit)
+            query.order_by(col(Notification.created_at).desc(), col(Notification.id).desc()).limit(
+                limit
+            )
         ).all()
     )
 
 
 def claim_due(
-    session: Session, now: datetime, person_ids: list[int], limit: int = 50
+    session: Session,
+    now: datetime,
+    person_ids: Collection[int] | None,
+    limit: int = 50,
+    *,
+    kinds: Collection[str] | None = None,
+    exclude_kinds: Collection[str] = (),
 ) -> list[Notification]:
-    """Pending rows due by `now` for these people, marked `sending` by this transaction.
+    """Pending rows due by `now` for these people (None: anyone), marked `sending` by
+    this transaction. `kinds` / `exclude_kinds` split the queue between senders: chat
+    deliverers leave e-mail rows to the mail sender and the other way round.
 
     SKIP LOCKED lets several senders claim disjoint rows on PostgreSQL; SQLite's writer
     lock gives one sender at a time."""
-    if not person_ids:
+    if person_ids is not None and not person_ids:
         return []
+    query = (
+        select(Notification)
+        .where(Notification.status == NotificationStatus.PENDING)
+        .where(col(Notification.due_at) <= now)
+    )
+    if person_ids is not None:
+        query = query.where(col(Notification.person_id).in_(list(person_ids)))
+    if kinds is not None:
+        query = query.where(col(Notification.kind).in_(list(kinds)))
+    if exclude_kinds:
+        query = query.where(col(Notification.kind).not_in(list(exclude_kinds)))
     rows = list(
         session.exec(
-            select(Notification)
-            .where(Notification.status == NotificationStatus.PENDING)
-            .where(col(Notification.due_at) <= now)
-            .where(col(Notification.person_id).in_(person_ids))
-            .order_by(col(Notification.due_at), col(Notification.id))
+            query.order_by(col(Notification.due_at), col(Notification.id))
             .limit(limit)
             .with_for_update(skip_locked=True)
         ).all()
@@ -97,3 +117,12 @@ def finish(session: Session, notification_id: int, *, sent: bool, now: datetime)
         row.status = NotificationStatus.PENDING
         row.due_at = now + RETRY_AFTER * 2 ** (row.attempts - 1)
     session.add(row)
+
+
+def of_kind(session: Session, kind: str) -> list[Notification]:
+    """Every row of one kind, oldest first (the demo writes out the invites it sent)."""
+    return list(
+        session.exec(
+            select(Notification).where(Notification.kind == kind).order_by(col(Notification.id))
+        ).all()
+    )

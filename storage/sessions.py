@@ -22,13 +22,19 @@ def add(
     support_session: SupportSession,
     municipality_ids: Sequence[int],
     consultant_ids: Sequence[int],
+    *,
+    presenting: Collection[int] = (),
 ) -> SupportSession:
     session.add(support_session)
     session.flush()
     assert support_session.id is not None
     for municipality_id in dict.fromkeys(municipality_ids):
         session.add(
-            SessionMunicipality(session_id=support_session.id, municipality_id=municipality_id)
+            SessionMunicipality(
+                session_id=support_session.id,
+                municipality_id=municipality_id,
+                presenting=municipality_id in presenting,
+            )
         )
     for person_id in dict.fromkeys(consultant_ids):
         session.add(SessionConsultant(session_id=support_session.id, person_id=person_id))
@@ -36,14 +42,20 @@ def add(
     return support_session
 
 
-def get(session: Session, session_id: int) -> SupportSession | None:
-    return session.get(SupportSession, session_id)
+def get(session: Session, session_id: int, *, lock: bool = False) -> SupportSession | None:
+    """The session; with `lock`, its row is held until the transaction ends (two changes
+    of one session queue instead of one overwriting the other)."""
+    if not lock:
+        return session.get(SupportSession, session_id)
+    return session.exec(
+        select(SupportSession).where(SupportSession.id == session_id).with_for_update()
+    ).first()
 
 
-def clashes(
+def booked_for(
     session: Session, person_ids: Collection[int], starts_at: datetime, ends_at: datetime
 ) -> list[tuple[int, SupportSession]]:
-    """(consultant, session) pairs already booked over any part of [starts_at, ends_at)."""
+    """(consultant, session) pairs booked over any part of [starts_at, ends_at), in time order."""
     rows = session.exec(
         select(SessionConsultant.person_id, SupportSession)
         .join(SupportSession, col(SupportSession.id) == col(SessionConsultant.session_id))
@@ -51,6 +63,7 @@ def clashes(
         .where(SupportSession.status != SessionStatus.CANCELLED)
         .where(col(SupportSession.starts_at) < ends_at)
         .where(col(SupportSession.ends_at) > starts_at)
+        .order_by(col(SupportSession.starts_at))
     ).all()
     return [(person_id, row) for person_id, row in rows]
 
@@ -129,3 +142,24 @@ def counts_by_kind(session: Session, before: datetime) -> dict[str, tuple[int, i
         .group_by(col(SupportSession.kind))
     ).all()
     return {kind: (int(held or 0), int(total) - int(held or 0)) for kind, held, total in rows}
+
+
+def presenting_ids(session: Session, session_id: int) -> list[int]:
+    return list(
+        session.exec(
+            select(SessionMunicipality.municipality_id)
+            .where(SessionMunicipality.session_id == session_id)
+            .where(SessionMunicipality.presenting)
+            .order_by(col(SessionMunicipality.municipality_id))
+        ).all()
+    )
+
+
+def set_presenting(session: Session, session_id: int, municipality_ids: Collection[int]) -> None:
+    rows = session.exec(
+        select(SessionMunicipality).where(SessionMunicipality.session_id == session_id)
+    ).all()
+    for row in rows:
+        row.presenting = row.municipality_id in municipality_ids
+        session.add(row)
+    session.flush()

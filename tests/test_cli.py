@@ -64,6 +64,14 @@ def test_demo_tells_a_season_and_ends_with_the_quota_table(tmp_path):
         "権限がありません",
         "さんが",
         "合同支援",
+        "勤務パターン",
+        "の休暇を登録",
+        "が選ばれて予約",
+        "シーズン計画の案",
+        "件を予約して招待",
+        "日程を変更",
+        "を取り消しました",
+        "不足分のBPR支援1回だけ",
         "まとめて提出",
         "取組目標を設定",
         "未設定のまま3回目",
@@ -74,6 +82,16 @@ def test_demo_tells_a_season_and_ends_with_the_quota_table(tmp_path):
     ):
         assert expected in text, expected
     assert (tmp_path / "demo" / "dxdesk-demo.db").exists()
+    written = {
+        p.name: p.read_text(encoding="utf-8") for p in (tmp_path / "demo" / "invites").glob("*.ics")
+    }
+    assert len(written) > 60
+    methods = {name: text.split("METHOD:", 1)[1].splitlines()[0] for name, text in written.items()}
+    cancelled = [n for n, m in methods.items() if m == "CANCEL"]
+    moved = [n for n in written if not n.endswith("-0.ics") and n not in cancelled]
+    assert len(cancelled) == 1 and "STATUS:CANCELLED" in written[cancelled[0]]
+    assert moved  # the moved session's update, with a higher SEQUENCE
+    assert all(methods[n] == "REQUEST" for n in moved)
 
 
 def test_demo_twice_in_the_same_folder_starts_fresh(tmp_path):

@@ -11,7 +11,7 @@ import templates
 from handlers import forms, i18n
 from handlers.forms import FormSpec
 from storage.engagements import DEFAULT_STEPS
-from storage.models import RequestState, Role, SessionKind, StepStatus
+from storage.models import AbsenceKind, PlanStatus, RequestState, Role, SessionKind, StepStatus
 
 ROOT = Path(__file__).resolve().parent.parent
 KEY = re.compile(r"^[a-z_]+(\.[a-z_0-9]+)+$")
@@ -58,15 +58,17 @@ def dynamic_keys():
     """Keys the code builds from names: fields, hints, choices, states, phases…"""
     keys = set()
     import handlers.approval as approval
+    import handlers.availability as availability
     import handlers.bpr as bpr
     import handlers.intake as intake
     import handlers.logs as logs
+    import handlers.results_meeting as results_meeting
     import handlers.roster as roster
     import handlers.scheduling as scheduling
 
     specs = [
         v
-        for m in (approval, bpr, intake, logs, roster, scheduling)
+        for m in (approval, availability, bpr, intake, logs, results_meeting, roster, scheduling)
         for v in vars(m).values()
         if isinstance(v, FormSpec)
     ]
@@ -94,6 +96,10 @@ def dynamic_keys():
     keys |= {f"choice.channel.{c}" for c in ("chat", "phone", "email")}
     keys |= {f"choice.topic.{c}" for c in (*intake.TOPICS, "bpr")}
     keys |= {"calendar.closed.weekend", "calendar.closed.holiday", "calendar.closed.year_end"}
+    keys |= {f"plan.status.{s.value}" for s in PlanStatus}
+    keys |= {f"plan.kind.{k.value}" for k in SessionKind} | {"plan.kind.reserve"}
+    keys |= {f"conflict.absence.{k.value}" for k in AbsenceKind}
+    keys |= {"conflict.double_booking", "conflict.travel", "conflict.outside_week"}
     from handlers.menu import ENTRIES
 
     keys |= {label for *_, label in ENTRIES}

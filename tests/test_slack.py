@@ -467,7 +467,7 @@ def test_the_manifest_matches_the_app():
         settings["event_subscriptions"]["request_url"],
     ]
     assert all(url.endswith("/slack/events") for url in urls)
-    assert {"commands", "chat:write", "users:read.email"} <= set(
+    assert {"commands", "chat:write", "files:write", "im:write", "users:read.email"} <= set(
         manifest["oauth_config"]["scopes"]["bot"]
     )
 

@@ -20,6 +20,7 @@ ALLOWED = {
     (S.NEEDS_INFO, S.DECLINED),
     (S.APPROVED, S.SCHEDULED),
     (S.SCHEDULED, S.DONE),
+    (S.SCHEDULED, S.APPROVED),  # its only session was cancelled
     (S.SUBMITTED, S.CANCELLED),
     (S.NEEDS_INFO, S.CANCELLED),
     (S.APPROVED, S.CANCELLED),

@@ -33,7 +33,7 @@ from handlers.context import Context
 from handlers.core import record_refusal
 from handlers.errors import Refused
 from handlers.i18n import t
-from handlers.reply import Reply
+from handlers.reply import File, Reply
 from storage import messages
 
 log = logging.getLogger("dxdesk.slack")
@@ -218,6 +218,8 @@ class SlackBot:
             return router.press(
                 self.ctx, actor, "request.form", payloads.encode(kind="bpr_application")
             )
+        if means("feed.command"):  # the private URL: answered ephemerally, to them only
+            return router.press(self.ctx, actor, "calendar.feed")
         if means("command.status"):
             return Reply.joined(
                 router.press(self.ctx, actor, "request.list"),
@@ -325,11 +327,29 @@ class SlackBot:
                 log.exception("after %s: %s failed", action, name)
 
     def post(self, channel: str, reply: Reply, **extra: Any) -> Any:
-        return self.client.chat_postMessage(
+        """The message, then any files it carries (an invite's .ics) into the same
+        conversation."""
+        posted = self.client.chat_postMessage(
             channel=channel,
             blocks=blocks.message_blocks(reply),
             text=blocks.fallback_text(reply),
             **extra,
+        )
+        if reply.files:
+            self.upload(str(posted.get("channel") or channel), reply.files)
+        return posted
+
+    def upload(self, channel: str, files: tuple[File, ...]) -> None:
+        """files_upload_v2 shares into a conversation id: a user id (a DM) is first turned
+        into the bot's DM channel with that user (conversations.open, im:write)."""
+        if channel[:1] in ("U", "W"):
+            channel = self.client.conversations_open(users=channel)["channel"]["id"]
+        self.client.files_upload_v2(
+            channel=channel,
+            file_uploads=[
+                {"content": file.content, "filename": file.name, "title": file.name}
+                for file in files
+            ],
         )
 
     def on_home(self, body: dict[str, Any]) -> None:

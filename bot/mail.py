@@ -1,0 +1,96 @@
+"""Invites by e-mail: queued `invite_email` rows sent over SMTP when `SMTP_URL` is set.
+
+Each message is multipart/alternative: a text/plain body in the recipient's language
+and a `text/calendar; method=REQUEST|CANCEL` part whose method matches the METHOD inside
+the .ics, which is what makes Outlook and Gmail show accept/decline buttons (or remove
+the event) instead of an attachment. The organizer is never mailed: `queue_invites`
+queues nothing for them.
+"""
+
+from __future__ import annotations
+
+import logging
+import smtplib
+import ssl
+from email.message import EmailMessage
+from email.utils import formataddr, formatdate, make_msgid
+
+from bot.config import Settings, SmtpServer
+from handlers import notices
+from handlers.context import Context
+
+log = logging.getLogger("dxdesk.mail")
+TIMEOUT_SECONDS = 30
+
+
+def message(mail: notices.Mail, sender: str) -> EmailMessage:
+    out = EmailMessage()
+    out["Subject"] = mail.subject
+    out["From"] = formataddr(("DX Desk", sender))
+    out["To"] = formataddr((mail.to_name, mail.to_email))
+    out["Date"] = formatdate(localtime=False)
+    out["Message-ID"] = make_msgid(domain=sender.rpartition("@")[2] or None)
+    # base64: safe through any relay, 8BITMIME or not; bytes keep the CRLFs iCalendar needs.
+    out.set_content(mail.body, subtype="plain", charset="utf-8", cte="base64")
+    out.add_alternative(
+        mail.ics,
+        maintype="text",
+        subtype="calendar",
+        cte="base64",
+        params={"method": mail.method, "charset": "UTF-8"},
+    )
+    return out
+
+
+def connect(server: SmtpServer) -> smtplib.SMTP:
+    if server.security == "tls":
+        client: smtplib.SMTP = smtplib.SMTP_SSL(
+            server.host,
+            server.port,
+            timeout=TIMEOUT_SECONDS,
+            context=ssl.create_default_context(),
+        )
+    else:
+        client = smtplib.SMTP(server.host, server.port, timeout=TIMEOUT_SECONDS)
+        if server.security == "starttls":
+            client.starttls(context=ssl.create_default_context())
+    if server.username:
+        client.login(server.username, server.password or "")
+    return client
+
+
+def deliver_mail(ctx: Context, settings: Settings) -> int:
+    """Send the due invite e-mails over one SMTP connection; returns how many went.
+    A message the server refuses (or a server that cannot be reached) goes back to the
+    queue with the outbox's growing delay, and is `failed` after a few attempts."""
+    server = settings.smtp
+    if server is None:
+        return 0
+    mails = notices.claim_mail(ctx)
+    if not mails:
+        return 0
+    sent = 0
+    client: smtplib.SMTP | None = None
+    try:
+        client = connect(server)
+    except (OSError, smtplib.SMTPException):
+        log.exception("SMTP server %s:%s not reachable", server.host, server.port)
+    for mail in mails:
+        ok = False
+        if client is not None:
+            try:
+                client.send_message(message(mail, settings.mail_from))
+                ok = True
+            except smtplib.SMTPServerDisconnected:
+                log.exception("invite e-mail %s: the server hung up", mail.notification_id)
+                client = None
+            except (OSError, smtplib.SMTPException):
+                log.exception("invite e-mail %s not sent", mail.notification_id)
+        notices.finish(ctx, mail.notification_id, sent=ok)
+        sent += ok
+    if client is not None:
+        try:
+            client.quit()
+        except (OSError, smtplib.SMTPException):
+            client.close()
+    return sent

@@ -1,0 +1,351 @@
+"""Calendar invites (iCalendar, RFC 5545 / iTIP RFC 5546) for booked sessions, and the
+outbox rows that carry them to each attendee by chat and by e-mail.
+
+One session keeps one UID for life and every change raises its SEQUENCE, so calendars
+replace the event instead of adding a second one. A cancellation is METHOD:CANCEL with
+STATUS:CANCELLED and a higher SEQUENCE: a REQUEST merely marked cancelled leaves the
+event standing in Google and Outlook calendars.
+
+`build_invite` is pure (plain data in, bytes out); `invite_for` gathers that data from
+storage; `queue_invites` is called by whatever books, moves or cancels a session, in the
+same transaction, after it has bumped `sequence` (and set the status).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any, Literal
+
+from icalendar import Calendar, Event, vCalAddress
+from sqlmodel import Session
+
+from handlers.clock import TOKYO
+from handlers.i18n import format_when, join, t
+from handlers.reply import File
+from storage import outbox, people, requests, sessions
+from storage.models import Mode, Person, Request, Role, SessionKind, SessionStatus, SupportSession
+
+Method = Literal["REQUEST", "CANCEL"]
+CHAT_KIND = "invite"
+EMAIL_KIND = "invite_email"
+PRODID = "-//DX Desk//Kumamoto DX Desk//JA"
+ORGANIZER_FALLBACK = "dxdesk@localhost"
+"""ORGANIZER of a session booked by someone without an e-mail address: iTIP requires one."""
+REQUIRED, OPTIONAL = "REQ-PARTICIPANT", "OPT-PARTICIPANT"
+
+
+@dataclass(frozen=True)
+class Party:
+    """An organizer or attendee as the invite names them."""
+
+    name: str
+    email: str
+    role: str = REQUIRED
+
+
+@dataclass(frozen=True)
+class InviteData:
+    """Everything an invite says about one session, already worded in one language."""
+
+    uid: str
+    sequence: int
+    status: Literal["CONFIRMED", "CANCELLED"]
+    kind: str
+    starts_at: datetime
+    ends_at: datetime
+    summary: str
+    description: str
+    location: str | None = None
+    meeting_url: str | None = None
+    organizer: Party | None = None
+    attendees: tuple[Party, ...] = ()
+
+
+# -- the pure builder -------------------------------------------------------------------
+
+
+def new_calendar(method: Method | None = None, *, name: str | None = None) -> Calendar:
+    calendar = Calendar()
+    calendar.add("prodid", PRODID)
+    calendar.add("version", "2.0")
+    calendar.add("calscale", "GREGORIAN")
+    if method:
+        calendar.add("method", method)
+    if name:
+        calendar.add("x-wr-calname", name)
+        calendar.add("x-wr-timezone", "Asia/Tokyo")
+    return calendar
+
+
+def to_bytes(calendar: Calendar) -> bytes:
+    """The calendar with a VTIMEZONE for every TZID its events use (Asia/Tokyo)."""
+    calendar.add_missing_timezones()
+    return calendar.to_ical()
+
+
+def session_event(data: InviteData, now: datetime, *, cancelled: bool = False) -> Event:
+    event = Event()
+    event.add("uid", data.uid)
+    event.add("dtstamp", now.astimezone(UTC))
+    event.add("dtstart", data.starts_at.astimezone(TOKYO))
+    event.add("dtend", data.ends_at.astimezone(TOKYO))
+    event.add("sequence", data.sequence)
+    event.add("status", "CANCELLED" if cancelled else data.status)
+    event.add("summary", data.summary)
+    event.add("description", data.description)
+    event.add("transp", "OPAQUE")
+    if data.location:
+        event.add("location", data.location)
+    if data.meeting_url:
+        event.add("url", data.meeting_url)
+    if data.organizer is not None:
+        event.add("organizer", _address(data.organizer))
+    for party in data.attendees:
+        address = _address(party)
+        address.params["role"] = party.role
+        address.params["partstat"] = "NEEDS-ACTION"
+        address.params["rsvp"] = "TRUE"
+        event.add("attendee", address)
+    return event
+
+
+def _address(party: Party) -> vCalAddress:
+    address = vCalAddress(f"mailto:{party.email}")
+    address.params["cn"] = party.name
+    return address
+
+
+def build_invite(data: InviteData, method: Method, now: datetime) -> bytes:
+    """An iTIP message: METHOD:REQUEST (booked or changed) or METHOD:CANCEL, which is
+    always STATUS:CANCELLED whatever `data.status` says."""
+    calendar = new_calendar(method)
+    calendar.add_component(session_event(data, now, cancelled=method == "CANCEL"))
+    return to_bytes(calendar)
+
+
+# -- from storage -----------------------------------------------------------------------
+
+
+def attendees_of(
+    db_session: Session, row: SupportSession
+) -> tuple[Person | None, list[tuple[Person, str]]]:
+    """(organizer, [(person, role)]): the consultants and the requester are required;
+    the other staff of the session's municipalities optional. The organizer (who
+    booked it) is left out of the attendees: they are never sent their own invite."""
+    session_id = row.id or 0
+    organizer = people.get(db_session, row.created_by_id)
+    wanted: list[tuple[int, str]] = [
+        (pid, REQUIRED) for pid in sessions.consultant_ids(db_session, session_id)
+    ]
+    request = request_of(db_session, row)
+    if request is not None and request.requester_id is not None:
+        wanted.append((request.requester_id, REQUIRED))
+    municipality_ids = set(sessions.municipality_ids(db_session, session_id))
+    if municipality_ids:
+        wanted.extend(
+            (person.id or 0, OPTIONAL)
+            for person in people.listing(db_session, Role.MUNICIPAL)
+            if person.municipality_id in municipality_ids
+        )
+    out: list[tuple[Person, str]] = []
+    seen = {row.created_by_id}
+    for person_id, role in wanted:
+        if person_id in seen:
+            continue
+        seen.add(person_id)
+        person = people.get(db_session, person_id)
+        if person is not None and person.active:
+            out.append((person, role))
+    return organizer, out
+
+
+def request_of(db_session: Session, row: SupportSession) -> Request | None:
+    return requests.get(db_session, row.request_id) if row.request_id is not None else None
+
+
+def municipality_names(db_session: Session, row: SupportSession) -> list[str]:
+    names = people.municipality_names(db_session)
+    return [names.get(m, "?") for m in sessions.municipality_ids(db_session, row.id or 0)]
+
+
+def where_of(db_session: Session, row: SupportSession, language: str) -> str:
+    """The municipalities a session is for, or else its place or meeting link. The
+    results meeting invites every municipality: its link says more than 45 names."""
+    if row.kind == SessionKind.RESULTS_MEETING:
+        return row.meeting_url or row.place or ""
+    return join(language, municipality_names(db_session, row)) or row.place or row.meeting_url or ""
+
+
+def session_data(
+    db_session: Session,
+    row: SupportSession,
+    language: str,
+    *,
+    with_people: bool = True,
+    sequence: int | None = None,
+) -> InviteData:
+    """The invite's content for one session in `language`. Feeds leave out organizer
+    and attendees (`with_people=False`): a subscribed calendar is not a meeting."""
+    lang = language
+    session_id = row.id or 0
+    kind = t(lang, f"choice.session_kind.{row.kind}")
+    municipalities = municipality_names(db_session, row)
+    where = join(lang, municipalities) or row.place or ""
+    cancelled = row.status == SessionStatus.CANCELLED
+    starts_at, ends_at = row.starts_at.astimezone(TOKYO), row.ends_at.astimezone(TOKYO)
+
+    def line(label: str, value: str) -> str:
+        return t(lang, "invite.line", label=label, value=value)
+
+    lines = [t(lang, "invite.description.cancelled")] if cancelled else []
+    lines.append(t(lang, "invite.description.intro", kind=kind))
+    lines.append(
+        line(
+            t(lang, "invite.when"),
+            t(
+                lang,
+                "invite.time_range",
+                start=format_when(lang, starts_at),
+                end=f"{ends_at:%H:%M}",
+            ),
+        )
+    )
+    if municipalities:
+        lines.append(line(t(lang, "field.municipalities"), join(lang, municipalities)))
+    if row.place:
+        lines.append(line(t(lang, "field.place"), row.place))
+    if row.meeting_url:
+        lines.append(line(t(lang, "field.meeting_url"), row.meeting_url))
+    consultants = people.names(db_session, sessions.consultant_ids(db_session, session_id))
+    if consultants:
+        lines.append(line(t(lang, "field.consultants"), join(lang, consultants.values())))
+    if (request := request_of(db_session, row)) is not None:
+        lines.append(line(t(lang, "field.request_number"), request.number))
+    lines.extend(("", t(lang, "invite.description.footer")))
+
+    organizer: Party | None = None
+    attendees: tuple[Party, ...] = ()
+    if with_people:
+        booked_by, invited = attendees_of(db_session, row)
+        organizer = Party(
+            booked_by.name if booked_by else "DX Desk",
+            (booked_by.email if booked_by else None) or ORGANIZER_FALLBACK,
+        )
+        attendees = tuple(Party(p.name, p.email, role) for p, role in invited if p.email)
+    summary = (
+        t(lang, "invite.summary", kind=kind, where=where)
+        if where and row.kind != SessionKind.RESULTS_MEETING
+        else t(lang, "invite.summary_plain", kind=kind)
+    )
+    return InviteData(
+        uid=row.uid,
+        sequence=row.sequence if sequence is None else sequence,
+        status="CANCELLED" if cancelled else "CONFIRMED",
+        kind=row.kind,
+        starts_at=starts_at,
+        ends_at=ends_at,
+        summary=summary,
+        description="\n".join(lines),
+        location=row.place if row.mode == Mode.VISIT else row.meeting_url,
+        meeting_url=row.meeting_url if row.mode == Mode.ONLINE else None,
+        organizer=organizer,
+        attendees=attendees,
+    )
+
+
+def invite_for(
+    db_session: Session,
+    support_session_id: int,
+    method: Method,
+    now: datetime,
+    language: str,
+    *,
+    sequence: int | None = None,
+) -> bytes:
+    """The .ics for one session as it is stored now; `sequence` pins the SEQUENCE an
+    outbox row was queued with (the session may have moved on since)."""
+    row = sessions.get(db_session, support_session_id)
+    if row is None:
+        raise LookupError(f"no session {support_session_id}")
+    return build_invite(session_data(db_session, row, language, sequence=sequence), method, now)
+
+
+# -- the outbox -------------------------------------------------------------------------
+
+
+def variant(method: Method, sequence: int) -> Literal["request", "update", "cancel"]:
+    if method == "CANCEL":
+        return "cancel"
+    return "update" if sequence > 0 else "request"
+
+
+NOTICES = {
+    "request": "invite.notice.request",
+    "update": "invite.notice.update",
+    "cancel": "invite.notice.cancel",
+}
+SUBJECTS = {
+    "request": "mail.subject.request",
+    "update": "mail.subject.update",
+    "cancel": "mail.subject.cancel",
+}
+
+
+def queue_invites(
+    db_session: Session, support_session: SupportSession, method: Method, now: datetime
+) -> None:
+    """Queue this session's invite for every attendee but the organizer: a chat notice
+    carrying the .ics and, for those with an e-mail address, an e-mail. Keys name the
+    session, SEQUENCE, method, person and channel, so queueing twice queues once; the
+    .ics itself is rendered when sent, in the recipient's language."""
+    session_id = support_session.id or 0
+    sequence = support_session.sequence
+    _, recipients = attendees_of(db_session, support_session)
+    for person, _role in recipients:
+        language = person.language or "ja"
+        payload: dict[str, Any] = {
+            "message": NOTICES[variant(method, sequence)],
+            "params": {
+                "kind": support_session.kind,
+                "when": support_session.starts_at.isoformat(),
+                "where": where_of(db_session, support_session, language),
+            },
+            "action": None,
+            "ref": None,
+            "session_id": session_id,
+            "sequence": sequence,
+            "method": method,
+        }
+        channels = [(CHAT_KIND, "chat")]
+        if person.email:
+            channels.append((EMAIL_KIND, "email"))
+        for kind, channel in channels:
+            outbox.enqueue(
+                db_session,
+                key=f"invite:{session_id}:{sequence}:{method}:{person.id}:{channel}",
+                kind=kind,
+                person_id=person.id or 0,
+                payload=payload,
+                due_at=now,
+                now=now,
+            )
+
+
+def file_name(payload: dict[str, Any]) -> str:
+    suffix = "-cancel" if payload.get("method") == "CANCEL" else ""
+    return f"dxdesk-{payload['session_id']}-{payload['sequence']}{suffix}.ics"
+
+
+def invite_file(db_session: Session, payload: dict[str, Any], language: str, now: datetime) -> File:
+    """The .ics an invite row carries, as a reply block."""
+    method: Method = "CANCEL" if payload.get("method") == "CANCEL" else "REQUEST"
+    content = invite_for(
+        db_session,
+        int(payload["session_id"]),
+        method,
+        now,
+        language,
+        sequence=int(payload["sequence"]),
+    )
+    return File(file_name(payload), content, f"text/calendar; method={method}; charset=UTF-8")

@@ -1,0 +1,1092 @@
+"""Season planner: proposes a whole season of sessions (R5–R7) as plain data.
+
+How the season planner works
+============================
+
+Input is a `Problem` (contract window, consultants with weekly patterns and absences,
+BPR engagements with their eligible consultants, quotas, fixed bookings, travel table);
+output is a `Plan` with the *new* bookings only. Nothing here touches the database, so
+the chat handler can run it, show the proposal and book it through `scheduling`.
+
+Rules (hard constraints). A consultant's working day is a sequence of *stops*; each
+booking is a stop at its site: the municipality for on-site BPR, the prefectural office
+for office days, reserve windows and online meetings (online counts as at the office).
+
+- New bookings lie on business days (`handlers.calendar.is_business_day`) in
+  [problem.start, problem.end] and inside office hours; they also lie inside the
+  consultant's weekly window for that weekday (a consultant with a pattern is not
+  available on weekdays missing from it; no pattern means "whenever the office is
+  open") and never overlap an absence (an absence without times is the whole day; a
+  missing start means from midnight, a missing end until midnight).
+- *Travel buffer* (the rule `handlers.diary` applies to hand bookings): any two stops of
+  a consultant on one day are at least travel(a, b) apart, the earlier one's end to the
+  later one's start (every pair, not only neighbours). The drive from the prefectural
+  office to the day's first site and back from the last one may fall outside office
+  hours (consultants drive in early and home late); it still counts in
+  `travel_minutes`. So a session in 苓北町 (150 min out) can start at 09:00.
+- BPR sessions last `bpr_minutes`, by default 210 ("4時間程度" in the specification: a
+  half day, 09:00–12:30 or 13:30–17:00), so at the default 09:00–17:00 one consultant
+  can visit two municipalities up to 60 min apart on one day (a *tour*).
+- No consultant is in two places at once; the lead consultant(s) attend every office
+  day; the results meeting is online, with every consultant, in March of the contract's
+  fiscal year; a BPR session takes `per_session` of the engagement's eligible
+  consultants; two sessions of one engagement are at least `min_gap_days` calendar days
+  apart.
+- Fixed bookings are never moved, count towards every quota (fixed consultations and
+  fixed reserve windows both use up the consultation reserve) and take part in clashes,
+  travel and gaps (they need not lie inside office hours). Rules are enforced on every
+  consultant-day that receives a new booking; a day whose fixed bookings already break
+  them is simply not used.
+
+Model. Decisions are, for each missing item, a day, a start minute on a 15-minute grid
+and a team. Soft goals, weighed against each other: little car travel (the season's total
+of office → sites in time order → office per consultant-day), sessions near their
+*target dates* (so each engagement's sessions and the office days spread over the
+season), and balanced load (hours booked per consultant, reserves apart). An option's
+score is W_DAY per calendar day from its target, plus W_TRAVEL per car minute it adds
+to its team's day routes, plus W_LOAD per hour each team member is already ahead (up to
+that date) of the least loaded eligible consultant.
+
+Algorithm: a constructive greedy in a fixed order, then a balancing local search.
+
+1. Results meeting (needs everyone), then office days (need the lead), then BPR
+   sessions in order of target date, then reserve windows (they only hold capacity, so
+   they must not block real sessions).
+2. Partners: engagements are paired greedily by the travel a tour saves over two round
+   trips, travel(office, a) + travel(office, b) − travel(a, b), among pairs that fit one
+   day (two sessions plus the drive between them within office hours) and share
+   `per_session` eligible consultants (人吉市 with 錦町: 160 car minutes saved a day).
+3. Targets: office days and reserves are apportioned to months by business days (so
+   they spread evenly over the season, filling months that fixed ones leave thin) and
+   spread evenly inside each month. An engagement's missing sessions are spread evenly
+   over the window and between its fixed sessions. Partner pairs and single engagements
+   are ordered along a nearest-neighbour chain from the office and get staggered phases
+   (partners share one), so the season's load is staggered; partners' targets are
+   matched into tours, nearest first.
+4. Each session (or tour) goes to the best-scoring feasible option among days within
+   `SEARCH_RADIUS_DAYS` of its target (further out only if none fits), found by an exact
+   feasibility check of the whole consultant-day (grid starts, earliest feasible start;
+   a tour puts either engagement first at the earliest start and the other after it,
+   preferring the afternoon half-day). A tour is booked unless its two sessions placed
+   on their own score better (they may still share a day through the travel term). An
+   engagement left short (even spreading wastes room when the window is tight for the
+   gap) has its new sessions re-placed earliest-first, which packs the most in; the
+   re-pack is kept only if it places more.
+5. Balance: hand a consultant's BPR day (a tour moves whole) or one session of it to a
+   less loaded eligible consultant at the same times, narrowing their spread: first
+   every hand-over that does not add travel, then, while the most loaded consultant is
+   more than `BALANCE_SLACK` sessions above the mean, the one off them that adds the
+   least travel per hour moved, up to `BALANCE_TRAVEL_PER_HOUR` (this may split a tour).
+
+Why a heuristic and not CP-SAT: the season is loose (about 200 business days, around
+100 consultant-days of work for 3 consultants); the hard part is the exact day-level
+timing with travel and arbitrary fixed bookings, which a direct check expresses plainly,
+while a time-indexed CP-SAT model with routing would be far larger. The travel that can
+be saved comes almost entirely from tours of neighbouring towns, which the partner
+pairing captures directly; the rest is spacing and balance, which the targets and the
+hand-overs handle. On the benchmark season (bench/planner.py) it books every session
+in well under a second with about two thirds of a naive first-fit plan's travel and
+loads within a few hours of each other. It never returns an infeasible item (every
+placement and hand-over is checked exactly) and is deterministic: `seed` only breaks
+ties between equally good consultants.
+"""
+
+from __future__ import annotations
+
+import bisect
+import random
+from collections import Counter, defaultdict
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import date, datetime, time, timedelta
+from itertools import combinations, pairwise
+from typing import Any
+
+from handlers.calendar import fiscal_year, is_business_day
+from handlers.clock import TOKYO
+from handlers.travel import TravelTable
+
+GRID_MINUTES = 15  # sessions start on the quarter hour
+SEARCH_RADIUS_DAYS = 14  # calendar days either side of a target searched for the best option
+W_DAY = 2.0  # score per calendar day away from the target date
+W_TRAVEL = 1.0  # score per extra car minute
+W_LOAD = 2.0  # score per hour a team member is ahead of the least loaded eligible consultant
+SAME_DAY_PENALTY = 5 * W_DAY  # two office days (or reserves) on one date: allowed, not liked
+REBALANCE_PASSES = 60  # hand-overs of BPR work between consultants, at most
+BALANCE_SLACK = 0.5  # sessions above the mean load the most loaded consultant may stay
+BALANCE_TRAVEL_PER_HOUR = 60  # car minutes worth adding per hour of work moved off the top
+
+KINDS = ("bpr", "consultation", "office_day", "results_meeting", "reserve")
+
+
+@dataclass(frozen=True)
+class Absence:
+    day: date
+    starts: time | None = None
+    ends: time | None = None
+
+
+@dataclass(frozen=True)
+class Consultant:
+    id: int
+    is_lead: bool = False
+    weekly: Mapping[int, tuple[time, time]] | None = None  # weekday 0=Mon → window
+    absences: tuple[Absence, ...] = ()
+
+
+@dataclass(frozen=True)
+class EngagementNeed:
+    engagement_id: int
+    municipality_id: int
+    sessions: int  # total for the season, fixed ones included
+    consultant_ids: tuple[int, ...]  # eligible consultants
+    per_session: int = 1
+
+
+@dataclass(frozen=True)
+class Booking:
+    """A fixed, existing session or a planned one."""
+
+    kind: str  # "bpr" | "consultation" | "office_day" | "results_meeting" | "reserve"
+    starts_at: datetime  # aware, Asia/Tokyo
+    ends_at: datetime
+    consultant_ids: tuple[int, ...]
+    municipality_id: int | None = None  # None = prefectural office / online
+    engagement_id: int | None = None
+    online: bool = False
+
+
+@dataclass(frozen=True)
+class Problem:
+    start: date  # earliest day for a new booking (contract start or later)
+    end: date  # contract end
+    consultants: tuple[Consultant, ...]
+    engagements: tuple[EngagementNeed, ...]
+    travel: TravelTable
+    office_days: int = 30
+    consultation_reserve: int = 30
+    results_meeting: bool = True
+    fixed: tuple[Booking, ...] = ()
+    office_open: time = time(9)
+    office_close: time = time(17)
+    bpr_minutes: int = 210  # 4時間程度: a half day, 09:00-12:30 or 13:30-17:00
+    office_day_minutes: int = 240
+    consultation_minutes: int = 120
+    results_minutes: int = 120
+    min_gap_days: int = 7
+    seed: int = 0
+
+
+@dataclass(frozen=True)
+class Plan:
+    bookings: tuple[Booking, ...]  # new ones only; reserve windows have kind "reserve"
+    unplaced: tuple[str, ...]  # what could not be placed; empty when complete
+    travel_minutes: int  # the whole season's car minutes, fixed bookings included
+    stats: Mapping[str, Any]
+
+
+# --- travel -----------------------------------------------------------------------------
+
+
+def site_of(booking: Booking) -> int | None:
+    """Where a booking happens for travel: online and office sessions are at the office."""
+    return None if booking.online else booking.municipality_id
+
+
+def route_minutes(sites: Sequence[int | None], travel: TravelTable) -> int:
+    """Office → sites in order → office."""
+    path = [None, *sites, None]
+    return sum(travel.minutes(a, b) for a, b in pairwise(path))
+
+
+def travel_minutes(bookings: Iterable[Booking], travel: TravelTable) -> int:
+    """Total car minutes: per consultant per day, office → sites in time order → office."""
+    days: dict[tuple[int, date], list[Booking]] = defaultdict(list)
+    for booking in bookings:
+        for consultant_id in booking.consultant_ids:
+            days[consultant_id, booking.starts_at.astimezone(TOKYO).date()].append(booking)
+    return sum(
+        route_minutes([site_of(b) for b in sorted(day, key=lambda b: b.starts_at)], travel)
+        for day in days.values()
+    )
+
+
+# --- internal state ---------------------------------------------------------------------
+
+
+def _minutes(moment: time) -> int:
+    return moment.hour * 60 + moment.minute
+
+
+@dataclass(eq=False)
+class _Item:
+    """A booking while planning: times in minutes from midnight, team mutable for rebalancing."""
+
+    kind: str
+    day: date
+    start: int
+    end: int
+    team: list[int]
+    site: int | None
+    municipality_id: int | None = None
+    engagement_id: int | None = None
+    online: bool = False
+    fixed: bool = False
+
+    @property
+    def hours(self) -> float:
+        return (self.end - self.start) / 60
+
+    def booking(self) -> Booking:
+        def at(minute: int) -> datetime:
+            return datetime.combine(self.day, time(minute // 60, minute % 60), tzinfo=TOKYO)
+
+        return Booking(
+            kind=self.kind,
+            starts_at=at(self.start),
+            ends_at=at(self.end),
+            consultant_ids=tuple(sorted(self.team)),
+            municipality_id=self.municipality_id,
+            engagement_id=self.engagement_id,
+            online=self.online,
+        )
+
+
+@dataclass
+class _Option:
+    score: float
+    tiebreak: tuple[Any, ...]
+    day: date
+    start: int
+    team: tuple[int, ...]
+    visits: tuple[tuple[EngagementNeed, int], ...] = ()  # BPR sessions: engagement, start
+
+
+@dataclass
+class _Season:
+    problem: Problem
+    days: list[date] = field(default_factory=list)  # business days of the window
+    items: list[_Item] = field(default_factory=list)
+    diary: dict[tuple[int, date], list[_Item]] = field(default_factory=lambda: defaultdict(list))
+    unplaced: list[str] = field(default_factory=list)
+    rank: dict[int, float] = field(default_factory=dict)  # seeded tie-break per consultant
+    engagement_days: dict[int | None, list[date]] = field(
+        default_factory=lambda: defaultdict(list)
+    )  # days of each engagement's BPR sessions, fixed and new
+
+    def __post_init__(self) -> None:
+        p = self.problem
+        day = p.start
+        while day <= p.end:
+            if is_business_day(day):
+                self.days.append(day)
+            day += timedelta(days=1)
+        self.ordinals = [d.toordinal() for d in self.days]
+        self.open = _minutes(p.office_open)
+        self.close = _minutes(p.office_close)
+        self.consultants = {c.id: c for c in p.consultants}
+        rng = random.Random(p.seed)
+        self.rank = {c.id: rng.random() for c in sorted(p.consultants, key=lambda c: c.id)}
+        for booking in p.fixed:
+            self.add(_from_booking(booking))
+
+    # -- bookkeeping --
+
+    def add(self, item: _Item) -> None:
+        self.items.append(item)
+        if item.kind == "bpr":
+            self.engagement_days[item.engagement_id].append(item.day)
+        for consultant_id in item.team:
+            self._enter(consultant_id, item)
+
+    def remove(self, item: _Item) -> None:
+        self.items.remove(item)
+        if item.kind == "bpr":
+            self.engagement_days[item.engagement_id].remove(item.day)
+        for consultant_id in item.team:
+            self._leave(consultant_id, item)
+
+    def _enter(self, consultant_id: int, item: _Item) -> None:
+        stops = self.diary[consultant_id, item.day]
+        stops.append(item)
+        stops.sort(key=lambda i: (i.start, i.end))
+
+    def _leave(self, consultant_id: int, item: _Item) -> None:
+        self.diary[consultant_id, item.day].remove(item)
+
+    def new_items(self, kind: str) -> list[_Item]:
+        return [i for i in self.items if i.kind == kind and not i.fixed]
+
+    def count(self, *kinds: str, engagement_id: int | None = None) -> int:
+        return sum(
+            1
+            for i in self.items
+            if i.kind in kinds and (engagement_id is None or i.engagement_id == engagement_id)
+        )
+
+    def load(self, consultant_id: int, until: date | None = None, reserves: bool = False) -> float:
+        """Hours booked (optionally up to a date, optionally with reserve windows)."""
+        return sum(
+            i.hours
+            for i in self.items
+            if consultant_id in i.team
+            and (until is None or i.day <= until)
+            and (reserves or i.kind != "reserve")
+        )
+
+    # -- feasibility --
+
+    def window(self, consultant_id: int, day: date) -> tuple[int, int] | None:
+        consultant = self.consultants[consultant_id]
+        lo, hi = self.open, self.close
+        if consultant.weekly is not None:
+            pattern = consultant.weekly.get(day.weekday())
+            if pattern is None:
+                return None
+            lo, hi = max(lo, _minutes(pattern[0])), min(hi, _minutes(pattern[1]))
+        return (lo, hi) if lo < hi else None
+
+    def absent(self, consultant_id: int, day: date, start: int, end: int) -> bool:
+        for absence in self.consultants[consultant_id].absences:
+            if absence.day != day:
+                continue
+            lo = _minutes(absence.starts) if absence.starts else 0
+            hi = _minutes(absence.ends) if absence.ends else 24 * 60
+            if start < hi and lo < end:
+                return True
+        return False
+
+    def route_ok(self, stops: Sequence[_Item]) -> bool:
+        """No overlaps and the travel buffer, for one consultant-day sorted by start.
+
+        Every pair of stops, not only neighbours (as `handlers.diary` checks hand
+        bookings); the drive from the office to the first stop and back from the last
+        may fall outside office hours."""
+        travel = self.problem.travel
+        for index, first in enumerate(stops):
+            for later in stops[index + 1 :]:
+                if later.start < first.end + travel.minutes(first.site, later.site):
+                    return False
+        return True
+
+    def starts(
+        self, consultant_id: int, day: date, minutes: int, site: int | None, first_only: bool
+    ) -> list[int]:
+        """Grid start minutes at which the consultant can take a new stop at `site`."""
+        window = self.window(consultant_id, day)
+        if window is None:
+            return []
+        lo, hi = window
+        stops = self.diary.get((consultant_id, day), [])
+        busy = sum(max(0, min(s.end, hi) - max(s.start, lo)) for s in stops)
+        if busy + minutes > hi - lo:
+            return []
+        first = -(-lo // GRID_MINUTES) * GRID_MINUTES
+        found: list[int] = []
+        for start in range(first, hi - minutes + 1, GRID_MINUTES):
+            if self.absent(consultant_id, day, start, start + minutes):
+                continue
+            probe = _Item("probe", day, start, start + minutes, [], site)
+            trial = sorted([*stops, probe], key=lambda i: (i.start, i.end))
+            if self.route_ok(trial):
+                found.append(start)
+                if first_only:
+                    break
+        return found
+
+    def day_travel(self, consultant_id: int, day: date) -> int:
+        stops = self.diary.get((consultant_id, day), [])
+        return route_minutes([s.site for s in stops], self.problem.travel)
+
+    def extra_travel(self, consultant_id: int, day: date, start: int, end: int, site: int | None):
+        stops = self.diary.get((consultant_id, day), [])
+        before = route_minutes([s.site for s in stops], self.problem.travel)
+        probe = _Item("probe", day, start, end, [], site)
+        after = sorted([*stops, probe], key=lambda i: (i.start, i.end))
+        return route_minutes([s.site for s in after], self.problem.travel) - before
+
+    def team_start(
+        self, team: Sequence[int], day: date, minutes: int, site: int | None, prefer: Sequence[int]
+    ) -> int | None:
+        """The start every member can make: a preferred one if possible, else the earliest."""
+        common: set[int] | None = None
+        for consultant_id in team:
+            found = set(self.starts(consultant_id, day, minutes, site, first_only=False))
+            common = found if common is None else common & found
+            if not common:
+                return None
+        assert common is not None
+        for start in prefer:
+            if start in common:
+                return start
+        return min(common)
+
+    # -- search --
+
+    def days_near(self, target: date) -> Iterator[tuple[int, date]]:
+        """Window business days with their calendar distance from the target, nearer first."""
+        middle = target.toordinal()
+        right = bisect.bisect_left(self.ordinals, middle)
+        left = right - 1
+        while left >= 0 or right < len(self.days):
+            after = self.ordinals[right] - middle if right < len(self.days) else None
+            before = middle - self.ordinals[left] if left >= 0 else None
+            if before is None or (after is not None and after < before):
+                yield after, self.days[right]  # type: ignore[misc]
+                right += 1
+            else:
+                yield before, self.days[left]
+                left -= 1
+
+    def best(self, target: date, options: Any, radius: int = SEARCH_RADIUS_DAYS) -> _Option | None:
+        """The best option near `target`; `options(day, distance)` yields candidate options.
+
+        Stops once the distance alone costs more than the best found, or past the radius
+        once anything fits."""
+        best: _Option | None = None
+        for distance, day in self.days_near(target):
+            if best is not None and (distance > radius or W_DAY * distance > best.score):
+                break
+            for option in options(day, distance):
+                if best is None or (option.score, option.tiebreak) < (best.score, best.tiebreak):
+                    best = option
+        return best
+
+
+def _from_booking(booking: Booking) -> _Item:
+    starts, ends = booking.starts_at.astimezone(TOKYO), booking.ends_at.astimezone(TOKYO)
+    end_minutes = ends.hour * 60 + ends.minute if ends.date() == starts.date() else 24 * 60
+    return _Item(
+        kind=booking.kind,
+        day=starts.date(),
+        start=starts.hour * 60 + starts.minute,
+        end=end_minutes,
+        team=list(booking.consultant_ids),
+        site=site_of(booking),
+        municipality_id=booking.municipality_id,
+        engagement_id=booking.engagement_id,
+        online=booking.online,
+        fixed=True,
+    )
+
+
+# --- targets ----------------------------------------------------------------------------
+
+
+def spread_targets(
+    lo: date, hi: date, taken: Iterable[date], count: int, phase: float
+) -> list[date]:
+    """Target dates for `count` new sessions in [lo, hi], evenly between the taken ones.
+
+    New points go, one at a time, to the stretch whose spacing stays widest; a stretch
+    between two taken dates with j points has spacing L/(j+1), one open at one end
+    L/(j+½), the whole window (nothing taken) L/j placed at (k+phase)·L/j."""
+    if count <= 0:
+        return []
+    a, b = lo.toordinal(), hi.toordinal()
+    inside = sorted({d.toordinal() for d in taken if lo <= d <= hi})
+    if not inside:
+        segments = [(a, b, "both")]
+    else:
+        segments = [(a, inside[0], "left")]
+        segments += [(x, y, "inner") for x, y in pairwise(inside)]
+        segments.append((inside[-1], b, "right"))
+
+    def spacing(index: int, points: int) -> float:
+        start, stop, kind = segments[index]
+        share = {"both": points, "inner": points + 1}.get(kind, points + 0.5)
+        return (stop - start) / share
+
+    counts = [0] * len(segments)
+    for _ in range(count):
+        chosen = max(range(len(segments)), key=lambda i: (spacing(i, counts[i] + 1), -i))
+        counts[chosen] += 1
+    targets: list[float] = []
+    for (start, stop, kind), points in zip(segments, counts, strict=True):
+        length = stop - start
+        for k in range(points):
+            if kind == "both":
+                targets.append(start + (k + phase) * length / points)
+            elif kind == "inner":
+                targets.append(start + (k + 1) * length / (points + 1))
+            elif kind == "left":
+                targets.append(stop - (k + 1) * length / (points + 0.5))
+            else:
+                targets.append(start + (k + 1) * length / (points + 0.5))
+    return sorted(date.fromordinal(round(t)) for t in targets)
+
+
+def monthly_targets(days: Sequence[date], count: int, taken: Iterable[date]) -> list[date]:
+    """Target dates for `count` items spread by month in proportion to business days.
+
+    Months are filled one item at a time where the total (taken + new) falls furthest
+    short of its fair share, then each month's new items are spaced evenly in it."""
+    if count <= 0 or not days:
+        return []
+    months: dict[tuple[int, int], list[date]] = defaultdict(list)
+    for day in days:
+        months[day.year, day.month].append(day)
+    have = Counter((d.year, d.month) for d in taken if (d.year, d.month) in months)
+    total = count + sum(have.values())
+    new: Counter[tuple[int, int]] = Counter()
+    for _ in range(count):
+        month = max(
+            months,
+            key=lambda m: (total * len(months[m]) / len(days) - have[m] - new[m], -m[0], -m[1]),
+        )
+        new[month] += 1
+    targets = []
+    for month, n in sorted(new.items()):
+        pool = months[month]
+        targets += [pool[int((k + 0.5) * len(pool) / n)] for k in range(n)]
+    return sorted(targets)
+
+
+# --- placing each kind ------------------------------------------------------------------
+
+
+def _place_results_meeting(season: _Season) -> None:
+    p = season.problem
+    if not p.results_meeting or season.count("results_meeting"):
+        return
+    team = tuple(sorted(season.consultants))
+    march = fiscal_year(p.start) + 1
+    if not team:
+        season.unplaced.append("results meeting: there are no consultants")
+        return
+    if not any(d.year == march and d.month == 3 for d in season.days):
+        season.unplaced.append(f"results meeting: no business day in March {march} to plan it on")
+        return
+    prefer = [14 * 60, 10 * 60]
+
+    def options(day: date, distance: int) -> Iterator[_Option]:
+        if (day.year, day.month) != (march, 3):
+            return
+        start = season.team_start(team, day, p.results_minutes, None, prefer)
+        if start is not None:
+            yield _Option(W_DAY * distance, (day,), day, start, team)
+
+    chosen = season.best(date(march, 3, 15), options, radius=31)
+    if chosen is None:
+        season.unplaced.append(f"results meeting: no March {march} day when everyone is free")
+        return
+    season.add(
+        _Item(
+            "results_meeting",
+            chosen.day,
+            chosen.start,
+            chosen.start + p.results_minutes,
+            list(team),
+            None,
+            online=True,
+        )
+    )
+
+
+def _place_office_days(season: _Season) -> None:
+    p = season.problem
+    missing = p.office_days - season.count("office_day")
+    if missing <= 0:
+        return
+    leads = tuple(sorted(c.id for c in p.consultants if c.is_lead))
+    if not leads:
+        season.unplaced.append(f"office days: {missing} not planned, there is no lead consultant")
+        return
+    taken = [i.day for i in season.items if i.kind == "office_day"]
+    minutes = p.office_day_minutes
+    prefer = [season.open, season.close - minutes]  # the morning or the afternoon half-day
+    failed = 0
+    for target in monthly_targets(season.days, missing, taken):
+        used = Counter(i.day for i in season.items if i.kind == "office_day")
+
+        def options(day: date, distance: int) -> Iterator[_Option]:
+            start = season.team_start(leads, day, minutes, None, prefer)
+            if start is not None:
+                score = W_DAY * distance + SAME_DAY_PENALTY * used[day]  # noqa: B023
+                yield _Option(score, (day,), day, start, leads)
+
+        chosen = season.best(target, options)
+        if chosen is None:
+            failed += 1
+            continue
+        item = _Item("office_day", chosen.day, chosen.start, chosen.start + minutes, [*leads], None)
+        season.add(item)
+    if failed:
+        season.unplaced.append(f"office days: {failed} of {p.office_days} could not be placed")
+
+
+def _eligible(season: _Season, need: EngagementNeed) -> list[int]:
+    return sorted({c for c in need.consultant_ids if c in season.consultants})
+
+
+def _spaced(season: _Season, need: EngagementNeed, day: date) -> bool:
+    """No other session of the engagement within `min_gap_days` of `day`."""
+    gap = season.problem.min_gap_days
+    return not any(
+        abs((other - day).days) < gap for other in season.engagement_days[need.engagement_id]
+    )
+
+
+def _visit_score(
+    season: _Season, need: EngagementNeed, team: Sequence[int], day: date, start: int
+) -> float:
+    """Travel and load part of a session's score (the day distance is added by the caller)."""
+    site, end = need.municipality_id, start + season.problem.bpr_minutes
+    floor = min(season.load(c, until=day) for c in _eligible(season, need))
+    extra = sum(max(0, season.extra_travel(c, day, start, end, site)) for c in team)
+    ahead = sum(season.load(c, until=day) - floor for c in team)
+    return W_TRAVEL * extra + W_LOAD * ahead
+
+
+def _bpr_options(
+    season: _Season, need: EngagementNeed, eligible: Sequence[int], day: date, distance: int
+) -> Iterator[_Option]:
+    if not _spaced(season, need, day):
+        return
+    site, minutes = need.municipality_id, season.problem.bpr_minutes
+    for team in combinations(eligible, need.per_session):
+        if len(team) == 1:
+            found = season.starts(team[0], day, minutes, site, first_only=True)
+            start = found[0] if found else None
+        else:
+            start = season.team_start(team, day, minutes, site, ())
+        if start is None:
+            continue
+        score = W_DAY * distance + _visit_score(season, need, team, day, start)
+        yield _Option(
+            score, (tuple(season.rank[c] for c in team), day), day, start, team, ((need, start),)
+        )
+
+
+@dataclass(frozen=True)
+class _Tour:
+    """One consultant-day (per team) visiting two partner engagements, one session each."""
+
+    first: EngagementNeed
+    first_target: date
+    second: EngagementNeed
+    second_target: date
+    teams: tuple[tuple[int, ...], ...]  # teams eligible for both
+
+    @property
+    def target(self) -> date:
+        middle = (self.first_target.toordinal() + self.second_target.toordinal()) / 2
+        return date.fromordinal(int(middle))
+
+
+def _tour_options(season: _Season, tour: _Tour, day: date) -> Iterator[_Option]:
+    """Both sessions on `day` by one team: either engagement first, at the earliest start,
+    the other after it (preferring the afternoon half-day)."""
+    if not (_spaced(season, tour.first, day) and _spaced(season, tour.second, day)):
+        return
+    minutes = season.problem.bpr_minutes
+    spread = abs((day - tour.first_target).days) + abs((day - tour.second_target).days)
+    for team in tour.teams:
+        ranks = tuple(season.rank[c] for c in team)
+        for order, (a, b) in enumerate(((tour.first, tour.second), (tour.second, tour.first))):
+            start_a = season.team_start(team, day, minutes, a.municipality_id, (season.open,))
+            if start_a is None:
+                continue
+            score_a = _visit_score(season, a, team, day, start_a)
+            visit = _bpr_item(season, a, day, start_a, team)
+            season.add(visit)
+            afternoon = (season.close - minutes,)
+            start_b = season.team_start(team, day, minutes, b.municipality_id, afternoon)
+            score_b = None if start_b is None else _visit_score(season, b, team, day, start_b)
+            season.remove(visit)
+            if start_b is None or score_b is None:
+                continue
+            score = W_DAY * spread + score_a + score_b
+            visits = ((a, start_a), (b, start_b))
+            yield _Option(score, (ranks, day, order), day, start_a, team, visits)
+
+
+def _partners(season: _Season) -> list[tuple[EngagementNeed, EngagementNeed]]:
+    """Pairs of engagements worth visiting on one consultant-day, greedily by travel saved.
+
+    Two sessions fit one day when both and the drive between them fit the office hours;
+    visiting both saves travel(office, a) + travel(office, b) - travel(a, b) against two
+    round trips. The pair needs `per_session` consultants eligible for both."""
+    p = season.problem
+    travel, span = p.travel, season.close - season.open
+    candidates = []
+    for a, b in combinations(sorted(p.engagements, key=lambda n: n.engagement_id), 2):
+        common = set(_eligible(season, a)) & set(_eligible(season, b))
+        if a.per_session != b.per_session or len(common) < a.per_session or a.per_session < 1:
+            continue
+        between = travel.minutes(a.municipality_id, b.municipality_id)
+        if 2 * p.bpr_minutes + between > span:
+            continue
+        saved = travel.minutes(None, a.municipality_id) + travel.minutes(None, b.municipality_id)
+        saved -= between
+        if saved > 0:
+            candidates.append((-saved, a.engagement_id, b.engagement_id, a, b))
+    taken: set[int] = set()
+    pairs = []
+    for _, first, second, a, b in sorted(candidates, key=lambda c: c[:3]):
+        if first not in taken and second not in taken:
+            taken |= {first, second}
+            pairs.append((a, b))
+    return pairs
+
+
+def _chain(
+    units: Sequence[tuple[EngagementNeed, ...]], travel: TravelTable
+) -> list[tuple[EngagementNeed, ...]]:
+    """Units (a single engagement or a partner pair) along a nearest-neighbour chain from
+    the office, so that neighbouring units are adjacent."""
+    left = list(units)
+    chain: list[tuple[EngagementNeed, ...]] = []
+    here: tuple[int | None, ...] = (None,)
+    while left:
+
+        def distance(unit: tuple[EngagementNeed, ...], here: tuple[int | None, ...] = here) -> Any:
+            near = min(travel.minutes(h, n.municipality_id) for h in here for n in unit)
+            return (near, unit[0].engagement_id)
+
+        nearest = min(left, key=distance)
+        chain.append(nearest)
+        left.remove(nearest)
+        here = tuple(n.municipality_id for n in nearest)
+    return chain
+
+
+def _pair_targets(
+    firsts: Sequence[date], seconds: Sequence[date], within: int
+) -> tuple[list[tuple[date, date]], list[date], list[date]]:
+    """Match two target lists nearest first (at most `within` days apart); the rest stay single."""
+    pairs = sorted(
+        (abs((x - y).days), i, j)
+        for i, x in enumerate(firsts)
+        for j, y in enumerate(seconds)
+        if abs((x - y).days) <= within
+    )
+    used_i: set[int] = set()
+    used_j: set[int] = set()
+    matched = []
+    for _, i, j in pairs:
+        if i not in used_i and j not in used_j:
+            used_i.add(i)
+            used_j.add(j)
+            matched.append((firsts[i], seconds[j]))
+    rest_i = [x for i, x in enumerate(firsts) if i not in used_i]
+    rest_j = [y for j, y in enumerate(seconds) if j not in used_j]
+    return sorted(matched), rest_i, rest_j
+
+
+def _place_bpr(season: _Season) -> None:
+    p = season.problem
+    pairs = _partners(season)
+    paired = {n.engagement_id for pair in pairs for n in pair}
+    units = [*pairs, *((n,) for n in p.engagements if n.engagement_id not in paired)]
+    chain = _chain(units, p.travel)
+    tasks: list[tuple[date, int, int, EngagementNeed | _Tour]] = []
+    for position, unit in enumerate(chain):
+        phase = (position + 0.5) / len(chain)
+        targets: list[list[date]] = []
+        for need in unit:
+            have = season.engagement_days[need.engagement_id]
+            missing = need.sessions - len(have)
+            if missing > 0 and not season.days:
+                season.unplaced.append(_bpr_message(need, missing, "no business day in the window"))
+                missing = 0
+            lo, hi = (season.days[0], season.days[-1]) if season.days else (p.start, p.end)
+            targets.append(spread_targets(lo, hi, have, missing, phase))
+        if len(unit) == 2:
+            a, b = unit
+            common = sorted(set(_eligible(season, a)) & set(_eligible(season, b)))
+            teams = tuple(combinations(common, a.per_session))
+            matched, targets[0], targets[1] = _pair_targets(*targets, SEARCH_RADIUS_DAYS)
+            for first, second in matched:
+                tour = _Tour(a, first, b, second, teams)
+                tasks.append((tour.target, position, a.engagement_id, tour))
+        for need, mine in zip(unit, targets, strict=True):
+            tasks += [(target, position, need.engagement_id, need) for target in mine]
+    failed: Counter[int] = Counter()
+    for target, _, _, task in sorted(tasks, key=lambda t: t[:3]):
+        if isinstance(task, _Tour):
+            for need in _place_tour(season, task):
+                failed[need.engagement_id] += 1
+        elif _place_single(season, task, target) is None:
+            failed[task.engagement_id] += 1
+    for need in p.engagements:
+        if failed[need.engagement_id]:
+            failed[need.engagement_id] = _repack(season, need, failed[need.engagement_id])
+        if failed[need.engagement_id]:
+            season.unplaced.append(
+                _bpr_message(need, failed[need.engagement_id], "no feasible day and consultant")
+            )
+
+
+def _place_single(
+    season: _Season, need: EngagementNeed, target: date
+) -> tuple[float, _Item] | None:
+    """Book one session at its best option near `target`: its score and item, or None."""
+    eligible = _eligible(season, need)
+    if len(eligible) < need.per_session or need.per_session < 1:
+        return None
+    chosen = season.best(
+        target, lambda day, distance: _bpr_options(season, need, eligible, day, distance)
+    )
+    if chosen is None:
+        return None
+    item = _bpr_item(season, need, chosen.day, chosen.start, chosen.team)
+    season.add(item)
+    return chosen.score, item
+
+
+def _place_tour(season: _Season, tour: _Tour) -> list[EngagementNeed]:
+    """Book a tour, or its two sessions separately when that scores better (or the tour
+    fits nowhere); the engagements whose session could not be placed."""
+    chosen = season.best(tour.target, lambda day, _: _tour_options(season, tour, day))
+    first = _place_single(season, tour.first, tour.first_target)
+    second = _place_single(season, tour.second, tour.second_target)
+    singles = [s for s in (first, second) if s is not None]
+    if chosen is None or (len(singles) == 2 and sum(s[0] for s in singles) < chosen.score):
+        return [n for n, s in ((tour.first, first), (tour.second, second)) if s is None]
+    for _, item in singles:
+        season.remove(item)
+    for need, start in chosen.visits:
+        season.add(_bpr_item(season, need, chosen.day, start, chosen.team))
+    return []
+
+
+def _bpr_item(
+    season: _Season, need: EngagementNeed, day: date, start: int, team: Sequence[int]
+) -> _Item:
+    return _Item(
+        "bpr",
+        day,
+        start,
+        start + season.problem.bpr_minutes,
+        list(team),
+        need.municipality_id,
+        municipality_id=need.municipality_id,
+        engagement_id=need.engagement_id,
+    )
+
+
+def _repack(season: _Season, need: EngagementNeed, failed: int) -> int:
+    """Second chance for an engagement whose spread-out targets left sessions unplaced.
+
+    Even spreading can waste room when the window is tight for the gap (6 sessions two
+    weeks apart in 11 weeks); taking the earliest feasible day each time packs the most
+    sessions in, so its new sessions are re-placed that way, kept only if more fit."""
+    ours = [
+        i
+        for i in season.items
+        if i.kind == "bpr" and not i.fixed and i.engagement_id == need.engagement_id
+    ]
+    eligible = _eligible(season, need)
+    if len(eligible) < need.per_session or need.per_session < 1:
+        return failed
+    for item in ours:
+        season.remove(item)
+    wanted, placed = len(ours) + failed, []
+    for day in season.days:
+        if len(placed) == wanted:
+            break
+        options = list(_bpr_options(season, need, eligible, day, 0))
+        if options:
+            chosen = min(options, key=lambda o: (o.score, o.tiebreak))
+            placed.append(_bpr_item(season, need, chosen.day, chosen.start, chosen.team))
+            season.add(placed[-1])
+    if len(placed) > len(ours):
+        return wanted - len(placed)
+    for item in placed:
+        season.remove(item)
+    for item in ours:
+        season.add(item)
+    return failed
+
+
+def _bpr_message(need: EngagementNeed, missing: int, why: str) -> str:
+    return (
+        f"bpr engagement {need.engagement_id} (municipality {need.municipality_id}): "
+        f"{missing} of {need.sessions} sessions could not be placed ({why})"
+    )
+
+
+def _rebalance(season: _Season) -> int:
+    """Hand BPR work from more loaded consultants to less loaded eligible ones at the same
+    times, each move narrowing the spread between the two.
+
+    What moves is a consultant's whole BPR day (so a tour stays a tour) or one session of
+    it. Moves that do not add travel are made first; while the most loaded consultant is
+    still more than `BALANCE_SLACK` sessions above the mean, the move off them that adds
+    the least travel is made (this can split a tour)."""
+    needs = {n.engagement_id: n for n in season.problem.engagements}
+    slack = BALANCE_SLACK * season.problem.bpr_minutes / 60
+    moves = 0
+    for _ in range(REBALANCE_PASSES):
+        loads = {c: season.load(c) for c in season.consultants}
+        if not loads:
+            break
+        mean = sum(loads.values()) / len(loads)
+        top = max(loads, key=lambda c: (loads[c], -c))
+        paid: tuple[Any, ...] | None = None
+        for member, group, other in _handovers(season, needs, loads):
+            change = _hand_over(season, group, member, other)
+            if change is None:
+                continue
+            if change <= 0:
+                paid = None
+                moves += 1
+                break
+            _hand_back(season, group, member, other)
+            rate = change / sum(i.hours for i in group)
+            if member == top and loads[top] > mean + slack and rate <= BALANCE_TRAVEL_PER_HOUR:
+                key = (rate, group[0].day, other)
+                if paid is None or key < paid[0]:
+                    paid = (key, group, member, other)
+        else:
+            if paid is None:
+                break
+            _, group, member, other = paid
+            _hand_over(season, group, member, other)
+            moves += 1
+    return moves
+
+
+def _handovers(
+    season: _Season, needs: Mapping[int | None, EngagementNeed], loads: Mapping[int, float]
+) -> Iterator[tuple[int, list[_Item], int]]:
+    """Candidate moves (member, sessions of one day, other) that narrow the pair's spread."""
+    days: dict[tuple[int, date], list[_Item]] = defaultdict(list)
+    for item in sorted(season.new_items("bpr"), key=lambda i: (i.day, i.start)):
+        for member in item.team:
+            days[member, item.day].append(item)
+    for (member, _), items in sorted(days.items(), key=lambda kv: (kv[0][1], -loads[kv[0][0]])):
+        for group in [items, *([i] for i in items)] if len(items) > 1 else [items]:
+            hours = sum(i.hours for i in group)
+            eligible = set(season.consultants)
+            for item in group:
+                eligible &= set(needs[item.engagement_id].consultant_ids)
+            for other in sorted(eligible, key=lambda c: (loads[c], c)):
+                if any(other in i.team for i in group) or loads[other] + hours >= loads[member]:
+                    continue
+                yield member, group, other
+
+
+def _hand_over(season: _Season, group: Sequence[_Item], member: int, other: int) -> int | None:
+    """Give `other` the member's place in these sessions of one day at the same times: the
+    change in the two consultants' travel that day, or None (and no change) if they do not
+    fit."""
+    day = group[0].day
+    before = season.day_travel(member, day) + season.day_travel(other, day)
+    for item in group:
+        season._leave(member, item)
+    entered: list[_Item] = []
+    for item in group:
+        if item.start not in season.starts(other, day, item.end - item.start, item.site, False):
+            break
+        item.team[item.team.index(member)] = other
+        season._enter(other, item)
+        entered.append(item)
+    if len(entered) == len(group):
+        return season.day_travel(member, day) + season.day_travel(other, day) - before
+    for item in entered:
+        season._leave(other, item)
+        item.team[item.team.index(other)] = member
+    for item in group:
+        season._enter(member, item)
+    return None
+
+
+def _hand_back(season: _Season, group: Sequence[_Item], member: int, other: int) -> None:
+    """Undo `_hand_over(season, group, member, other)`."""
+    for item in group:
+        season._leave(other, item)
+        item.team[item.team.index(other)] = member
+        season._enter(member, item)
+
+
+def _place_reserves(season: _Season) -> None:
+    p = season.problem
+    missing = p.consultation_reserve - season.count("reserve", "consultation")
+    if missing <= 0:
+        return
+    if not season.consultants:
+        season.unplaced.append(f"consultation reserve: {missing} windows, no consultants")
+        return
+    taken = [i.day for i in season.items if i.kind in ("reserve", "consultation")]
+    minutes = p.consultation_minutes
+    failed = 0
+    for target in monthly_targets(season.days, missing, taken):
+        used = Counter(i.day for i in season.items if i.kind in ("reserve", "consultation"))
+        loads = {c: season.load(c, reserves=True) for c in season.consultants}
+        floor = min(loads.values())
+
+        def options(day: date, distance: int) -> Iterator[_Option]:
+            for consultant_id in sorted(season.consultants):
+                found = season.starts(consultant_id, day, minutes, None, first_only=True)
+                if not found:
+                    continue
+                start = found[0]
+                extra = max(
+                    0, season.extra_travel(consultant_id, day, start, start + minutes, None)
+                )
+                score = (
+                    W_DAY * distance
+                    + W_TRAVEL * extra
+                    + W_LOAD * (loads[consultant_id] - floor)  # noqa: B023
+                    + SAME_DAY_PENALTY * used[day]  # noqa: B023
+                )
+                yield _Option(
+                    score, (season.rank[consultant_id], day), day, start, (consultant_id,)
+                )
+
+        chosen = season.best(target, options)
+        if chosen is None:
+            failed += 1
+            continue
+        season.add(
+            _Item("reserve", chosen.day, chosen.start, chosen.start + minutes, [*chosen.team], None)
+        )
+    if failed:
+        season.unplaced.append(
+            f"consultation reserve: {failed} of {p.consultation_reserve} windows"
+            " could not be placed"
+        )
+
+
+# --- entry point ------------------------------------------------------------------------
+
+
+def plan_season(problem: Problem) -> Plan:
+    """Plan what the fixed bookings leave missing; fixed bookings are never moved."""
+    season = _Season(problem)
+    _place_results_meeting(season)
+    _place_office_days(season)
+    _place_bpr(season)
+    moves = _rebalance(season)
+    _place_reserves(season)
+    new = sorted(
+        (i for i in season.items if not i.fixed), key=lambda i: (i.day, i.start, i.kind, i.team)
+    )
+    bookings = tuple(i.booking() for i in new)
+    every = [*problem.fixed, *bookings]
+    return Plan(
+        bookings=bookings,
+        unplaced=tuple(season.unplaced),
+        travel_minutes=travel_minutes(every, problem.travel),
+        stats=_stats(season, moves),
+    )
+
+
+def _stats(season: _Season, moves: int) -> dict[str, Any]:
+    planned = Counter(i.kind for i in season.items if not i.fixed)
+    combined = sum(
+        1
+        for stops in season.diary.values()
+        if len({s.site for s in stops if s.site is not None}) >= 2
+    )
+    return {
+        "planned": dict(planned),
+        "hours_by_consultant": {c: season.load(c) for c in sorted(season.consultants)},
+        "reserve_hours_by_consultant": {
+            c: season.load(c, reserves=True) - season.load(c) for c in sorted(season.consultants)
+        },
+        "combined_days": combined,
+        "rebalance_moves": moves,
+    }

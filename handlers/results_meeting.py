@@ -1,0 +1,109 @@
+"""The results meeting (R8): every municipality is invited; about half of the supported
+ones present, chosen with the prefecture and recorded here."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlmodel import Session
+
+from handlers import forms, policy
+from handlers.actor import Actor
+from handlers.common import municipality_name
+from handlers.context import Context
+from handlers.core import intent
+from handlers.errors import Refused
+from handlers.forms import FieldSpec, FormSpec
+from handlers.i18n import join, t
+from handlers.reply import Choice, Reply, Text
+from handlers.scheduling import announce
+from storage import audit, engagements, sessions
+from storage.models import SessionKind, SupportSession
+
+RESULTS = FormSpec(
+    "results.set",
+    "form.results.title",
+    (
+        FieldSpec("presenters", "multiselect", required=False, hint=True),
+        FieldSpec("meeting_url", required=False, max_length=500),
+    ),
+)
+
+
+def _meeting(session: Session) -> SupportSession:
+    found = [s for s in sessions.listing(session) if s.kind == SessionKind.RESULTS_MEETING]
+    if not found:
+        raise Refused("refusal.no_results_meeting", target_type="session")
+    return found[0]
+
+
+def _choices(session: Session) -> dict[str, Any]:
+    supported = [e.municipality_id for e in engagements.listing(session)]
+    return {
+        "presenters": [Choice(str(m), municipality_name(session, m)) for m in supported],
+    }
+
+
+@intent("results.form")
+def results_form(ctx: Context, actor: Actor, ref: str = "") -> Reply:
+    policy.require(actor, "plan.manage")
+    with ctx.db.transaction() as session:
+        meeting = _meeting(session)
+        values = {
+            "presenters": [str(m) for m in sessions.presenting_ids(session, meeting.id or 0)],
+            "meeting_url": meeting.meeting_url,
+        }
+        choices = _choices(session)
+    return Reply((forms.build(RESULTS, actor.language, values=values, choices=choices),))
+
+
+@intent("results.set")
+def set_presenters(ctx: Context, actor: Actor, values: dict[str, Any]) -> Reply:
+    """A new meeting URL is a change to the event: its invites go out again."""
+    policy.require(actor, "plan.manage")
+    lang = actor.language
+    with ctx.db.transaction() as session:
+        meeting = _meeting(session)
+        sessions.get(session, meeting.id or 0, lock=True)
+        choices = _choices(session)
+        clean = forms.check(ctx, actor, RESULTS, values, choices=choices)
+        presenters = [int(v) for v in clean["presenters"]]
+        now = ctx.clock.now()
+        before = {
+            "presenting": sessions.presenting_ids(session, meeting.id or 0),
+            "meeting_url": meeting.meeting_url,
+        }
+        sessions.set_presenting(session, meeting.id or 0, presenters)
+        url = clean.get("meeting_url")
+        if url and url != meeting.meeting_url:
+            meeting.meeting_url = url
+            meeting.sequence += 1
+            session.add(meeting)
+            session.flush()
+            announce(session, meeting, "REQUEST", now)
+        audit.record(
+            session,
+            at=now,
+            actor_id=actor.id,
+            action="results.set",
+            target_type="session",
+            target_id=meeting.id,
+            before=before,
+            after={"presenting": presenters, "meeting_url": meeting.meeting_url},
+        )
+        names = join(lang, (municipality_name(session, m) for m in presenters)) or "-"
+        supported = len(choices["presenters"])
+    return Reply(
+        (
+            Text(
+                t(
+                    lang,
+                    "results.saved",
+                    names=names,
+                    count=len(presenters),
+                    supported=supported,
+                ),
+                "success",
+            ),
+        )
+    )

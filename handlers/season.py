@@ -1,0 +1,333 @@
+"""The season plan (R5–R8): the prefecture asks for a draft, reviews it, and confirms it;
+only then is anything booked and are invites sent.
+
+A draft is computed by `handlers.planner` from what is stored: the selected BPR
+municipalities, the consultants' weeks and absences, and every live booking, which is
+passed as fixed. Asking again after something moved therefore re-plans incrementally:
+booked sessions stay where they are and only what is missing is proposed.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from datetime import datetime, time
+from typing import Any
+
+from sqlmodel import Session
+
+from handlers import diary, payloads, planner, policy
+from handlers.actor import Actor
+from handlers.clock import TOKYO
+from handlers.common import PAGE_SIZE, municipality_name, pages
+from handlers.context import Context
+from handlers.core import intent
+from handlers.errors import Refused
+from handlers.i18n import format_when, join, t
+from handlers.reply import Button, Buttons, Field, Fields, ListItem, ListView, Reply, Text
+from handlers.scheduling import Slot, default_place, reserve
+from handlers.slots import earliest_day
+from storage import audit, availability, engagements, people, plans, requests, sessions
+from storage.models import (
+    Mode,
+    PlannedSession,
+    PlanStatus,
+    Role,
+    SeasonPlan,
+    SessionKind,
+)
+from storage.seed_municipalities import PREFECTURAL_OFFICE
+
+RESERVE = "reserve"
+
+
+def problem(session: Session, ctx: Context) -> planner.Problem:
+    """The planner's input, gathered from storage."""
+    rules = ctx.rules
+    start = max(rules.contract_start, earliest_day(ctx))
+    consultants = people.listing(session, Role.CONSULTANT)
+    ids = [c.id or 0 for c in consultants]
+    weeks = availability.weeks(session, ids)
+    absent: dict[int, list[planner.Absence]] = {pid: [] for pid in ids}
+    for a in availability.absences(session, ids, start, rules.contract_end):
+        absent[a.person_id].append(planner.Absence(a.day, a.starts, a.ends))
+    selected = engagements.listing(session)
+    per_engagement = rules.plan.sessions_per_engagement
+    needs = tuple(
+        planner.EngagementNeed(
+            engagement_id=e.id or 0,
+            municipality_id=e.municipality_id,
+            sessions=per_engagement,
+            consultant_ids=tuple(requests.consultant_ids(session, e.application_id) or ids),
+        )
+        for e in selected
+    )
+    fixed = []
+    window_start = datetime.combine(rules.contract_start, time(0), TOKYO)
+    for booked in sessions.listing(session, start=window_start):
+        municipality_ids = sessions.municipality_ids(session, booked.id or 0)
+        fixed.append(
+            planner.Booking(
+                kind=booked.kind,
+                starts_at=booked.starts_at.astimezone(TOKYO),
+                ends_at=booked.ends_at.astimezone(TOKYO),
+                consultant_ids=tuple(sessions.consultant_ids(session, booked.id or 0)),
+                municipality_id=municipality_ids[0]
+                if booked.kind != SessionKind.RESULTS_MEETING and municipality_ids
+                else None,
+                engagement_id=booked.engagement_id,
+                online=booked.mode == Mode.ONLINE,
+            )
+        )
+    return planner.Problem(
+        start=start,
+        end=rules.contract_end,
+        consultants=tuple(
+            planner.Consultant(
+                id=c.id or 0,
+                is_lead=c.is_lead,
+                weekly=weeks.get(c.id or 0) or None,
+                absences=tuple(absent[c.id or 0]),
+            )
+            for c in consultants
+        ),
+        engagements=needs,
+        travel=diary.travel_table(session),
+        office_days=rules.plan.office_days,
+        consultation_reserve=rules.plan.consultations,
+        results_meeting=rules.plan.results_meetings > 0,
+        fixed=tuple(fixed),
+        office_open=rules.office_open,
+        office_close=rules.office_close,
+        bpr_minutes=rules.plan.bpr_minutes,
+        office_day_minutes=rules.plan.office_day_minutes,
+        consultation_minutes=rules.plan.consultation_minutes,
+        results_minutes=rules.plan.results_minutes,
+        min_gap_days=rules.min_gap_days,
+    )
+
+
+def _decide(
+    session: Session,
+    plan: SeasonPlan,
+    status: PlanStatus,
+    actor: Actor,
+    now: datetime,
+    after: dict[str, Any] | None = None,
+) -> None:
+    plan.status, plan.decided_by_id, plan.decided_at = status, actor.id, now
+    session.add(plan)
+    audit.record(
+        session,
+        at=now,
+        actor_id=actor.id,
+        action=f"plan.{'confirm' if status == PlanStatus.CONFIRMED else 'discard'}",
+        target_type="season_plan",
+        target_id=plan.id,
+        after=after,
+    )
+
+
+def _discard_drafts(session: Session, actor: Actor, now: datetime) -> None:
+    """A new draft replaces the old ones: only one plan is ever up for review."""
+    for old in plans.drafts(session):
+        _decide(session, old, PlanStatus.DISCARDED, actor, now)
+
+
+@intent("plan.draft")
+def draft(ctx: Context, actor: Actor, ref: str = "") -> Reply:
+    policy.require(actor, "plan.manage")
+    with ctx.db.transaction() as session:
+        now = ctx.clock.now()
+        result = planner.plan_season(problem(session, ctx))
+        _discard_drafts(session, actor, now)
+        counts = Counter(b.kind for b in result.bookings)
+        plan = plans.add(
+            session,
+            SeasonPlan(
+                created_by_id=actor.id,
+                created_at=now,
+                summary={
+                    "counts": dict(counts),
+                    "travel_minutes": result.travel_minutes,
+                    "unplaced": list(result.unplaced),
+                },
+            ),
+            [_row(b) for b in result.bookings],
+        )
+        audit.record(
+            session,
+            at=now,
+            actor_id=actor.id,
+            action="plan.draft",
+            target_type="season_plan",
+            target_id=plan.id,
+            after=plan.summary,
+        )
+    return view(ctx, actor, payloads.encode(id=plan.id))
+
+
+def _row(booking: planner.Booking) -> PlannedSession:
+    return PlannedSession(
+        plan_id=0,
+        kind=booking.kind,
+        starts_at=booking.starts_at,
+        ends_at=booking.ends_at,
+        mode=Mode.ONLINE if booking.online else Mode.VISIT,
+        engagement_id=booking.engagement_id,
+        municipality_ids=[booking.municipality_id] if booking.municipality_id else [],
+        consultant_ids=list(booking.consultant_ids),
+    )
+
+
+@intent("plan.view")
+def view(ctx: Context, actor: Actor, ref: str) -> Reply:
+    policy.require(actor, "plan.manage")
+    payload = payloads.decode(ref)
+    lang = actor.language
+    with ctx.db.transaction() as session:
+        plan = plans.get(session, payload.id or 0)
+        if plan is None:
+            raise Refused("refusal.no_such_plan", target_type="season_plan", target_id=payload.id)
+        rows = plans.planned(session, plan.id or 0)
+        total = pages(len(rows))
+        page = min(payload.page, total)
+        shown = rows[(page - 1) * PAGE_SIZE : page * PAGE_SIZE]
+        names = people.names(session, sorted({p for r in shown for p in r.consultant_ids}))
+        items = tuple(
+            ListItem(
+                title=f"{format_when(lang, r.starts_at)} {t(lang, f'plan.kind.{r.kind}')}",
+                fields=(
+                    Field(
+                        t(lang, "field.place"),
+                        join(lang, (municipality_name(session, m) for m in r.municipality_ids))
+                        or (
+                            t(lang, "choice.mode.online")
+                            if r.mode == Mode.ONLINE
+                            else PREFECTURAL_OFFICE
+                        ),
+                    ),
+                    Field(
+                        t(lang, "field.consultants"),
+                        join(lang, (names.get(p, "?") for p in r.consultant_ids)) or "-",
+                    ),
+                ),
+            )
+            for r in shown
+        )
+    counts = plan.summary.get("counts", {})
+    blocks: list[Any] = [
+        Text(t(lang, "plan.title", status=t(lang, f"plan.status.{plan.status}")), "heading"),
+        Fields(
+            (
+                *(
+                    Field(t(lang, f"plan.kind.{kind}"), str(counts.get(kind, 0)))
+                    for kind in (*(k.value for k in SessionKind), RESERVE)
+                ),
+                Field(
+                    t(lang, "plan.travel"),
+                    t(lang, "plan.minutes", minutes=plan.summary.get("travel_minutes", 0)),
+                ),
+            )
+        ),
+    ]
+    for line in plan.summary.get("unplaced", []):
+        blocks.append(Text(t(lang, "plan.unplaced", what=line), "error"))
+    blocks.append(
+        ListView(
+            t(lang, "plan.sessions"),
+            items,
+            page,
+            total,
+            t(lang, "plan.empty"),
+            more=Button(
+                "plan.view",
+                t(lang, "button.next_page"),
+                payloads.encode(id=plan.id, page=page + 1),
+            )
+            if page < total
+            else None,
+        )
+    )
+    if plan.status == PlanStatus.DRAFT:
+        ref_id = payloads.encode(id=plan.id)
+        blocks.append(
+            Buttons(
+                (
+                    Button("plan.confirm", t(lang, "button.confirm_plan"), ref_id, "primary"),
+                    Button("plan.discard", t(lang, "button.discard_plan"), ref_id, "danger"),
+                )
+            )
+        )
+    return Reply(tuple(blocks), data={"plan_id": plan.id})
+
+
+def _draft(session: Session, plan_id: int) -> SeasonPlan:
+    plan = plans.get(session, plan_id, lock=True)
+    if plan is None:
+        raise Refused("refusal.no_such_plan", target_type="season_plan", target_id=plan_id)
+    if plan.status != PlanStatus.DRAFT:
+        raise Refused("refusal.plan_decided", target_type="season_plan", target_id=plan_id)
+    return plan
+
+
+@intent("plan.confirm")
+def confirm(ctx: Context, actor: Actor, ref: str) -> Reply:
+    """Book every planned session in one transaction: all of it, or (if the diaries changed
+    since the draft) none of it, with the reason and a fresh draft one button away."""
+    policy.require(actor, "plan.manage")
+    plan_id = payloads.require_id(ref)
+    lang = actor.language
+    with ctx.db.transaction() as session:
+        plan = _draft(session, plan_id)
+        rows = [r for r in plans.planned(session, plan_id) if r.kind != RESERVE]
+        consultant_ids = sorted({p for r in rows for p in r.consultant_ids})
+        people.lock(session, consultant_ids)
+        everyone = [m.id or 0 for m in people.municipalities(session)]
+        diaries = (
+            diary.load(
+                session,
+                consultant_ids,
+                min(r.starts_at for r in rows).astimezone(TOKYO).date(),
+                max(r.starts_at for r in rows).astimezone(TOKYO).date(),
+            )
+            if rows
+            else {}
+        )
+        travel = diary.travel_table(session)
+        for row in rows:
+            results = row.kind == SessionKind.RESULTS_MEETING
+            booked = reserve(
+                session,
+                ctx,
+                actor,
+                Slot(
+                    kind=SessionKind(row.kind),
+                    starts_at=row.starts_at,
+                    ends_at=row.ends_at,
+                    mode=Mode(row.mode),
+                    municipality_ids=tuple(everyone if results else row.municipality_ids),
+                    consultant_ids=tuple(row.consultant_ids),
+                    place=default_place(
+                        session, SessionKind(row.kind), Mode(row.mode), row.municipality_ids
+                    ),
+                    engagement_id=row.engagement_id,
+                ),
+                diaries=diaries,
+                travel=travel,
+            )
+            row.session_id = booked.id
+            session.add(row)
+        _decide(session, plan, PlanStatus.CONFIRMED, actor, ctx.clock.now(), {"booked": len(rows)})
+    return Reply(
+        (Text(t(lang, "plan.confirmed", count=len(rows)), "success"),),
+        data={"plan_id": plan_id, "booked": len(rows)},
+    )
+
+
+@intent("plan.discard")
+def discard(ctx: Context, actor: Actor, ref: str) -> Reply:
+    policy.require(actor, "plan.manage")
+    plan_id = payloads.require_id(ref)
+    with ctx.db.transaction() as session:
+        _decide(session, _draft(session, plan_id), PlanStatus.DISCARDED, actor, ctx.clock.now())
+    return Reply((Text(t(actor.language, "plan.discarded"), "success"),))

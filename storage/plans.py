@@ -1,0 +1,40 @@
+"""Season plans: a draft the prefecture reviews, then confirms (booked) or discards."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from sqlmodel import Session, col, select
+
+from storage.models import PlannedSession, PlanStatus, SeasonPlan
+
+
+def add(session: Session, plan: SeasonPlan, rows: Sequence[PlannedSession]) -> SeasonPlan:
+    session.add(plan)
+    session.flush()
+    for row in rows:
+        row.plan_id = plan.id or 0
+        session.add(row)
+    session.flush()
+    return plan
+
+
+def get(session: Session, plan_id: int, *, lock: bool = False) -> SeasonPlan | None:
+    query = select(SeasonPlan).where(SeasonPlan.id == plan_id)
+    if lock:
+        query = query.with_for_update()
+    return session.exec(query).first()
+
+
+def drafts(session: Session) -> list[SeasonPlan]:
+    return list(session.exec(select(SeasonPlan).where(SeasonPlan.status == PlanStatus.DRAFT)).all())
+
+
+def planned(session: Session, plan_id: int) -> list[PlannedSession]:
+    return list(
+        session.exec(
+            select(PlannedSession)
+            .where(PlannedSession.plan_id == plan_id)
+            .order_by(col(PlannedSession.starts_at), col(PlannedSession.id))
+        ).all()
+    )

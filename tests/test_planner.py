@@ -1,0 +1,496 @@
+"""The season planner: a full realistic season, incremental re-planning, availability,
+holidays and random small instances, each judged by the independent checker."""
+
+from __future__ import annotations
+
+import itertools
+from collections import Counter
+from dataclasses import replace
+from datetime import date, datetime, time, timedelta
+
+import jpholiday
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from bench.planner import SEASON_TOWNS, real_travel, season_problem, site_ids
+from handlers.calendar import is_business_day
+from handlers.clock import TOKYO
+from handlers.planner import (
+    Absence,
+    Booking,
+    Consultant,
+    EngagementNeed,
+    Plan,
+    Problem,
+    plan_season,
+    spread_targets,
+    travel_minutes,
+)
+from tests.plan_checker import check_plan
+
+TRAVEL = real_travel()
+IDS = site_ids()
+
+
+def at(day: date, hour: int, minute: int = 0) -> datetime:
+    return datetime.combine(day, time(hour, minute), tzinfo=TOKYO)
+
+
+@pytest.fixture(scope="module")
+def season() -> tuple[Problem, Plan]:
+    problem = season_problem()
+    return problem, plan_season(problem)
+
+
+def counts(bookings: tuple[Booking, ...]) -> Counter[str]:
+    return Counter(b.kind for b in bookings)
+
+
+# --- the full season --------------------------------------------------------------------
+
+
+def test_full_season_is_complete_and_valid(season: tuple[Problem, Plan]) -> None:
+    problem, plan = season
+    assert check_plan(problem, plan) == []
+    assert plan.unplaced == ()
+    assert counts(plan.bookings) == {
+        "bpr": 80,
+        "office_day": 30,
+        "reserve": 30,
+        "results_meeting": 1,
+    }
+    per_engagement = Counter(b.engagement_id for b in plan.bookings if b.kind == "bpr")
+    assert set(per_engagement.values()) == {10}
+
+
+def test_full_season_is_spread_and_balanced(season: tuple[Problem, Plan]) -> None:
+    problem, plan = season
+    months = {(d.year, d.month) for d in _days(problem.start, problem.end)}
+    for kind in ("office_day", "reserve"):
+        per_month = Counter(
+            (b.starts_at.year, b.starts_at.month) for b in plan.bookings if b.kind == kind
+        )
+        assert set(per_month) == months, kind
+        assert max(per_month.values()) <= 5, kind
+    for need in problem.engagements:
+        days = sorted(
+            b.starts_at.date() for b in plan.bookings if b.engagement_id == need.engagement_id
+        )
+        assert days[0] < date(2026, 8, 1) and days[-1] > date(2027, 1, 31)
+    hours = plan.stats["hours_by_consultant"]
+    assert max(hours.values()) / (sum(hours.values()) / len(hours)) < 1.03
+
+
+def test_holidays_and_closures_are_never_used(season: tuple[Problem, Plan]) -> None:
+    _, plan = season
+    holidays = [date(2026, 11, 23), date(2027, 1, 11), date(2027, 2, 11), date(2027, 2, 23)]
+    holidays.append(date(2027, 3, 22))  # the substitute for the equinox, a Sunday in 2027
+    assert all(jpholiday.is_holiday(day) for day in holidays)
+    assert date(2027, 3, 21).weekday() == 6
+    used = {b.starts_at.date() for b in plan.bookings}
+    assert not used & set(holidays)
+    closure = {date(2026, 12, 29) + timedelta(days=n) for n in range(6)}
+    assert not used & closure
+    assert all(is_business_day(day) for day in used)
+
+
+def test_results_meeting_is_online_in_march_with_everyone(season: tuple[Problem, Plan]) -> None:
+    problem, plan = season
+    (meeting,) = [b for b in plan.bookings if b.kind == "results_meeting"]
+    assert meeting.online and meeting.starts_at.date().month == 3
+    assert meeting.starts_at.year == 2027
+    assert set(meeting.consultant_ids) == {c.id for c in problem.consultants}
+
+
+def test_plan_is_deterministic(season: tuple[Problem, Plan]) -> None:
+    problem, plan = season
+    assert plan_season(problem) == plan
+
+
+def test_travel_minutes_route() -> None:
+    a, b = IDS["菊池市"], IDS["大津町"]
+    day = date(2026, 7, 1)
+    bookings = [
+        Booking("bpr", at(day, 13), at(day, 16), (1,), municipality_id=b),
+        Booking("bpr", at(day, 9, 45), at(day, 12, 15), (1,), municipality_id=a),
+        Booking("results_meeting", at(day, 9), at(day, 11), (2,), online=True),
+    ]
+    expected = TRAVEL.minutes(None, a) + TRAVEL.minutes(a, b) + TRAVEL.minutes(b, None)
+    assert travel_minutes(bookings, TRAVEL) == expected
+
+
+def test_nearby_towns_share_a_consultant_day(season: tuple[Problem, Plan]) -> None:
+    problem, plan = season
+    standalone = sum(
+        2 * TRAVEL.minutes(None, b.municipality_id) for b in plan.bookings if b.kind == "bpr"
+    )
+    assert plan.stats["combined_days"] >= 20
+    assert plan.travel_minutes <= 0.8 * standalone
+    hitoyoshi, nishiki = IDS["人吉市"], IDS["錦町"]
+    days: dict[tuple[int, date], list[Booking]] = {}
+    for booking in plan.bookings:
+        for person in booking.consultant_ids:
+            days.setdefault((person, booking.starts_at.date()), []).append(booking)
+    tours = [
+        sorted(day, key=lambda b: b.starts_at)
+        for day in days.values()
+        if {b.municipality_id for b in day} == {hitoyoshi, nishiki}
+    ]
+    assert len(tours) >= 5
+    for first, second in tours:
+        assert first.starts_at.time() == problem.office_open  # 人吉 and 錦町 are 85-90 min out
+        assert second.ends_at.time() <= problem.office_close
+        gap = (second.starts_at - first.ends_at).total_seconds() / 60
+        assert gap >= TRAVEL.minutes(first.municipality_id, second.municipality_id)
+
+
+def test_a_half_day_session_is_about_four_hours() -> None:
+    problem = season_problem()
+    assert problem.bpr_minutes == 210  # 09:00-12:30 or 13:30-17:00
+    assert 2 * problem.bpr_minutes + 60 == 8 * 60
+
+
+# --- incremental re-planning ------------------------------------------------------------
+
+
+def test_replan_adds_only_what_a_cancellation_removed(season: tuple[Problem, Plan]) -> None:
+    problem, plan = season
+    bookings = list(plan.bookings)
+    cancelled = [
+        next(b for b in bookings if b.engagement_id == 103),
+        next(b for b in bookings if b.kind == "office_day"),
+        next(b for b in bookings if b.kind == "reserve"),
+    ]
+    kept = tuple(b for b in bookings if b not in cancelled)
+    again = replace(problem, fixed=kept)
+    replanned = plan_season(again)
+    assert check_plan(again, replanned) == []
+    assert replanned.unplaced == ()
+    assert counts(replanned.bookings) == {"bpr": 1, "office_day": 1, "reserve": 1}
+    (session,) = [b for b in replanned.bookings if b.kind == "bpr"]
+    assert session.engagement_id == 103
+
+
+def test_replan_puts_a_cancelled_tour_session_back_into_its_tour(
+    season: tuple[Problem, Plan],
+) -> None:
+    problem, plan = season
+    hitoyoshi, nishiki = IDS["人吉市"], IDS["錦町"]
+    partner_days = {
+        (b.consultant_ids, b.starts_at.date())
+        for b in plan.bookings
+        if b.municipality_id == nishiki
+    }
+    cancelled = next(
+        b
+        for b in plan.bookings
+        if b.municipality_id == hitoyoshi and (b.consultant_ids, b.starts_at.date()) in partner_days
+    )
+    again = replace(problem, fixed=tuple(b for b in plan.bookings if b is not cancelled))
+    replanned = plan_season(again)
+    assert check_plan(again, replanned) == [] and replanned.unplaced == ()
+    (session,) = replanned.bookings
+    assert (session.consultant_ids, session.starts_at.date()) in partner_days
+    assert replanned.travel_minutes == plan.travel_minutes
+
+
+def test_replan_after_a_move_keeps_everything_else(season: tuple[Problem, Plan]) -> None:
+    problem, plan = season
+    moved_from = next(b for b in plan.bookings if b.kind == "office_day")
+    moved = replace(
+        moved_from,
+        starts_at=moved_from.starts_at + timedelta(days=1),
+        ends_at=moved_from.ends_at + timedelta(days=1),
+    )
+    fixed = tuple(moved if b is moved_from else b for b in plan.bookings)
+    replanned = plan_season(replace(problem, fixed=fixed))
+    assert replanned.bookings == () and replanned.unplaced == ()
+
+
+def test_nine_of_ten_booked_gets_one_more(season: tuple[Problem, Plan]) -> None:
+    problem, plan = season
+    nine = tuple(b for b in plan.bookings if b.engagement_id == 101)[:9]
+    only = replace(problem, engagements=problem.engagements[1:2], fixed=nine)
+    only = replace(only, office_days=0, consultation_reserve=0, results_meeting=False)
+    replanned = plan_season(only)
+    assert check_plan(only, replanned) == []
+    assert [b.engagement_id for b in replanned.bookings] == [101]
+
+
+def test_replan_mid_season_plans_nothing_in_the_past(season: tuple[Problem, Plan]) -> None:
+    problem, plan = season
+    today = date(2026, 12, 1)
+    past = tuple(b for b in plan.bookings if b.starts_at.date() < today)
+    later = replace(problem, start=today, fixed=past)
+    replanned = plan_season(later)
+    assert check_plan(later, replanned) == []
+    assert replanned.unplaced == ()
+    assert all(b.starts_at.date() >= today for b in replanned.bookings)
+    assert len(replanned.bookings) == len(plan.bookings) - len(past)
+
+
+# --- availability, infeasibility --------------------------------------------------------
+
+
+def test_weekly_patterns_and_absences_are_respected() -> None:
+    part_time = Consultant(2, weekly={0: (time(9), time(13)), 2: (time(13), time(17))})
+    away = tuple(Absence(date(2026, 10, 1) + timedelta(days=n)) for n in range(30))
+    lead_morning_off = tuple(
+        Absence(date(2026, 10, 5) + timedelta(days=n), ends=time(13)) for n in range(20)
+    )
+    problem = season_problem(
+        start=date(2026, 9, 1),
+        end=date(2026, 12, 25),
+        consultants=(
+            Consultant(1, is_lead=True, absences=lead_morning_off),
+            part_time,
+            Consultant(3, absences=away),
+        ),
+        office_days=10,
+        consultation_reserve=10,
+        results_meeting=False,
+    )
+    problem = replace(
+        problem, engagements=tuple(replace(n, sessions=4) for n in problem.engagements[:6])
+    )
+    plan = plan_season(problem)
+    assert check_plan(problem, plan) == []
+    for booking in plan.bookings:
+        day, start, end = booking.starts_at.date(), booking.starts_at.time(), booking.ends_at.time()
+        if 2 in booking.consultant_ids:
+            window = part_time.weekly[day.weekday()]  # type: ignore[index]
+            assert window[0] <= start and end <= window[1]
+        if 3 in booking.consultant_ids:
+            assert day not in {a.day for a in away}
+        if 1 in booking.consultant_ids and day in {a.day for a in lead_morning_off}:
+            assert start >= time(13)
+
+
+def test_no_march_in_the_window_reports_the_results_meeting() -> None:
+    problem = season_problem(end=date(2027, 2, 26))
+    plan = plan_season(problem)
+    assert check_plan(problem, plan) == []
+    assert any("results meeting" in line for line in plan.unplaced)
+    assert "results_meeting" not in counts(plan.bookings)
+
+
+def test_far_towns_are_placed_driving_outside_office_hours() -> None:
+    far = (
+        EngagementNeed(900, IDS["苓北町"], 3, (1, 2)),  # 150 min from the office
+        EngagementNeed(901, IDS["天草市"], 3, (2, 3)),  # 125 min
+    )
+    problem = replace(season_problem(bpr_minutes=240), engagements=far)
+    plan = plan_season(problem)
+    assert check_plan(problem, plan) == [] and plan.unplaced == ()
+    sessions = [b for b in plan.bookings if b.kind == "bpr"]
+    assert len(sessions) == 6
+    for booking in sessions:
+        assert problem.office_open <= booking.starts_at.time()
+        assert booking.ends_at.time() <= problem.office_close
+    # the drives still count: each 4 h session is a day of its own, a round trip
+    assert plan.travel_minutes == sum(2 * TRAVEL.minutes(None, b.municipality_id) for b in sessions)
+
+
+def test_far_neighbours_share_a_day_with_half_day_sessions() -> None:
+    far = (
+        EngagementNeed(900, IDS["苓北町"], 3, (1, 2)),
+        EngagementNeed(901, IDS["天草市"], 3, (2, 3)),
+    )
+    problem = replace(season_problem(), engagements=far, office_days=0, consultation_reserve=0)
+    plan = plan_season(problem)
+    assert check_plan(problem, plan) == [] and plan.unplaced == ()
+    assert plan.stats["combined_days"] == 3
+    reihoku, amakusa = IDS["苓北町"], IDS["天草市"]
+    tour = TRAVEL.minutes(None, reihoku) + TRAVEL.minutes(reihoku, amakusa)
+    tour += TRAVEL.minutes(amakusa, None)
+    assert plan.travel_minutes == 3 * tour
+
+
+def test_a_session_longer_than_a_consultant_day_is_reported() -> None:
+    mornings = {d: (time(9), time(12)) for d in range(5)}
+    need = EngagementNeed(900, IDS["宇土市"], 2, (2,))
+    problem = replace(
+        season_problem(),
+        consultants=(Consultant(1, is_lead=True), Consultant(2, weekly=mornings)),
+        engagements=(need,),
+    )
+    plan = plan_season(problem)
+    assert check_plan(problem, plan) == []
+    assert any("engagement 900" in line for line in plan.unplaced)
+    assert not [b for b in plan.bookings if b.kind == "bpr"]
+
+
+def test_spread_targets_fill_the_widest_gaps() -> None:
+    lo, hi = date(2026, 6, 1), date(2027, 3, 31)
+    even = spread_targets(lo, hi, [], 10, 0.5)
+    gaps = {(b - a).days for a, b in itertools.pairwise(even)}
+    assert max(gaps) - min(gaps) <= 1
+    taken = [date(2026, 6, 10), date(2026, 7, 10), date(2027, 3, 20)]
+    (one,) = spread_targets(lo, hi, taken, 1, 0.5)
+    assert date(2026, 10, 1) < one < date(2027, 1, 1)
+
+
+# --- random small instances -------------------------------------------------------------
+
+TOWNS = [*SEASON_TOWNS, "宇土市", "熊本市", "合志市", "苓北町", "あさぎり町"]
+WINDOW_START = date(2026, 11, 2)
+
+
+@st.composite
+def problems(draw: st.DrawFn) -> Problem:
+    start = WINDOW_START + timedelta(days=draw(st.integers(0, 90)))
+    end = start + timedelta(days=draw(st.integers(10, 120)))
+    people = draw(st.integers(1, 4))
+    hours = st.tuples(st.sampled_from([9, 10, 13]), st.sampled_from([12, 15, 17]))
+    consultants = []
+    for person in range(1, people + 1):
+        weekly = draw(st.none() | st.dictionaries(st.integers(0, 4), hours, min_size=1))
+        absences = draw(
+            st.lists(
+                st.builds(
+                    Absence,
+                    st.dates(start, end),
+                    st.none() | st.sampled_from([time(9), time(12)]),
+                    st.none() | st.sampled_from([time(12), time(15)]),
+                ),
+                max_size=6,
+            )
+        )
+        consultants.append(
+            Consultant(
+                person,
+                is_lead=person == 1 and draw(st.booleans()),
+                weekly=None
+                if weekly is None
+                else {d: (time(a), time(b)) for d, (a, b) in weekly.items()},
+                absences=tuple(absences),
+            )
+        )
+    ids = list(range(1, people + 2))  # one id past the roster: not a consultant
+    engagements = tuple(
+        EngagementNeed(
+            engagement_id=10 + n,
+            municipality_id=IDS[draw(st.sampled_from(TOWNS))],
+            sessions=draw(st.integers(1, 6)),
+            consultant_ids=tuple(
+                draw(st.lists(st.sampled_from(ids), min_size=1, max_size=3, unique=True))
+            ),
+            per_session=draw(st.integers(1, 2)),
+        )
+        for n in range(draw(st.integers(1, 4)))
+    )
+    fixed = tuple(draw(st.lists(_fixed_bookings(start, end, ids, engagements), max_size=8)))
+    return Problem(
+        start=start,
+        end=end,
+        consultants=tuple(consultants),
+        engagements=engagements,
+        travel=TRAVEL,
+        office_days=draw(st.integers(0, 5)),
+        consultation_reserve=draw(st.integers(0, 5)),
+        results_meeting=draw(st.booleans()),
+        fixed=fixed,
+        bpr_minutes=draw(st.sampled_from([120, 180, 210, 240])),
+        min_gap_days=draw(st.integers(1, 14)),
+        seed=draw(st.integers(0, 3)),
+    )
+
+
+def _fixed_bookings(
+    start: date, end: date, ids: list[int], engagements: tuple[EngagementNeed, ...]
+) -> st.SearchStrategy[Booking]:
+    @st.composite
+    def one(draw: st.DrawFn) -> Booking:
+        day = draw(st.dates(start - timedelta(days=10), end))
+        begins = at(day, draw(st.integers(8, 15)), draw(st.sampled_from([0, 15, 30, 45])))
+        kind = draw(st.sampled_from(["bpr", "consultation", "office_day", "reserve"]))
+        need = draw(st.sampled_from(engagements))
+        return Booking(
+            kind=kind,
+            starts_at=begins,
+            ends_at=begins + timedelta(minutes=draw(st.sampled_from([60, 120, 180]))),
+            consultant_ids=tuple(
+                draw(st.lists(st.sampled_from(ids), min_size=1, max_size=2, unique=True))
+            ),
+            municipality_id=need.municipality_id if kind == "bpr" else None,
+            engagement_id=need.engagement_id if kind == "bpr" else None,
+            online=kind == "consultation" and draw(st.booleans()),
+        )
+
+    return one()
+
+
+@settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(problems())
+def test_random_instances_never_break_a_rule(problem: Problem) -> None:
+    plan = plan_season(problem)
+    assert check_plan(problem, plan) == []
+
+
+def _days(start: date, end: date) -> list[date]:
+    return [
+        start + timedelta(days=n)
+        for n in range((end - start).days + 1)
+        if is_business_day(start + timedelta(days=n))
+    ]
+
+
+def test_the_checker_catches_broken_plans(season: tuple[Problem, Plan]) -> None:
+    problem, plan = season
+    bookings = list(plan.bookings)
+    session = next(b for b in bookings if b.kind == "bpr")
+    office = next(b for b in bookings if b.kind == "office_day")
+    rest = [b for b in bookings if b not in (session, office)]
+    saturday = session.starts_at + timedelta(days=5 - session.starts_at.weekday())
+    next_day = replace(
+        session,
+        starts_at=session.starts_at + timedelta(days=1),
+        ends_at=session.ends_at + timedelta(days=1),
+        consultant_ids=(99,),
+    )
+    broken = {
+        "not a business day": [
+            office,
+            replace(session, starts_at=saturday, ends_at=saturday + timedelta(hours=4)),
+        ],
+        "lead consultant is missing": [session, replace(office, consultant_ids=(2,))],
+        "closer than": [session, office, next_day],
+        "travel": [
+            office,
+            replace(
+                session,
+                consultant_ids=office.consultant_ids,
+                starts_at=office.ends_at,
+                ends_at=office.ends_at + timedelta(minutes=problem.bpr_minutes),
+            ),
+        ],
+        "unplaced is empty": [office],
+    }
+    for expected, changed in broken.items():
+        wrong = Plan(tuple(rest + changed), (), plan.travel_minutes, {})
+        assert any(expected in line for line in check_plan(problem, wrong)), expected
+
+
+def test_the_checker_allows_driving_outside_office_hours_only() -> None:
+    problem = season_problem()
+    day = date(2026, 7, 1)
+    reihoku, amakusa = IDS["苓北町"], IDS["天草市"]
+
+    def session(where: int, hour: int, minute: int = 0) -> Booking:
+        begins = at(day, hour, minute)
+        ends = begins + timedelta(minutes=problem.bpr_minutes)
+        return Booking("bpr", begins, ends, (2,), municipality_id=where, engagement_id=None)
+
+    def rule_errors(*bookings: Booking) -> list[str]:
+        lines = check_plan(problem, Plan(bookings, ("partial",), 0, {}))
+        return [line for line in lines if "min travel" in line or "office hours" in line]
+
+    # 150 min out to 苓北町 by 09:00 and 125 min back from 天草市 after 17:00: allowed
+    assert rule_errors(session(reihoku, 9), session(amakusa, 13, 30)) == []
+    # but 苓北町 → 天草市 is 25 min: 12:30 + 25 min is after 12:45
+    (line,) = rule_errors(session(reihoku, 9), session(amakusa, 12, 45))
+    assert "25 min travel" in line
+    # and the sessions themselves stay inside office hours
+    (line,) = rule_errors(session(reihoku, 8, 45))
+    assert "outside office hours" in line

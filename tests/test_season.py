@@ -1,0 +1,147 @@
+"""The season plan through the handlers: draft, review, confirm (booked), then an
+incremental re-plan after one session moved and another was cancelled."""
+
+import pytest
+
+from handlers import calendar, payloads, router
+from handlers.clock import TOKYO
+from storage import sessions
+from storage.models import PlannedSession, SeasonPlan, SupportSession
+from tests.helpers import apply, count, ref
+
+
+@pytest.fixture
+def engaged(ctx, cast):
+    """Three selected municipalities, each accompanied by 高橋 and 中村."""
+    ids = []
+    for name in ("田中 美咲", "松本 大輔", "森 翔太"):
+        request_id = apply(ctx, cast[name])
+        reply = router.submit(
+            ctx,
+            cast["熊本 県子"],
+            "request.approve",
+            {"consultants": [str(cast["高橋 誠"].id), str(cast["中村 由紀"].id)]},
+            ref(request_id),
+        )
+        assert reply.ok, reply.plain_text()
+        ids.append(reply.data["engagement_id"])
+    return ids
+
+
+def live_sessions(ctx):
+    with ctx.db.transaction() as session:
+        return {
+            s.id: (s.starts_at, s.kind, s.sequence) for s in sessions.listing(session, limit=None)
+        }
+
+
+def test_draft_confirm_and_replan(ctx, cast, engaged):
+    clerk = cast["水前寺 花"]
+    drafted = router.press(ctx, clerk, "plan.draft")
+    assert drafted.ok, drafted.plain_text()
+    pressed = [b.action for block in drafted.blocks for b in getattr(block, "buttons", ())]
+    assert {"plan.confirm", "plan.discard"} <= set(pressed)
+    assert count(ctx, SupportSession) == 0  # nothing is booked before confirmation
+    plan_id = drafted.data["plan_id"]
+    with ctx.db.transaction() as session:
+        plan = session.get(SeasonPlan, plan_id)
+        assert plan.summary["unplaced"] == []
+        assert plan.summary["counts"]["bpr"] == 30
+        assert plan.summary["counts"]["office_day"] == 30
+        assert plan.summary["counts"]["results_meeting"] == 1
+    page_two = router.press(ctx, clerk, "plan.view", payloads.encode(id=plan_id, page=2))
+    assert page_two.ok
+
+    not_allowed = router.press(ctx, cast["高橋 誠"], "plan.confirm", payloads.encode(id=plan_id))
+    assert not not_allowed.ok
+    confirmed = router.press(ctx, clerk, "plan.confirm", payloads.encode(id=plan_id))
+    assert confirmed.ok, confirmed.plain_text()
+    booked = live_sessions(ctx)
+    assert len(booked) == 61
+    with ctx.db.transaction() as session:
+        for row in sessions.listing(session):
+            start, end = row.starts_at.astimezone(TOKYO), row.ends_at.astimezone(TOKYO)
+            assert calendar.is_business_day(start.date())
+            assert ctx.rules.office_open <= start.time() and end.time() <= ctx.rules.office_close
+    again = router.press(ctx, clerk, "plan.confirm", payloads.encode(id=plan_id))
+    assert not again.ok and count(ctx, SupportSession) == 61
+
+    # one BPR session moves, another is cancelled
+    bpr_ids = sorted(i for i, (_, kind, _) in booked.items() if kind == "bpr")
+    moved_id, cancelled_id = bpr_ids[-1], bpr_ids[-2]
+    old_start = booked[moved_id][0].astimezone(TOKYO)
+    target = calendar.add_business_days(old_start.date(), 1)
+    while True:
+        reply = router.submit(
+            ctx,
+            clerk,
+            "session.move",
+            {"date": target.isoformat(), "start": "13:00"},
+            payloads.encode(id=moved_id),
+        )
+        if reply.ok:
+            break
+        target = calendar.add_business_days(target, 1)
+    assert router.submit(
+        ctx, clerk, "session.cancel", {"reason": "台風接近のため"}, payloads.encode(id=cancelled_id)
+    ).ok
+    before = live_sessions(ctx)
+
+    redraft = router.press(ctx, clerk, "plan.draft")
+    assert redraft.ok, redraft.plain_text()
+    with ctx.db.transaction() as session:
+        rows = session.exec(
+            PlannedSession.__table__.select().where(
+                PlannedSession.plan_id == redraft.data["plan_id"]
+            )
+        ).all()
+    assert [r.kind for r in rows if r.kind != "reserve"] == ["bpr"]  # only what is missing
+    assert router.press(ctx, clerk, "plan.confirm", payloads.encode(id=redraft.data["plan_id"])).ok
+    after = live_sessions(ctx)
+    assert {i: v for i, v in after.items() if i in before} == before  # nothing reshuffled
+    assert len(after) == len(before) + 1
+
+
+def test_results_meeting_invites_every_municipality_and_records_presenters(ctx, cast, engaged):
+    clerk = cast["水前寺 花"]
+    assert not router.press(ctx, clerk, "results.form").ok  # nothing booked yet
+    reply = router.submit(
+        ctx,
+        clerk,
+        "session.book",
+        {
+            "session_kind": "results_meeting",
+            "date": "2027-03-10",
+            "start": "14:00",
+            "minutes": 120,
+            "mode": "online",
+            "meeting_url": "https://meet.example.jp/dx",
+            "consultants": [str(cast["高橋 誠"].id)],
+        },
+    )
+    assert reply.ok, reply.plain_text()
+    form = router.press(ctx, clerk, "results.form")
+    assert form.ok
+    with ctx.db.transaction() as session:
+        municipality_ids = sessions.municipality_ids(session, reply.data["session_id"])
+    assert len(municipality_ids) == 45
+    presenters = [str(cast["田中 美咲"].municipality_id), str(cast["松本 大輔"].municipality_id)]
+    outsider = router.submit(
+        ctx, clerk, "results.set", {"presenters": [str(cast["井上 恵"].municipality_id)]}
+    )
+    assert not outsider.ok  # only supported municipalities present
+    saved = router.submit(
+        ctx,
+        clerk,
+        "results.set",
+        {"presenters": presenters, "meeting_url": "https://meet.example.jp/dx-2"},
+    )
+    assert saved.ok, saved.plain_text()
+    assert "3団体のうち2団体" in saved.plain_text()
+    with ctx.db.transaction() as session:
+        assert sorted(sessions.presenting_ids(session, reply.data["session_id"])) == sorted(
+            int(p) for p in presenters
+        )
+        meeting = sessions.get(session, reply.data["session_id"])
+        assert (meeting.meeting_url, meeting.sequence) == ("https://meet.example.jp/dx-2", 1)
+    assert not router.submit(ctx, cast["高橋 誠"], "results.set", {"presenters": presenters}).ok
