@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+from pathlib import Path
 from typing import Any
 
 from bot import console, demo
@@ -53,6 +54,10 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
         return 0
     if command == "roster":
         return _roster(ctx, args, lang)
+    if command == "report":
+        from bot import report_command
+
+        return report_command.run(ctx, args, lang)
     raise ConfigError(f"unknown command {command}")
 
 
@@ -73,7 +78,8 @@ def _console(ctx: Any, who: str | None, lang: str) -> int:
     if len(found) > 1:
         print(t(lang, "console.ambiguous", key=who), file=sys.stderr)
         return 2
-    return console.Console(ctx, found[0], input, sys.stdout).run()
+    files = Path("dxdesk-files")  # documents asked for in the chat are saved here
+    return console.Console(ctx, found[0], input, sys.stdout, files).run()
 
 
 def _print_roster(everyone: list[Any], lang: str) -> None:

@@ -4,6 +4,7 @@ registered person; forms become prompts, buttons numbered choices."""
 from __future__ import annotations
 
 from collections.abc import Callable
+from pathlib import Path
 from typing import TextIO
 
 from bot.render_text import display_width, render
@@ -21,12 +22,15 @@ class Quit(Exception):
 
 
 class Console:
-    def __init__(self, ctx: Context, actor: Actor, ask: Ask, out: TextIO) -> None:
+    def __init__(
+        self, ctx: Context, actor: Actor, ask: Ask, out: TextIO, files_dir: Path | None = None
+    ) -> None:
         self.ctx = ctx
         self.actor = actor
         self.lang = actor.language
         self._ask = ask
         self.out = out
+        self.files_dir = files_dir  # where files in replies are saved; None: only named
 
     def say(self, text: str) -> None:
         print(text, file=self.out, flush=True)
@@ -57,6 +61,7 @@ class Console:
     def step(self, reply: Reply) -> Reply:
         """Show one reply and act on the answer; returns the next reply to show."""
         shown = render(reply, self.lang)
+        self.save_files(reply)
         if shown.form is not None:
             if shown.text.strip():
                 self.say(shown.text)
@@ -74,6 +79,16 @@ class Console:
                 self.say("")
                 return router.press(self.ctx, self.actor, button.action, button.value)
             self.say(t(self.lang, "console.bad_choice"))
+
+    def save_files(self, reply: Reply) -> None:
+        """A terminal cannot show a document: write it to the files folder, say where."""
+        if self.files_dir is None or not reply.files:
+            return
+        self.files_dir.mkdir(parents=True, exist_ok=True)
+        for file in reply.files:
+            path = self.files_dir / Path(file.name).name
+            path.write_bytes(file.content)
+            self.say(t(self.lang, "console.file_saved", path=str(path)))
 
     def fill(self, form: Form) -> Reply:
         """Prompt for every field; q abandons the form (not the chat) and nothing is sent."""

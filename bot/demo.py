@@ -10,18 +10,24 @@ from typing import Any, TextIO
 
 from bot.cast import CAST, person_values
 from bot.render_text import table
+from bot.report_command import write_documents
 from handlers import (
     approval,
     availability,
     bpr,
     calendar,
+    checkins,
+    clockwork,
     intake,
     invites,
     logs,
+    notices,
     payloads,
     quotas,
+    reminders,
     results_meeting,
     roster,
+    router,
     scheduling,
     season,
     slots,
@@ -87,6 +93,8 @@ class Demo:
         self.planning()
         self.season()
         self.summary()
+        self.follow_up()
+        self.finish()
         return 0
 
     def roster(self) -> None:
@@ -340,6 +348,86 @@ class Demo:
         self.expect(season.confirm(self.ctx, clerk, payloads.encode(id=drafted.data["plan_id"])))
         self.event("demo.replanned", bpr=counts.get("bpr", 0))
 
+    def follow_up(self) -> None:
+        """December on the clock: a log asked for, snoozed, reminded and escalated, then
+        filed; check-ins answered each way; the Monday digest."""
+        self.say("demo.chapter.follow_up")
+        self.at(date(2026, 12, 1), 9)
+        self.checkins()
+        row = next(
+            s
+            for s in self.sessions_between(date(2026, 12, 1), date(2026, 12, 31))
+            if s.kind == "bpr"
+        )
+        lead = self.actor_of(self.consultants_of(row.id or 0)[0])
+        self.clock.set(row.ends_at + timedelta(minutes=5))
+        self.deliver(show=("log.ask",))
+        self.expect(reminders.snooze(self.ctx, lead, payloads.encode(id=row.id, kind="hour")))
+        self.clock.advance(hours=1, minutes=1)
+        self.deliver(show=("log.snooze",))
+        ended = row.ends_at.astimezone(TOKYO).date()
+        self.at(calendar.add_business_days(ended, 1), 9)
+        self.deliver(show=("log.remind",))
+        self.at(calendar.add_business_days(ended, self.ctx.rules.escalate_after_days), 9)
+        self.deliver(show=(reminders.ESCALATION,))
+        staff = [
+            n
+            for n in self.engagements
+            if self.cast[n].municipality_id in self.places_of(row.id or 0)
+        ]
+        self.file_log(lead, [row.id or 0], staff)
+        monday = self.clock.now().date() + timedelta(days=7 - self.clock.now().weekday())
+        self.at(monday, 9)  # the next business morning, and the week's digest
+        if not any(k.startswith("log.") for k in self.deliver(show=("log.", "digest"))):
+            self.event("demo.reminders_stopped")
+
+    def deliver(self, show: tuple[str, ...]) -> set[str]:
+        """What the scheduler would send now, told instead of posted: the lines of the
+        kinds asked for (the first of each), the rest counted."""
+        clockwork.tick(self.ctx)
+        shown: set[str] = set()
+        for out in notices.claim(self.ctx, None, limit=500, audiences=("prefecture",)):
+            notices.finish(self.ctx, out.notification_id, sent=True, lease_until=out.lease_until)
+            kind = out.key.split(":", 1)[0]
+            if not kind.startswith(show) or kind in shown:
+                continue
+            shown.add(kind)
+            who = t(self.lang, "demo.to_prefecture") if out.audience else self.name_of(out.to)
+            lines = out.reply.plain_text().splitlines()
+            self.event("demo.sent", who=who, text=lines[0] if lines else "")
+            for line in lines[1:14]:
+                print(f"      {line}", file=self.out)
+        return shown
+
+    def checkins(self) -> None:
+        """Open issues found in the season's logs are followed up; three answers."""
+        clockwork.tick(self.ctx)
+        asked = [
+            out
+            for out in notices.claim(self.ctx, None, limit=500)
+            if out.key.startswith(checkins.KIND)
+        ]
+        for out in asked:
+            notices.finish(self.ctx, out.notification_id, sent=True, lease_until=out.lease_until)
+        self.event("demo.checkins", count=len(asked))
+        for out, answer in zip(asked, ("resolved", "in_progress", "need_help"), strict=False):
+            person = next(a for a in self.cast.values() if str(a.id) == out.to)
+            button = next(
+                b
+                for block in out.reply.blocks
+                for b in getattr(block, "buttons", ())
+                if payloads.decode(b.value).kind == answer
+            )
+            reply = self.expect(router.press(self.ctx, person, "checkin.answer", button.value))
+            self.event(
+                "demo.checkin_answered",
+                who=person.name,
+                answer=button.label,
+                text=reply.plain_text().splitlines()[0],
+            )
+            if reply.form is not None:
+                self.event("demo.checkin_form", title=reply.form.title)
+
     def book_joint(self, day: date, staff: list[str]) -> int:
         self.at(day - timedelta(days=14), 9)
         values: dict[str, Any] = {
@@ -546,7 +634,15 @@ class Demo:
             for r in quotas.figures(self.ctx)
         ]
         print("\n" + table(header, body), file=self.out)
+
+    def finish(self) -> None:
         self.write_invites()
+        written = write_documents(self.ctx, self.out_dir / "documents", self.lang)
+        self.event(
+            "demo.documents",
+            path=str(self.out_dir / "documents"),
+            names=join(self.lang, sorted({p.stem for p in written})),
+        )
         self.say("demo.done", path=str(self.out_dir / "dxdesk-demo.db"), logs=self.logged)
 
     # -- helpers -------------------------------------------------------------------
@@ -577,6 +673,28 @@ class Demo:
                     (folder / name).write_bytes(file.content)
                     written.add(name)
         self.event("demo.invites", count=len(written), path=str(folder))
+
+    def sessions_between(self, first: date, last: date) -> list[SupportSession]:
+        with self.db.transaction() as session:
+            return sessions.listing(
+                session,
+                start=datetime.combine(first, time(0), TOKYO),
+                end=datetime.combine(last + timedelta(days=1), time(0), TOKYO),
+            )
+
+    def consultants_of(self, session_id: int) -> list[int]:
+        with self.db.transaction() as session:
+            return sessions.consultant_ids(session, session_id)
+
+    def places_of(self, session_id: int) -> list[int]:
+        with self.db.transaction() as session:
+            return sessions.municipality_ids(session, session_id)
+
+    def actor_of(self, person_id: int) -> Actor:
+        return next(a for a in self.cast.values() if a.id == person_id)
+
+    def name_of(self, person_id: str | None) -> str:
+        return next((a.name for a in self.cast.values() if str(a.id) == person_id), "?")
 
     def plan_counts(self, plan_id: int) -> dict[str, int]:
         with self.db.transaction() as session:

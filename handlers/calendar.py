@@ -1,12 +1,14 @@
 """Business-day arithmetic, in one place: weekends, Japanese public and substitute
-holidays (jpholiday) and the year-end closure 12/29–1/3 are closed."""
+holidays (jpholiday) and the year-end closure 12/29–1/3 are closed; business hours are
+the office hours of a business day (nothing is sent outside them)."""
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 
 import jpholiday
 
+from handlers.clock import TOKYO
 from handlers.context import Rules
 
 
@@ -55,3 +57,22 @@ def in_contract(rules: Rules, day: date) -> bool:
 def fiscal_year(day: date) -> int:
     """年度: April to March."""
     return day.year if day.month >= 4 else day.year - 1
+
+
+def is_business_time(rules: Rules, moment: datetime) -> bool:
+    local = moment.astimezone(TOKYO)
+    return is_business_day(local.date()) and rules.office_open <= local.time() < rules.office_close
+
+
+def next_business_morning(rules: Rules, moment: datetime) -> datetime:
+    """The next opening of the office after `moment` (today's, if it has not opened yet)."""
+    local = moment.astimezone(TOKYO)
+    day = local.date()
+    if not (is_business_day(day) and local.time() < rules.office_open):
+        day = add_business_days(day, 1)
+    return datetime.combine(day, rules.office_open, TOKYO)
+
+
+def business_days_between(start: date, end: date) -> int:
+    """Business days after `start` up to and including `end` (0 when end <= start)."""
+    return business_days(start + timedelta(days=1), end) if end > start else 0

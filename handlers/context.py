@@ -40,6 +40,8 @@ class Rules:
     contract_end: date = date(2027, 3, 31)
     min_notice_business_days: int = 2  # closer than this, only the prefecture moves a session
     min_gap_days: int = 7  # between two sessions of one BPR engagement (season planner)
+    escalate_after_days: int = 3  # business days a log may be missing before the prefecture hears
+    checkin_every_days: int = 10  # business days between check-ins on an open issue
     public_url: str = "http://localhost:3000"  # where people reach `serve` (calendar feeds)
     plan: Plan = field(default_factory=Plan)
 

@@ -8,7 +8,7 @@ from typing import Any
 
 from sqlmodel import Session
 
-from handlers import calendar, forms, policy, workflow
+from handlers import calendar, forms, payloads, policy, reminders, workflow
 from handlers.actor import Actor
 from handlers.clock import TOKYO
 from handlers.common import municipality_name
@@ -87,12 +87,40 @@ def _due(ctx: Context, session: Session, actor: Actor, kinds: tuple[str, ...]) -
 
 @intent("log.form")
 def log_form(ctx: Context, actor: Actor, ref: str = "") -> Reply:
+    """With a session in `ref` (the reminder's button), the form comes prefilled with what
+    is known of it: the session, method, place and the municipal attendees."""
     policy.require(actor, "log.file")
     with ctx.db.transaction() as session:
         choices = {"sessions": _due(ctx, session, actor, LOGGED_KINDS)}
+        values = _prefill(session, payloads.decode(ref).id, choices["sessions"])
     if not choices["sessions"]:
         return Reply((Text(t(actor.language, "log.nothing_due")),))
-    return Reply((forms.build(WORK_LOG, actor.language, choices=choices),))
+    return Reply((forms.build(WORK_LOG, actor.language, choices=choices, values=values),))
+
+
+def _prefill(session: Session, session_id: int | None, due: list[Choice]) -> dict[str, Any]:
+    if session_id is None or str(session_id) not in {c.value for c in due}:
+        return {}
+    row = sessions.get(session, session_id)
+    if row is None:
+        return {}
+    municipality_ids = sessions.municipality_ids(session, session_id)
+    request = requests.get(session, row.request_id) if row.request_id else None
+    if request is not None:
+        attendees = [f"{request.department}/{request.requester_title}/{request.requester_name}"]
+    else:
+        attendees = [
+            f"{p.department}/{p.title or '-'}/{p.name}"
+            for m in municipality_ids
+            for p in people.staff_of(session, m)
+        ]
+    place = row.place or row.meeting_url or ""
+    return {
+        "sessions": [str(session_id)],
+        "method": row.mode,
+        "place": place,
+        "attendees": "\n".join(attendees),
+    }
 
 
 def _lines(value: str | None) -> list[str]:
@@ -171,6 +199,7 @@ def file_log(ctx: Context, actor: Actor, values: dict[str, Any]) -> Reply:
                     actor.id,
                     now,
                 )
+        reminders.cancel_for(session, session_ids)
         audit.record(
             session,
             at=now,
@@ -201,11 +230,19 @@ def _close_request(session: Session, request_id: int, now: Any, actor_id: int) -
 @intent("minutes.form")
 def minutes_form(ctx: Context, actor: Actor, ref: str = "") -> Reply:
     policy.require(actor, "minutes.file")
+    values: dict[str, Any] = {}
     with ctx.db.transaction() as session:
         choices = {"office_day": _due(ctx, session, actor, (SessionKind.OFFICE_DAY,))}
+        wanted = payloads.decode(ref).id
+        if wanted is not None and str(wanted) in {c.value for c in choices["office_day"]}:
+            names = people.names(session, sessions.consultant_ids(session, wanted))
+            values = {
+                "office_day": str(wanted),
+                "attendees_text": join(actor.language, names.values()),
+            }
     if not choices["office_day"]:
         return Reply((Text(t(actor.language, "minutes.nothing_due")),))
-    return Reply((forms.build(MINUTES, actor.language, choices=choices),))
+    return Reply((forms.build(MINUTES, actor.language, choices=choices, values=values),))
 
 
 @intent("minutes.file")
@@ -238,6 +275,7 @@ def file_minutes(ctx: Context, actor: Actor, values: dict[str, Any]) -> Reply:
         assert row is not None
         row.status = SessionStatus.HELD
         session.add(row)
+        reminders.cancel_for(session, [session_id])
         audit.record(
             session,
             at=now,

@@ -28,6 +28,8 @@ ENTRIES: tuple[tuple[str, str, str | None, str], ...] = (
     ("quota.view", "quota.view", None, "menu.quota"),
     ("notices.view", "notices.list", None, "menu.notices"),
     ("calendar.feed", "calendar.feed", None, "feed.menu"),
+    ("casebook.search", "casebook.form", None, "menu.casebook"),
+    ("report.request", "report.form", None, "menu.report"),
     ("roster.manage", "roster.form", None, "menu.roster"),
     ("help.view", "help", None, "menu.help"),
 )

@@ -2,21 +2,30 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Collection
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
-from handlers import invites, policy
+from sqlmodel import Session
+
+from handlers import calendar, digest, invites, policy, reminders
 from handlers.actor import Actor
+from handlers.clock import TOKYO
 from handlers.context import Context
 from handlers.core import intent
 from handlers.i18n import format_when, t
 from handlers.reply import Button, Buttons, File, ListItem, ListView, Reply, Text
-from storage import outbox, people
+from storage import availability, outbox, people
 from storage.models import Notification, Person
 
 MAIL_KINDS = (invites.EMAIL_KIND,)
 """Rows the mail sender delivers; chat deliverers leave them alone."""
+RENDERERS: dict[str, Callable[[Context, Session, str, dict[str, Any]], Reply]] = {
+    digest.KIND: digest.render,
+    reminders.ESCALATION: reminders.render_escalation,
+}
+"""Kinds whose message is built when sent, from the data as it is then."""
 
 
 @dataclass(frozen=True)
@@ -47,9 +56,7 @@ def text_of(language: str, payload: dict[str, Any]) -> str:
 
 def as_item(language: str, notification: Notification) -> ListItem:
     payload = notification.payload
-    buttons: tuple[Button, ...] = ()
-    if payload.get("action"):
-        buttons = (Button(payload["action"], t(language, "button.open"), payload.get("ref") or ""),)
+    buttons = buttons_of(language, payload)
     return ListItem(
         title=f"{format_when(language, notification.created_at)} {text_of(language, payload)}",
         buttons=buttons,
@@ -68,40 +75,122 @@ def inbox(ctx: Context, actor: Actor, ref: str = "") -> Reply:
     )
 
 
+def buttons_of(language: str, payload: dict[str, Any]) -> tuple[Button, ...]:
+    """A notice's buttons: `buttons` as [action, label key, value] triples, or the one
+    「開く」 button of `action`/`ref`."""
+    if payload.get("buttons"):
+        return tuple(
+            Button(action, t(language, label), value) for action, label, value in payload["buttons"]
+        )
+    if payload.get("action"):
+        return (Button(payload["action"], t(language, "button.open"), payload.get("ref") or ""),)
+    return ()
+
+
 def as_reply(language: str, notification: Notification, files: tuple[File, ...] = ()) -> Reply:
     """A queued notice as a message of its own (a DM or a proactive Teams message), with
     the files it carries (an invite's .ics)."""
     payload = notification.payload
     blocks: list[Text | Buttons | File] = [Text(text_of(language, payload))]
-    if payload.get("action"):
-        blocks.append(
-            Buttons(
-                (Button(payload["action"], t(language, "button.open"), payload.get("ref") or ""),)
-            )
-        )
+    if buttons := buttons_of(language, payload):
+        blocks.append(Buttons(buttons))
     blocks.extend(files)
     return Reply(tuple(blocks))
 
 
-def claim(ctx: Context, platform: str, limit: int = 50) -> list[tuple[int, str, Reply]]:
-    """Due notices for people reachable on `platform`, claimed for sending:
-    (notification id, platform user id, the message in the person's language).
+def compose(
+    ctx: Context,
+    session: Session,
+    language: str,
+    notification: Notification,
+    files: tuple[File, ...] = (),
+) -> Reply:
+    """The message a row stands for. Digests and escalations are worded from the data as
+    it is when they are sent, so a log filed in between is no longer listed as missing."""
+    render = RENDERERS.get(notification.kind)
+    if render is None:
+        return as_reply(language, notification, files)
+    return Reply((*render(ctx, session, language, notification.payload).blocks, *files))
+
+
+@dataclass(frozen=True)
+class Outgoing:
+    """A claimed notice, worded for its reader: to a person (`to`, their platform user id)
+    or to a channel (`audience`). `maybe_sent`: a sender that died may have sent it."""
+
+    notification_id: int
+    key: str
+    to: str | None
+    audience: str | None
+    reply: Reply
+    maybe_sent: bool
+    lease_until: datetime
+
+
+def claim(
+    ctx: Context, platform: str | None, limit: int = 50, audiences: Collection[str] = ()
+) -> list[Outgoing]:
+    """Due notices for people reachable on `platform` (None: everyone) and for these
+    channels, claimed for sending. Nothing is claimed outside business hours: it waits for the next
+    business morning. Notices to someone on leave today wait until they are back.
     An invite's .ics is rendered now, from the session as stored, with the SEQUENCE and
     METHOD the row was queued with."""
+    now = ctx.clock.now()
+    if not calendar.is_business_time(ctx.rules, now):
+        return []
     with ctx.db.transaction() as session:
-        now = ctx.clock.now()
-        reachable = people.with_identity(session, platform)
-        rows = outbox.claim_due(session, now, list(reachable), limit, exclude_kinds=MAIL_KINDS)
+        # platform None: everyone, addressed by person id (the demo's narrated "chat")
+        reachable = (
+            people.with_identity(session, platform)
+            if platform
+            else {p.id or 0: str(p.id) for p in people.listing(session)}
+        )
+        claims = outbox.claim_due(
+            session,
+            now,
+            list(reachable),
+            limit,
+            exclude_kinds=MAIL_KINDS,
+            audiences=audiences,
+        )
+        claims = _hold_for_leave(ctx, session, claims)
         out = []
-        for row in rows:
-            language = _language(ctx, people.get(session, row.person_id))
+        for claim in claims:
+            row = claim.notification
+            person = people.get(session, row.person_id) if row.person_id else None
+            language = _language(ctx, person)
             files = (
                 (invites.invite_file(session, row.payload, language, now),)
                 if row.kind == invites.CHAT_KIND
                 else ()
             )
-            out.append((row.id or 0, reachable[row.person_id], as_reply(language, row, files)))
+            out.append(
+                Outgoing(
+                    notification_id=row.id or 0,
+                    key=row.key,
+                    to=reachable[row.person_id] if row.person_id else None,
+                    audience=row.audience,
+                    reply=compose(ctx, session, language, row, files),
+                    maybe_sent=claim.maybe_sent,
+                    lease_until=claim.lease_until,
+                )
+            )
     return out
+
+
+def _hold_for_leave(
+    ctx: Context, session: Session, claims: list[outbox.Claim]
+) -> list[outbox.Claim]:
+    today = ctx.clock.now().astimezone(TOKYO).date()
+    away = {
+        c.notification.id or 0
+        for c in claims
+        if c.notification.person_id
+        and availability.on_leave(session, c.notification.person_id, today)
+    }
+    back = datetime.combine(calendar.add_business_days(today, 1), ctx.rules.office_open, TOKYO)
+    outbox.defer(session, away, back)
+    return [c for c in claims if (c.notification.id or 0) not in away]
 
 
 def claim_mail(ctx: Context, limit: int = 50) -> list[Mail]:
@@ -110,8 +199,9 @@ def claim_mail(ctx: Context, limit: int = 50) -> list[Mail]:
     out = []
     with ctx.db.transaction() as session:
         now = ctx.clock.now()
-        for row in outbox.claim_due(session, now, None, limit, kinds=MAIL_KINDS):
-            person = people.get(session, row.person_id)
+        for claim in outbox.claim_due(session, now, None, limit, kinds=MAIL_KINDS):
+            row = claim.notification
+            person = people.get(session, row.person_id) if row.person_id else None
             if person is None or not person.email:
                 outbox.finish(session, row.id or 0, sent=False, now=now)
                 continue
@@ -142,6 +232,22 @@ def _language(ctx: Context, person: Person | None) -> str:
     return (person.language if person else None) or ctx.rules.language
 
 
-def finish(ctx: Context, notification_id: int, *, sent: bool) -> None:
+def finish(
+    ctx: Context,
+    notification_id: int,
+    *,
+    sent: bool,
+    lease_until: datetime | None = None,
+    retry_after: timedelta | None = None,
+) -> bool:
+    """Record the outcome; False when our lease had run out and the row is another
+    sender's now (then nothing is changed)."""
     with ctx.db.transaction() as session:
-        outbox.finish(session, notification_id, sent=sent, now=ctx.clock.now())
+        return outbox.finish(
+            session,
+            notification_id,
+            sent=sent,
+            now=ctx.clock.now(),
+            lease_until=lease_until,
+            retry_after=retry_after,
+        )

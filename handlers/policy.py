@@ -41,6 +41,7 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     "slots.pick": frozenset({MUNICIPAL, PREFECTURE}),
     "availability.manage": frozenset({PREFECTURE, CONSULTANT}),
     "plan.manage": frozenset({PREFECTURE}),
+    "checkin.answer": frozenset({MUNICIPAL, PREFECTURE}),
     "log.file": frozenset({CONSULTANT}),
     "minutes.file": frozenset({CONSULTANT}),
     "quota.view": frozenset({PREFECTURE, CONSULTANT, ADMIN}),
@@ -49,6 +50,8 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     "help.view": frozenset({MUNICIPAL, PREFECTURE, CONSULTANT, ADMIN}),
     "calendar.feed": frozenset({MUNICIPAL, PREFECTURE, CONSULTANT, ADMIN}),
     "calendar.revoke": frozenset({MUNICIPAL, PREFECTURE, CONSULTANT, ADMIN}),
+    "report.request": frozenset({PREFECTURE}),
+    "casebook.search": frozenset({MUNICIPAL, PREFECTURE, CONSULTANT, ADMIN}),
 }
 
 

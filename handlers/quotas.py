@@ -7,6 +7,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date
 
+from sqlmodel import Session
+
 from handlers import calendar, policy
 from handlers.actor import Actor
 from handlers.context import Context, Rules
@@ -46,11 +48,16 @@ def elapsed_share(rules: Rules, today: date) -> float:
     return done / total if total else 1.0
 
 
-def figures(ctx: Context) -> list[QuotaRow]:
+def figures(ctx: Context, session: Session | None = None) -> list[QuotaRow]:
+    """Per program; inside the caller's transaction when given one (the weekly digest is
+    worded while its outbox row is claimed)."""
     now = ctx.clock.now()
     share = elapsed_share(ctx.rules, now.date())
     tolerance = ctx.rules.plan.pace_tolerance
-    with ctx.db.transaction() as session:
+    if session is None:
+        with ctx.db.transaction() as own:
+            counts = sessions.counts_by_kind(own, now)
+    else:
         counts = sessions.counts_by_kind(session, now)
     rows = []
     for kind, plan in plans(ctx.rules).items():
@@ -93,9 +100,16 @@ def status(ctx: Context, actor: Actor, ref: str = "") -> Reply:
         for r in rows
     )
     blocks: list[Text | ListView] = [ListView(t(lang, "quota.title"), items)]
-    off = [r for r in rows if r.pace in ("ahead", "behind")]
-    blocks += [
-        Text(t(lang, "quota.confer", kind=t(lang, f"choice.session_kind.{r.kind}")), "error")
-        for r in off
-    ]
+    blocks += warnings(lang, rows)
     return Reply(tuple(blocks), data={"quotas": rows})
+
+
+def warnings(language: str, rows: list[QuotaRow]) -> list[Text]:
+    """Programs whose projected total is outside the tolerance: time to confer."""
+    return [
+        Text(
+            t(language, "quota.confer", kind=t(language, f"choice.session_kind.{r.kind}")), "error"
+        )
+        for r in rows
+        if r.pace in ("ahead", "behind")
+    ]

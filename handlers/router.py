@@ -13,6 +13,7 @@ from handlers import (
     approval,
     availability,
     bpr,
+    checkins,
     feeds,
     help,
     home,
@@ -21,6 +22,8 @@ from handlers import (
     menu,
     notices,
     quotas,
+    reminders,
+    reports,
     results_meeting,
     roster,
     scheduling,
@@ -67,6 +70,8 @@ BUTTONS: dict[str, Handler] = {
     "absence.form": availability.absence_form,
     "absence.list": availability.absences,
     "absence.remove": availability.remove_absence,
+    "reminder.snooze": reminders.snooze,
+    "checkin.answer": checkins.answer,
     "plan.draft": season.draft,
     "plan.view": season.view,
     "plan.confirm": season.confirm,
@@ -79,6 +84,8 @@ BUTTONS: dict[str, Handler] = {
     "calendar.feed": feeds.show,
     "calendar.revoke": feeds.revoke,
     "roster.form": roster.add_form,
+    "report.form": reports.report_form,
+    "casebook.form": reports.casebook_form,
 }
 
 # Forms without a target: called as f(ctx, actor, values).
@@ -92,6 +99,8 @@ FORMS: dict[str, Handler] = {
     "log.file": logs.file_log,
     "minutes.file": logs.file_minutes,
     "roster.add": roster.add,
+    "report.request": reports.request_report,
+    "casebook.search": reports.casebook_search,
 }
 
 # Forms about a record named by their context: called as f(ctx, actor, context, values).

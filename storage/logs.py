@@ -5,12 +5,17 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime
 
+from sqlalchemy import func
 from sqlmodel import Session, col, select
 
 from storage.models import (
+    Engagement,
     FollowUpIssue,
+    IssueStatus,
     IssueStatusChange,
     Minutes,
+    Request,
+    SupportSession,
     WorkLog,
     WorkLogAttendee,
     WorkLogSession,
@@ -74,3 +79,68 @@ def add_minutes(session: Session, minutes: Minutes) -> Minutes:
 
 def minutes_for(session: Session, session_id: int) -> Minutes | None:
     return session.exec(select(Minutes).where(Minutes.session_id == session_id)).first()
+
+
+def open_issues(session: Session) -> list[FollowUpIssue]:
+    return list(
+        session.exec(
+            select(FollowUpIssue)
+            .where(FollowUpIssue.status != IssueStatus.RESOLVED)
+            .order_by(col(FollowUpIssue.created_at), col(FollowUpIssue.id))
+        ).all()
+    )
+
+
+def get_issue(session: Session, issue_id: int, *, lock: bool = False) -> FollowUpIssue | None:
+    query = select(FollowUpIssue).where(FollowUpIssue.id == issue_id)
+    if lock:
+        query = query.with_for_update()
+    return session.exec(query).first()
+
+
+def last_change(session: Session, issue_id: int) -> datetime | None:
+    return session.exec(
+        select(func.max(IssueStatusChange.changed_at)).where(IssueStatusChange.issue_id == issue_id)
+    ).one()
+
+
+def history(session: Session, issue_id: int) -> list[IssueStatusChange]:
+    return list(
+        session.exec(
+            select(IssueStatusChange)
+            .where(IssueStatusChange.issue_id == issue_id)
+            .order_by(col(IssueStatusChange.changed_at), col(IssueStatusChange.id))
+        ).all()
+    )
+
+
+def set_issue_status(
+    session: Session, issue: FollowUpIssue, status: str, *, by: int, at: datetime, note: str | None
+) -> None:
+    issue.status = status
+    session.add(issue)
+    session.add(
+        IssueStatusChange(
+            issue_id=issue.id or 0, status=status, note=note, changed_by_id=by, changed_at=at
+        )
+    )
+    session.flush()
+
+
+def requester_for_log(session: Session, log_id: int) -> int | None:
+    """Who asked for the support a log records: the requester of its sessions' request,
+    or of the BPR application of their engagement."""
+    rows = session.exec(
+        select(SupportSession)
+        .join(WorkLogSession, col(WorkLogSession.session_id) == col(SupportSession.id))
+        .where(WorkLogSession.log_id == log_id)
+    ).all()
+    for row in rows:
+        request_id = row.request_id
+        if request_id is None and row.engagement_id is not None:
+            engagement = session.get(Engagement, row.engagement_id)
+            request_id = engagement.application_id if engagement else None
+        request = session.get(Request, request_id) if request_id else None
+        if request is not None and request.requester_id is not None:
+            return request.requester_id
+    return None

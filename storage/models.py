@@ -369,13 +369,26 @@ class AuditEntry(SQLModel, table=True):
     detail: str | None = long_text()
 
 
+class Audience(StrEnum):
+    PREFECTURE = "prefecture"  # the prefecture's channel (Slack: SLACK_APPROVAL_CHANNEL)
+
+
 class Notification(SQLModel, table=True):
-    """An outbox row: one message to one person, sent once (key is unique)."""
+    """An outbox row: one message to one person, or to a channel (`audience`), sent once
+    (key is unique). While `sending`, `lease_until` says until when the sender that
+    claimed it owns it; after that a reaper returns it to `pending`."""
+
+    __table_args__ = (
+        CheckConstraint(
+            "person_id IS NOT NULL OR audience IS NOT NULL", name="ck_notification_target"
+        ),
+    )
 
     id: int | None = Field(default=None, primary_key=True)
     key: str = Field(max_length=200, unique=True)
     kind: str = Field(max_length=50)
-    person_id: int = Field(foreign_key="person.id", index=True)
+    person_id: int | None = Field(default=None, foreign_key="person.id", index=True)
+    audience: str | None = Field(default=None, max_length=30)
     payload: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
     due_at: datetime = aware(index=True)
     status: str = Field(max_length=10, default=NotificationStatus.PENDING, index=True)

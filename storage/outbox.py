@@ -1,15 +1,31 @@
-"""Notifications as data: rows queued in the same transaction as the change they report."""
+"""Notifications as data: rows queued in the same transaction as the change they report,
+claimed by whichever sender is free, and sent once.
+
+The life of a row: `pending` → `sending` (claimed, with a lease) → `sent`, or back to
+`pending` with a growing delay after a failure (`failed` after MAX_ATTEMPTS), or
+`cancelled` when what it reminds of no longer needs doing. A sender that dies while a row
+is `sending` loses it when the lease ends: `reap` returns it to `pending` and another
+sender takes it. On PostgreSQL senders claim with `FOR UPDATE SKIP LOCKED`, so several
+instances share the queue without waiting on each other; on SQLite the writer lock lets
+one sender claim at a time (run one scheduler process per SQLite file).
+"""
 
 from __future__ import annotations
 
 from collections.abc import Collection
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
+from sqlalchemy import update
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlmodel import Session, col, select
+from sqlmodel import Session, col, or_, select
 
 from storage.models import Notification, NotificationStatus
+
+LEASE = timedelta(minutes=5)  # far longer than one send, so only a dead sender loses it
+MAX_ATTEMPTS = 5
+RETRY_AFTER = timedelta(minutes=2)
 
 
 def enqueue(
@@ -17,12 +33,14 @@ def enqueue(
     *,
     key: str,
     kind: str,
-    person_id: int,
     payload: dict[str, Any],
     due_at: datetime,
     now: datetime,
+    person_id: int | None = None,
+    audience: str | None = None,
 ) -> None:
-    """Queue once: a second row with the same key is silently ignored."""
+    """Queue once: a second row with the same key is silently ignored. A row goes to one
+    person, or to a channel named by `audience`."""
     dialect = session.get_bind().dialect.name
     insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
     statement = (
@@ -31,6 +49,7 @@ def enqueue(
             key=key,
             kind=kind,
             person_id=person_id,
+            audience=audience,
             payload=payload,
             due_at=due_at,
             status=NotificationStatus.PENDING,
@@ -57,6 +76,17 @@ def for_person(
     )
 
 
+@dataclass(frozen=True)
+class Claim:
+    """A row claimed for sending. `maybe_sent`: an earlier sender claimed it and never
+    reported back (it was reaped), so it may already have gone out — check the platform
+    before sending again. `lease_until` is the claim's token for `finish`."""
+
+    notification: Notification
+    maybe_sent: bool
+    lease_until: datetime
+
+
 def claim_due(
     session: Session,
     now: datetime,
@@ -65,22 +95,27 @@ def claim_due(
     *,
     kinds: Collection[str] | None = None,
     exclude_kinds: Collection[str] = (),
-) -> list[Notification]:
-    """Pending rows due by `now` for these people (None: anyone), marked `sending` by
-    this transaction. `kinds` / `exclude_kinds` split the queue between senders: chat
-    deliverers leave e-mail rows to the mail sender and the other way round.
-
-    SKIP LOCKED lets several senders claim disjoint rows on PostgreSQL; SQLite's writer
-    lock gives one sender at a time."""
-    if person_ids is not None and not person_ids:
+    audiences: Collection[str] = (),
+) -> list[Claim]:
+    """Pending rows due by `now` for these people (None: anyone) and these channels,
+    marked `sending` with a lease by this transaction. `kinds` / `exclude_kinds` split the
+    queue between senders: chat deliverers leave e-mail rows to the mail sender and the
+    other way round."""
+    if person_ids is not None and not person_ids and not audiences:
         return []
     query = (
         select(Notification)
         .where(Notification.status == NotificationStatus.PENDING)
         .where(col(Notification.due_at) <= now)
     )
+    targets = []
     if person_ids is not None:
-        query = query.where(col(Notification.person_id).in_(list(person_ids)))
+        targets.append(col(Notification.person_id).in_(list(person_ids)))
+    else:
+        targets.append(col(Notification.person_id).is_not(None))
+    if audiences:
+        targets.append(col(Notification.audience).in_(list(audiences)))
+    query = query.where(or_(*targets))
     if kinds is not None:
         query = query.where(col(Notification.kind).in_(list(kinds)))
     if exclude_kinds:
@@ -92,31 +127,91 @@ def claim_due(
             .with_for_update(skip_locked=True)
         ).all()
     )
+    claims = []
+    lease = now + LEASE
     for row in rows:
+        claims.append(Claim(row, maybe_sent=row.lease_until is not None, lease_until=lease))
         row.status = NotificationStatus.SENDING
         row.attempts += 1
+        row.lease_until = lease
         session.add(row)
     session.flush()
-    return rows
+    return claims
 
 
-MAX_ATTEMPTS = 5
-RETRY_AFTER = timedelta(minutes=2)
+def reap(session: Session, now: datetime) -> int:
+    """Rows whose sender's lease ran out go back to the queue (their lease stays set, which
+    tells the next sender to check the platform before sending again)."""
+    result = session.exec(  # type: ignore[call-overload]
+        update(Notification)
+        .where(col(Notification.status) == NotificationStatus.SENDING)
+        .where(col(Notification.lease_until) < now)
+        .values(status=NotificationStatus.PENDING)
+    )
+    return int(result.rowcount or 0)
 
 
-def finish(session: Session, notification_id: int, *, sent: bool, now: datetime) -> None:
-    """Sent; or back to pending with a growing delay; `failed` after MAX_ATTEMPTS."""
-    row = session.get(Notification, notification_id)
-    if row is None:
-        return
+def finish(
+    session: Session,
+    notification_id: int,
+    *,
+    sent: bool,
+    now: datetime,
+    lease_until: datetime | None = None,
+    retry_after: timedelta | None = None,
+) -> bool:
+    """Sent; or back to pending with a growing delay (at least `retry_after`, a platform's
+    Retry-After); `failed` after MAX_ATTEMPTS. With `lease_until`, only the sender still
+    holding that lease may finish the row: one that was reaped and claimed again by
+    another sender is no longer ours (returns False)."""
+    row = session.exec(
+        select(Notification).where(Notification.id == notification_id).with_for_update()
+    ).first()
+    if row is None or row.status != NotificationStatus.SENDING:
+        return False
+    if lease_until is not None and row.lease_until != lease_until:
+        return False
+    row.lease_until = None
     if sent:
         row.status, row.sent_at = NotificationStatus.SENT, now
     elif row.attempts >= MAX_ATTEMPTS:
         row.status = NotificationStatus.FAILED
     else:
         row.status = NotificationStatus.PENDING
-        row.due_at = now + RETRY_AFTER * 2 ** (row.attempts - 1)
+        row.due_at = now + max(RETRY_AFTER * 2 ** (row.attempts - 1), retry_after or timedelta())
     session.add(row)
+    return True
+
+
+def defer(session: Session, notification_ids: Collection[int], until: datetime) -> None:
+    """Hand claimed rows back untouched, due again at `until` (outside business hours, or
+    while their person is on leave): not an attempt, so no back-off."""
+    if not notification_ids:
+        return
+    session.exec(  # type: ignore[call-overload]
+        update(Notification)
+        .where(col(Notification.id).in_(list(notification_ids)))
+        .values(
+            status=NotificationStatus.PENDING,
+            due_at=until,
+            lease_until=None,
+            attempts=Notification.attempts - 1,  # type: ignore[operator]
+        )
+    )
+
+
+def cancel(session: Session, key_prefixes: Collection[str]) -> int:
+    """Pending rows whose key starts with one of these prefixes will not be sent: what
+    they remind of has been done."""
+    if not key_prefixes:
+        return 0
+    result = session.exec(  # type: ignore[call-overload]
+        update(Notification)
+        .where(col(Notification.status) == NotificationStatus.PENDING)
+        .where(or_(*(col(Notification.key).startswith(p) for p in key_prefixes)))
+        .values(status=NotificationStatus.CANCELLED)
+    )
+    return int(result.rowcount or 0)
 
 
 def of_kind(session: Session, kind: str) -> list[Notification]:

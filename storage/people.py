@@ -136,3 +136,24 @@ def lock(session: Session, person_ids: Sequence[int]) -> None:
 def travel_sites(session: Session) -> list[Municipality]:
     """Every municipality with its office travel minutes and position (for travel.py)."""
     return list(session.exec(select(Municipality).order_by(col(Municipality.code))).all())
+
+
+def staff_of(session: Session, municipality_id: int) -> list[Person]:
+    """The active municipal staff registered for one municipality."""
+    return list(
+        session.exec(
+            select(Person)
+            .where(Person.active)
+            .where(Person.role == Role.MUNICIPAL)
+            .where(Person.municipality_id == municipality_id)
+            .order_by(col(Person.id))
+        ).all()
+    )
+
+
+def prefecture_staff(session: Session) -> list[Person]:
+    return list(
+        session.exec(
+            select(Person).where(Person.active).where(Person.role == Role.PREFECTURE)
+        ).all()
+    )

@@ -144,3 +144,15 @@ def questions(session: Session, request_id: int) -> list[InfoRequest]:
             .order_by(col(InfoRequest.id))
         ).all()
     )
+
+
+def decided_between(session: Session, start: datetime, end: datetime) -> list[Request]:
+    """Requests approved or declined in [start, end), in the order they were decided."""
+    return list(
+        session.exec(
+            select(Request)
+            .where(col(Request.decided_at) >= start)
+            .where(col(Request.decided_at) < end)
+            .order_by(col(Request.decided_at), col(Request.id))
+        ).all()
+    )

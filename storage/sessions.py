@@ -163,3 +163,20 @@ def set_presenting(session: Session, session_id: int, municipality_ids: Collecti
         row.presenting = row.municipality_id in municipality_ids
         session.add(row)
     session.flush()
+
+
+def awaiting_paperwork(session: Session, now: datetime) -> list[SupportSession]:
+    """Sessions that have ended and are still `booked`: filing the log (or, for an office
+    day, the minutes) is what marks a session `held`."""
+    return list(
+        session.exec(
+            select(SupportSession)
+            .where(SupportSession.status == SessionStatus.BOOKED)
+            .where(col(SupportSession.ends_at) <= now)
+            .where(col(SupportSession.kind).in_(PAPERWORK_KINDS))
+            .order_by(col(SupportSession.ends_at), col(SupportSession.id))
+        ).all()
+    )
+
+
+PAPERWORK_KINDS = ("bpr", "consultation", "office_day")

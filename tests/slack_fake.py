@@ -72,6 +72,7 @@ class Call:
     method: str
     params: dict[str, Any]
     headers: dict[str, str] = field(default_factory=dict)
+    at: float = field(default_factory=time.time)  # when it arrived (wall clock)
 
 
 def _decode_json_string(value: Any) -> Any:
@@ -138,6 +139,8 @@ class _Handler(BaseHTTPRequestHandler):
         headers = {name.lower(): value for name, value in self.headers.items()}
         fake = cast(_Server, self.server).fake
         status, extra_headers, payload = fake._respond(self.path, headers, body)
+        if fake.delay:
+            time.sleep(fake.delay)  # a slow Slack: recorded (sent) before it answers
         data = json.dumps(payload).encode("utf-8")
         self.send_response(status)
         self.send_header("Content-Type", "application/json; charset=utf-8")
@@ -169,6 +172,8 @@ class FakeSlackAPI:
         self._lock = threading.Condition()
         self._failures: dict[str, deque[_Failure]] = {}
         self._counter = 0
+        self.history: dict[str, list[dict[str, Any]]] = {}
+        self.delay = 0.0  # seconds every answer waits, after the call is recorded
         self._server: _Server | None = None
         self._thread: threading.Thread | None = None
 
@@ -269,6 +274,7 @@ class FakeSlackAPI:
         with self._lock:
             self.calls.clear()
             self._failures.clear()
+            self.history.clear()
             self._counter = 0
 
     # -- request handling (called from server threads) ---------------------------------------
@@ -359,7 +365,12 @@ class FakeSlackAPI:
             for key in ("blocks", "attachments", "thread_ts", "metadata"):
                 if key in params:
                     message[key] = params[key]
+            self.history.setdefault(_conversation(str(params.get("channel"))), []).append(message)
             return {"ok": True, "channel": params.get("channel"), "ts": ts, "message": message}
+        if method == "conversations.history":
+            messages = self.history.get(_conversation(str(params.get("channel"))), [])
+            limit = int(params.get("limit") or 100)
+            return {"ok": True, "messages": list(reversed(messages))[:limit], "has_more": False}
         if method == "chat.update":
             return {
                 "ok": True,
@@ -409,6 +420,11 @@ class FakeSlackAPI:
                 ],
             }
         return {"ok": True}
+
+
+def _conversation(channel: str) -> str:
+    """Posting to a user id posts into the DM with them, whose id conversations.open gives."""
+    return "D" + channel if channel[:1] in ("U", "W") else channel
 
 
 # -- inbound requests ----------------------------------------------------------------------------

@@ -12,7 +12,16 @@ from bot import demo
 from bot.__main__ import main
 
 ROOT = Path(__file__).resolve().parent.parent
-COMMANDS = ("migrate", "serve", "console", "demo", "sample-data", "municipalities", "roster")
+COMMANDS = (
+    "migrate",
+    "serve",
+    "console",
+    "demo",
+    "sample-data",
+    "municipalities",
+    "roster",
+    "report",
+)
 
 
 def cli(*args, env=None, cwd=None):
@@ -72,6 +81,15 @@ def test_demo_tells_a_season_and_ends_with_the_quota_table(tmp_path):
         "日程を変更",
         "を取り消しました",
         "不足分のBPR支援1回だけ",
+        "業務日報の提出をお願いします",
+        "お知らせした時刻になりました",
+        "→ 県のチャンネル: 【要確認】",
+        "「解決した」と回答",
+        "「進行中」と回答",
+        "「支援が必要」と回答",
+        "リマインドは止まりました",
+        "週次まとめ",
+        "提出書類",
         "まとめて提出",
         "取組目標を設定",
         "未設定のまま3回目",
@@ -92,6 +110,8 @@ def test_demo_tells_a_season_and_ends_with_the_quota_table(tmp_path):
     assert len(cancelled) == 1 and "STATUS:CANCELLED" in written[cancelled[0]]
     assert moved  # the moved session's update, with a higher SEQUENCE
     assert all(methods[n] == "REQUEST" for n in moved)
+    documents = {p.suffix for p in (tmp_path / "demo" / "documents").iterdir()}
+    assert documents == {".docx", ".html"}
 
 
 def test_demo_twice_in_the_same_folder_starts_fresh(tmp_path):

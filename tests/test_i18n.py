@@ -11,7 +11,15 @@ import templates
 from handlers import forms, i18n
 from handlers.forms import FormSpec
 from storage.engagements import DEFAULT_STEPS
-from storage.models import AbsenceKind, PlanStatus, RequestState, Role, SessionKind, StepStatus
+from storage.models import (
+    AbsenceKind,
+    IssueStatus,
+    PlanStatus,
+    RequestState,
+    Role,
+    SessionKind,
+    StepStatus,
+)
 
 ROOT = Path(__file__).resolve().parent.parent
 KEY = re.compile(r"^[a-z_]+(\.[a-z_0-9]+)+$")
@@ -100,6 +108,29 @@ def dynamic_keys():
     keys |= {f"plan.kind.{k.value}" for k in SessionKind} | {"plan.kind.reserve"}
     keys |= {f"conflict.absence.{k.value}" for k in AbsenceKind}
     keys |= {"conflict.double_booking", "conflict.travel", "conflict.outside_week"}
+    for paper in ("log", "minutes"):
+        keys |= {f"reminder.{paper}.{step}" for step in ("ask", "remind", "snooze", "done")}
+        keys |= {f"reminder.escalation.{paper}", f"button.{paper}_now"}
+    keys |= {"button.snooze_hour", "button.snooze_morning", "reminder.goal", "reminder.goal_flag"}
+    keys |= {
+        f"checkin.{part}.{s.value}"
+        for part in ("button", "thanks")
+        for s in IssueStatus
+        if s != IssueStatus.OPEN
+    }
+    keys |= {f"issue.status.{s.value}" for s in IssueStatus} | {"checkin.question"}
+    keys |= {
+        f"digest.{k}"
+        for k in (
+            "title",
+            "last_week",
+            "missing_logs",
+            "next_week",
+            "decision",
+            "pace",
+            "cancelled",
+        )
+    }
     from handlers.menu import ENTRIES
 
     keys |= {label for *_, label in ENTRIES}

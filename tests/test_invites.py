@@ -250,7 +250,7 @@ def test_chat_notices_carry_the_ics_and_leave_e_mails_to_the_mail_sender(ctx, ca
         for name, user in (("小林 健", "U_K"), ("田中 美咲", "U_T"), ("水前寺 花", "U_H")):
             people.link_identity(session, cast[name].id, "slack", user)
     claimed = notices.claim(ctx, "slack")
-    files = {user: reply.files for _, user, reply in claimed}
+    files = {out.to: out.reply.files for out in claimed}
     assert "U_H" not in files or not files["U_H"]  # the organizer hears of no invite
     for user in ("U_K", "U_T"):
         (ics,) = files[user]
@@ -258,7 +258,7 @@ def test_chat_notices_carry_the_ics_and_leave_e_mails_to_the_mail_sender(ctx, ca
         calendar, event, other = parsed(ics.content)
         assert (str(calendar["method"]), event["sequence"]) == ("REQUEST", 0)
         assert other.vevent.uid.value == str(event["uid"])
-    texts = [reply.plain_text() for _, user, reply in claimed if user == "U_T"]
+    texts = [out.reply.plain_text() for out in claimed if out.to == "U_T"]
     assert any("個別相談の予定をお送りします" in text for text in texts)
     with ctx.db.transaction() as session:
         statuses = {

@@ -554,3 +554,12 @@ def test_the_answer_modal_shows_the_question(slack, ctx, cast):
     slack.fake.reset()
     slack.click("U_TANAKA", "request.answer.form", ref, channel_id="DTANAKA")
     assert "対象業務は何件ですか" in json.dumps(slack.opened_view(), ensure_ascii=False)
+
+
+def test_the_case_book_is_searched_from_the_slash_command(slack, ctx, cast):
+    slack.fake.reset()
+    assert slack.command("U_TANAKA", "事例 書かない窓口").status_code == 200
+    answer = slack.until(
+        "response_url", lambda c: "書かない窓口" in json.dumps(c.params, ensure_ascii=False)
+    )
+    assert "北見市" in json.dumps(answer.params, ensure_ascii=False)

@@ -12,6 +12,8 @@ from __future__ import annotations
 
 import logging
 import re
+import time
+from datetime import timedelta
 from typing import Any
 
 from slack_bolt import App, BoltResponse
@@ -35,9 +37,12 @@ from handlers.errors import Refused
 from handlers.i18n import t
 from handlers.reply import File, Reply
 from storage import messages
+from storage.models import Audience
 
 log = logging.getLogger("dxdesk.slack")
 PLATFORM = "slack"
+DELIVER_BUDGET_SECONDS = 20  # one deliver run; the scheduler starts the next at once
+NOTICE_EVENT = "dxdesk_notice"  # message metadata type carrying a notice's outbox key
 MESSAGE_SHORTCUT = "dx_request_from_message"
 ACTION_IDS = re.compile(r"^[a-z_]+(\.[a-z_]+)*$")
 NEW_REQUESTS = ("request.submit", "bpr.apply")
@@ -196,7 +201,7 @@ class SlackBot:
             return
         word = (body.get("text") or "").strip().split(maxsplit=1)
         first = word[0] if word else ""
-        reply = self.command_reply(actor, first)
+        reply = self.command_reply(actor, first, word[1] if len(word) > 1 else "")
         self.show(
             reply,
             actor.language,
@@ -206,9 +211,15 @@ class SlackBot:
             channel=body.get("channel_id"),
         )
 
-    def command_reply(self, actor: Actor, word: str) -> Reply:
+    def command_reply(self, actor: Actor, word: str, rest: str = "") -> Reply:
         def means(key: str) -> bool:
             return word in (t("ja", key), t("en", key))
+
+        if means("command.casebook"):  # /dx 事例 <words>: the search; bare, its form
+            if rest.strip():
+                values = {"casebook_words": rest.strip()}
+                return router.submit(self.ctx, actor, "casebook.search", values)
+            return router.press(self.ctx, actor, "casebook.form")
 
         if not word or means("command.consult"):
             return router.press(
@@ -411,16 +422,57 @@ class SlackBot:
                 log.exception("approval card for request %s not posted", request_id)
                 break
         sent = 0
-        for notification_id, user_id, reply in notices.claim(self.ctx, PLATFORM):
-            try:
-                self.post(user_id, reply)
-            except Exception:
-                log.exception("notice %s not delivered", notification_id)
-                notices.finish(self.ctx, notification_id, sent=False)
-            else:
-                notices.finish(self.ctx, notification_id, sent=True)
-                sent += 1
+        audiences = (Audience.PREFECTURE,) if self.channel else ()
+        deadline = time.monotonic() + DELIVER_BUDGET_SECONDS
+        while batch := notices.claim(self.ctx, PLATFORM, audiences=audiences):
+            sent += sum(self.send(out) for out in batch)
+            if time.monotonic() > deadline:
+                break  # the next run carries on; claimed rows are never left half-done
         return sent
+
+    def send(self, out: notices.Outgoing) -> bool:
+        """One notice: posted with its outbox key in the message metadata, so that a row
+        reaped from a sender that died mid-send is not posted twice."""
+        target = (self.channel if out.audience else out.to) or ""
+        retry_after: timedelta | None = None
+        try:
+            if not (out.maybe_sent and self.already_posted(target, out.key)):
+                self.post(
+                    target,
+                    out.reply,
+                    metadata={"event_type": NOTICE_EVENT, "event_payload": {"key": out.key}},
+                )
+        except SlackApiError as error:
+            log.warning("notice %s not delivered: %s", out.notification_id, error)
+            retry_after = retry_after_of(error)
+            ok = False
+        except Exception:
+            log.exception("notice %s not delivered", out.notification_id)
+            ok = False
+        else:
+            ok = True
+        notices.finish(
+            self.ctx,
+            out.notification_id,
+            sent=ok,
+            lease_until=out.lease_until,
+            retry_after=retry_after,
+        )
+        return ok
+
+    def already_posted(self, channel: str, key: str) -> bool:
+        """Whether a notice went out before its sender died (its row was reaped): every
+        notice carries its outbox key in the message metadata, so the conversation's
+        recent history says. Only reaped rows pay for this lookup."""
+        if channel[:1] in ("U", "W"):
+            channel = self.client.conversations_open(users=channel)["channel"]["id"]
+        history = self.client.conversations_history(
+            channel=channel, limit=100, include_all_metadata=True
+        )
+        return any(
+            (message.get("metadata") or {}).get("event_payload", {}).get("key") == key
+            for message in history.get("messages", [])
+        )
 
     def nudge(self) -> int:
         """Remind the approval thread of requests waiting more than a business day."""
@@ -435,3 +487,19 @@ class SlackBot:
             approval.mark_nudged(self.ctx, nudge.posted_id)
             count += 1
         return count
+
+
+def retry_after_of(error: SlackApiError) -> timedelta | None:
+    """Slack's Retry-After on a 429 that outlasted the SDK's own retries: the row waits
+    at least that long before its next attempt."""
+    response = error.response
+    if getattr(response, "status_code", None) != 429:
+        return None
+    headers = {k.lower(): v for k, v in (getattr(response, "headers", None) or {}).items()}
+    value = headers.get("retry-after")
+    if isinstance(value, list):
+        value = value[0] if value else None
+    try:
+        return timedelta(seconds=int(str(value)))
+    except (TypeError, ValueError):
+        return None

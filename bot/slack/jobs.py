@@ -82,6 +82,7 @@ class ThreadJobs:
 def _worker_main(reader: Connection, settings: Settings, workers: int, ready: Any) -> None:
     """The worker process: build its own bot, then run every job that arrives until the
     server closes its end of the pipe (or dies: see `_exit_with_parent`)."""
+    from bot import scheduler
     from bot.slack.app import SlackBot
     from bot.wiring import build_context
 
@@ -89,7 +90,9 @@ def _worker_main(reader: Connection, settings: Settings, workers: int, ready: An
     parent = os.getppid()
     threading.Thread(target=_exit_with_parent, args=(parent,), daemon=True).start()
     jobs = ThreadJobs(workers)
-    SlackBot(build_context(settings), settings, jobs=jobs)
+    ctx = build_context(settings)
+    bot = SlackBot(ctx, settings, jobs=jobs)
+    clock = scheduler.start(ctx, settings, bot)  # the service's timed work runs here too
     ready.set()
     while True:
         try:
@@ -97,6 +100,7 @@ def _worker_main(reader: Connection, settings: Settings, workers: int, ready: An
         except EOFError:
             break
         jobs.submit(name, *args)
+    clock.shutdown(wait=False)
     jobs.shutdown()
 
 

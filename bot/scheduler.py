@@ -1,0 +1,69 @@
+"""The clock of a running service: APScheduler (3.x) calls, on fixed intervals,
+
+- `tick` — reap expired leases and queue what has fallen due (reminders, check-ins,
+  the weekly digest) as outbox rows with unique keys;
+- `deliver` — claim due outbox rows and send them (Slack DMs and channel posts);
+- `mail` — the same for invite e-mails, when SMTP is configured;
+- `nudge` — remind the approval thread of undecided requests.
+
+Every job starts at once, so what fell due while the service was down goes out at
+start-up — once, because the facts and the outbox rows are in the database and
+APScheduler's own (memory) job store holds nothing but the intervals. Any number of
+instances may run this against one PostgreSQL database: claims use SKIP LOCKED and
+queueing is idempotent. On SQLite run one scheduler process per database file.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime
+from typing import TYPE_CHECKING
+
+from apscheduler.schedulers.background import BackgroundScheduler
+
+from bot import mail
+from handlers import clockwork
+from handlers.clock import TOKYO
+from handlers.context import Context
+
+if TYPE_CHECKING:
+    from bot.config import Settings
+    from bot.slack.app import SlackBot
+
+TICK_SECONDS = 30
+DELIVER_SECONDS = 1
+MAIL_SECONDS = 10
+NUDGE_MINUTES = 60
+
+
+def start(ctx: Context, settings: Settings, slack: SlackBot | None) -> BackgroundScheduler:
+    # A run still going when the next is due is simply skipped (it is working through
+    # the same queue); that is normal, not worth a warning a second.
+    logging.getLogger("apscheduler.scheduler").setLevel(logging.ERROR)
+    logging.getLogger("apscheduler.executors.default").setLevel(logging.WARNING)
+    scheduler = BackgroundScheduler(
+        timezone="Asia/Tokyo",
+        job_defaults={"coalesce": True, "max_instances": 1, "misfire_grace_time": 60},
+    )
+    now = datetime.now(TOKYO)
+    scheduler.add_job(
+        clockwork.tick, "interval", args=(ctx,), seconds=TICK_SECONDS, id="tick", next_run_time=now
+    )
+    if slack is not None:
+        scheduler.add_job(
+            slack.deliver, "interval", seconds=DELIVER_SECONDS, id="deliver", next_run_time=now
+        )
+        scheduler.add_job(
+            slack.nudge, "interval", minutes=NUDGE_MINUTES, id="nudge", next_run_time=now
+        )
+    if settings.smtp is not None:
+        scheduler.add_job(
+            mail.deliver_mail,
+            "interval",
+            args=(ctx, settings),
+            seconds=MAIL_SECONDS,
+            id="mail",
+            next_run_time=now,
+        )
+    scheduler.start()
+    return scheduler

@@ -1,0 +1,160 @@
+"""The weekly digest to the prefecture (R11): last week's sessions and decisions, logs
+still missing, open issues, next week's schedule and the quota pace, with a warning when
+a projected total falls outside the tolerance of the plan.
+
+It is queued for the first business morning of each week (one key per ISO week, so any
+number of instances queue it once) and worded when sent, from the data as it is then.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime, time, timedelta
+from typing import Any
+
+from sqlmodel import Session
+
+from handlers import calendar, logs, quotas
+from handlers.clock import TOKYO
+from handlers.common import municipality_name
+from handlers.context import Context
+from handlers.i18n import format_day, format_when, join, t
+from handlers.reply import Field, Fields, ListItem, ListView, Reply, Text
+from storage import logs as log_rows
+from storage import outbox, requests, sessions
+from storage.models import Audience, SessionStatus, SupportSession
+
+KIND = "digest.weekly"
+SHOWN = 15  # items per section; the rest is counted
+
+
+def week_start(day: date) -> date:
+    return day - timedelta(days=day.weekday())
+
+
+def queue_due(ctx: Context) -> int:
+    """Queue this week's digest once the week's first business morning has come."""
+    now = ctx.clock.now()
+    today = now.astimezone(TOKYO).date()
+    monday = week_start(today)
+    first = monday if calendar.is_business_day(monday) else calendar.add_business_days(monday, 1)
+    due = datetime.combine(first, ctx.rules.office_open, TOKYO)
+    if now < due or first > today + timedelta(days=6):
+        return 0
+    year, week, _ = monday.isocalendar()
+    with ctx.db.transaction() as session:
+        outbox.enqueue(
+            session,
+            key=f"digest:{year}-W{week:02d}",
+            kind=KIND,
+            audience=Audience.PREFECTURE,
+            payload={"message": "digest.title", "params": {}, "week": monday.isoformat()},
+            due_at=due,
+            now=now,
+        )
+    return 1
+
+
+def render(ctx: Context, session: Session, language: str, payload: dict[str, Any]) -> Reply:
+    lang = language
+    monday = date.fromisoformat(payload["week"])
+    last_start = _at(monday - timedelta(days=7))
+    this_start, next_start, next_end = (
+        _at(monday),
+        _at(monday + timedelta(days=7)),
+        _at(monday + timedelta(days=14)),
+    )
+    held = sessions.listing(session, start=last_start, end=this_start, include_cancelled=True)
+    decided = requests.decided_between(session, last_start, this_start)
+    missing = logs.overdue_sessions(ctx, session)
+    issues = log_rows.open_issues(session)
+    coming = sessions.listing(session, start=next_start, end=next_end)
+    rows = quotas.figures(ctx, session)
+    blocks: list[Any] = [
+        Text(
+            t(
+                lang,
+                "digest.title",
+                start=format_day(lang, monday - timedelta(days=7)),
+                end=format_day(lang, monday - timedelta(days=1)),
+            ),
+            "heading",
+        ),
+        _sessions(session, lang, "digest.last_week", held),
+        ListView(
+            t(lang, "digest.decisions"),
+            tuple(
+                ListItem(
+                    t(
+                        lang,
+                        "digest.decision",
+                        number=r.number,
+                        municipality=municipality_name(session, r.municipality_id),
+                        state=t(lang, f"state.{r.state}"),
+                    )
+                )
+                for r in decided[:SHOWN]
+            ),
+            empty_text=t(lang, "digest.none"),
+        ),
+        _sessions(session, lang, "digest.missing_logs", missing),
+        ListView(
+            t(lang, "digest.open_issues", count=len(issues)),
+            tuple(
+                ListItem(
+                    f"{municipality_name(session, i.municipality_id)}: {i.content}"
+                    f" ({t(lang, f'issue.status.{i.status}')})"
+                )
+                for i in issues[:SHOWN]
+            ),
+            empty_text=t(lang, "digest.none"),
+        ),
+        _sessions(session, lang, "digest.next_week", coming),
+        Fields(
+            tuple(
+                Field(
+                    t(lang, f"choice.session_kind.{r.kind}"),
+                    t(
+                        lang,
+                        "digest.pace",
+                        held=r.held,
+                        booked=r.booked,
+                        plan=r.plan,
+                        pace=t(lang, f"pace.{r.pace}"),
+                    ),
+                )
+                for r in rows
+            )
+        ),
+        *quotas.warnings(lang, rows),
+    ]
+    return Reply(tuple(blocks))
+
+
+def _at(day: date) -> datetime:
+    return datetime.combine(day, time(0), TOKYO)
+
+
+def _sessions(session: Session, lang: str, title: str, rows: list[SupportSession]) -> ListView:
+    items = tuple(
+        ListItem(
+            f"{format_when(lang, s.starts_at)} {t(lang, f'choice.session_kind.{s.kind}')} "
+            + (
+                join(
+                    lang,
+                    (
+                        municipality_name(session, m)
+                        for m in sessions.municipality_ids(session, s.id or 0)
+                    ),
+                )
+                if s.kind != "results_meeting"
+                else ""
+            )
+            + (f" ({t(lang, 'digest.cancelled')})" if s.status == SessionStatus.CANCELLED else "")
+        )
+        for s in rows[:SHOWN]
+    )
+    more = len(rows) - SHOWN
+    title_text = t(lang, title, count=len(rows))
+    if more > 0:
+        title_text += " " + t(lang, "digest.more", count=more)
+    return ListView(title_text, items, empty_text=t(lang, "digest.none"))

@@ -1,0 +1,74 @@
+"""The shape of a document, between the queries and the two writers.
+
+A document is a title and a flat run of blocks: headings, paragraphs, label/value
+tables, data tables and page breaks. `report_layout` turns each gathered context into
+one; `report_html` (Jinja2) and `report_docx` (python-docx) write the same blocks, so the
+Word file officials edit and the printable HTML cannot drift apart.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import ClassVar, Literal
+
+ParagraphStyle = Literal["plain", "note", "empty"]
+
+
+@dataclass(frozen=True)
+class Heading:
+    kind: ClassVar[str] = "heading"
+    text: str
+    level: int = 2  # 1 is the document title
+
+
+@dataclass(frozen=True)
+class Paragraph:
+    kind: ClassVar[str] = "paragraph"
+    text: str
+    style: ParagraphStyle = "plain"
+
+
+@dataclass(frozen=True)
+class KeyValues:
+    """Label / value rows: the form-like part of a log or a plan."""
+
+    kind: ClassVar[str] = "keyvalues"
+    rows: tuple[tuple[str, str], ...]
+
+
+@dataclass(frozen=True)
+class Table:
+    kind: ClassVar[str] = "table"
+    header: tuple[str, ...]
+    rows: tuple[tuple[str, ...], ...]
+
+
+@dataclass(frozen=True)
+class PageBreak:
+    kind: ClassVar[str] = "pagebreak"
+
+
+Block = Heading | Paragraph | KeyValues | Table | PageBreak
+
+
+@dataclass(frozen=True)
+class Document:
+    language: str
+    title: str
+    subtitle: str
+    issued: str  # "作成日 令和8年12月1日"
+    blocks: tuple[Block, ...]
+    font: str = ""
+
+    def text(self) -> str:
+        """Every word of the document, for tests and search."""
+        parts = [self.title, self.subtitle, self.issued]
+        for block in self.blocks:
+            if isinstance(block, Heading | Paragraph):
+                parts.append(block.text)
+            elif isinstance(block, KeyValues):
+                parts.extend(f"{k} {v}" for k, v in block.rows)
+            elif isinstance(block, Table):
+                parts.append(" ".join(block.header))
+                parts.extend(" ".join(row) for row in block.rows)
+        return "\n".join(parts)

@@ -1,0 +1,270 @@
+"""Reminders that follow from the facts (R3, R6, R9): a session that ended without its
+work log (or an office day without its minutes), and an engagement nearing its third
+session without a goal.
+
+`queue_due` is run by the scheduler on every tick, by every instance. It only ever
+*queues* outbox rows, with keys that name what they are about and when, so running it
+twice — or on two instances at once — queues each reminder once; sending is the
+outbox's business (claimed once, in business hours, never to someone on leave).
+
+The schedule for a session that ended without its paperwork:
+- right after it ends: ask each consultant, with a button that opens the form prefilled;
+- every business morning after that: remind again (「あとで」 snoozes by an hour or to
+  the next morning);
+- once `escalate_after_days` business days have passed: tell the prefecture's channel,
+  once a day, which consultants are missing what (worded when sent, so what was filed
+  in between is not listed).
+Filing the log or minutes cancels what is still queued for those sessions.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlmodel import Session
+
+from handlers import calendar, payloads, policy
+from handlers.actor import Actor
+from handlers.clock import TOKYO
+from handlers.common import municipality_name
+from handlers.context import Context
+from handlers.core import intent
+from handlers.errors import Refused
+from handlers.i18n import format_when, join, t
+from handlers.reply import ListItem, ListView, Reply, Text
+from storage import availability, engagements, outbox, people, requests, sessions
+from storage.models import Audience, SessionKind, SupportSession
+
+ASK, REMIND, SNOOZE = "ask", "remind", "snooze"
+ESCALATION = "paperwork.escalation"
+GOAL, GOAL_FLAG = "goal.remind", "goal.flag"
+GOAL_NOTICE_DAYS = 2  # business days before the third session
+
+
+def paper_of(kind: str) -> str:
+    """What a session owes: a work log, or minutes for an office day."""
+    return "minutes" if kind == SessionKind.OFFICE_DAY else "log"
+
+
+def queue_due(ctx: Context) -> int:
+    """Queue every reminder that is due by now; returns how many rows were considered."""
+    now = ctx.clock.now()
+    with ctx.db.transaction() as session:
+        count = _paperwork(ctx, session, now)
+        count += _goals(ctx, session, now)
+    return count
+
+
+def _paperwork(ctx: Context, session: Session, now: datetime) -> int:
+    today = now.astimezone(TOKYO).date()
+    morning = datetime.combine(today, ctx.rules.office_open, TOKYO)
+    count, late = 0, False
+    for row in sessions.awaiting_paperwork(session, now):
+        paper = paper_of(row.kind)
+        ended = row.ends_at.astimezone(TOKYO).date()
+        days = calendar.business_days_between(ended, today)
+        for person_id in sessions.consultant_ids(session, row.id or 0):
+            if availability.on_leave(session, person_id, today):
+                continue  # nothing goes to someone on leave; tomorrow's reminder will
+            _queue(session, paper, ASK, row, person_id, due=row.ends_at, now=now)
+            if 1 <= days < ctx.rules.escalate_after_days and now >= morning:
+                _queue(
+                    session,
+                    paper,
+                    REMIND,
+                    row,
+                    person_id,
+                    due=morning,
+                    now=now,
+                    tag=today.isoformat(),
+                )
+            count += 1
+        late = late or days >= ctx.rules.escalate_after_days
+    if late and now >= morning and calendar.is_business_day(today):
+        outbox.enqueue(
+            session,
+            key=f"{ESCALATION}:{today.isoformat()}",
+            kind=ESCALATION,
+            audience=Audience.PREFECTURE,
+            payload={"message": "reminder.escalation.title", "params": {}},
+            due_at=morning,
+            now=now,
+        )
+    return count
+
+
+def _queue(
+    session: Session,
+    paper: str,
+    step: str,
+    row: SupportSession,
+    person_id: int,
+    *,
+    due: datetime,
+    now: datetime,
+    tag: str = "",
+) -> None:
+    """One reminder row; `tag` (a day, a snooze time) lets the same step recur."""
+    suffix = f":{tag}" if tag else ""
+    ref = payloads.encode(id=row.id)
+    outbox.enqueue(
+        session,
+        key=f"{paper}.{step}:{row.id}:{person_id}{suffix}",
+        kind=f"{paper}.{step}",
+        person_id=person_id,
+        payload={
+            "message": f"reminder.{paper}.{step}",
+            "params": {"kind": row.kind, "when": row.starts_at.isoformat()},
+            "buttons": [
+                [f"{paper}.form", f"button.{paper}_now", ref],
+                ["reminder.snooze", "button.snooze_hour", payloads.encode(id=row.id, kind="hour")],
+                [
+                    "reminder.snooze",
+                    "button.snooze_morning",
+                    payloads.encode(id=row.id, kind="morning"),
+                ],
+            ],
+        },
+        due_at=due,
+        now=now,
+    )
+
+
+def cancel_for(session: Session, session_ids: list[int]) -> None:
+    """The paperwork of these sessions is filed: what is still queued about it is moot."""
+    outbox.cancel(
+        session,
+        [
+            f"{paper}.{step}:{sid}:"
+            for sid in session_ids
+            for paper in ("log", "minutes")
+            for step in (ASK, REMIND, SNOOZE)
+        ],
+    )
+
+
+@intent("reminder.snooze")
+def snooze(ctx: Context, actor: Actor, ref: str) -> Reply:
+    """「あとで」: the same reminder again in an hour, or on the next business morning."""
+    payload = payloads.decode(ref)
+    if payload.id is None or payload.kind not in ("hour", "morning"):
+        raise Refused("refusal.bad_payload")
+    now = ctx.clock.now()
+    with ctx.db.transaction() as session:
+        row = sessions.get(session, payload.id)
+        if row is None or actor.id not in sessions.consultant_ids(session, payload.id):
+            raise Refused("refusal.not_assigned", target_type="session", target_id=payload.id)
+        paper = paper_of(row.kind)
+        policy.require(actor, f"{paper}.file", target_type="session", target_id=payload.id)
+        if row not in sessions.awaiting_paperwork(session, now):
+            return Reply((Text(t(actor.language, f"reminder.{paper}.done")),))
+        until = (
+            now + timedelta(hours=1)
+            if payload.kind == "hour"
+            else calendar.next_business_morning(ctx.rules, now)
+        )
+        _queue(session, paper, SNOOZE, row, actor.id, due=until, now=now, tag=until.isoformat())
+    return Reply(
+        (Text(t(actor.language, "reminder.snoozed", when=format_when(actor.language, until))),)
+    )
+
+
+def render_escalation(
+    ctx: Context, session: Session, language: str, payload: dict[str, Any]
+) -> Reply:
+    """Who is missing what, as of now (a log filed since the row was queued is gone)."""
+    now = ctx.clock.now()
+    today = now.astimezone(TOKYO).date()
+    items = []
+    for row in sessions.awaiting_paperwork(session, now):
+        ended = row.ends_at.astimezone(TOKYO).date()
+        days = calendar.business_days_between(ended, today)
+        if days < ctx.rules.escalate_after_days:
+            continue
+        consultants = people.names(session, sessions.consultant_ids(session, row.id or 0))
+        places = join(
+            language,
+            (
+                municipality_name(session, m)
+                for m in sessions.municipality_ids(session, row.id or 0)
+            ),
+        )
+        items.append(
+            ListItem(
+                title=t(
+                    language,
+                    f"reminder.escalation.{paper_of(row.kind)}",
+                    who=join(language, consultants.values()),
+                    when=format_when(language, row.starts_at),
+                    kind=t(language, f"choice.session_kind.{row.kind}"),
+                    where=places or row.place or "-",
+                    days=days,
+                )
+            )
+        )
+    return Reply(
+        (
+            ListView(
+                t(language, "reminder.escalation.title"),
+                tuple(items),
+                empty_text=t(language, "reminder.escalation.none"),
+            ),
+        )
+    )
+
+
+def _goals(ctx: Context, session: Session, now: datetime) -> int:
+    """R3: an engagement without a goal whose third session is near."""
+    today = now.astimezone(TOKYO).date()
+    count = 0
+    for engagement in engagements.listing(session):
+        if engagement.goal:
+            continue
+        booked = [
+            s
+            for s in sessions.listing(session, municipality_id=engagement.municipality_id)
+            if s.kind == SessionKind.BPR
+        ]
+        if len(booked) < 3:
+            continue
+        third = booked[2]
+        third_day = third.starts_at.astimezone(TOKYO).date()
+        if third.starts_at <= now or today < calendar.add_business_days(
+            third_day, -GOAL_NOTICE_DAYS
+        ):
+            continue
+        application = requests.get(session, engagement.application_id)
+        staff = [application.requester_id] if application and application.requester_id else []
+        staff = staff or [p.id or 0 for p in people.staff_of(session, engagement.municipality_id)]
+        recipients = [*sessions.consultant_ids(session, third.id or 0), *staff]
+        params = {
+            "municipality": municipality_name(session, engagement.municipality_id),
+            "when": third.starts_at.isoformat(),
+        }
+        ref = payloads.encode(id=engagement.id)
+        for person_id in dict.fromkeys(recipients):
+            outbox.enqueue(
+                session,
+                key=f"{GOAL}:{engagement.id}:{person_id}",
+                kind=GOAL,
+                person_id=person_id,
+                payload={
+                    "message": "reminder.goal",
+                    "params": params,
+                    "buttons": [["bpr.goal.form", "button.goal", ref]],
+                },
+                due_at=now,
+                now=now,
+            )
+        outbox.enqueue(
+            session,
+            key=f"{GOAL_FLAG}:{engagement.id}",
+            kind=GOAL_FLAG,
+            audience=Audience.PREFECTURE,
+            payload={"message": "reminder.goal_flag", "params": params},
+            due_at=now,
+            now=now,
+        )
+        count += 1
+    return count

@@ -1,0 +1,438 @@
+"""The queries behind the documents: each gatherer reads rows through storage/ into a
+plain, frozen context that both writers (HTML and Word) fill. Nothing here words a
+label; `report_layout` does that, in the reader's language.
+
+Periods are inclusive calendar days in Asia/Tokyo. A log belongs to the day of its
+earliest session (a log without a session, to the day it was filed).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import date, datetime, time, timedelta
+
+from sqlmodel import Session
+
+from handlers import quotas
+from handlers.clock import TOKYO
+from handlers.context import Context
+from storage import engagements, people, report_rows, requests, sessions
+from storage.models import (
+    Engagement,
+    Person,
+    Role,
+    SessionKind,
+    SessionStatus,
+    StepStatus,
+    SupportSession,
+    WorkLog,
+)
+
+Progress = Callable[[str, int], None]  # (stage key, count) for long runs
+
+
+def _quiet(stage: str, count: int) -> None:
+    """No progress wanted (chat requests)."""
+
+
+@dataclass(frozen=True)
+class Period:
+    start: date | None = None
+    end: date | None = None  # inclusive
+
+    def bounds(self) -> tuple[datetime | None, datetime | None]:
+        start = datetime.combine(self.start, time(0), TOKYO) if self.start else None
+        end = datetime.combine(self.end + timedelta(days=1), time(0), TOKYO) if self.end else None
+        return start, end
+
+    def holds(self, moment: datetime) -> bool:
+        day = moment.astimezone(TOKYO).date()
+        return (self.start is None or day >= self.start) and (self.end is None or day <= self.end)
+
+
+@dataclass(frozen=True)
+class SessionRow:
+    id: int
+    kind: str
+    status: str
+    starts_at: datetime
+    ends_at: datetime
+    mode: str
+    place: str
+    municipalities: tuple[str, ...]
+    consultants: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class Attendee:
+    department: str
+    title: str
+    name: str
+
+
+@dataclass(frozen=True)
+class Issue:
+    content: str
+    policy: str
+    status: str
+
+
+@dataclass(frozen=True)
+class LogData:
+    id: int
+    filed_at: datetime
+    author: str
+    method: str
+    place: str
+    sessions: tuple[SessionRow, ...]
+    attendees: tuple[Attendee, ...]
+    summary: str
+    response: str
+    issues: tuple[Issue, ...]
+    next_plan: str
+    attachments: tuple[str, ...]
+
+    @property
+    def municipalities(self) -> tuple[str, ...]:
+        return tuple(dict.fromkeys(m for s in self.sessions for m in s.municipalities))
+
+
+@dataclass(frozen=True)
+class MinutesData:
+    session: SessionRow
+    author: str
+    attendees: str
+    body: str
+    filed_at: datetime
+
+
+@dataclass(frozen=True)
+class GoalRevisionRow:
+    goal: str
+    reason: str
+    revised_at: datetime
+    by: str
+
+
+@dataclass(frozen=True)
+class StepRow:
+    number: int
+    phase: str
+    status: str
+    planned: date | None
+    done_on: date | None
+    note: str
+
+
+@dataclass(frozen=True)
+class PlanData:
+    municipality: str
+    department: str
+    application_number: str
+    applied_on: datetime
+    goal: str
+    revisions: tuple[GoalRevisionRow, ...]
+    steps: tuple[StepRow, ...]
+    consultants: tuple[str, ...]
+
+    @property
+    def reached(self) -> bool:
+        """The goal counts as reached once the last step (implementation) is done."""
+        return bool(self.steps) and self.steps[-1].status == StepStatus.DONE
+
+
+@dataclass(frozen=True)
+class ConsultantRow:
+    name: str
+    lead: bool
+    qualifications: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class ProgramRow:
+    kind: str
+    plan: int
+    held: int
+    booked: int
+    joint: int  # held sessions shared by several municipalities, each counted once
+
+
+@dataclass(frozen=True)
+class FinalData:
+    period: Period
+    generated_at: datetime
+    consultants: tuple[ConsultantRow, ...]
+    months: tuple[tuple[date, dict[str, int]], ...]  # first of month → sessions per kind
+    programs: tuple[ProgramRow, ...]
+    plans: tuple[PlanData, ...]
+    logs: tuple[LogData, ...]
+    minutes: tuple[MinutesData, ...]
+    results_meeting: SessionRow | None
+    presenters: tuple[str, ...] = field(default=())
+
+    @property
+    def empty(self) -> bool:
+        return not (self.logs or self.minutes or any(p.held or p.booked for p in self.programs))
+
+
+class Names:
+    """Names read once per document: people (active or not) and municipalities."""
+
+    def __init__(self, session: Session) -> None:
+        self.people: dict[int, Person] = report_rows.everyone(session)
+        self.places = people.municipality_names(session)
+
+    def person(self, person_id: int | None) -> str:
+        found = self.people.get(person_id or 0)
+        return found.name if found else "-"
+
+    def persons(self, ids: list[int]) -> tuple[str, ...]:
+        return tuple(self.person(i) for i in ids)
+
+    def place(self, municipality_id: int) -> str:
+        return self.places.get(municipality_id, "?")
+
+
+def _session_rows(
+    session: Session, names: Names, rows: list[SupportSession]
+) -> dict[int, SessionRow]:
+    ids = [r.id for r in rows if r.id is not None]
+    places = report_rows.municipalities_of_sessions(session, ids)
+    consultants = report_rows.consultants_of_sessions(session, ids)
+    return {
+        r.id: SessionRow(
+            id=r.id,
+            kind=r.kind,
+            status=r.status,
+            starts_at=r.starts_at,
+            ends_at=r.ends_at,
+            mode=r.mode,
+            place=r.place or r.meeting_url or "",
+            municipalities=tuple(names.place(m) for m in places.get(r.id, [])),
+            consultants=names.persons(consultants.get(r.id, [])),
+        )
+        for r in rows
+        if r.id is not None
+    }
+
+
+def gather_logs(
+    session: Session,
+    period: Period,
+    municipality_id: int | None = None,
+    *,
+    names: Names | None = None,
+    log_ids: list[int] | None = None,
+) -> list[LogData]:
+    """業務日報 in the period (or exactly `log_ids`), oldest first, with every R9 field."""
+    names = names or Names(session)
+    chosen: list[tuple[WorkLog, datetime]] = []
+    for log, first in report_rows.logs_with_first_start(session):
+        when = first or log.filed_at
+        if (log_ids is not None and log.id in log_ids) or (log_ids is None and period.holds(when)):
+            chosen.append((log, when))
+    chosen.sort(key=lambda pair: (pair[1], pair[0].id or 0))
+    ids = [log.id for log, _ in chosen if log.id is not None]
+    links = report_rows.sessions_of_logs(session, ids)
+    session_map = _session_rows(
+        session,
+        names,
+        list(
+            report_rows.sessions_by_id(
+                session, [sid for sids in links.values() for sid in sids]
+            ).values()
+        ),
+    )
+    attendees = report_rows.attendees_of_logs(session, ids)
+    issues = report_rows.issues_of_logs(session, ids)
+    wanted = names.place(municipality_id) if municipality_id is not None else None
+    found = []
+    for log, _ in chosen:
+        assert log.id is not None
+        rows = tuple(session_map[s] for s in links.get(log.id, []) if s in session_map)
+        data = LogData(
+            id=log.id,
+            filed_at=log.filed_at,
+            author=names.person(log.author_id),
+            method=log.method,
+            place=log.place,
+            sessions=rows,
+            attendees=tuple(
+                Attendee(a.department, a.title, a.name) for a in attendees.get(log.id, [])
+            ),
+            summary=log.summary,
+            response=log.response,
+            # One issue is stored once per municipality of a joint log: list it once.
+            issues=tuple(
+                dict.fromkeys(Issue(i.content, i.policy, i.status) for i in issues.get(log.id, []))
+            ),
+            next_plan=log.next_plan or "",
+            attachments=tuple(log.attachments or ()),
+        )
+        if wanted is None or wanted in data.municipalities:
+            found.append(data)
+    return found
+
+
+def gather_minutes(
+    session: Session, period: Period, *, names: Names | None = None
+) -> list[MinutesData]:
+    """議事録 of the office days in the period that have them, oldest first."""
+    names = names or Names(session)
+    start, end = period.bounds()
+    days = [
+        s
+        for s in report_rows.sessions_between(session, start, end)
+        if s.kind == SessionKind.OFFICE_DAY and s.status != SessionStatus.CANCELLED
+    ]
+    filed = report_rows.minutes_of_sessions(session, [d.id for d in days if d.id])
+    rows = _session_rows(session, names, [d for d in days if d.id in filed])
+    return [
+        MinutesData(
+            session=rows[m.session_id],
+            author=names.person(m.author_id),
+            attendees=m.attendees,
+            body=m.body,
+            filed_at=m.filed_at,
+        )
+        for m in sorted(filed.values(), key=lambda m: rows[m.session_id].starts_at)
+    ]
+
+
+def _plan(
+    session: Session, names: Names, engagement: Engagement, booked: list[SupportSession]
+) -> PlanData:
+    """`booked`: the engagement's live sessions in time order."""
+    assert engagement.id is not None
+    application = requests.get(session, engagement.application_id)
+    consultant_ids = list(requests.consultant_ids(session, engagement.application_id))
+    for ids in report_rows.consultants_of_sessions(
+        session, [s.id for s in booked if s.id]
+    ).values():
+        consultant_ids += ids
+    planned = [s.starts_at.astimezone(TOKYO).date() for s in booked]
+    steps = tuple(
+        StepRow(
+            number=s.number,
+            phase=s.phase,
+            status=s.status,
+            # Step N usually falls on the engagement's N-th session (storage DEFAULT_STEPS).
+            planned=planned[s.number - 1] if s.number <= len(planned) else None,
+            done_on=s.done_on,
+            note=s.note or "",
+        )
+        for s in engagements.steps(session, engagement.id)
+    )
+    return PlanData(
+        municipality=names.place(engagement.municipality_id),
+        department=engagement.department,
+        application_number=application.number if application else "-",
+        applied_on=application.created_at if application else engagement.created_at,
+        goal=engagement.goal or "",
+        # The goal named in the application (R3) opens the history when there was one.
+        revisions=tuple(
+            [
+                GoalRevisionRow(
+                    application.goal, "", application.created_at, application.requester_name
+                )
+            ]
+            if application and application.goal
+            else []
+        )
+        + tuple(
+            GoalRevisionRow(g.goal, g.reason or "", g.revised_at, names.person(g.revised_by_id))
+            for g in engagements.goal_history(session, engagement.id)
+        ),
+        steps=steps,
+        consultants=names.persons(list(dict.fromkeys(consultant_ids))),
+    )
+
+
+def gather_plans(
+    session: Session, municipality_id: int | None = None, *, names: Names | None = None
+) -> list[PlanData]:
+    """支援計画書: one per BPR engagement (or the one of `municipality_id`)."""
+    names = names or Names(session)
+    live = [
+        s
+        for s in report_rows.sessions_between(session, None, None)
+        if s.engagement_id is not None and s.status != SessionStatus.CANCELLED
+    ]
+    return [
+        _plan(session, names, e, [s for s in live if s.engagement_id == e.id])
+        for e in engagements.listing(session, municipality_id)
+    ]
+
+
+def _programs(ctx: Context, rows: list[SessionRow]) -> tuple[ProgramRow, ...]:
+    """Per program: held and still booked in the period against the plan. A joint session
+    is one row, so it counts once (§2.4); `joint` says how many held ones were shared."""
+    now = ctx.clock.now()
+    found = []
+    for kind, plan in quotas.plans(ctx.rules).items():
+        mine = [r for r in rows if r.kind == kind]
+        held = [r for r in mine if r.status == SessionStatus.HELD or r.ends_at <= now]
+        found.append(
+            ProgramRow(
+                kind=kind,
+                plan=plan,
+                held=len(held),
+                booked=len(mine) - len(held),
+                joint=sum(len(r.municipalities) > 1 for r in held),
+            )
+        )
+    return tuple(found)
+
+
+def _months(rows: list[SessionRow]) -> tuple[tuple[date, dict[str, int]], ...]:
+    months: dict[date, dict[str, int]] = {}
+    for r in rows:
+        first = r.starts_at.astimezone(TOKYO).date().replace(day=1)
+        counts = months.setdefault(first, {k.value: 0 for k in SessionKind})
+        counts[r.kind] = counts.get(r.kind, 0) + 1
+    return tuple(sorted(months.items()))
+
+
+def gather_final(ctx: Context, period: Period, progress: Progress = _quiet) -> FinalData:
+    """実績報告書: the team, the month-by-month schedule, sessions per program against the
+    plan, goals reached, with every plan, log and set of minutes of the period attached."""
+    with ctx.db.transaction() as session:
+        names = Names(session)
+        start, end = period.bounds()
+        booked = [
+            s
+            for s in report_rows.sessions_between(session, start, end)
+            if s.status != SessionStatus.CANCELLED
+        ]
+        rows = list(_session_rows(session, names, booked).values())
+        progress("report.progress.sessions", len(rows))
+        consultants = tuple(
+            ConsultantRow(p.name, p.is_lead, tuple(p.qualifications or ()))
+            for p in sorted(
+                (p for p in names.people.values() if p.role == Role.CONSULTANT and p.active),
+                key=lambda p: (not p.is_lead, p.id or 0),
+            )
+        )
+        plans = tuple(gather_plans(session, names=names))
+        progress("report.progress.plans", len(plans))
+        logs = tuple(gather_logs(session, period, names=names))
+        progress("report.progress.logs", len(logs))
+        minutes = tuple(gather_minutes(session, period, names=names))
+        progress("report.progress.minutes", len(minutes))
+        meeting = next((r for r in rows if r.kind == SessionKind.RESULTS_MEETING), None)
+        presenters: tuple[str, ...] = ()
+        if meeting is not None:
+            presenters = tuple(names.place(m) for m in sessions.presenting_ids(session, meeting.id))
+    return FinalData(
+        period=period,
+        generated_at=ctx.clock.now(),
+        consultants=consultants,
+        months=_months(rows),
+        programs=_programs(ctx, rows),
+        plans=plans,
+        logs=logs,
+        minutes=minutes,
+        results_meeting=meeting,
+        presenters=presenters,
+    )

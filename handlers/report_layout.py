@@ -1,0 +1,414 @@
+"""Gathered contexts → documents, worded in the reader's language with era dates.
+
+The structure of each document lives here once (see `handlers.document`): 支援計画書,
+業務日報, 議事録, 実績報告書 (with the plans, logs and minutes attached) and the
+相談事例集. Every label is a catalog key (`doc.*`); an empty selection gives a document
+that says so rather than an error.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from handlers.clock import TOKYO
+from handlers.document import Block, Document, Heading, KeyValues, PageBreak, Paragraph, Table
+from handlers.era import era_date, era_month, era_when, fiscal_year_label
+from handlers.i18n import join, t
+from handlers.report_data import (
+    FinalData,
+    LogData,
+    MinutesData,
+    Period,
+    PlanData,
+    SessionRow,
+)
+from storage.models import SessionKind
+
+
+def _doc(language: str, title: str, subtitle: str, now: datetime, blocks: list[Block]) -> Document:
+    return Document(
+        language=language,
+        title=title,
+        subtitle=subtitle,
+        issued=t(language, "doc.issued", day=era_date(language, now)),
+        blocks=tuple(blocks),
+        font=t(language, "doc.font"),
+    )
+
+
+def period_text(language: str, period: Period) -> str:
+    if period.start is None and period.end is None:
+        return t(language, "doc.period.all")
+    start = era_date(language, period.start) if period.start else "-"
+    end = era_date(language, period.end) if period.end else "-"
+    return t(language, "doc.period.range", start=start, end=end)
+
+
+def _empty(language: str, period: Period) -> Paragraph:
+    return Paragraph(t(language, "doc.empty", period=period_text(language, period)), "empty")
+
+
+def _names(language: str, names: tuple[str, ...] | list[str]) -> str:
+    return join(language, names) if names else t(language, "doc.none")
+
+
+def _when(language: str, row: SessionRow) -> str:
+    end = row.ends_at.astimezone(TOKYO)
+    return t(language, "doc.when", start=era_when(language, row.starts_at), end=f"{end:%H:%M}")
+
+
+# -- 支援計画書 ----------------------------------------------------------------------
+def plan_blocks(language: str, plan: PlanData, level: int = 2) -> list[Block]:
+    lang = language
+    blocks: list[Block] = [
+        Heading(t(lang, "doc.plan.heading", municipality=plan.municipality), level),
+        KeyValues(
+            (
+                (t(lang, "doc.field.municipality"), plan.municipality),
+                (t(lang, "doc.field.department"), plan.department),
+                (t(lang, "doc.field.application"), plan.application_number),
+                (t(lang, "doc.field.applied_on"), era_date(lang, plan.applied_on)),
+                (t(lang, "doc.field.goal"), plan.goal or t(lang, "doc.plan.no_goal")),
+                (t(lang, "doc.field.consultants"), _names(lang, plan.consultants)),
+            )
+        ),
+        Heading(t(lang, "doc.plan.revisions"), level + 1),
+    ]
+    if plan.revisions:
+        blocks.append(
+            Table(
+                (
+                    t(lang, "doc.field.date"),
+                    t(lang, "doc.field.goal"),
+                    t(lang, "doc.field.reason"),
+                    t(lang, "doc.field.recorded_by"),
+                ),
+                tuple(
+                    (era_date(lang, r.revised_at), r.goal, r.reason or "-", r.by)
+                    for r in plan.revisions
+                ),
+            )
+        )
+    else:
+        blocks.append(Paragraph(t(lang, "doc.plan.no_revisions"), "note"))
+    blocks += [
+        Heading(t(lang, "doc.plan.steps"), level + 1),
+        Table(
+            (
+                t(lang, "doc.field.step"),
+                t(lang, "doc.field.phase"),
+                t(lang, "doc.field.planned"),
+                t(lang, "doc.field.actual"),
+                t(lang, "doc.field.status"),
+                t(lang, "doc.field.note"),
+            ),
+            tuple(
+                (
+                    str(s.number),
+                    t(lang, f"phase.{s.phase}"),
+                    era_date(lang, s.planned) if s.planned else "-",
+                    era_date(lang, s.done_on) if s.done_on else "-",
+                    t(lang, f"step.{s.status}"),
+                    s.note or "",
+                )
+                for s in plan.steps
+            ),
+        ),
+    ]
+    return blocks
+
+
+def plan_document(
+    language: str, plans: list[PlanData], now: datetime, municipality: str | None = None
+) -> Document:
+    blocks: list[Block] = []
+    for index, plan in enumerate(plans):
+        if index:
+            blocks.append(PageBreak())
+        blocks += plan_blocks(language, plan)
+    if not plans:
+        blocks.append(Paragraph(t(language, "doc.plan.empty"), "empty"))
+    subtitle = municipality or t(language, "doc.plan.all")
+    return _doc(language, t(language, "doc.title.plan"), subtitle, now, blocks)
+
+
+# -- 業務日報 ------------------------------------------------------------------------
+def log_blocks(language: str, log: LogData, level: int = 2) -> list[Block]:
+    lang = language
+    first = log.sessions[0].starts_at if log.sessions else log.filed_at
+    consultants = tuple(dict.fromkeys(c for s in log.sessions for c in s.consultants))
+    blocks: list[Block] = [
+        Heading(t(lang, "doc.log.heading", number=log.id, day=era_date(lang, first)), level),
+        KeyValues(
+            (
+                (t(lang, "doc.field.municipality"), _names(lang, log.municipalities)),
+                (
+                    t(lang, "doc.field.when"),
+                    "\n".join(_when(lang, s) for s in log.sessions) or era_date(lang, first),
+                ),
+                (t(lang, "doc.field.method"), t(lang, f"choice.method.{log.method}")),
+                (t(lang, "doc.field.place"), log.place),
+                (t(lang, "doc.field.consultants"), _names(lang, consultants or (log.author,))),
+                (t(lang, "doc.field.filed_by"), log.author),
+                (t(lang, "doc.field.filed_on"), era_date(lang, log.filed_at)),
+            )
+        ),
+        Heading(t(lang, "doc.log.attendees"), level + 1),
+    ]
+    if log.attendees:
+        blocks.append(
+            Table(
+                (
+                    t(lang, "doc.field.department"),
+                    t(lang, "doc.field.title"),
+                    t(lang, "doc.field.name"),
+                ),
+                tuple((a.department, a.title, a.name) for a in log.attendees),
+            )
+        )
+    else:
+        blocks.append(Paragraph(t(lang, "doc.none"), "note"))
+    blocks += [
+        Heading(t(lang, "doc.log.summary"), level + 1),
+        Paragraph(log.summary),
+        Heading(t(lang, "doc.log.response"), level + 1),
+        Paragraph(log.response),
+        Heading(t(lang, "doc.log.issues"), level + 1),
+    ]
+    if log.issues:
+        blocks.append(
+            Table(
+                (
+                    t(lang, "doc.field.issue"),
+                    t(lang, "doc.field.policy"),
+                    t(lang, "doc.field.status"),
+                ),
+                tuple((i.content, i.policy, t(lang, f"doc.issue.{i.status}")) for i in log.issues),
+            )
+        )
+    else:
+        blocks.append(Paragraph(t(lang, "doc.none"), "note"))
+    blocks += [
+        Heading(t(lang, "doc.log.next_plan"), level + 1),
+        Paragraph(log.next_plan or t(lang, "doc.none")),
+        Heading(t(lang, "doc.log.attachments"), level + 1),
+        Paragraph("\n".join(log.attachments) or t(lang, "doc.none")),
+    ]
+    return blocks
+
+
+def log_document(
+    language: str,
+    logs: list[LogData],
+    period: Period,
+    now: datetime,
+    municipality: str | None = None,
+) -> Document:
+    blocks: list[Block] = []
+    for index, log in enumerate(logs):
+        if index:
+            blocks.append(PageBreak())
+        blocks += log_blocks(language, log)
+    if not logs:
+        blocks.append(_empty(language, period))
+    subtitle = " ".join(x for x in (municipality, period_text(language, period)) if x)
+    return _doc(language, t(language, "doc.title.log"), subtitle, now, blocks)
+
+
+# -- 議事録 --------------------------------------------------------------------------
+def minutes_blocks(language: str, minutes: MinutesData, level: int = 2) -> list[Block]:
+    lang = language
+    row = minutes.session
+    return [
+        Heading(t(lang, "doc.minutes.heading", day=era_date(lang, row.starts_at)), level),
+        KeyValues(
+            (
+                (t(lang, "doc.field.when"), _when(lang, row)),
+                (t(lang, "doc.field.place"), row.place or "-"),
+                (t(lang, "doc.field.consultants"), _names(lang, row.consultants)),
+                (t(lang, "doc.field.attendees"), minutes.attendees),
+                (t(lang, "doc.field.recorded_by"), minutes.author),
+                (t(lang, "doc.field.filed_on"), era_date(lang, minutes.filed_at)),
+            )
+        ),
+        Heading(t(lang, "doc.minutes.body"), level + 1),
+        Paragraph(minutes.body),
+    ]
+
+
+def minutes_document(
+    language: str, minutes: list[MinutesData], period: Period, now: datetime
+) -> Document:
+    blocks: list[Block] = []
+    for index, item in enumerate(minutes):
+        if index:
+            blocks.append(PageBreak())
+        blocks += minutes_blocks(language, item)
+    if not minutes:
+        blocks.append(_empty(language, period))
+    return _doc(
+        language, t(language, "doc.title.minutes"), period_text(language, period), now, blocks
+    )
+
+
+# -- 実績報告書 ----------------------------------------------------------------------
+KINDS = tuple(k.value for k in SessionKind)
+
+
+def _kind(language: str, kind: str) -> str:
+    return t(language, f"choice.session_kind.{kind}")
+
+
+def final_document(language: str, data: FinalData, project: str) -> Document:
+    """`project`: the contract's name as the prefecture calls it (a catalog text)."""
+    lang = language
+    period = data.period
+    blocks: list[Block] = [
+        Heading(t(lang, "doc.final.overview"), 2),
+        KeyValues(
+            (
+                (t(lang, "doc.field.project"), project),
+                (t(lang, "doc.field.period"), period_text(lang, period)),
+            )
+        ),
+        Paragraph(t(lang, "doc.final.purpose")),
+        Table(
+            (t(lang, "doc.field.program"), t(lang, "doc.field.plan")),
+            tuple((_kind(lang, p.kind), str(p.plan)) for p in data.programs),
+        ),
+        Heading(t(lang, "doc.final.team"), 2),
+    ]
+    if data.consultants:
+        blocks.append(
+            Table(
+                (
+                    t(lang, "doc.field.name"),
+                    t(lang, "doc.field.role"),
+                    t(lang, "doc.field.qualifications"),
+                ),
+                tuple(
+                    (
+                        c.name,
+                        t(lang, "doc.final.lead" if c.lead else "doc.final.member"),
+                        _names(
+                            lang, [t(lang, f"choice.qualifications.{q}") for q in c.qualifications]
+                        ),
+                    )
+                    for c in data.consultants
+                ),
+            )
+        )
+    else:
+        blocks.append(Paragraph(t(lang, "doc.none"), "note"))
+    blocks.append(Heading(t(lang, "doc.final.schedule"), 2))
+    if data.months:
+        blocks.append(
+            Table(
+                (t(lang, "doc.field.month"), *(_kind(lang, k) for k in KINDS)),
+                tuple(
+                    (era_month(lang, month), *(str(counts.get(k, 0)) for k in KINDS))
+                    for month, counts in data.months
+                ),
+            )
+        )
+    else:
+        blocks.append(_empty(lang, period))
+    blocks += [
+        Heading(t(lang, "doc.final.results"), 2),
+        Table(
+            (
+                t(lang, "doc.field.program"),
+                t(lang, "doc.field.plan"),
+                t(lang, "doc.field.held"),
+                t(lang, "doc.field.booked"),
+                t(lang, "doc.field.joint"),
+                t(lang, "doc.field.ratio"),
+            ),
+            tuple(
+                (
+                    _kind(lang, p.kind),
+                    str(p.plan),
+                    str(p.held),
+                    str(p.booked),
+                    str(p.joint),
+                    f"{p.held / p.plan:.0%}" if p.plan else "-",
+                )
+                for p in data.programs
+            ),
+        ),
+        Paragraph(t(lang, "doc.final.joint_note"), "note"),
+    ]
+    if data.empty:
+        blocks.append(_empty(lang, period))
+    blocks.append(Heading(t(lang, "doc.final.goals"), 3))
+    if data.plans:
+        blocks.append(
+            Table(
+                (
+                    t(lang, "doc.field.municipality"),
+                    t(lang, "doc.field.department"),
+                    t(lang, "doc.field.goal"),
+                    t(lang, "doc.field.progress"),
+                    t(lang, "doc.field.reached"),
+                ),
+                tuple(
+                    (
+                        p.municipality,
+                        p.department,
+                        p.goal or t(lang, "doc.plan.no_goal"),
+                        t(
+                            lang,
+                            "doc.final.progress",
+                            done=sum(s.status == "done" for s in p.steps),
+                            skipped=sum(s.status == "skipped" for s in p.steps),
+                            total=len(p.steps),
+                        ),
+                        t(lang, "doc.final.reached" if p.reached else "doc.final.in_progress"),
+                    )
+                    for p in data.plans
+                ),
+            )
+        )
+    else:
+        blocks.append(Paragraph(t(lang, "doc.plan.empty"), "note"))
+    blocks.append(Heading(t(lang, "doc.final.meeting"), 3))
+    if data.results_meeting is not None:
+        blocks.append(
+            KeyValues(
+                (
+                    (t(lang, "doc.field.when"), _when(lang, data.results_meeting)),
+                    (t(lang, "doc.field.presenters"), _names(lang, data.presenters)),
+                )
+            )
+        )
+    else:
+        blocks.append(Paragraph(t(lang, "doc.none"), "note"))
+    blocks += _attachments(lang, data)
+    subtitle = t(lang, "doc.final.subtitle", project=project, period=period_text(lang, period))
+    return _doc(lang, t(lang, "doc.title.final"), subtitle, data.generated_at, blocks)
+
+
+def _attachments(lang: str, data: FinalData) -> list[Block]:
+    blocks: list[Block] = [PageBreak(), Heading(t(lang, "doc.final.attached_plans"), 2)]
+    for plan in data.plans:
+        blocks += plan_blocks(lang, plan, 3)
+    if not data.plans:
+        blocks.append(Paragraph(t(lang, "doc.plan.empty"), "note"))
+    blocks += [PageBreak(), Heading(t(lang, "doc.final.attached_logs"), 2)]
+    for log in data.logs:
+        blocks += log_blocks(lang, log, 3)
+    if not data.logs:
+        blocks.append(_empty(lang, data.period))
+    blocks += [PageBreak(), Heading(t(lang, "doc.final.attached_minutes"), 2)]
+    for minutes in data.minutes:
+        blocks += minutes_blocks(lang, minutes, 3)
+    if not data.minutes:
+        blocks.append(_empty(lang, data.period))
+    return blocks
+
+
+def project_name(language: str, period: Period, fallback: datetime) -> str:
+    """令和8年度 市町村へのデジタル人材派遣等業務委託: named by the fiscal year of the
+    period's first day."""
+    day = period.start or fallback.astimezone(TOKYO).date()
+    return t(language, "doc.project", fiscal_year=fiscal_year_label(language, day))

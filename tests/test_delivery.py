@@ -1,0 +1,237 @@
+"""Sending the outbox through Slack: once, even across a sender killed mid-send, several
+senders at once, and Slack's rate limiting (R9–R11 delivery, DESIGN: notifications as data)."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+import threading
+import time
+from collections import Counter
+from datetime import datetime, timedelta
+from pathlib import Path
+
+import pytest
+from sqlmodel import select
+
+from bot.config import Settings
+from bot.slack.app import SlackBot, retry_after_of
+from handlers import clockwork, notices
+from handlers.clock import TOKYO, FakeClock
+from handlers.common import notify
+from handlers.context import Context
+from storage import outbox, people
+from storage.db import Database
+from storage.models import Notification
+from tests.conftest import ON_POSTGRES
+from tests.slack_fake import FakeSlackAPI
+
+ROOT = Path(__file__).resolve().parent.parent
+NOW = datetime(2026, 7, 1, 10, 0, tzinfo=TOKYO)
+
+
+@pytest.fixture
+def fake():
+    with FakeSlackAPI() as api:
+        yield api
+
+
+def settings_for(fake: FakeSlackAPI) -> Settings:
+    return Settings(
+        slack_bot_token="xoxb-test",
+        slack_signing_secret="secret",
+        slack_api_url=fake.url,
+        slack_approval_channel="CPREF",
+    )
+
+
+def queue(ctx, cast, how_many: int) -> list[str]:
+    """`how_many` notices to 小林 and 高橋 (linked to Slack), due now."""
+    with ctx.db.transaction() as session:
+        people.link_identity(session, cast["小林 健"].id, "slack", "U_KEN")
+        people.link_identity(session, cast["高橋 誠"].id, "slack", "U_TAKA")
+        for n in range(how_many):
+            notify(
+                session,
+                key=f"test.notice:{n}",
+                person_ids=[cast["小林 健"].id if n % 2 else cast["高橋 誠"].id],
+                message="notice.assigned",
+                params={"number": f"相談-2026-{n:03d}", "municipality": "宇土市"},
+                now=ctx.clock.now(),
+            )
+    with ctx.db.transaction() as session:
+        return [n.key for n in session.exec(select(Notification)) if n.key.startswith("test.")]
+
+
+def posted_keys(fake: FakeSlackAPI) -> Counter[str]:
+    """How often each test notice was posted (the clock's own rows, a digest, left out)."""
+    return Counter(
+        message["metadata"]["event_payload"]["key"]
+        for messages in fake.history.values()
+        for message in messages
+        if message.get("metadata")
+        and message["metadata"]["event_payload"]["key"].startswith("test.notice:")
+    )
+
+
+def statuses(ctx) -> Counter[str]:
+    with ctx.db.transaction() as session:
+        return Counter(
+            n.status for n in session.exec(select(Notification)) if n.key.startswith("test.")
+        )
+
+
+def test_a_rate_limited_post_is_retried_and_sent_once(ctx, cast, fake):
+    (key,) = queue(ctx, cast, 1)
+    fake.fail_next("chat.postMessage", 429, retry_after=1)
+    bot = SlackBot(ctx, settings_for(fake))
+    assert bot.deliver() == 1
+    assert posted_keys(fake) == {key: 1}
+    assert len(fake.calls_to("chat.postMessage")) == 2  # the 429, then the message
+    assert statuses(ctx) == {"sent": 1}
+
+
+def test_a_platform_failure_waits_at_least_its_retry_after(ctx, cast, fake):
+    queue(ctx, cast, 1)
+    fake.fail_next("chat.postMessage", 400)  # not retried by the SDK
+    bot = SlackBot(ctx, settings_for(fake))
+    assert bot.deliver() == 0
+    with ctx.db.transaction() as session:
+        row = session.exec(select(Notification)).one()
+        assert (row.status, row.attempts) == ("pending", 1)
+        row.status = "sending"
+        assert outbox.finish(
+            session, row.id, sent=False, now=NOW, retry_after=timedelta(minutes=30)
+        )
+        assert row.due_at == NOW + timedelta(minutes=30)  # longer than the 2-minute back-off
+
+
+def test_retry_after_is_read_from_the_response():
+    from slack_sdk.errors import SlackApiError
+    from slack_sdk.web import SlackResponse
+
+    def error(status, headers):
+        response = SlackResponse(
+            client=None,
+            http_verb="POST",
+            api_url="x",
+            req_args={},
+            data={"ok": False},
+            headers=headers,
+            status_code=status,
+        )
+        return SlackApiError("ratelimited", response)
+
+    assert retry_after_of(error(429, {"Retry-After": "42"})) == timedelta(seconds=42)
+    assert retry_after_of(error(429, {"retry-after": ["7"]})) == timedelta(seconds=7)
+    assert retry_after_of(error(500, {"Retry-After": "42"})) is None
+
+
+def test_a_sender_that_dies_after_claiming_loses_its_rows_to_the_next(ctx, cast, fake):
+    keys = queue(ctx, cast, 4)
+    claimed = notices.claim(ctx, "slack")  # … and then the process died
+    assert len(claimed) == 4
+    bot = SlackBot(ctx, settings_for(fake))
+    assert bot.deliver() == 0  # leased: nobody else touches them
+    ctx.clock.advance(seconds=outbox.LEASE.total_seconds() + 1)
+    assert clockwork.tick(ctx)["reaped"] == 4
+    bot.deliver()
+    assert posted_keys(fake) == dict.fromkeys(keys, 1)
+    late = notices.finish(
+        ctx, claimed[0].notification_id, sent=False, lease_until=claimed[0].lease_until
+    )
+    assert late is False  # the dead sender's lease is no longer worth anything
+    assert statuses(ctx) == {"sent": 4}
+
+
+def test_a_sender_that_dies_after_posting_is_not_posted_twice(ctx, cast, fake):
+    (key,) = queue(ctx, cast, 1)
+    bot = SlackBot(ctx, settings_for(fake))
+    (claimed,) = notices.claim(ctx, "slack")
+    bot.post(  # it went out; the process died before recording it
+        claimed.to,
+        claimed.reply,
+        metadata={"event_type": "dxdesk_notice", "event_payload": {"key": key}},
+    )
+    ctx.clock.advance(seconds=outbox.LEASE.total_seconds() + 1)
+    clockwork.tick(ctx)
+    bot.deliver()
+    assert posted_keys(fake) == {key: 1}
+    assert fake.calls_to("conversations.history")  # only a reaped row pays for the check
+    assert statuses(ctx) == {"sent": 1}
+
+
+def test_a_killed_process_and_a_restart_lose_and_repeat_nothing(ctx, cast, fake, tmp_path):
+    """A real process delivering against a slow Slack is killed with SIGKILL mid-run;
+    once its lease has run out, a fresh sender finishes the queue."""
+    keys = queue(ctx, cast, 40)
+    fake.delay = 0.05
+    script = tmp_path / "sender.py"
+    script.write_text(
+        textwrap.dedent(
+            f"""
+            import sys
+            sys.path.insert(0, {str(ROOT)!r})
+            from datetime import datetime
+            from bot.config import Settings
+            from bot.slack.app import SlackBot
+            from handlers.clock import TOKYO, FakeClock
+            from handlers.context import Context
+            from storage.db import Database
+            clock = FakeClock(datetime(2026, 7, 1, 10, tzinfo=TOKYO))
+            ctx = Context(Database({ctx.db.url!r}), clock)
+            settings = Settings(slack_bot_token="xoxb-test", slack_signing_secret="s",
+                                slack_api_url={fake.url!r})
+            print("ready", flush=True)
+            SlackBot(ctx, settings).deliver()
+            """
+        )
+    )
+    sender = subprocess.Popen([sys.executable, str(script)], stdout=subprocess.PIPE, text=True)
+    assert sender.stdout is not None and sender.stdout.readline().strip() == "ready"
+    deadline = time.monotonic() + 20
+    while len(fake.calls_to("chat.postMessage")) < 5:
+        assert time.monotonic() < deadline, "the sender never started sending"
+        time.sleep(0.01)
+    os.kill(sender.pid, signal.SIGKILL)
+    sender.wait(timeout=10)
+    fake.delay = 0
+    before = posted_keys(fake)
+    assert 0 < sum(before.values()) < len(keys)  # really killed in the middle
+    ctx.clock.advance(seconds=outbox.LEASE.total_seconds() + 1)
+    clockwork.tick(ctx)
+    SlackBot(ctx, settings_for(fake)).deliver()
+    assert posted_keys(fake) == dict.fromkeys(keys, 1)  # nothing lost, nothing twice
+    assert statuses(ctx) == {"sent": len(keys)}
+
+
+def test_two_senders_at_once_send_each_notice_once(ctx, cast, fake):
+    """Two instances with their own connections; on PostgreSQL they claim disjoint rows
+    with SKIP LOCKED, on SQLite the writer lock takes turns."""
+    keys = queue(ctx, cast, 120)
+    fake.delay = 0.002
+    instances = [
+        SlackBot(Context(Database(ctx.db.url), FakeClock(NOW), ctx.rules), settings_for(fake))
+        for _ in range(2)
+    ]
+    counts = [0, 0]
+    barrier = threading.Barrier(2)
+
+    def run(index: int) -> None:
+        barrier.wait()
+        counts[index] = instances[index].deliver()
+
+    threads = [threading.Thread(target=run, args=(i,)) for i in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    assert posted_keys(fake) == dict.fromkeys(keys, 1)
+    assert sum(counts) == len(keys)
+    if ON_POSTGRES:
+        assert all(counts), counts  # both really worked
+    for bot in instances:
+        bot.ctx.db.dispose()
