@@ -43,6 +43,7 @@ from handlers.planner import (
     EngagementNeed,
     Plan,
     Problem,
+    Unplaced,
     plan_season,
     travel_minutes,
 )
@@ -106,7 +107,7 @@ def greedy_plan(problem: Problem) -> Plan:
     ]
     busy: set[tuple[int, date]] = set()
     bookings: list[Booking] = []
-    unplaced: list[str] = []
+    unplaced: list[Unplaced] = []
 
     def book(kind: str, team: tuple[int, ...], day: date, minutes: int, site: int | None, **kw):
         start = -(-open_ // 15) * 15  # the drive there may start before office hours
@@ -124,10 +125,13 @@ def greedy_plan(problem: Problem) -> Plan:
     leads = tuple(c.id for c in problem.consultants if c.is_lead)
     if problem.results_meeting:
         march = [d for d in days if d.month == 3 and all((c, d) not in busy for c in everyone)]
-        if march:
-            book("results_meeting", everyone, march[0], problem.results_minutes, None, online=True)
+        if not march or not book(
+            "results_meeting", everyone, march[0], problem.results_minutes, None, online=True
+        ):
+            unplaced.append(Unplaced(what="results_meeting", count=1, reason="no_room"))
     for need in problem.engagements:
         last: date | None = None
+        missing = 0
         for _ in range(need.sessions):
             placed = False
             for day in days:
@@ -148,12 +152,22 @@ def greedy_plan(problem: Problem) -> Plan:
                 ):
                     last, placed = day, True
                     break
-            if not placed:
-                unplaced.append(f"bpr {need.engagement_id}")
+            missing += not placed
+        if missing:
+            unplaced.append(
+                Unplaced(
+                    what="bpr",
+                    count=missing,
+                    reason="no_room",
+                    engagement_id=need.engagement_id,
+                    municipality_id=need.municipality_id,
+                )
+            )
     for kind, count, minutes, pool in (
         ("office_day", problem.office_days, problem.office_day_minutes, [leads]),
         ("reserve", problem.consultation_reserve, problem.consultation_minutes, None),
     ):
+        missing = 0
         for _ in range(count):
             teams = pool or [(c,) for c in everyone]
             free = (
@@ -163,8 +177,9 @@ def greedy_plan(problem: Problem) -> Plan:
                 if all((c, day) not in busy for c in team)
             )
             choice = next(free, None)
-            if choice is None or not book(kind, choice[1], choice[0], minutes, None):
-                unplaced.append(kind)
+            missing += choice is None or not book(kind, choice[1], choice[0], minutes, None)
+        if missing:
+            unplaced.append(Unplaced(what=kind, count=missing, reason="no_room"))
     return Plan(tuple(bookings), tuple(unplaced), travel_minutes(bookings, problem.travel), {})
 
 
@@ -194,7 +209,8 @@ def run(problem: Problem, label: str) -> dict[str, object]:
     greedy_violations = check_plan(problem, greedy)
     print(
         f"{label}: greedy baseline {len(greedy.bookings)} bookings,"
-        f" {len(greedy_violations)} violations, unplaced {len(greedy.unplaced)}",
+        f" {len(greedy_violations)} violations,"
+        f" unplaced {sum(u.count for u in greedy.unplaced)}",
         flush=True,
     )
     hours = booked_hours(plan)
@@ -207,7 +223,7 @@ def run(problem: Problem, label: str) -> dict[str, object]:
         "travel_ratio": round(plan.travel_minutes / max(1, greedy.travel_minutes), 3),
         "max_load_ratio": round(max(hours.values()) / mean, 3) if mean else 0.0,
         "sessions": sum(1 for b in plan.bookings if b.kind != "reserve"),
-        "unplaced": len(plan.unplaced),
+        "unplaced": sum(u.count for u in plan.unplaced),
         "hours": hours,
         "combined_days": plan.stats.get("combined_days"),
     }

@@ -59,6 +59,12 @@ class Settings(BaseSettings):
     min_gap_days: int = Field(
         default=7, ge=0, le=60, validation_alias=AliasChoices("DXDESK_MIN_GAP_DAYS")
     )
+    escalate_days: int = Field(
+        default=3, ge=1, le=30, validation_alias=AliasChoices("DXDESK_ESCALATE_DAYS")
+    )
+    checkin_days: int = Field(
+        default=10, ge=1, le=120, validation_alias=AliasChoices("DXDESK_CHECKIN_DAYS")
+    )
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = Field(
         default="INFO", validation_alias=AliasChoices("DXDESK_LOG_LEVEL")
     )
@@ -163,8 +169,11 @@ class Settings(BaseSettings):
             contract_start=self.contract_start,
             contract_end=self.contract_end,
             public_url=self.public_url,
+            organizer_email=self.mail_from,
             min_notice_business_days=self.min_notice_days,
             min_gap_days=self.min_gap_days,
+            escalate_after_days=self.escalate_days,
+            checkin_every_days=self.checkin_days,
             plan=Plan(bpr_minutes=self.bpr_minutes),
         )
 
@@ -179,6 +188,8 @@ ENV_NAMES = {
     "bpr_minutes": "DXDESK_BPR_MINUTES",
     "min_notice_days": "DXDESK_MIN_NOTICE_DAYS",
     "min_gap_days": "DXDESK_MIN_GAP_DAYS",
+    "escalate_days": "DXDESK_ESCALATE_DAYS",
+    "checkin_days": "DXDESK_CHECKIN_DAYS",
     "port": "PORT",
     "slack_bot_token": "SLACK_BOT_TOKEN",
     "slack_signing_secret": "SLACK_SIGNING_SECRET",

@@ -659,19 +659,23 @@ class Demo:
 
     def write_invites(self) -> None:
         """Every invite the season sent, once per version of each event (the same .ics
-        goes to every attendee), as the files people's calendars received."""
+        goes to every attendee of one language), as the files people's calendars
+        received: built from what each row was queued with, in the demo's language."""
         folder = self.out_dir / "invites"
         folder.mkdir(exist_ok=True)
         for stale in folder.glob("*.ics"):
             stale.unlink()
-        written: set[str] = set()
+        written: dict[str, dict[str, Any]] = {}  # file name: one row's payload
         with self.db.transaction() as session:
             for row in outbox.of_kind(session, invites.CHAT_KIND):
                 name = invites.file_name(row.payload)
-                if name not in written:
-                    file = invites.invite_file(session, row.payload, self.lang, row.created_at)
-                    (folder / name).write_bytes(file.content)
-                    written.add(name)
+                if name not in written or self.lang in row.payload.get("invite", {}):
+                    written[name] = row.payload  # one worded in self.lang if any is
+            for name, payload in written.items():
+                file = invites.invite_file(
+                    session, payload, self.lang, self.clock.now(), self.ctx.rules.organizer_email
+                )
+                (folder / name).write_bytes(file.content)
         self.event("demo.invites", count=len(written), path=str(folder))
 
     def sessions_between(self, first: date, last: date) -> list[SupportSession]:

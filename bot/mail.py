@@ -3,8 +3,10 @@
 Each message is multipart/alternative: a text/plain body in the recipient's language
 and a `text/calendar; method=REQUEST|CANCEL` part whose method matches the METHOD inside
 the .ics, which is what makes Outlook and Gmail show accept/decline buttons (or remove
-the event) instead of an attachment. The organizer is never mailed: `queue_invites`
-queues nothing for them.
+the event) instead of an attachment. The invites' ORGANIZER is the service itself, the
+From address (`DXDESK_MAIL_FROM`, which `Settings.rules()` makes `Rules.organizer_email`),
+so replies and RSVPs come back to it; it is never mailed (`notices.claim_mail` cancels a
+row addressed to it).
 """
 
 from __future__ import annotations

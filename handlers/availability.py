@@ -113,6 +113,8 @@ def set_week(ctx: Context, actor: Actor, values: dict[str, Any]) -> Reply:
             raise Invalid(
                 errors, forms.build(WEEK, lang, choices=choices).with_errors(values, errors)
             )
+        people.lock(session, [person_id])  # a booking of this person waits for us
+        _refuse_if_booked_outside(ctx, session, person_id, hours)
         before = {
             str(k): [f"{a:%H:%M}", f"{b:%H:%M}"]
             for k, (a, b) in availability.week(session, person_id).items()
@@ -138,6 +140,26 @@ def set_week(ctx: Context, actor: Actor, values: dict[str, Any]) -> Reply:
         else t(lang, "week.any")
     )
     return Reply((Text(t(lang, "week.saved", who=who, week=summary), "success"),))
+
+
+def _refuse_if_booked_outside(
+    ctx: Context, session: Session, person_id: int, hours: dict[int, tuple[time, time]]
+) -> None:
+    """A new week must still hold every session already booked: move those first."""
+    if not hours:
+        return
+    now = ctx.clock.now()
+    end = datetime.combine(ctx.rules.contract_end + timedelta(days=1), time(0), TOKYO)
+    for _, booked in sessions.booked_for(session, [person_id], now, end):
+        start, finish = booked.starts_at.astimezone(TOKYO), booked.ends_at.astimezone(TOKYO)
+        window = hours.get(start.weekday())
+        if window is None or start.time() < window[0] or finish.time() > window[1]:
+            raise Refused(
+                "refusal.week_over_booking",
+                target_type="person",
+                target_id=person_id,
+                when=format_when(ctx.rules.language, booked.starts_at),
+            )
 
 
 def _hours(match: re.Match[str]) -> tuple[time, time] | None:

@@ -43,6 +43,7 @@ class Rules:
     escalate_after_days: int = 3  # business days a log may be missing before the prefecture hears
     checkin_every_days: int = 10  # business days between check-ins on an open issue
     public_url: str = "http://localhost:3000"  # where people reach `serve` (calendar feeds)
+    organizer_email: str = "dxdesk@localhost"  # invites' ORGANIZER (DX Desk): DXDESK_MAIL_FROM
     plan: Plan = field(default_factory=Plan)
 
 

@@ -8,9 +8,12 @@ subscribed is not cut off because its owner looked up the address on a phone).
 `calendar.revoke` ends all of a person's URLs at once; the next request issues a fresh
 one. Both are audited.
 
-What a feed holds: a consultant's own sessions, with the car time from and back to the
-prefectural office before and after each on-site visit as busy blocks (so a shared
-free/busy view does not offer the drive as free time); municipal staff see their
+What a feed holds: a consultant's own sessions, with each day's drives as busy blocks
+(so a shared free/busy view does not offer the drive as free time), chained as the
+diary's travel buffer reckons them: from the prefectural office to the first site before
+the first visit, from site to site right after each visit that another follows, and from
+the last site back after the last (an office day is at the office; online sessions need
+no drive and break no chain); municipal staff see their
 municipality's sessions; the prefecture (and admins) every session. Cancelled sessions
 are left out: a subscribed calendar drops an event that is no longer in the feed.
 Attendees are left out too: a feed is a view, not a meeting invitation.
@@ -19,21 +22,23 @@ Attendees are left out too: a feed is a view, not a meeting invitation.
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import datetime, timedelta
-from typing import Any, TypeVar
+from datetime import date, datetime, timedelta
+from itertools import pairwise
+from typing import Any, NamedTuple, TypeVar
 
 from icalendar import Event
 from sqlmodel import Session
 
 from handlers import diary, invites, policy
 from handlers.actor import Actor
+from handlers.clock import TOKYO
 from handlers.context import Context
 from handlers.core import intent
 from handlers.i18n import t
 from handlers.reply import Button, Buttons, Field, Fields, Reply, Text
 from handlers.travel import OFFICE, TravelTable
 from storage import audit, calendar_tokens, people, sessions
-from storage.models import Mode, Person, Role, SupportSession
+from storage.models import Person, Role, SupportSession
 
 FEED_PAST = timedelta(days=180)  # older sessions drop out of subscribed calendars
 T = TypeVar("T")
@@ -117,14 +122,14 @@ def feed_for(ctx: Context, token: str) -> bytes | None:
         now = ctx.clock.now()
         lang = person.language or ctx.rules.language
         calendar = invites.new_calendar(name=t(lang, "feed.calendar_name", name=person.name))
-        consultant = person.role == Role.CONSULTANT
-        travel = diary.travel_table(session) if consultant else None
-        for row in _sessions_of(session, person, now - FEED_PAST):
+        rows = _sessions_of(session, person, now - FEED_PAST)
+        for row in rows:
             data = invites.session_data(session, row, lang, with_people=False)
             calendar.add_component(invites.session_event(data, now))
-            if travel is not None:
-                for block in travel_blocks(session, row, travel, lang, now):
-                    calendar.add_component(block)
+        if person.role == Role.CONSULTANT:
+            travel = diary.travel_table(session)
+            for block in travel_blocks(session, rows, travel, lang, now):
+                calendar.add_component(block)
         return invites.to_bytes(calendar)
 
 
@@ -136,38 +141,82 @@ def _sessions_of(session: Session, person: Person, start: datetime) -> list[Supp
     return sessions.listing(session, start=start)
 
 
-def travel_blocks(
-    session: Session, row: SupportSession, travel: TravelTable, language: str, now: datetime
-) -> list[Event]:
-    """Busy blocks for the drive from the prefectural office to an on-site visit and
-    back (a planning estimate; online sessions and office days need none)."""
-    municipality_ids = sessions.municipality_ids(session, row.id or 0)
-    site = diary.site_of(row.kind, row.mode, municipality_ids)
-    if row.mode != Mode.VISIT or site is None or site == diary.ONLINE:
-        return []
-    minutes = diary.travel_between(travel, OFFICE, site)
-    if minutes <= 0:
-        return []
-    where = people.municipality_names(session).get(site, "?")
-    description = t(language, "feed.travel_description", minutes=minutes)
-    length = timedelta(minutes=minutes)
-    legs = (
-        ("to", row.starts_at - length, row.starts_at, t(language, "feed.travel_to", where=where)),
-        ("back", row.ends_at, row.ends_at + length, t(language, "feed.travel_back", where=where)),
-    )
+class Leg(NamedTuple):
+    """One drive, leaving `at` the end of a session, or arriving `at` the start of the
+    day's first (`arrives`)."""
+
+    uid: str
+    sequence: int
+    origin: int | None
+    destination: int | None
+    at: datetime
+    arrives: bool = False
+
+
+def day_legs(stops: list[tuple[SupportSession, int | None]]) -> list[Leg]:
+    """One day's drives through the sessions that have a place, in order: from the
+    office to the first, from each to the next right after it ends, from the last back."""
+    (first, first_site), (last, last_site) = stops[0], stops[-1]
     return [
-        invites.session_event(
-            invites.InviteData(
-                uid=f"travel-{leg}-{row.uid}",
-                sequence=row.sequence,
+        Leg(f"travel-to-{first.uid}", first.sequence, OFFICE, first_site, first.starts_at, True),
+        *(
+            Leg(f"travel-{a.uid}-{b.uid}", a.sequence + b.sequence, a_site, b_site, a.ends_at)
+            for (a, a_site), (b, b_site) in pairwise(stops)
+        ),
+        Leg(f"travel-back-{last.uid}", last.sequence, last_site, OFFICE, last.ends_at),
+    ]
+
+
+def travel_blocks(
+    session: Session,
+    rows: list[SupportSession],
+    travel: TravelTable,
+    language: str,
+    now: datetime,
+) -> list[Event]:
+    """Busy blocks for one consultant's drives (a planning estimate), chained per day
+    (`day_legs`) with the diary's car minutes, so they never overlap another visit the
+    diary accepted. Office days are at the office (no drive to them from it, and from or
+    to a visit the same day via it); online sessions have no place and need no drive."""
+    days: dict[date, list[tuple[SupportSession, int | None]]] = {}
+    for row in sorted(rows, key=lambda r: r.starts_at):
+        site = diary.site_of(row.kind, row.mode, sessions.municipality_ids(session, row.id or 0))
+        if site != diary.ONLINE:
+            days.setdefault(row.starts_at.astimezone(TOKYO).date(), []).append((row, site))
+    names = people.municipality_names(session)
+    blocks = []
+    for stops in days.values():
+        for leg in day_legs(stops):
+            minutes = diary.travel_between(travel, leg.origin, leg.destination)
+            if minutes <= 0:
+                continue
+            length = timedelta(minutes=minutes)
+            starts_at = leg.at - length if leg.arrives else leg.at
+            office = OFFICE in (leg.origin, leg.destination)
+            data = invites.InviteData(
+                uid=leg.uid,
+                sequence=leg.sequence,
                 status="CONFIRMED",
                 kind="travel",
                 starts_at=starts_at,
-                ends_at=ends_at,
-                summary=summary,
-                description=description,
-            ),
-            now,
-        )
-        for leg, starts_at, ends_at, summary in legs
-    ]
+                ends_at=starts_at + length,
+                summary=_leg_summary(language, names, leg),
+                description=t(
+                    language,
+                    "feed.travel_description" if office else "feed.travel_between_description",
+                    minutes=minutes,
+                ),
+            )
+            blocks.append(invites.session_event(data, now))
+    return blocks
+
+
+def _leg_summary(language: str, names: dict[int, str], leg: Leg) -> str:
+    def name(site: int | None) -> str:
+        return names.get(site or 0, "?")
+
+    if leg.origin is OFFICE:
+        return t(language, "feed.travel_to", where=name(leg.destination))
+    if leg.destination is OFFICE:
+        return t(language, "feed.travel_back", where=name(leg.origin))
+    return t(language, "feed.travel_between", origin=name(leg.origin), where=name(leg.destination))

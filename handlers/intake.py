@@ -9,7 +9,7 @@ from typing import Any
 
 from sqlmodel import Session
 
-from handlers import forms, payloads, policy, workflow
+from handlers import forms, payloads, policy, scheduling, workflow
 from handlers.actor import Actor
 from handlers.calendar import fiscal_year
 from handlers.common import (
@@ -46,7 +46,6 @@ from storage.models import (
     RequestKind,
     RequestState,
     Role,
-    SessionStatus,
 )
 
 TOPICS = ("dx_structure", "my_number", "online_application", "rpa_ai", "other")
@@ -477,9 +476,7 @@ def cancel(ctx: Context, actor: Actor, ref: str, values: dict[str, Any]) -> Repl
             detail=clean["reason"],
         )
         for booked in sessions.listing(session, request_id=request_id):
-            booked.status = SessionStatus.CANCELLED
-            booked.sequence += 1
-            session.add(booked)
+            scheduling.withdraw(session, booked, actor_id=actor.id, now=now, reason=clean["reason"])
         notify(
             session,
             key=f"request.cancelled:{request_id}",

@@ -6,14 +6,25 @@ replace the event instead of adding a second one. A cancellation is METHOD:CANCE
 STATUS:CANCELLED and a higher SEQUENCE: a REQUEST merely marked cancelled leaves the
 event standing in Google and Outlook calendars.
 
-`build_invite` is pure (plain data in, bytes out); `invite_for` gathers that data from
-storage; `queue_invites` is called by whatever books, moves or cancels a session, in the
-same transaction, after it has bumped `sequence` (and set the status).
+The ORGANIZER is the service itself ("DX Desk", `Rules.organizer_email`, the address
+invite e-mails come from), so everyone concerned is an attendee and hears of every
+change: the consultants, the requester, the municipalities' staff and whoever booked it
+(a requester who picks a slot books it). That address itself is never an attendee and
+is never mailed.
+
+An invite says what was true when it was queued: `queue_invites` words the invite's
+content (`InviteData`, without the organizer) into each row when the session is booked,
+moved or cancelled, and `invite_file` builds the .ics from that snapshot whenever the row
+is sent, with DTSTAMP the time it was queued, so a late or retried send carries the same
+bytes and never a later time or status. `build_invite` is pure (plain data in, bytes
+out); `session_data` gathers that data from storage; `queue_invites` is called by
+whatever books, moves or cancels a session, in the same transaction, after it has bumped
+`sequence` (and set the status).
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from functools import cache
 from typing import Any, Literal
@@ -22,7 +33,7 @@ from icalendar import Calendar, Event, Timezone, vCalAddress
 from sqlmodel import Session
 
 from handlers.clock import TOKYO
-from handlers.i18n import format_when, join, t
+from handlers.i18n import LANGUAGES, format_when, join, t
 from handlers.reply import File
 from storage import outbox, people, requests, sessions
 from storage.models import Mode, Person, Request, Role, SessionKind, SessionStatus, SupportSession
@@ -31,8 +42,7 @@ Method = Literal["REQUEST", "CANCEL"]
 CHAT_KIND = "invite"
 EMAIL_KIND = "invite_email"
 PRODID = "-//DX Desk//Kumamoto DX Desk//JA"
-ORGANIZER_FALLBACK = "dxdesk@localhost"
-"""ORGANIZER of a session booked by someone without an e-mail address: iTIP requires one."""
+ORGANIZER_NAME = "DX Desk"
 REQUIRED, OPTIONAL = "REQ-PARTICIPANT", "OPT-PARTICIPANT"
 
 
@@ -61,6 +71,38 @@ class InviteData:
     meeting_url: str | None = None
     organizer: Party | None = None
     attendees: tuple[Party, ...] = ()
+
+    def to_payload(self) -> dict[str, Any]:
+        """As JSON for an outbox row (the organizer is the service's, added when sent)."""
+        return {
+            "uid": self.uid,
+            "sequence": self.sequence,
+            "status": self.status,
+            "kind": self.kind,
+            "starts_at": self.starts_at.isoformat(),
+            "ends_at": self.ends_at.isoformat(),
+            "summary": self.summary,
+            "description": self.description,
+            "location": self.location,
+            "meeting_url": self.meeting_url,
+            "attendees": [[p.name, p.email, p.role] for p in self.attendees],
+        }
+
+    @classmethod
+    def from_payload(cls, values: dict[str, Any]) -> InviteData:
+        return cls(
+            uid=values["uid"],
+            sequence=int(values["sequence"]),
+            status="CANCELLED" if values["status"] == "CANCELLED" else "CONFIRMED",
+            kind=values["kind"],
+            starts_at=datetime.fromisoformat(values["starts_at"]),
+            ends_at=datetime.fromisoformat(values["ends_at"]),
+            summary=values["summary"],
+            description=values["description"],
+            location=values.get("location"),
+            meeting_url=values.get("meeting_url"),
+            attendees=tuple(Party(name, email, role) for name, email, role in values["attendees"]),
+        )
 
 
 # -- the pure builder -------------------------------------------------------------------
@@ -135,14 +177,11 @@ def build_invite(data: InviteData, method: Method, now: datetime) -> bytes:
 # -- from storage -----------------------------------------------------------------------
 
 
-def attendees_of(
-    db_session: Session, row: SupportSession
-) -> tuple[Person | None, list[tuple[Person, str]]]:
-    """(organizer, [(person, role)]): the consultants and the requester are required;
-    the other staff of the session's municipalities optional. The organizer (who
-    booked it) is left out of the attendees: they are never sent their own invite."""
+def attendees_of(db_session: Session, row: SupportSession) -> list[tuple[Person, str]]:
+    """[(person, role)]: the consultants and the requester are required; the other staff
+    of the session's municipalities and whoever booked it (when they are none of these)
+    optional. Only active people; each once."""
     session_id = row.id or 0
-    organizer = people.get(db_session, row.created_by_id)
     wanted: list[tuple[int, str]] = [
         (pid, REQUIRED) for pid in sessions.consultant_ids(db_session, session_id)
     ]
@@ -156,8 +195,9 @@ def attendees_of(
             for person in people.listing(db_session, Role.MUNICIPAL)
             if person.municipality_id in municipality_ids
         )
+    wanted.append((row.created_by_id, OPTIONAL))
     out: list[tuple[Person, str]] = []
-    seen = {row.created_by_id}
+    seen: set[int] = set()
     for person_id, role in wanted:
         if person_id in seen:
             continue
@@ -165,7 +205,7 @@ def attendees_of(
         person = people.get(db_session, person_id)
         if person is not None and person.active:
             out.append((person, role))
-    return organizer, out
+    return out
 
 
 def request_of(db_session: Session, row: SupportSession) -> Request | None:
@@ -193,8 +233,9 @@ def session_data(
     with_people: bool = True,
     sequence: int | None = None,
 ) -> InviteData:
-    """The invite's content for one session in `language`. Feeds leave out organizer
-    and attendees (`with_people=False`): a subscribed calendar is not a meeting."""
+    """The invite's content for one session in `language`, as stored now, without the
+    organizer (the service's, added by `addressed`). Feeds leave out the attendees too
+    (`with_people=False`): a subscribed calendar is not a meeting."""
     lang = language
     session_id = row.id or 0
     kind = t(lang, f"choice.session_kind.{row.kind}")
@@ -232,15 +273,11 @@ def session_data(
         lines.append(line(t(lang, "field.request_number"), request.number))
     lines.extend(("", t(lang, "invite.description.footer")))
 
-    organizer: Party | None = None
     attendees: tuple[Party, ...] = ()
     if with_people:
-        booked_by, invited = attendees_of(db_session, row)
-        organizer = Party(
-            booked_by.name if booked_by else "DX Desk",
-            (booked_by.email if booked_by else None) or ORGANIZER_FALLBACK,
+        attendees = tuple(
+            Party(p.name, p.email, role) for p, role in attendees_of(db_session, row) if p.email
         )
-        attendees = tuple(Party(p.name, p.email, role) for p, role in invited if p.email)
     summary = (
         t(lang, "invite.summary", kind=kind, where=where)
         if where and row.kind != SessionKind.RESULTS_MEETING
@@ -257,26 +294,23 @@ def session_data(
         description="\n".join(lines),
         location=row.place if row.mode == Mode.VISIT else row.meeting_url,
         meeting_url=row.meeting_url if row.mode == Mode.ONLINE else None,
-        organizer=organizer,
         attendees=attendees,
     )
 
 
-def invite_for(
-    db_session: Session,
-    support_session_id: int,
-    method: Method,
-    now: datetime,
-    language: str,
-    *,
-    sequence: int | None = None,
-) -> bytes:
-    """The .ics for one session as it is stored now; `sequence` pins the SEQUENCE an
-    outbox row was queued with (the session may have moved on since)."""
-    row = sessions.get(db_session, support_session_id)
-    if row is None:
-        raise LookupError(f"no session {support_session_id}")
-    return build_invite(session_data(db_session, row, language, sequence=sequence), method, now)
+def addressed(data: InviteData, organizer_email: str) -> InviteData:
+    """The invite from the service: ORGANIZER "DX Desk" at `organizer_email`, which is
+    then no attendee."""
+    own = organizer_email.casefold()
+    return replace(
+        data,
+        organizer=Party(ORGANIZER_NAME, organizer_email),
+        attendees=tuple(p for p in data.attendees if p.email.casefold() != own),
+    )
+
+
+def is_organizer(email: str | None, organizer_email: str) -> bool:
+    return email is not None and email.casefold() == organizer_email.casefold()
 
 
 # -- the outbox -------------------------------------------------------------------------
@@ -303,14 +337,28 @@ SUBJECTS = {
 def queue_invites(
     db_session: Session, support_session: SupportSession, method: Method, now: datetime
 ) -> None:
-    """Queue this session's invite for every attendee but the organizer: a chat notice
-    carrying the .ics and, for those with an e-mail address, an e-mail. Keys name the
-    session, SEQUENCE, method, person and channel, so queueing twice queues once; the
-    .ics itself is rendered when sent, in the recipient's language."""
+    """Queue this session's invite for every attendee: a chat notice carrying the .ics
+    and, for those with an e-mail address, an e-mail. Keys name the session, SEQUENCE,
+    method, person and channel, so queueing twice queues once.
+
+    Each row carries the invite's content as it is now (`invite`: `InviteData` by
+    language, worded in the recipient's language, or in every language while they have
+    none and the deployment's decides) and `stamp`, the DTSTAMP: what is sent later says
+    what was true when queued. Worded data rather than the .ics itself: `build_invite`
+    is pure, so the data fixes the bytes (every send and retry of a row, and every row of
+    one version in one language, carry the same .ics) while staying readable JSON in the
+    outbox, smaller than the .ics, and free of the builder's iCalendar syntax."""
     session_id = support_session.id or 0
     sequence = support_session.sequence
-    _, recipients = attendees_of(db_session, support_session)
-    for person, _role in recipients:
+    worded: dict[str, dict[str, Any]] = {}
+
+    def snapshot(languages: tuple[str, ...]) -> dict[str, dict[str, Any]]:
+        for lang in languages:
+            if lang not in worded:
+                worded[lang] = session_data(db_session, support_session, lang).to_payload()
+        return {lang: worded[lang] for lang in languages}
+
+    for person, _role in attendees_of(db_session, support_session):
         language = person.language or "ja"
         payload: dict[str, Any] = {
             "message": NOTICES[variant(method, sequence)],
@@ -324,6 +372,8 @@ def queue_invites(
             "session_id": session_id,
             "sequence": sequence,
             "method": method,
+            "stamp": now.isoformat(),
+            "invite": snapshot(languages_of(person)),
         }
         channels = [(CHAT_KIND, "chat")]
         if person.email:
@@ -340,20 +390,45 @@ def queue_invites(
             )
 
 
+def languages_of(person: Person) -> tuple[str, ...]:
+    """The languages a person's invite is worded in: theirs, or every one while they have
+    none (the deployment's, known when it is sent, decides)."""
+    if person.language and person.language in LANGUAGES:
+        return (person.language,)
+    return LANGUAGES
+
+
 def file_name(payload: dict[str, Any]) -> str:
     suffix = "-cancel" if payload.get("method") == "CANCEL" else ""
     return f"dxdesk-{payload['session_id']}-{payload['sequence']}{suffix}.ics"
 
 
-def invite_file(db_session: Session, payload: dict[str, Any], language: str, now: datetime) -> File:
-    """The .ics an invite row carries, as a reply block."""
+def snapshot_of(
+    db_session: Session, payload: dict[str, Any], language: str, now: datetime
+) -> tuple[InviteData, datetime]:
+    """(content, DTSTAMP) of an invite row: as queued, in `language` if it was worded in
+    it (else in the language it was). A row queued before rows carried their content
+    falls back to the session as stored now, with the SEQUENCE it was queued with."""
+    worded = payload.get("invite")
+    if worded:
+        values = worded.get(language) or next(iter(worded.values()))
+        return InviteData.from_payload(values), datetime.fromisoformat(payload["stamp"])
+    row = sessions.get(db_session, int(payload["session_id"]))
+    if row is None:
+        raise LookupError(f"no session {payload['session_id']}")
+    return session_data(db_session, row, language, sequence=int(payload["sequence"])), now
+
+
+def invite_file(
+    db_session: Session,
+    payload: dict[str, Any],
+    language: str,
+    now: datetime,
+    organizer_email: str,
+) -> File:
+    """The .ics an invite row carries, as a reply block: built from the row's snapshot,
+    from the service at `organizer_email`."""
     method: Method = "CANCEL" if payload.get("method") == "CANCEL" else "REQUEST"
-    content = invite_for(
-        db_session,
-        int(payload["session_id"]),
-        method,
-        now,
-        language,
-        sequence=int(payload["sequence"]),
-    )
+    data, stamp = snapshot_of(db_session, payload, language, now)
+    content = build_invite(addressed(data, organizer_email), method, stamp)
     return File(file_name(payload), content, f"text/calendar; method={method}; charset=UTF-8")

@@ -133,8 +133,8 @@ def claim(
     """Due notices for people reachable on `platform` (None: everyone) and for these
     channels, claimed for sending. Nothing is claimed outside business hours: it waits for the next
     business morning. Notices to someone on leave today wait until they are back.
-    An invite's .ics is rendered now, from the session as stored, with the SEQUENCE and
-    METHOD the row was queued with."""
+    An invite's .ics is built from the content the row was queued with (what was true
+    then), from the service's own address."""
     now = ctx.clock.now()
     if not calendar.is_business_time(ctx.rules, now):
         return []
@@ -160,7 +160,11 @@ def claim(
             person = people.get(session, row.person_id) if row.person_id else None
             language = _language(ctx, person)
             files = (
-                (invites.invite_file(session, row.payload, language, now),)
+                (
+                    invites.invite_file(
+                        session, row.payload, language, now, ctx.rules.organizer_email
+                    ),
+                )
                 if row.kind == invites.CHAT_KIND
                 else ()
             )
@@ -195,7 +199,9 @@ def _hold_for_leave(
 
 def claim_mail(ctx: Context, limit: int = 50) -> list[Mail]:
     """Due invite e-mails, claimed for sending; a row whose person has lost their
-    address goes back to the queue (and fails after the usual attempts)."""
+    address goes back to the queue (and fails after the usual attempts), and one to the
+    service's own address (the ORGANIZER and From) is cancelled. The .ics is built from
+    the content the row was queued with."""
     out = []
     with ctx.db.transaction() as session:
         now = ctx.clock.now()
@@ -205,9 +211,13 @@ def claim_mail(ctx: Context, limit: int = 50) -> list[Mail]:
             if person is None or not person.email:
                 outbox.finish(session, row.id or 0, sent=False, now=now)
                 continue
+            if invites.is_organizer(person.email, ctx.rules.organizer_email):
+                outbox.finish(session, row.id or 0, sent=False, now=now)
+                outbox.cancel(session, [row.key])
+                continue
             language = _language(ctx, person)
             payload = row.payload
-            invite = invites.invite_file(session, payload, language, now)
+            invite = invites.invite_file(session, payload, language, now, ctx.rules.organizer_email)
             kind = invites.variant(payload["method"], int(payload["sequence"]))
             body = (
                 t(language, "mail.greeting", name=person.name),

@@ -10,20 +10,25 @@ the chat handler can run it, show the proposal and book it through `scheduling`.
 
 Rules (hard constraints). A consultant's working day is a sequence of *stops*; each
 booking is a stop at its site: the municipality for on-site BPR, the prefectural office
-for office days, reserve windows and online meetings (online counts as at the office).
+for office days and reserve windows; an online session (the results meeting, online
+consultations) is at `handlers.diary.ONLINE`, a site that needs no travel. Availability
+follows `handlers.diary.conflicts`, the one place booking uses, so that a plan the
+prefecture confirms is one booking accepts:
 
 - New bookings lie on business days (`handlers.calendar.is_business_day`) in
   [problem.start, problem.end] and inside office hours; they also lie inside the
   consultant's weekly window for that weekday (a consultant with a pattern is not
-  available on weekdays missing from it; no pattern means "whenever the office is
-  open") and never overlap an absence (an absence without times is the whole day; a
-  missing start means from midnight, a missing end until midnight).
+  available on weekdays missing from it; no (or an empty) pattern means "whenever the
+  office is open") and never overlap an absence (an absence with both times blocks
+  [starts, ends); one with either time missing blocks the whole day).
 - *Travel buffer* (the rule `handlers.diary` applies to hand bookings): any two stops of
   a consultant on one day are at least travel(a, b) apart, the earlier one's end to the
-  later one's start (every pair, not only neighbours). The drive from the prefectural
-  office to the day's first site and back from the last one may fall outside office
-  hours (consultants drive in early and home late); it still counts in
-  `travel_minutes`. So a session in 苓北町 (150 min out) can start at 09:00.
+  later one's start (every pair, not only neighbours), where travel to or from an online
+  stop is 0 (`handlers.diary.travel_between`). The drive from the prefectural office to
+  the day's first site and back from the last one may fall outside office hours
+  (consultants drive in early and home late); it still counts in `travel_minutes`,
+  which skips online stops (the car does not move for them). So a session in 苓北町
+  (150 min out) can start at 09:00.
 - BPR sessions last `bpr_minutes`, by default 210 ("4時間程度" in the specification: a
   half day, 09:00–12:30 or 13:30–17:00), so at the default 09:00–17:00 one consultant
   can visit two municipalities up to 60 min apart on one day (a *tour*).
@@ -46,6 +51,11 @@ season), and balanced load (hours booked per consultant, reserves apart). An opt
 score is W_DAY per calendar day from its target, plus W_TRAVEL per car minute it adds
 to its team's day routes, plus W_LOAD per hour each team member is already ahead (up to
 that date) of the least loaded eligible consultant.
+
+What cannot be placed is reported as plain data, `Unplaced` entries (what, how many,
+which engagement and municipality, a short reason code), never as text: the chat
+handler words them in the user's language. Their counts add up exactly to what is
+missing, so `Plan.unplaced` is empty exactly when every quota is met.
 
 Algorithm: a constructive greedy in a fixed order, then a balancing local search.
 
@@ -97,13 +107,14 @@ import bisect
 import random
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Iterator, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from datetime import date, datetime, time, timedelta
 from itertools import combinations, pairwise
 from typing import Any
 
 from handlers.calendar import fiscal_year, is_business_day
 from handlers.clock import TOKYO
+from handlers.diary import ONLINE, travel_between
 from handlers.travel import TravelTable
 
 GRID_MINUTES = 15  # sessions start on the quarter hour
@@ -117,6 +128,14 @@ BALANCE_SLACK = 0.5  # sessions above the mean load the most loaded consultant m
 BALANCE_TRAVEL_PER_HOUR = 60  # car minutes worth adding per hour of work moved off the top
 
 KINDS = ("bpr", "consultation", "office_day", "results_meeting", "reserve")
+UNPLACED_WHATS = ("bpr", "office_day", "reserve", "results_meeting")
+UNPLACED_REASONS = (
+    "no_business_day",  # the window [start, end] has no business day
+    "no_march_day",  # the results meeting: no business day in the fiscal year's March
+    "no_consultant",  # no consultants at all, or fewer eligible than a session takes
+    "no_lead",  # office days: there is no lead consultant
+    "no_room",  # no day and time when everyone needed is free under the rules
+)
 
 
 @dataclass(frozen=True)
@@ -177,10 +196,25 @@ class Problem:
     seed: int = 0
 
 
+@dataclass(frozen=True, kw_only=True)
+class Unplaced:
+    """Some of one quota that could not be placed, as plain data (worded by the caller)."""
+
+    what: str  # one of UNPLACED_WHATS: "bpr" | "office_day" | "reserve" | "results_meeting"
+    count: int  # how many are missing (sessions, office days, reserve windows, 1 meeting)
+    reason: str  # one of UNPLACED_REASONS
+    engagement_id: int | None = None  # BPR only
+    municipality_id: int | None = None  # BPR only
+
+    def as_dict(self) -> dict[str, Any]:
+        """JSON-serialisable, for the stored plan summary."""
+        return asdict(self)
+
+
 @dataclass(frozen=True)
 class Plan:
     bookings: tuple[Booking, ...]  # new ones only; reserve windows have kind "reserve"
-    unplaced: tuple[str, ...]  # what could not be placed; empty when complete
+    unplaced: tuple[Unplaced, ...]  # what could not be placed; empty exactly when complete
     travel_minutes: int  # the whole season's car minutes, fixed bookings included
     stats: Mapping[str, Any]
 
@@ -189,13 +223,16 @@ class Plan:
 
 
 def site_of(booking: Booking) -> int | None:
-    """Where a booking happens for travel: online and office sessions are at the office."""
-    return None if booking.online else booking.municipality_id
+    """Where a booking happens for travel, as `handlers.diary.site_of` has it: `ONLINE`
+    for online sessions, the office (None) for office days, else its municipality."""
+    if booking.online:
+        return ONLINE
+    return None if booking.kind == "office_day" else booking.municipality_id
 
 
 def route_minutes(sites: Sequence[int | None], travel: TravelTable) -> int:
-    """Office → sites in order → office."""
-    path = [None, *sites, None]
+    """Office → sites in order → office; online stops need no car and are skipped."""
+    path = [None, *(s for s in sites if s != ONLINE), None]
     return sum(travel.minutes(a, b) for a, b in pairwise(path))
 
 
@@ -216,6 +253,10 @@ def travel_minutes(bookings: Iterable[Booking], travel: TravelTable) -> int:
 
 def _minutes(moment: time) -> int:
     return moment.hour * 60 + moment.minute
+
+
+def _seconds(moment: time) -> float:
+    return moment.hour * 3600 + moment.minute * 60 + moment.second + moment.microsecond / 1e6
 
 
 @dataclass(eq=False)
@@ -268,7 +309,6 @@ class _Season:
     days: list[date] = field(default_factory=list)  # business days of the window
     items: list[_Item] = field(default_factory=list)
     diary: dict[tuple[int, date], list[_Item]] = field(default_factory=lambda: defaultdict(list))
-    unplaced: list[str] = field(default_factory=list)
     rank: dict[int, float] = field(default_factory=dict)  # seeded tie-break per consultant
     engagement_days: dict[int | None, list[date]] = field(
         default_factory=lambda: defaultdict(list)
@@ -339,7 +379,7 @@ class _Season:
     def window(self, consultant_id: int, day: date) -> tuple[int, int] | None:
         consultant = self.consultants[consultant_id]
         lo, hi = self.open, self.close
-        if consultant.weekly is not None:
+        if consultant.weekly:  # as handlers.diary: no or an empty pattern means no limit
             pattern = consultant.weekly.get(day.weekday())
             if pattern is None:
                 return None
@@ -347,12 +387,14 @@ class _Season:
         return (lo, hi) if lo < hi else None
 
     def absent(self, consultant_id: int, day: date, start: int, end: int) -> bool:
+        """As `handlers.diary.conflicts`: an absence with both times blocks [starts, ends),
+        one with either time missing the whole day."""
         for absence in self.consultants[consultant_id].absences:
             if absence.day != day:
                 continue
-            lo = _minutes(absence.starts) if absence.starts else 0
-            hi = _minutes(absence.ends) if absence.ends else 24 * 60
-            if start < hi and lo < end:
+            if absence.starts is None or absence.ends is None:
+                return True
+            if _seconds(absence.starts) < end * 60 and _seconds(absence.ends) > start * 60:
                 return True
         return False
 
@@ -360,12 +402,12 @@ class _Season:
         """No overlaps and the travel buffer, for one consultant-day sorted by start.
 
         Every pair of stops, not only neighbours (as `handlers.diary` checks hand
-        bookings); the drive from the office to the first stop and back from the last
-        may fall outside office hours."""
+        bookings, online stops needing no travel); the drive from the office to the
+        first stop and back from the last may fall outside office hours."""
         travel = self.problem.travel
         for index, first in enumerate(stops):
             for later in stops[index + 1 :]:
-                if later.start < first.end + travel.minutes(first.site, later.site):
+                if later.start < first.end + travel_between(travel, first.site, later.site):
                     return False
         return True
 
@@ -551,24 +593,19 @@ def _place_results_meeting(season: _Season) -> None:
         return
     team = tuple(sorted(season.consultants))
     march = fiscal_year(p.start) + 1
-    if not team:
-        season.unplaced.append("results meeting: there are no consultants")
-        return
-    if not any(d.year == march and d.month == 3 for d in season.days):
-        season.unplaced.append(f"results meeting: no business day in March {march} to plan it on")
-        return
+    if not team or not any(d.year == march and d.month == 3 for d in season.days):
+        return  # reported by _unplaced
     prefer = [14 * 60, 10 * 60]
 
     def options(day: date, distance: int) -> Iterator[_Option]:
         if (day.year, day.month) != (march, 3):
             return
-        start = season.team_start(team, day, p.results_minutes, None, prefer)
+        start = season.team_start(team, day, p.results_minutes, ONLINE, prefer)
         if start is not None:
             yield _Option(W_DAY * distance, (day,), day, start, team)
 
     chosen = season.best(date(march, 3, 15), options, radius=31)
     if chosen is None:
-        season.unplaced.append(f"results meeting: no March {march} day when everyone is free")
         return
     season.add(
         _Item(
@@ -577,7 +614,7 @@ def _place_results_meeting(season: _Season) -> None:
             chosen.start,
             chosen.start + p.results_minutes,
             list(team),
-            None,
+            ONLINE,
             online=True,
         )
     )
@@ -590,12 +627,10 @@ def _place_office_days(season: _Season) -> None:
         return
     leads = tuple(sorted(c.id for c in p.consultants if c.is_lead))
     if not leads:
-        season.unplaced.append(f"office days: {missing} not planned, there is no lead consultant")
         return
     taken = [i.day for i in season.items if i.kind == "office_day"]
     minutes = p.office_day_minutes
     prefer = [season.open, season.close - minutes]  # the morning or the afternoon half-day
-    failed = 0
     for target in monthly_targets(season.days, missing, taken):
         used = Counter(i.day for i in season.items if i.kind == "office_day")
 
@@ -606,13 +641,9 @@ def _place_office_days(season: _Season) -> None:
                 yield _Option(score, (day,), day, start, leads)
 
         chosen = season.best(target, options)
-        if chosen is None:
-            failed += 1
-            continue
-        item = _Item("office_day", chosen.day, chosen.start, chosen.start + minutes, [*leads], None)
-        season.add(item)
-    if failed:
-        season.unplaced.append(f"office days: {failed} of {p.office_days} could not be placed")
+        if chosen is not None:
+            end = chosen.start + minutes
+            season.add(_Item("office_day", chosen.day, chosen.start, end, [*leads], None))
 
 
 def _eligible(season: _Season, need: EngagementNeed) -> list[int]:
@@ -786,10 +817,7 @@ def _place_bpr(season: _Season) -> None:
         targets: list[list[date]] = []
         for need in unit:
             have = season.engagement_days[need.engagement_id]
-            missing = need.sessions - len(have)
-            if missing > 0 and not season.days:
-                season.unplaced.append(_bpr_message(need, missing, "no business day in the window"))
-                missing = 0
+            missing = need.sessions - len(have) if season.days else 0
             lo, hi = (season.days[0], season.days[-1]) if season.days else (p.start, p.end)
             targets.append(spread_targets(lo, hi, have, missing, phase))
         if len(unit) == 2:
@@ -812,10 +840,6 @@ def _place_bpr(season: _Season) -> None:
     for need in p.engagements:
         if failed[need.engagement_id]:
             failed[need.engagement_id] = _repack(season, need, failed[need.engagement_id])
-        if failed[need.engagement_id]:
-            season.unplaced.append(
-                _bpr_message(need, failed[need.engagement_id], "no feasible day and consultant")
-            )
 
 
 def _place_single(
@@ -898,13 +922,6 @@ def _repack(season: _Season, need: EngagementNeed, failed: int) -> int:
     for item in ours:
         season.add(item)
     return failed
-
-
-def _bpr_message(need: EngagementNeed, missing: int, why: str) -> str:
-    return (
-        f"bpr engagement {need.engagement_id} (municipality {need.municipality_id}): "
-        f"{missing} of {need.sessions} sessions could not be placed ({why})"
-    )
 
 
 def _rebalance(season: _Season) -> int:
@@ -1007,11 +1024,9 @@ def _place_reserves(season: _Season) -> None:
     if missing <= 0:
         return
     if not season.consultants:
-        season.unplaced.append(f"consultation reserve: {missing} windows, no consultants")
         return
     taken = [i.day for i in season.items if i.kind in ("reserve", "consultation")]
     minutes = p.consultation_minutes
-    failed = 0
     for target in monthly_targets(season.days, missing, taken):
         used = Counter(i.day for i in season.items if i.kind in ("reserve", "consultation"))
         loads = {c: season.load(c, reserves=True) for c in season.consultants}
@@ -1037,17 +1052,51 @@ def _place_reserves(season: _Season) -> None:
                 )
 
         chosen = season.best(target, options)
-        if chosen is None:
-            failed += 1
-            continue
-        season.add(
-            _Item("reserve", chosen.day, chosen.start, chosen.start + minutes, [*chosen.team], None)
+        if chosen is not None:
+            end = chosen.start + minutes
+            season.add(_Item("reserve", chosen.day, chosen.start, end, [*chosen.team], None))
+
+
+def _unplaced(season: _Season) -> tuple[Unplaced, ...]:
+    """What is still missing after planning, per quota, with why: counts are the quota
+    minus what is booked (fixed and new), so they add up exactly."""
+    p = season.problem
+    everyone = bool(season.consultants)
+    out: list[Unplaced] = []
+
+    def why(*blockers: tuple[bool, str]) -> str:
+        if not season.days:
+            return "no_business_day"
+        return next((reason for blocked, reason in blockers if blocked), "no_room")
+
+    if p.results_meeting and not season.count("results_meeting"):
+        march = fiscal_year(p.start) + 1
+        in_march = any((d.year, d.month) == (march, 3) for d in season.days)
+        reason = why((not everyone, "no_consultant"), (not in_march, "no_march_day"))
+        out.append(Unplaced(what="results_meeting", count=1, reason=reason))
+    missing = p.office_days - season.count("office_day")
+    if missing > 0:
+        leads = any(c.is_lead for c in p.consultants)
+        out.append(Unplaced(what="office_day", count=missing, reason=why((not leads, "no_lead"))))
+    for need in p.engagements:
+        missing = need.sessions - len(season.engagement_days[need.engagement_id])
+        if missing > 0:
+            short = need.per_session < 1 or len(_eligible(season, need)) < need.per_session
+            out.append(
+                Unplaced(
+                    what="bpr",
+                    count=missing,
+                    reason=why((short, "no_consultant")),
+                    engagement_id=need.engagement_id,
+                    municipality_id=need.municipality_id,
+                )
+            )
+    missing = p.consultation_reserve - season.count("reserve", "consultation")
+    if missing > 0:
+        out.append(
+            Unplaced(what="reserve", count=missing, reason=why((not everyone, "no_consultant")))
         )
-    if failed:
-        season.unplaced.append(
-            f"consultation reserve: {failed} of {p.consultation_reserve} windows"
-            " could not be placed"
-        )
+    return tuple(out)
 
 
 # --- entry point ------------------------------------------------------------------------
@@ -1068,7 +1117,7 @@ def plan_season(problem: Problem) -> Plan:
     every = [*problem.fixed, *bookings]
     return Plan(
         bookings=bookings,
-        unplaced=tuple(season.unplaced),
+        unplaced=_unplaced(season),
         travel_minutes=travel_minutes(every, problem.travel),
         stats=_stats(season, moves),
     )
@@ -1079,7 +1128,7 @@ def _stats(season: _Season, moves: int) -> dict[str, Any]:
     combined = sum(
         1
         for stops in season.diary.values()
-        if len({s.site for s in stops if s.site is not None}) >= 2
+        if len({s.site for s in stops if s.site not in (None, ONLINE)}) >= 2
     )
     return {
         "planned": dict(planned),

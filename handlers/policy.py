@@ -38,6 +38,7 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     "session.book": frozenset({PREFECTURE, CONSULTANT}),
     "session.view": frozenset({MUNICIPAL, PREFECTURE, CONSULTANT}),
     "session.change": frozenset({MUNICIPAL, PREFECTURE}),
+    "session.details": frozenset({PREFECTURE, CONSULTANT}),
     "slots.pick": frozenset({MUNICIPAL, PREFECTURE}),
     "availability.manage": frozenset({PREFECTURE, CONSULTANT}),
     "plan.manage": frozenset({PREFECTURE}),

@@ -16,7 +16,7 @@ from handlers.errors import Refused
 from handlers.forms import FieldSpec, FormSpec
 from handlers.i18n import join, t
 from handlers.reply import Choice, Reply, Text
-from handlers.scheduling import announce
+from handlers.scheduling import revise
 from storage import audit, engagements, sessions
 from storage.models import SessionKind, SupportSession
 
@@ -76,11 +76,16 @@ def set_presenters(ctx: Context, actor: Actor, values: dict[str, Any]) -> Reply:
         sessions.set_presenting(session, meeting.id or 0, presenters)
         url = clean.get("meeting_url")
         if url and url != meeting.meeting_url:
-            meeting.meeting_url = url
-            meeting.sequence += 1
-            session.add(meeting)
-            session.flush()
-            announce(session, meeting, "REQUEST", now)
+            old_url, meeting.meeting_url = meeting.meeting_url, url
+            revise(
+                session,
+                meeting,
+                actor_id=actor.id,
+                now=now,
+                action="session.details",
+                before={"meeting_url": old_url},
+                after={"meeting_url": url},
+            )
         audit.record(
             session,
             at=now,

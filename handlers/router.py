@@ -64,6 +64,7 @@ BUTTONS: dict[str, Handler] = {
     "session.book.form": scheduling.book_form,
     "session.move.form": scheduling.move_form,
     "session.cancel.form": scheduling.cancel_form,
+    "session.details.form": scheduling.details_form,
     "slots.offer": slots.offer,
     "slots.pick": slots.pick,
     "availability.form": availability.week_form,
@@ -116,6 +117,7 @@ TARGETED_FORMS: dict[str, Handler] = {
     "bpr.step": bpr.update_step,
     "session.move": scheduling.move,
     "session.cancel": scheduling.cancel_session,
+    "session.details": scheduling.details,
 }
 
 

@@ -7,6 +7,7 @@ transaction, so what people's calendars show never runs ahead of what is stored.
 
 from __future__ import annotations
 
+import re
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -104,6 +105,42 @@ def calendar_refusal(ctx: Context, starts_at: datetime, ends_at: datetime) -> Re
     return None
 
 
+def program_refusal(
+    session: Session,
+    ctx: Context,
+    kind: str,
+    engagement_id: int | None,
+    starts_at: datetime,
+    ignore_session_id: int | None = None,
+    *,
+    spacing: bool = False,
+) -> Refused | None:
+    """The programme's own rules: the results meeting is in March; and, with `spacing`,
+    two sessions of one BPR engagement at least `min_gap_days` apart — what the season
+    planner keeps and a municipality moving its own session must keep too (the
+    prefecture places sessions as it judges)."""
+    day = starts_at.astimezone(TOKYO).date()
+    if kind == SessionKind.RESULTS_MEETING and day.month != 3:
+        return Refused(
+            "refusal.results_in_march", target_type="session", target_id=ignore_session_id
+        )
+    if not spacing or kind != SessionKind.BPR or engagement_id is None:
+        return None
+    for other in sessions.listing(session, engagement_id=engagement_id):
+        if other.id == ignore_session_id or other.kind != SessionKind.BPR:
+            continue
+        other_day = other.starts_at.astimezone(TOKYO).date()
+        if abs((other_day - day).days) < ctx.rules.min_gap_days:
+            return Refused(
+                "refusal.too_close",
+                target_type="session",
+                target_id=ignore_session_id,
+                when=format_when(ctx.rules.language, other.starts_at),
+                days=ctx.rules.min_gap_days,
+            )
+    return None
+
+
 def unavailable(
     session: Session, language: str, conflict: diary.Conflict, target_id: int | None = None
 ) -> Refused:
@@ -135,7 +172,9 @@ def reserve(
     Consultants' rows are locked first, so two bookings of one consultant queue and the
     second sees the first (on PostgreSQL as on SQLite). Callers booking many slots in
     one transaction pass the diaries they loaded once."""
-    refusal = calendar_refusal(ctx, slot.starts_at, slot.ends_at)
+    refusal = calendar_refusal(ctx, slot.starts_at, slot.ends_at) or program_refusal(
+        session, ctx, slot.kind, slot.engagement_id, slot.starts_at
+    )
     if refusal is not None:
         raise refusal
     people.lock(session, slot.consultant_ids)
@@ -407,7 +446,7 @@ def upcoming(ctx: Context, actor: Actor, ref: str = "") -> Reply:
                         ),
                     ),
                 ),
-                buttons=change_buttons(lang, s) if _may_change(ctx, actor, s) else (),
+                buttons=change_buttons(ctx, actor, s, sessions.consultant_ids(session, s.id or 0)),
             )
             for s in rows
         )
@@ -441,10 +480,18 @@ def notice_deadline(rules: Rules, day: date) -> date:
 def _changeable(
     session: Session, ctx: Context, actor: Actor, session_id: int, intent_name: str
 ) -> SupportSession:
-    """The session, locked, if `actor` may change it now; otherwise `Refused`."""
+    """The session, locked, if `actor` may change it now; otherwise `Refused`.
+
+    Its request (if any) is locked first: cancelling a request locks the request and then
+    its sessions, so taking them in the same order here means the two never deadlock."""
+    peek = sessions.get(session, session_id)
+    if peek is not None and peek.request_id is not None:
+        requests.get(session, peek.request_id, lock=True)
     booked = sessions.get(session, session_id, lock=True)
     if booked is None or booked.status != SessionStatus.BOOKED:
         raise Refused("refusal.no_such_session", target_type="session", target_id=session_id)
+    if booked.starts_at <= ctx.clock.now():
+        raise Refused("refusal.session_started", target_type="session", target_id=session_id)
     if actor.role != Role.MUNICIPAL:
         policy.require(actor, intent_name, target_type="session", target_id=session_id)
         return booked
@@ -510,7 +557,15 @@ def move(ctx: Context, actor: Actor, ref: str, values: dict[str, Any]) -> Reply:
         ends_at = starts_at + (booked.ends_at - booked.starts_at)
         if starts_at == booked.starts_at:
             raise Refused("refusal.nothing_changed", target_type="session", target_id=session_id)
-        refusal = calendar_refusal(ctx, starts_at, ends_at)
+        refusal = calendar_refusal(ctx, starts_at, ends_at) or program_refusal(
+            session,
+            ctx,
+            booked.kind,
+            booked.engagement_id,
+            starts_at,
+            session_id,
+            spacing=actor.role == Role.MUNICIPAL,
+        )
         if refusal is not None:
             raise refusal
         if actor.role == Role.MUNICIPAL:
@@ -529,25 +584,15 @@ def move(ctx: Context, actor: Actor, ref: str, values: dict[str, Any]) -> Reply:
             raise unavailable(session, lang, conflict, session_id)
         before = {"starts_at": booked.starts_at.isoformat(), "sequence": booked.sequence}
         booked.starts_at, booked.ends_at = starts_at, ends_at
-        booked.sequence += 1
-        session.add(booked)
-        session.flush()
-        now = ctx.clock.now()
-        audit.record(
+        revise(
             session,
-            at=now,
+            booked,
             actor_id=actor.id,
+            now=ctx.clock.now(),
             action="session.move",
-            target_type="session",
-            target_id=session_id,
             before=before,
-            after={
-                "starts_at": starts_at.isoformat(),
-                "sequence": booked.sequence,
-                "reason": clean.get("reason"),
-            },
+            after={"starts_at": starts_at.isoformat(), "reason": clean.get("reason")},
         )
-        announce(session, booked, "REQUEST", now)
         summary = _summary(session, lang, booked)
     return Reply(
         (Text(t(lang, "session.moved", **summary), "success"),), data={"session_id": session_id}
@@ -572,22 +617,9 @@ def cancel_session(ctx: Context, actor: Actor, ref: str, values: dict[str, Any])
         booked = _changeable(session, ctx, actor, session_id, "session.change")
         clean = forms.check(ctx, actor, CANCEL, values, context=ref)
         now = ctx.clock.now()
-        booked.status = SessionStatus.CANCELLED
-        booked.sequence += 1
-        session.add(booked)
-        session.flush()
-        audit.record(
-            session,
-            at=now,
-            actor_id=actor.id,
-            action="session.cancel",
-            target_type="session",
-            target_id=session_id,
-            before={"status": SessionStatus.BOOKED},
-            after={"status": SessionStatus.CANCELLED, "reason": clean["reason"]},
-        )
+        withdraw(session, booked, actor_id=actor.id, now=now, reason=clean["reason"])
         if booked.request_id is not None:
-            request = requests.get(session, booked.request_id, lock=True)
+            request = requests.get(session, booked.request_id)  # locked by _changeable
             live = sessions.listing(session, request_id=booked.request_id)
             if request is not None and request.state == RequestState.SCHEDULED and not live:
                 workflow.transition(
@@ -599,11 +631,132 @@ def cancel_session(ctx: Context, actor: Actor, ref: str, values: dict[str, Any])
                     action="request.unschedule",
                     after={"cancelled_session_id": session_id},
                 )
-        announce(session, booked, "CANCEL", now)
         summary = _summary(session, lang, booked)
     return Reply(
         (Text(t(lang, "session.cancelled", **summary), "success"),), data={"session_id": session_id}
     )
+
+
+DETAILS = FormSpec(
+    "session.details",
+    "form.details.title",
+    (
+        FieldSpec("place", required=False, max_length=200),
+        FieldSpec("meeting_url", required=False, max_length=500, hint=True),
+    ),
+)
+URL = re.compile(r"^https?://\S+$")
+
+
+def _editable(session: Session, actor: Actor, session_id: int) -> SupportSession:
+    booked = sessions.get(session, session_id, lock=True)
+    if booked is None or booked.status != SessionStatus.BOOKED:
+        raise Refused("refusal.no_such_session", target_type="session", target_id=session_id)
+    policy.require(
+        actor,
+        "session.details",
+        assigned=sessions.consultant_ids(session, session_id),
+        target_type="session",
+        target_id=session_id,
+    )
+    return booked
+
+
+@intent("session.details.form")
+def details_form(ctx: Context, actor: Actor, ref: str) -> Reply:
+    session_id = payloads.require_id(ref)
+    with ctx.db.transaction() as session:
+        booked = _editable(session, actor, session_id)
+        values = {"place": booked.place, "meeting_url": booked.meeting_url}
+        title = _summary(session, actor.language, booked)
+    return Reply(
+        (forms.build(DETAILS, actor.language, values=values, context=ref, title_params=title),)
+    )
+
+
+@intent("session.details")
+def details(ctx: Context, actor: Actor, ref: str, values: dict[str, Any]) -> Reply:
+    """Where, or the link of an online session (known only after booking, often): a
+    change is a change to the event, so its invites go out again."""
+    session_id = payloads.require_id(ref)
+    lang = actor.language
+    with ctx.db.transaction() as session:
+        booked = _editable(session, actor, session_id)
+        clean = forms.check(ctx, actor, DETAILS, values, context=ref)
+        url, place = clean.get("meeting_url"), clean.get("place")
+        errors = {}
+        if url and not URL.match(url):
+            errors["meeting_url"] = t(lang, "error.bad_url", field=t(lang, "field.meeting_url"))
+        if booked.mode == Mode.ONLINE and not url:
+            errors["meeting_url"] = t(lang, "error.required", field=t(lang, "field.meeting_url"))
+        if booked.mode == Mode.VISIT and not place:
+            errors["place"] = t(lang, "error.required", field=t(lang, "field.place"))
+        if errors:
+            form = forms.build(DETAILS, lang, context=ref).with_errors(values, errors)
+            raise Invalid(errors, form)
+        before = {"place": booked.place, "meeting_url": booked.meeting_url}
+        after = {"place": place, "meeting_url": url}
+        if before == after:
+            raise Refused("refusal.nothing_changed", target_type="session", target_id=session_id)
+        booked.place, booked.meeting_url = place, url
+        revise(
+            session,
+            booked,
+            actor_id=actor.id,
+            now=ctx.clock.now(),
+            action="session.details",
+            before=before,
+            after=after,
+        )
+        summary = _summary(session, lang, booked)
+    return Reply((Text(t(lang, "session.updated", **summary), "success"),))
+
+
+def withdraw(
+    session: Session, booked: SupportSession, *, actor_id: int, now: datetime, reason: str
+) -> None:
+    """Cancel one session — on its own, or with its request: audited, and everyone's
+    calendar told (METHOD:CANCEL with a higher SEQUENCE)."""
+    booked.status = SessionStatus.CANCELLED
+    revise(
+        session,
+        booked,
+        actor_id=actor_id,
+        now=now,
+        action="session.cancel",
+        before={"status": SessionStatus.BOOKED},
+        after={"status": SessionStatus.CANCELLED, "reason": reason},
+        method="CANCEL",
+    )
+
+
+def revise(
+    session: Session,
+    booked: SupportSession,
+    *,
+    actor_id: int,
+    now: datetime,
+    action: str,
+    before: dict[str, Any],
+    after: dict[str, Any],
+    method: invites.Method = "REQUEST",
+) -> None:
+    """A change to a booked event, already applied to `booked`: one more SEQUENCE, the
+    audit entry, and the updated invite (or the CANCEL) to everyone concerned."""
+    booked.sequence += 1
+    session.add(booked)
+    session.flush()
+    audit.record(
+        session,
+        at=now,
+        actor_id=actor_id,
+        action=action,
+        target_type="session",
+        target_id=booked.id,
+        before=before,
+        after={**after, "sequence": booked.sequence},
+    )
+    announce(session, booked, method, now)
 
 
 def _may_change(ctx: Context, actor: Actor, booked: SupportSession) -> bool:
@@ -616,9 +769,21 @@ def _may_change(ctx: Context, actor: Actor, booked: SupportSession) -> bool:
     return booked.kind in CHANGEABLE_BY_MUNICIPALITY and ctx.clock.now().date() <= deadline
 
 
-def change_buttons(language: str, booked: SupportSession) -> tuple[Button, ...]:
+def change_buttons(
+    ctx: Context, actor: Actor, booked: SupportSession, consultant_ids: Sequence[int]
+) -> tuple[Button, ...]:
+    """The buttons a person may press on one of their sessions (pressing checks again)."""
     ref = payloads.encode(id=booked.id)
-    return (
-        Button("session.move.form", t(language, "button.move"), ref),
-        Button("session.cancel.form", t(language, "button.cancel_session"), ref, "danger"),
-    )
+    buttons = []
+    if _may_change(ctx, actor, booked):
+        buttons += [
+            Button("session.move.form", t(actor.language, "button.move"), ref),
+            Button(
+                "session.cancel.form", t(actor.language, "button.cancel_session"), ref, "danger"
+            ),
+        ]
+    if booked.starts_at > ctx.clock.now() and (
+        actor.role == Role.PREFECTURE or actor.id in consultant_ids
+    ):
+        buttons.append(Button("session.details.form", t(actor.language, "button.details"), ref))
+    return tuple(buttons)

@@ -78,6 +78,23 @@ def problem(session: Session, ctx: Context) -> planner.Problem:
                 online=booked.mode == Mode.ONLINE,
             )
         )
+    consultations = [b for b in fixed if b.kind == SessionKind.CONSULTATION]
+    for window in plans.reserve_windows(session, window_start):
+        taken = any(
+            c.starts_at < window.ends_at
+            and c.ends_at > window.starts_at
+            and set(c.consultant_ids) & set(window.consultant_ids)
+            for c in consultations
+        )
+        if not taken:  # kept free by an earlier confirmed plan: still held
+            fixed.append(
+                planner.Booking(
+                    kind=RESERVE,
+                    starts_at=window.starts_at.astimezone(TOKYO),
+                    ends_at=window.ends_at.astimezone(TOKYO),
+                    consultant_ids=tuple(window.consultant_ids),
+                )
+            )
     return planner.Problem(
         start=start,
         end=rules.contract_end,
@@ -149,7 +166,7 @@ def draft(ctx: Context, actor: Actor, ref: str = "") -> Reply:
                 summary={
                     "counts": dict(counts),
                     "travel_minutes": result.travel_minutes,
-                    "unplaced": list(result.unplaced),
+                    "unplaced": [u.as_dict() for u in result.unplaced],
                 },
             ),
             [_row(b) for b in result.bookings],
@@ -214,6 +231,7 @@ def view(ctx: Context, actor: Actor, ref: str) -> Reply:
             )
             for r in shown
         )
+        unplaced = _unplaced_lines(session, lang, plan.summary.get("unplaced", []))
     counts = plan.summary.get("counts", {})
     blocks: list[Any] = [
         Text(t(lang, "plan.title", status=t(lang, f"plan.status.{plan.status}")), "heading"),
@@ -230,8 +248,7 @@ def view(ctx: Context, actor: Actor, ref: str) -> Reply:
             )
         ),
     ]
-    for line in plan.summary.get("unplaced", []):
-        blocks.append(Text(t(lang, "plan.unplaced", what=line), "error"))
+    blocks += [Text(line, "error") for line in unplaced]
     blocks.append(
         ListView(
             t(lang, "plan.sessions"),
@@ -259,6 +276,27 @@ def view(ctx: Context, actor: Actor, ref: str) -> Reply:
             )
         )
     return Reply(tuple(blocks), data={"plan_id": plan.id})
+
+
+def _unplaced_lines(session: Session, lang: str, entries: list[Any]) -> list[str]:
+    """What the planner could not place (`planner.Unplaced` as stored), in words."""
+    lines = []
+    for entry in entries:
+        if isinstance(entry, str):  # a plan drafted before the entries were data
+            lines.append(t(lang, "plan.unplaced", what=entry))
+            continue
+        municipality_id = entry.get("municipality_id")
+        what = t(
+            lang,
+            f"planner.unplaced.{entry['what']}",
+            count=entry["count"],
+            municipality="-"
+            if municipality_id is None
+            else municipality_name(session, municipality_id),
+        )
+        reason = t(lang, f"planner.reason.{entry['reason']}")
+        lines.append(t(lang, "planner.unplaced_line", what=what, reason=reason))
+    return lines
 
 
 def _draft(session: Session, plan_id: int) -> SeasonPlan:

@@ -23,7 +23,7 @@ from handlers.errors import Refused
 from handlers.i18n import format_day, format_when, t
 from handlers.reply import Button, Buttons, Reply, Text
 from handlers.scheduling import Slot, default_place, reserve, where_of
-from storage import requests
+from storage import plans, requests
 from storage.models import Mode, Request, RequestKind, RequestState, Role, SessionKind
 
 PER_PAGE = 3
@@ -40,12 +40,17 @@ def earliest_day(ctx: Context) -> date:
     )
 
 
-def candidate_days(ctx: Context, preferred: Sequence[str]) -> Iterator[date]:
-    """The requester's preferred dates first, then every business day in order."""
+def candidate_days(
+    ctx: Context, preferred: Sequence[str], reserved: Sequence[date] = ()
+) -> Iterator[date]:
+    """The requester's preferred dates first, then days the season plan kept in reserve
+    for consultations, then every business day in order."""
     first = earliest_day(ctx)
     seen: set[date] = set()
     wanted = sorted(date.fromisoformat(d) for d in preferred)
-    for day in [*wanted]:
+    for day in [*wanted, *sorted(reserved)]:
+        if day in seen:
+            continue
         if first <= day <= ctx.rules.contract_end and calendar.is_business_day(day):
             seen.add(day)
             yield day
@@ -81,9 +86,14 @@ def propose(
     site = request.municipality_id if request.mode == Mode.VISIT else diary.ONLINE
     diaries = diary.load(session, consultant_ids, earliest_day(ctx), ctx.rules.contract_end)
     travel = diary.travel_table(session)
+    reserve: dict[date, list[time]] = {}
+    for window in plans.reserve_windows(session, ctx.clock.now()):
+        if set(window.consultant_ids) & set(consultant_ids):
+            local = window.starts_at.astimezone(TOKYO)
+            reserve.setdefault(local.date(), []).append(local.time())
     found: list[datetime] = []
-    for day in candidate_days(ctx, request.preferred_dates):
-        for start in start_times(ctx, minutes):
+    for day in candidate_days(ctx, request.preferred_dates, list(reserve)):
+        for start in [*reserve.get(day, []), *start_times(ctx, minutes)]:
             starts_at = datetime.combine(day, start, TOKYO)
             ends_at = starts_at + timedelta(minutes=minutes)
             if diary.first_conflict(diaries, travel, starts_at, ends_at, site) is None:
@@ -167,6 +177,8 @@ def pick(ctx: Context, actor: Actor, ref: str) -> Reply:
         raise Refused("refusal.bad_payload")
     lang = actor.language
     starts_at = payload.at.astimezone(TOKYO)
+    if starts_at.minute % 30 or starts_at.second or starts_at.microsecond:
+        raise Refused("refusal.bad_payload")  # not a time this bot ever proposes
     with ctx.db.transaction() as session:
         request = _bookable(session, actor, payload.id, lock=True)
         if actor.role == Role.MUNICIPAL and starts_at.date() < earliest_day(ctx):

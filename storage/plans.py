@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import datetime
 
 from sqlmodel import Session, col, select
 
@@ -35,6 +36,21 @@ def planned(session: Session, plan_id: int) -> list[PlannedSession]:
         session.exec(
             select(PlannedSession)
             .where(PlannedSession.plan_id == plan_id)
+            .order_by(col(PlannedSession.starts_at), col(PlannedSession.id))
+        ).all()
+    )
+
+
+def reserve_windows(session: Session, after: datetime) -> list[PlannedSession]:
+    """The consultation reserve of confirmed plans still ahead: capacity the planner keeps
+    free and slot proposals offer first."""
+    return list(
+        session.exec(
+            select(PlannedSession)
+            .join(SeasonPlan, col(SeasonPlan.id) == col(PlannedSession.plan_id))
+            .where(SeasonPlan.status == PlanStatus.CONFIRMED)
+            .where(PlannedSession.kind == "reserve")
+            .where(col(PlannedSession.starts_at) > after)
             .order_by(col(PlannedSession.starts_at), col(PlannedSession.id))
         ).all()
     )

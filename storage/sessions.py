@@ -96,6 +96,7 @@ def listing(
     consultant_id: int | None = None,
     municipality_id: int | None = None,
     request_id: int | None = None,
+    engagement_id: int | None = None,
     include_cancelled: bool = False,
     limit: int | None = None,
 ) -> list[SupportSession]:
@@ -116,6 +117,8 @@ def listing(
         ).where(SessionMunicipality.municipality_id == municipality_id)
     if request_id is not None:
         query = query.where(SupportSession.request_id == request_id)
+    if engagement_id is not None:
+        query = query.where(SupportSession.engagement_id == engagement_id)
     if limit is not None:
         query = query.limit(limit)
     return list(session.exec(query).all())

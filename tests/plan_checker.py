@@ -4,6 +4,18 @@ It reads a problem and a plan by their public fields only (duck-typed) and retur
 string per broken rule. Rules that involve several bookings (clashes, travel buffer,
 spacing) are checked wherever at least one new booking is involved: fixed bookings are
 the caller's history, and a conflict among them alone is not the plan's doing.
+
+Availability is the rule booking by hand applies (handlers/diary.py's description): a
+weekly pattern, when a consultant has a non-empty one, limits the weekdays and hours; an
+absence with both a start and an end blocks [start, end), one missing either blocks the
+whole day; an online session needs no travel to or from it (and the car does not move
+for it, so it is no stop on the day's route).
+
+What the plan reports unplaced must account exactly for what is missing: per quota, the
+counts of its entries add up to the quota minus what is booked, so a plan that leaves
+something out and does not say so, or claims more missing than is, is rejected.
+`check_complete` is stricter, for instances that are feasible by construction: nothing
+may be reported unplaced and every quota must be met.
 """
 
 from __future__ import annotations
@@ -18,6 +30,7 @@ from handlers.travel import TravelTable
 
 TOKYO_OFFSET = timedelta(hours=9)
 PLANNED_KINDS = {"bpr", "office_day", "results_meeting", "reserve"}
+ONLINE = "online"  # the checker's own marker for a place that needs no travel
 
 
 def _clock(moment: datetime) -> int:
@@ -28,8 +41,17 @@ def _local(moment: datetime) -> datetime:
     return (moment - moment.utcoffset() + TOKYO_OFFSET).replace(tzinfo=None)  # type: ignore[operator]
 
 
-def _place(booking: Any) -> int | None:
-    return None if booking.online else booking.municipality_id
+def _place(booking: Any) -> int | str | None:
+    """Municipality id, None for the prefectural office, ONLINE for online sessions."""
+    if booking.online:
+        return ONLINE
+    return None if booking.kind == "office_day" else booking.municipality_id
+
+
+def _travel(travel: TravelTable, a: int | str | None, b: int | str | None) -> int:
+    if a == ONLINE or b == ONLINE:
+        return 0
+    return travel.minutes(a, b)  # type: ignore[arg-type]
 
 
 def _since_midnight(moment: datetime, day: date) -> int:
@@ -50,8 +72,10 @@ def _describe(booking: Any) -> str:
 
 
 def route_minutes(bookings: list[Any], travel: TravelTable) -> int:
-    stops = [None, *(_place(b) for b in sorted(bookings, key=lambda b: b.starts_at)), None]
-    return sum(travel.minutes(a, b) for a, b in itertools.pairwise(stops))
+    """Office → the day's sites in time order → office; online sessions are no stop."""
+    places = [_place(b) for b in sorted(bookings, key=lambda b: b.starts_at)]
+    stops = [None, *(p for p in places if p != ONLINE), None]
+    return sum(travel.minutes(a, b) for a, b in itertools.pairwise(stops))  # type: ignore[arg-type]
 
 
 def season_travel(bookings: list[Any], travel: TravelTable) -> int:
@@ -133,7 +157,7 @@ def _check_booking(problem: Any, booking: Any) -> list[str]:
 
 def _check_availability(consultant: Any, day: date, start: time, end: time, what: str) -> list[str]:
     errors = []
-    if consultant.weekly is not None:
+    if consultant.weekly:  # None or empty: no weekly limit
         window = consultant.weekly.get(day.weekday())
         if window is None:
             errors.append(f"{what}: consultant {consultant.id} does not work on {day:%A}")
@@ -142,9 +166,8 @@ def _check_availability(consultant: Any, day: date, start: time, end: time, what
     for absence in consultant.absences:
         if absence.day != day:
             continue
-        lo = absence.starts or time(0)
-        hi = absence.ends or time(23, 59, 59, 999999)
-        if start < hi and lo < end:
+        whole_day = absence.starts is None or absence.ends is None
+        if whole_day or (start < absence.ends and absence.starts < end):
             errors.append(f"{what}: consultant {consultant.id} is absent")
     return errors
 
@@ -188,9 +211,10 @@ def _check_days(problem: Any, fixed: list[Any], new: list[Any]) -> list[str]:
     """No double booking and the travel buffer, on every consultant-day with a new booking.
 
     Any two bookings of one consultant on one day are at least the car minutes between
-    their sites apart (every pair, not just neighbours). The drive from the office to the
-    day's first site and back from the last may fall outside office hours, so it is not
-    checked here; the bookings themselves must lie inside them (`_check_booking`)."""
+    their sites apart (every pair, not just neighbours; nothing to or from an online
+    session). The drive from the office to the day's first site and back from the last
+    may fall outside office hours, so it is not checked here; the bookings themselves
+    must lie inside them (`_check_booking`)."""
     days: dict[tuple[int, date], list[tuple[Any, bool]]] = defaultdict(list)
     for booking, is_new in [*((b, False) for b in fixed), *((b, True) for b in new)]:
         for person in booking.consultant_ids:
@@ -203,7 +227,7 @@ def _check_days(problem: Any, fixed: list[Any], new: list[Any]) -> list[str]:
         for (earlier, _), (later, _) in itertools.combinations(entries, 2):
             free = _since_midnight(earlier.ends_at, day)
             begin = _since_midnight(later.starts_at, day)
-            needed = problem.travel.minutes(_place(earlier), _place(later))
+            needed = _travel(problem.travel, _place(earlier), _place(later))
             if begin < free + needed:
                 errors.append(
                     f"consultant {person} on {day}: {_describe(later)} starts {_hhmm(begin)},"
@@ -230,28 +254,75 @@ def _check_spacing(problem: Any, fixed: list[Any], new: list[Any]) -> list[str]:
     return errors
 
 
+def missing_items(problem: Any, bookings: list[Any]) -> Counter[tuple[str, int | None]]:
+    """What the quotas still want after these bookings (fixed and new), per quota: keys are
+    ("bpr", engagement id) and (kind, None) for the office days, reserve windows (fixed
+    consultations use them up too) and the results meeting."""
+    have = Counter(b.kind for b in bookings)
+    wanted: Counter[tuple[str, int | None]] = Counter()
+    wanted["office_day", None] = max(0, problem.office_days - have["office_day"])
+    wanted["reserve", None] = max(
+        0, problem.consultation_reserve - have["reserve"] - have["consultation"]
+    )
+    wanted["results_meeting", None] = max(0, int(problem.results_meeting) - have["results_meeting"])
+    for need in problem.engagements:
+        done = sum(1 for b in bookings if b.kind == "bpr" and b.engagement_id == need.engagement_id)
+        wanted["bpr", need.engagement_id] = max(0, need.sessions - done)
+    return +wanted
+
+
 def _check_counts(problem: Any, plan: Any, fixed: list[Any], new: list[Any]) -> list[str]:
-    """Never more than the quota; exactly the quota when nothing is reported unplaced."""
-    have = Counter(b.kind for b in fixed)
-    made = Counter(b.kind for b in new)
-    wanted = {
-        "office_day": max(0, problem.office_days - have["office_day"]),
-        "reserve": max(0, problem.consultation_reserve - have["reserve"] - have["consultation"]),
-        "results_meeting": max(0, int(problem.results_meeting) - have["results_meeting"]),
-    }
-    for engagement in problem.engagements:
-        done = sum(
-            1 for b in fixed if b.kind == "bpr" and b.engagement_id == engagement.engagement_id
-        )
-        made_here = sum(
-            1 for b in new if b.kind == "bpr" and b.engagement_id == engagement.engagement_id
-        )
-        wanted[f"bpr {engagement.engagement_id}"] = max(0, engagement.sessions - done)
-        made[f"bpr {engagement.engagement_id}"] = made_here
+    """Never more than the quota, and the unplaced entries account exactly for the rest."""
+    before = missing_items(problem, fixed)
+    after = missing_items(problem, fixed + new)
+    made = Counter((b.kind, b.engagement_id if b.kind == "bpr" else None) for b in new)
     errors = []
-    for key, count in wanted.items():
-        if made[key] > count:
-            errors.append(f"{key}: planned {made[key]}, only {count} missing")
-        elif made[key] < count and not plan.unplaced:
-            errors.append(f"{key}: planned {made[key]} of {count} missing, unplaced is empty")
+    for (kind, engagement), planned in sorted(made.items(), key=str):
+        if planned > before[kind, engagement]:
+            errors.append(
+                f"{kind} {engagement or ''}: planned {planned},"
+                f" only {before[kind, engagement]} missing"
+            )
+    needs = {n.engagement_id: n for n in problem.engagements}
+    reported: Counter[tuple[str, int | None]] = Counter()
+    for entry in plan.unplaced:
+        key = (entry.what, entry.engagement_id)
+        if entry.what not in PLANNED_KINDS:
+            errors.append(f"unplaced {entry}: unknown item {entry.what!r}")
+        elif (entry.what == "bpr") != (entry.engagement_id is not None):
+            errors.append(f"unplaced {entry}: only BPR sessions name an engagement")
+        elif entry.what == "bpr" and entry.engagement_id not in needs:
+            errors.append(f"unplaced {entry}: unknown engagement")
+        elif (
+            entry.what == "bpr"
+            and entry.municipality_id != needs[entry.engagement_id].municipality_id
+        ):
+            errors.append(f"unplaced {entry}: not the engagement's municipality")
+        elif entry.what != "bpr" and entry.municipality_id is not None:
+            errors.append(f"unplaced {entry}: only BPR sessions name a municipality")
+        if not isinstance(entry.count, int) or entry.count < 1:
+            errors.append(f"unplaced {entry}: count must be a positive number")
+        if not isinstance(entry.reason, str) or not entry.reason:
+            errors.append(f"unplaced {entry}: no reason given")
+        reported[key] += entry.count
+    for key in sorted(set(after) | set(reported), key=str):
+        if after[key] != reported[key]:
+            kind, engagement = key
+            errors.append(
+                f"{kind} {engagement or ''}: {after[key]} missing after the plan,"
+                f" unplaced says {reported[key]}"
+            )
+    return errors
+
+
+def check_complete(problem: Any, plan: Any) -> list[str]:
+    """`check_plan` for an instance that is feasible by construction: additionally nothing
+    may be reported unplaced and every quota must be met."""
+    errors = check_plan(problem, plan)
+    if plan.unplaced:
+        errors.append(f"a feasible instance, yet unplaced: {list(plan.unplaced)}")
+    for (kind, engagement), count in missing_items(
+        problem, [*problem.fixed, *plan.bookings]
+    ).items():
+        errors.append(f"a feasible instance, yet {count} {kind} {engagement or ''} missing")
     return errors

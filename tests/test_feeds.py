@@ -1,5 +1,6 @@
-"""Private calendar feeds over real HTTP: a consultant's visits with travel blocks, each
-role's view, revocation and unknown tokens (404 that says nothing)."""
+"""Private calendar feeds over real HTTP: a consultant's visits with travel blocks
+chained through the day as the diary reckons them, each role's view, revocation and
+unknown tokens (404 that says nothing)."""
 
 from __future__ import annotations
 
@@ -12,14 +13,19 @@ import pytest
 import vobject
 from sqlmodel import select
 
+from bot.cast import person_values
 from bot.render_text import render
 from bot.web import create_web_app
-from handlers import feeds, router
+from handlers import diary, feeds, roster, router, scheduling
+from handlers.actor import Actor
 from handlers.clock import TOKYO
 from handlers.reply import Fields
-from storage.models import AuditEntry, SessionStatus, SupportSession
+from storage import people
+from storage.models import AuditEntry, SupportSession
+from tests.helpers import approve, number, submit
 from tests.live_server import serving
-from tests.test_invites import book_consultation, change
+from tests.test_invites import book_consultation, cancel
+from tests.test_sessions_and_logs import booking
 
 
 @pytest.fixture
@@ -69,8 +75,123 @@ def test_a_consultant_sees_their_visits_with_the_drive_before_and_after(ctx, cas
     assert events(web.get(feed_path(ctx, cast["松本 大輔"]))) == []  # 山鹿市
     assert [str(e["uid"]) for e in events(web.get(feed_path(ctx, cast["水前寺 花"])))] == [uid]
 
-    change(ctx, session_id, status=SessionStatus.CANCELLED)
+    cancel(ctx, cast["水前寺 花"], session_id)
     assert events(web.get(feed_path(ctx, cast["小林 健"]))) == []
+
+
+def book(ctx, cast, requester, consultant: str, day: str, start: str, **values) -> str:
+    """A consultation `requester` asks for, with `consultant`, booked by the prefecture;
+    its UID."""
+    request_id = submit(ctx, requester, preferred_dates=day)
+    assert approve(ctx, cast["熊本 県子"], request_id, [cast[consultant]]).ok
+    form = booking(
+        cast,
+        session_kind="consultation",
+        request_number=number(ctx, request_id),
+        date=day,
+        start=start,
+        minutes=120,
+        consultants=[str(cast[consultant].id)],
+    )
+    reply = scheduling.book(ctx, cast["水前寺 花"], form | values)
+    assert reply.ok, reply.plain_text()
+    with ctx.db.transaction() as session:
+        return session.get(SupportSession, reply.data["session_id"]).uid
+
+
+def municipal(ctx, name: str, municipality: str) -> Actor:
+    with ctx.db.transaction() as session:
+        ids = {m.name: m.id or 0 for m in people.municipalities(session)}
+    values = {"name": name, "role": "municipal", "email": f"{name}@example.jp"}
+    values |= {"title": "主事", "municipality": municipality, "department": "企画課"}
+    return Actor.from_person(roster.add_person(ctx, person_values(values, ids)))
+
+
+def spans(found: list[icalendar.Event]) -> dict[str, tuple[datetime, datetime, str]]:
+    return {str(e["uid"]): (e.start, e.end, str(e["summary"])) for e in found}
+
+
+def test_two_visits_in_a_day_are_one_round_from_the_office(ctx, cast, web):
+    """人吉市 in the morning, 錦町 in the afternoon: to 人吉市, on to 錦町 right after
+    the first visit, back from 錦町 — not twice to and from the office, and an online
+    session in between breaks no chain."""
+    nishiki = municipal(ctx, "錦 一郎", "錦町")
+    morning = book(ctx, cast, cast["山口 健二"], "小林 健", "2026-07-15", "09:30")
+    online = book(
+        ctx,
+        cast,
+        cast["田中 美咲"],
+        "小林 健",
+        "2026-07-15",
+        "12:30",
+        mode="online",
+        minutes=30,
+        meeting_url="https://meet.example.jp/a",
+    )
+    afternoon = book(ctx, cast, nishiki, "小林 健", "2026-07-15", "13:30")
+    with ctx.db.transaction() as session:
+        travel = diary.travel_table(session)
+        ids = {m.name: m.id or 0 for m in people.municipalities(session)}
+    to_first = travel.minutes(None, ids["人吉市"])
+    between = travel.minutes(ids["人吉市"], ids["錦町"])
+    back = travel.minutes(ids["錦町"], None)
+    assert 0 < between < 60 and to_first > 60 and back > 60
+
+    def at(hour: int, minute: int = 0, *, plus: int = 0) -> datetime:
+        return datetime(2026, 7, 15, hour, minute, tzinfo=TOKYO) + timedelta(minutes=plus)
+
+    found = spans(events(web.get(feed_path(ctx, cast["小林 健"]))))
+    assert found == {
+        morning: (at(9, 30), at(11, 30), "【DX Desk】個別相談(人吉市)"),
+        online: (at(12, 30), at(13), "【DX Desk】個別相談(宇土市)"),
+        afternoon: (at(13, 30), at(15, 30), "【DX Desk】個別相談(錦町)"),
+        f"travel-to-{morning}": (at(9, 30, plus=-to_first), at(9, 30), "移動(県庁→人吉市)"),
+        f"travel-{morning}-{afternoon}": (
+            at(11, 30),
+            at(11, 30, plus=between),
+            "移動(人吉市→錦町)",
+        ),
+        f"travel-back-{afternoon}": (at(15, 30), at(15, 30, plus=back), "移動(錦町→県庁)"),
+    }
+    busy = [found[uid][:2] for uid in (morning, online, afternoon)]
+    for uid, (start, end, _) in found.items():
+        if uid.startswith("travel-"):
+            assert all(end <= b_start or start >= b_end for b_start, b_end in busy), uid
+
+
+def test_an_office_day_is_at_the_office(ctx, cast, web):
+    """An office day needs no drive to it; a visit after it is reached from the office
+    right after it ends, and an online session needs no drive at all."""
+    lead = "高橋 誠"
+    office = scheduling.book(ctx, cast["水前寺 花"], booking(cast, date="2026-07-16"))
+    assert office.ok, office.plain_text()
+    with ctx.db.transaction() as session:
+        office_uid = session.get(SupportSession, office.data["session_id"]).uid
+    visit = book(ctx, cast, cast["田中 美咲"], lead, "2026-07-16", "14:00")
+    online = book(
+        ctx,
+        cast,
+        cast["田中 美咲"],
+        lead,
+        "2026-07-17",
+        "10:00",
+        mode="online",
+        meeting_url="https://meet.example.jp/a",
+    )
+
+    def at(hour: int, minute: int = 0) -> datetime:
+        return datetime(2026, 7, 16, hour, minute, tzinfo=TOKYO)
+
+    found = spans(events(web.get(feed_path(ctx, cast[lead]))))
+    assert set(found) == {
+        office_uid,
+        visit,
+        online,
+        f"travel-{office_uid}-{visit}",
+        f"travel-back-{visit}",
+    }
+    assert found[f"travel-{office_uid}-{visit}"] == (at(13), at(13, 30), "移動(県庁→宇土市)")
+    assert found[f"travel-back-{visit}"] == (at(16), at(16, 30), "移動(宇土市→県庁)")
 
 
 def test_revoked_and_unknown_tokens_get_a_bare_404(ctx, cast, web):

@@ -134,6 +134,10 @@ def dynamic_keys():
     from handlers.menu import ENTRIES
 
     keys |= {label for *_, label in ENTRIES}
+    from handlers.planner import UNPLACED_REASONS, UNPLACED_WHATS
+
+    keys |= {f"planner.unplaced.{w}" for w in UNPLACED_WHATS}
+    keys |= {f"planner.reason.{r}" for r in UNPLACED_REASONS}
     return keys
 
 

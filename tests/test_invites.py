@@ -1,9 +1,11 @@
 """Calendar invites: built with icalendar, read back with icalendar and with an
-independent parser (vobject), followed through booking, change and cancellation, and
-queued once per attendee and channel — never for the organizer."""
+independent parser (vobject), followed through booking, moving and cancelling by the
+real handlers and delivered afterwards (each says what was true when it was queued),
+from the service's own address to everyone concerned, once per attendee and channel."""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import datetime, timedelta
 
 import icalendar
@@ -12,10 +14,10 @@ import vobject
 from sqlmodel import select
 
 from bot.render_text import render
-from handlers import invites, notices, scheduling
+from handlers import invites, notices, payloads, router, scheduling
 from handlers.clock import TOKYO
 from storage import people
-from storage.models import Notification, SessionStatus, SupportSession
+from storage.models import Notification, SupportSession
 from tests.helpers import approve, number, submit
 from tests.test_sessions_and_logs import booking
 
@@ -33,7 +35,7 @@ def sample(**overrides) -> invites.InviteData:
         "summary": "【DX Desk】BPR伴走支援(宇土市)",
         "description": "DX Desk からBPR伴走支援のご案内です。\n対象市町村:宇土市",
         "location": "宇土市役所 3階会議室",
-        "organizer": invites.Party("水前寺 花", "hana@example.jp"),
+        "organizer": invites.Party("DX Desk", "dxdesk@pref.example.jp"),
         "attendees": (
             invites.Party("高橋 誠", "takahashi@example.jp"),
             invites.Party("田中 美咲", "tanaka@uto.example.jp", invites.OPTIONAL),
@@ -75,8 +77,8 @@ def test_a_request_reads_back_the_same_in_icalendar_and_vobject():
     assert str(event["summary"]) == "【DX Desk】BPR伴走支援(宇土市)"
     assert "対象市町村:宇土市" in str(event["description"])
     assert str(event["location"]) == "宇土市役所 3階会議室"
-    assert str(event["organizer"]) == "mailto:hana@example.jp"
-    assert event["organizer"].params["CN"] == "水前寺 花"
+    assert str(event["organizer"]) == "mailto:dxdesk@pref.example.jp"
+    assert event["organizer"].params["CN"] == "DX Desk"
     attendees = {str(a): a.params for a in addresses(event)}
     assert set(attendees) == {"mailto:takahashi@example.jp", "mailto:tanaka@uto.example.jp"}
     assert attendees["mailto:takahashi@example.jp"]["ROLE"] == "REQ-PARTICIPANT"
@@ -116,11 +118,20 @@ def test_a_cancellation_is_method_cancel_with_status_cancelled():
     assert int(other.vevent.sequence.value) == 2
 
 
-# -- from storage --------------------------------------------------------------------------
+def test_a_snapshot_survives_the_outbox_and_the_organizer_is_the_service():
+    data = sample(organizer=None)
+    again = invites.InviteData.from_payload(data.to_payload())
+    assert again == data
+    sent = invites.addressed(again, "Takahashi@Example.jp")  # also a roster address
+    assert sent.organizer == invites.Party("DX Desk", "Takahashi@Example.jp")
+    assert [p.email for p in sent.attendees] == ["tanaka@uto.example.jp"]  # not an attendee
+
+
+# -- from storage, through the handlers ------------------------------------------------
 
 
 def book_consultation(ctx, cast) -> int:
-    """田中 美咲 (宇土市) asks; 小林 健 is assigned; 水前寺 花 books (the organizer)."""
+    """田中 美咲 (宇土市) asks; 小林 健 is assigned; 水前寺 花 books it."""
     request_id = submit(ctx, cast["田中 美咲"])
     assert approve(ctx, cast["熊本 県子"], request_id, [cast["小林 健"]]).ok
     values = booking(
@@ -138,60 +149,148 @@ def book_consultation(ctx, cast) -> int:
     return int(reply.data["session_id"])
 
 
-def change(ctx, session_id: int, **values) -> SupportSession:
-    """What rescheduling and cancelling do to the row before queueing invites."""
+def move(ctx, actor, session_id: int, day: str, start: str) -> None:
+    reply = router.submit(
+        ctx, actor, "session.move", {"date": day, "start": start}, payloads.encode(id=session_id)
+    )
+    assert reply.ok, reply.plain_text()
+
+
+def cancel(ctx, actor, session_id: int, reason: str = "庁内行事と重なったため") -> None:
+    reply = router.submit(
+        ctx, actor, "session.cancel", {"reason": reason}, payloads.encode(id=session_id)
+    )
+    assert reply.ok, reply.plain_text()
+
+
+def queue(ctx, session_id: int, method: str) -> None:
+    """Queue again what booking, moving or cancelling queued (a retried transaction)."""
     with ctx.db.transaction() as session:
         row = session.get(SupportSession, session_id)
-        for name, value in values.items():
-            setattr(row, name, value)
-        row.sequence += 1
-        session.add(row)
-    return row
+        invites.queue_invites(session, row, method, ctx.clock.now())
 
 
-def invite(ctx, session_id: int, method: str, language: str = "ja") -> bytes:
-    with ctx.db.transaction() as session:
-        return invites.invite_for(session, session_id, method, ctx.clock.now(), language)
+def deliver(ctx) -> dict[tuple[int, str], list[bytes]]:
+    """Everything due, as the senders get it: {(person id, "chat"|"email"): [.ics]}."""
+    out: dict[tuple[int, str], list[bytes]] = {}
+    for sent in notices.claim(ctx, None, limit=500):
+        for file in sent.reply.files:
+            out.setdefault((int(sent.to or 0), "chat"), []).append(file.content)
+    for mail in notices.claim_mail(ctx, limit=500):
+        with ctx.db.transaction() as session:
+            person_id = session.get(Notification, mail.notification_id).person_id
+        assert mail.method == str(icalendar.Calendar.from_ical(mail.ics)["method"])
+        out.setdefault((person_id, "email"), []).append(mail.ics)
+    return out
 
 
-def test_one_uid_for_life_with_a_rising_sequence(ctx, cast):
+def by_sequence(files: list[bytes]) -> dict[int, bytes]:
+    return {parsed(ics)[1]["sequence"]: ics for ics in files}
+
+
+def test_each_invite_says_what_was_true_when_it_was_queued(ctx, cast, clock):
+    """Booked, moved and cancelled before anything is sent: the three versions still go
+    out as they were, REQUEST 0 at the first time, REQUEST 1 at the new one, CANCEL 2."""
+    clerk = cast["水前寺 花"]
     session_id = book_consultation(ctx, cast)
-    booked = invite(ctx, session_id, "REQUEST")
-    row = change(ctx, session_id, starts_at=datetime(2026, 7, 16, 13, 0, tzinfo=TOKYO))
-    change(ctx, session_id, ends_at=row.starts_at + timedelta(hours=2))
-    moved = invite(ctx, session_id, "REQUEST")
-    change(ctx, session_id, status=SessionStatus.CANCELLED)
-    cancelled = invite(ctx, session_id, "CANCEL")
+    booked_at = clock.now()
+    clock.advance(hours=1)
+    move(ctx, clerk, session_id, "2026-07-16", "13:00")
+    moved_at = clock.now()
+    clock.advance(hours=1)
+    cancel(ctx, clerk, session_id)
+    cancelled_at = clock.now()
+    clock.advance(hours=1)
 
-    readings = [parsed(ics) for ics in (booked, moved, cancelled)]
-    assert len({str(event["uid"]) for _, event, _ in readings}) == 1
-    assert len({other.vevent.uid.value for *_, other in readings}) == 1
-    assert [event["sequence"] for _, event, _ in readings] == [0, 2, 3]
-    assert [int(o.vevent.sequence.value) for *_, o in readings] == [0, 2, 3]
-    assert [str(c["method"]) for c, _, _ in readings] == ["REQUEST", "REQUEST", "CANCEL"]
-    assert [str(event["status"]) for _, event, _ in readings] == [
-        "CONFIRMED",
-        "CONFIRMED",
-        "CANCELLED",
-    ]
-    assert readings[1][1].start == datetime(2026, 7, 16, 13, 0, tzinfo=TOKYO)
+    delivered = deliver(ctx)
+    people_ = {cast[n].id for n in ("小林 健", "田中 美咲", "水前寺 花")}
+    assert set(delivered) == {(p, c) for p in people_ for c in ("chat", "email")}
+    versions = {ics for files in delivered.values() for ics in files}
+    assert len(versions) == 3  # the same bytes to everyone, by chat and by e-mail
+    for files in delivered.values():
+        assert sorted(by_sequence(files)) == [0, 1, 2]
+    first, second, third = (by_sequence(next(iter(delivered.values())))[n] for n in range(3))
 
-    _, event, _ = readings[0]
-    assert str(event["summary"]) == "【DX Desk】個別相談(宇土市)"
+    calendar, event, other = parsed(first)
+    assert (str(calendar["method"]), str(event["status"])) == ("REQUEST", "CONFIRMED")
+    assert (other.method.value, other.vevent.status.value) == ("REQUEST", "CONFIRMED")
+    assert event.start == other.vevent.dtstart.value == datetime(2026, 7, 15, 10, 0, tzinfo=TOKYO)
+    assert event.end == other.vevent.dtend.value == datetime(2026, 7, 15, 12, 0, tzinfo=TOKYO)
+    assert event["dtstamp"].dt == booked_at
     description = str(event["description"])
-    assert "DX Desk から個別相談のご案内です。" in description
     assert "日時:2026年7月15日" in description and "10:00〜12:00" in description
+    assert "取り消されました" not in description
+
+    calendar, event, other = parsed(second)
+    assert (str(calendar["method"]), str(event["status"])) == ("REQUEST", "CONFIRMED")
+    assert (other.method.value, other.vevent.status.value) == ("REQUEST", "CONFIRMED")
+    assert event.start == other.vevent.dtstart.value == datetime(2026, 7, 16, 13, 0, tzinfo=TOKYO)
+    assert event.end == other.vevent.dtend.value == datetime(2026, 7, 16, 15, 0, tzinfo=TOKYO)
+    assert event["dtstamp"].dt == moved_at and "13:00〜15:00" in str(event["description"])
+
+    calendar, event, other = parsed(third)
+    assert (str(calendar["method"]), str(event["status"])) == ("CANCEL", "CANCELLED")
+    assert (other.method.value, other.vevent.status.value) == ("CANCEL", "CANCELLED")
+    assert int(other.vevent.sequence.value) == 2
+    assert event.start == datetime(2026, 7, 16, 13, 0, tzinfo=TOKYO)
+    assert event["dtstamp"].dt == cancelled_at
+    assert "この予定は取り消されました。" in str(event["description"])
+
+    readings = [parsed(ics) for ics in (first, second, third)]
+    assert (
+        len({str(e["uid"]) for _, e, _ in readings} | {o.vevent.uid.value for *_, o in readings})
+        == 1
+    )
+    assert [int(o.vevent.sequence.value) for *_, o in readings] == [0, 1, 2]
+
+    _, event, other = readings[0]
+    assert str(event["summary"]) == "【DX Desk】個別相談(宇土市)"
     assert "担当デジタル人材:小林 健" in description and "相談番号:相談-2026-001" in description
     assert str(event["location"]) == "宇土市役所 2階会議室"
-    assert str(event["organizer"]) == "mailto:hana@example.jp"
-    attendees = {str(a) for a in addresses(event)}
-    assert "mailto:kobayashi@example.jp" in attendees  # the consultant
-    assert "mailto:tanaka@uto.example.jp" in attendees  # the requester
-    assert "mailto:hana@example.jp" not in attendees  # the organizer is not invited
-    assert "この予定は取り消されました。" in str(readings[2][1]["description"])
+    assert str(event["organizer"]) == other.vevent.organizer.value == "mailto:dxdesk@localhost"
+    assert event["organizer"].params["CN"] == "DX Desk"
+    roles = {str(a): a.params["ROLE"] for a in addresses(event)}
+    assert roles == {
+        "mailto:kobayashi@example.jp": "REQ-PARTICIPANT",  # the consultant
+        "mailto:tanaka@uto.example.jp": "REQ-PARTICIPANT",  # the requester
+        "mailto:hana@example.jp": "OPT-PARTICIPANT",  # who booked it
+    }
+    assert sorted(a.value for a in other.vevent.attendee_list) == sorted(roles)
+    assert deliver(ctx) == {}  # each once
 
-    english = parsed(invite(ctx, session_id, "CANCEL", "en"))[1]
-    assert str(english["summary"]).startswith("[DX Desk] ")
+
+def test_a_requester_who_picks_a_slot_gets_the_invite_and_its_updates(ctx, cast, staff):
+    request_id = submit(ctx, staff)
+    assert approve(ctx, cast["熊本 県子"], request_id, [cast["小林 健"]]).ok
+    at = datetime(2026, 7, 15, 10, 0, tzinfo=TOKYO)
+    picked = router.press(ctx, staff, "slots.pick", payloads.encode(id=request_id, at=at))
+    assert picked.ok, picked.plain_text()
+    session_id = picked.data["session_id"]
+
+    booked = deliver(ctx)
+    assert set(booked) == {
+        (p, c) for p in (staff.id, cast["小林 健"].id) for c in ("chat", "email")
+    }  # she booked it, and she is the requester
+    (ics,) = booked[staff.id, "chat"]
+    assert booked[staff.id, "email"] == [ics]
+    calendar, event, other = parsed(ics)
+    assert (str(calendar["method"]), event["sequence"], event.start) == ("REQUEST", 0, at)
+    assert str(event["organizer"]) == "mailto:dxdesk@localhost"
+    assert {str(a): a.params["ROLE"] for a in addresses(event)} == {
+        "mailto:tanaka@uto.example.jp": "REQ-PARTICIPANT",
+        "mailto:kobayashi@example.jp": "REQ-PARTICIPANT",
+    }
+    assert other.vevent.dtstart.value == at
+
+    move(ctx, cast["水前寺 花"], session_id, "2026-07-16", "13:00")
+    moved = deliver(ctx)
+    assert set(moved) == set(booked)  # who moved it is not thereby concerned
+    for ics in moved[staff.id, "chat"] + moved[staff.id, "email"]:
+        calendar, event, other = parsed(ics)
+        assert (str(calendar["method"]), event["sequence"]) == ("REQUEST", 1)
+        assert (
+            event.start == other.vevent.dtstart.value == datetime(2026, 7, 16, 13, 0, tzinfo=TOKYO)
+        )
 
 
 def invite_rows(ctx) -> list[Notification]:
@@ -202,33 +301,83 @@ def invite_rows(ctx) -> list[Notification]:
         return [Notification.model_validate(row) for row in rows]
 
 
-def queue(ctx, session_id: int, method: str) -> None:
-    with ctx.db.transaction() as session:
-        row = session.get(SupportSession, session_id)
-        invites.queue_invites(session, row, method, ctx.clock.now())
-
-
-def test_every_attendee_but_the_organizer_is_queued_once_per_channel(ctx, cast):
+def test_every_attendee_is_queued_once_per_channel(ctx, cast):
     session_id = book_consultation(ctx, cast)
     for _ in range(2):  # re-running (a retried transaction) queues nothing more
         queue(ctx, session_id, "REQUEST")
     rows = invite_rows(ctx)
-    by_person = {}
+    by_person: dict[int, set[str]] = {}
     for row in rows:
         by_person.setdefault(row.person_id, set()).add(row.kind)
-    organizer = cast["水前寺 花"].id
-    assert organizer not in by_person
-    assert by_person[cast["小林 健"].id] == {"invite", "invite_email"}
-    assert by_person[cast["田中 美咲"].id] == {"invite", "invite_email"}
-    assert set(by_person) == {cast["小林 健"].id, cast["田中 美咲"].id}  # 宇土市 has one staff
+    everyone = {cast[n].id for n in ("小林 健", "田中 美咲", "水前寺 花")}  # 宇土市 has one staff
+    assert by_person == {p: {"invite", "invite_email"} for p in everyone}
     assert {(r.payload["sequence"], r.payload["method"]) for r in rows} == {(0, "REQUEST")}
+    assert {tuple(sorted(r.payload["invite"])) for r in rows} == {("en", "ja")}  # no language
 
-    change(ctx, session_id, status=SessionStatus.CANCELLED)
+    cancel(ctx, cast["水前寺 花"], session_id)
     queue(ctx, session_id, "CANCEL")
-    queue(ctx, session_id, "CANCEL")
-    assert len(invite_rows(ctx)) == 8
+    assert len(invite_rows(ctx)) == 12
     cancels = [r for r in invite_rows(ctx) if r.payload["method"] == "CANCEL"]
-    assert {r.payload["sequence"] for r in cancels} == {1} and len(cancels) == 4
+    assert {r.payload["sequence"] for r in cancels} == {1} and len(cancels) == 6
+
+
+def test_an_invite_is_worded_in_its_recipients_language(ctx, cast):
+    with ctx.db.transaction() as session:
+        person = people.get(session, cast["小林 健"].id)
+        person.language = "en"
+        session.add(person)
+    book_consultation(ctx, cast)
+    assert {
+        tuple(r.payload["invite"]) for r in invite_rows(ctx) if r.person_id == cast["小林 健"].id
+    } == {("en",)}
+    delivered = deliver(ctx)
+    english = parsed(delivered[cast["小林 健"].id, "chat"][0])[1]
+    assert str(english["summary"]).startswith("[DX Desk] ")
+    japanese = parsed(delivered[cast["田中 美咲"].id, "email"][0])[1]
+    assert str(japanese["summary"]) == "【DX Desk】個別相談(宇土市)"
+
+    ctx.rules = replace(ctx.rules, language="en")  # a deployment in English: no language, en
+    session_id = book_consultation_again(ctx, cast)
+    queued = {r.person_id for r in invite_rows(ctx) if r.payload["session_id"] == session_id}
+    assert cast["田中 美咲"].id in queued
+    later = deliver(ctx)
+    assert str(parsed(later[cast["田中 美咲"].id, "chat"][0])[1]["summary"]).startswith("[DX Desk]")
+
+
+def book_consultation_again(ctx, cast) -> int:
+    request_id = submit(ctx, cast["田中 美咲"], preferred_dates="2026-07-22")
+    assert approve(ctx, cast["熊本 県子"], request_id, [cast["小林 健"]]).ok
+    values = booking(
+        cast,
+        session_kind="consultation",
+        request_number=number(ctx, request_id),
+        date="2026-07-22",
+        start="10:00",
+        minutes=120,
+        consultants=[str(cast["小林 健"].id)],
+    )
+    reply = scheduling.book(ctx, cast["水前寺 花"], values)
+    assert reply.ok, reply.plain_text()
+    return int(reply.data["session_id"])
+
+
+def test_the_service_address_is_never_an_attendee_nor_mailed(ctx, cast):
+    """A roster person whose address is the service's own (a shared mailbox): the
+    invite reaches them in chat, not by mail, and never names them as an attendee."""
+    ctx.rules = replace(ctx.rules, organizer_email="Hana@Example.jp")
+    book_consultation(ctx, cast)
+    delivered = deliver(ctx)
+    hana = cast["水前寺 花"].id
+    assert (hana, "chat") in delivered and (hana, "email") not in delivered
+    event = parsed(delivered[hana, "chat"][0])[1]
+    assert str(event["organizer"]) == "mailto:Hana@Example.jp"
+    assert {str(a) for a in addresses(event)} == {
+        "mailto:kobayashi@example.jp",
+        "mailto:tanaka@uto.example.jp",
+    }
+    statuses = {(r.person_id, r.kind): r.status for r in invite_rows(ctx)}
+    assert statuses[hana, "invite_email"] == "cancelled"
+    assert deliver(ctx) == {}
 
 
 def test_a_person_without_an_address_gets_the_invite_in_chat_only(ctx, cast):
@@ -236,23 +385,40 @@ def test_a_person_without_an_address_gets_the_invite_in_chat_only(ctx, cast):
         person = people.get(session, cast["小林 健"].id)
         person.email = None
         session.add(person)
-    session_id = book_consultation(ctx, cast)  # booking queues the invites
+    book_consultation(ctx, cast)  # booking queues the invites
     kinds = [r.kind for r in invite_rows(ctx) if r.person_id == cast["小林 健"].id]
     assert kinds == ["invite"]
-    event = parsed(invite(ctx, session_id, "REQUEST"))[1]
-    assert {str(a) for a in addresses(event)} == {"mailto:tanaka@uto.example.jp"}
+    (ics,) = deliver(ctx)[cast["小林 健"].id, "chat"]
+    assert {str(a) for a in addresses(parsed(ics)[1])} == {
+        "mailto:tanaka@uto.example.jp",
+        "mailto:hana@example.jp",
+    }
+
+
+def test_a_row_queued_before_invites_carried_their_content_is_still_sent(ctx, cast):
+    session_id = book_consultation(ctx, cast)
+    with ctx.db.transaction() as session:
+        file = invites.invite_file(
+            session,
+            {"session_id": session_id, "sequence": 0, "method": "REQUEST"},
+            "ja",
+            ctx.clock.now(),
+            "dxdesk@localhost",
+        )
+    _, event, other = parsed(file.content)
+    assert file.name == f"dxdesk-{session_id}-0.ics"
+    assert event.start == datetime(2026, 7, 15, 10, 0, tzinfo=TOKYO)
+    assert other.vevent.organizer.value == "mailto:dxdesk@localhost"
 
 
 def test_chat_notices_carry_the_ics_and_leave_e_mails_to_the_mail_sender(ctx, cast):
     session_id = book_consultation(ctx, cast)
-    queue(ctx, session_id, "REQUEST")
     with ctx.db.transaction() as session:
         for name, user in (("小林 健", "U_K"), ("田中 美咲", "U_T"), ("水前寺 花", "U_H")):
             people.link_identity(session, cast[name].id, "slack", user)
     claimed = notices.claim(ctx, "slack")
     files = {out.to: out.reply.files for out in claimed}
-    assert "U_H" not in files or not files["U_H"]  # the organizer hears of no invite
-    for user in ("U_K", "U_T"):
+    for user in ("U_K", "U_T", "U_H"):  # who booked it too
         (ics,) = files[user]
         assert ics.name == f"dxdesk-{session_id}-0.ics" and ics.mime.startswith("text/calendar")
         calendar, event, other = parsed(ics.content)

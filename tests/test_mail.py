@@ -1,5 +1,6 @@
 """Invite e-mails through a real SMTP server (aiosmtpd on a free local port): the
-calendar part's method matches the METHOD inside, the organizer is never mailed, and
+calendar part's method matches the METHOD inside, the ORGANIZER is the From address
+(`DXDESK_MAIL_FROM`) and is never mailed, each mail says what was true when queued, and
 a refused or unreachable server puts the rows back in the queue."""
 
 from __future__ import annotations
@@ -7,6 +8,8 @@ from __future__ import annotations
 import email
 import socket
 from collections.abc import Iterator
+from dataclasses import replace
+from datetime import datetime
 from email.message import EmailMessage as Message
 from email.policy import default
 
@@ -17,8 +20,9 @@ from sqlmodel import select
 
 from bot.config import ConfigError, Settings, SmtpServer, load, smtp_server
 from bot.mail import deliver_mail
-from storage.models import Notification, SessionStatus
-from tests.test_invites import book_consultation, change, queue
+from handlers.clock import TOKYO
+from storage.models import Notification
+from tests.test_invites import book_consultation, cancel, move, queue
 
 
 class Inbox:
@@ -59,6 +63,12 @@ def settings_for(port: int) -> Settings:
     return Settings(smtp_url=f"smtp://127.0.0.1:{port}", mail_from="dxdesk@pref.example.jp")
 
 
+@pytest.fixture(autouse=True)
+def _configured(ctx) -> None:
+    """The rules as `serve` makes them from the same settings: ORGANIZER = From."""
+    ctx.rules = replace(ctx.rules, organizer_email=settings_for(0).rules().organizer_email)
+
+
 def rows(ctx) -> list[Notification]:
     with ctx.db.transaction() as session:
         found = session.exec(select(Notification).where(Notification.kind == "invite_email"))
@@ -71,14 +81,22 @@ def parts(message: Message) -> tuple[Message, Message]:
     return plain, calendar
 
 
-def test_invites_are_mailed_to_attendees_with_a_matching_calendar_part(ctx, cast, smtp):
+def calendar_of(message: Message) -> tuple[Message, icalendar.Calendar, icalendar.Event]:
+    _, calendar = parts(message)
+    parsed = icalendar.Calendar.from_ical(calendar.get_payload(decode=True))
+    (event,) = parsed.walk("VEVENT")
+    assert calendar.get_param("method") == str(parsed["method"])
+    return calendar, parsed, event
+
+
+def test_invites_are_mailed_to_attendees_with_a_matching_calendar_part(ctx, cast, smtp, clock):
     inbox, port = smtp
     session_id = book_consultation(ctx, cast)
     queue(ctx, session_id, "REQUEST")
-    assert deliver_mail(ctx, settings_for(port)) == 2
+    assert deliver_mail(ctx, settings_for(port)) == 3
     assert deliver_mail(ctx, settings_for(port)) == 0  # each once
     recipients = sorted(to for tos, _ in inbox.messages for to in tos)
-    assert recipients == ["kobayashi@example.jp", "tanaka@uto.example.jp"]  # not hana@ (organizer)
+    assert recipients == ["hana@example.jp", "kobayashi@example.jp", "tanaka@uto.example.jp"]
 
     for _, message in inbox.messages:
         assert message["From"] == "DX Desk <dxdesk@pref.example.jp>"
@@ -89,22 +107,40 @@ def test_invites_are_mailed_to_attendees_with_a_matching_calendar_part(ctx, cast
         assert "様" in body and "個別相談の予定をお送りします" in body
         assert calendar.get_content_type() == "text/calendar"
         assert calendar.get_content_charset() == "utf-8"
-        ics = calendar.get_payload(decode=True)
-        parsed = icalendar.Calendar.from_ical(ics)
-        assert calendar.get_param("method") == str(parsed["method"]) == "REQUEST"
-        (event,) = parsed.walk("VEVENT")
-        assert event["sequence"] == 0 and str(event["organizer"]) == "mailto:hana@example.jp"
+        _, parsed, event = calendar_of(message)
+        assert str(parsed["method"]) == "REQUEST" and event["sequence"] == 0
+        assert str(event["organizer"]) == "mailto:dxdesk@pref.example.jp"  # the From
+        assert event["organizer"].params["CN"] == "DX Desk"
     assert {r.status for r in rows(ctx)} == {"sent"}
 
-    change(ctx, session_id, status=SessionStatus.CANCELLED)
-    queue(ctx, session_id, "CANCEL")
+    # Moved and cancelled before the next round of mail: each still says its own state.
+    move(ctx, cast["水前寺 花"], session_id, "2026-07-16", "13:00")
+    cancel(ctx, cast["水前寺 花"], session_id)
+    assert deliver_mail(ctx, settings_for(port)) == 6
+    later = {}
+    for _, message in inbox.messages[3:]:
+        _, parsed, event = calendar_of(message)
+        subject, _, when = message["Subject"].partition("(")
+        assert when.startswith("2026年7月16日")  # the subject names the time as queued too
+        later.setdefault(event["sequence"], set()).add(
+            (str(parsed["method"]), str(event["status"]), event.start, subject)
+        )
+    moved_at = datetime(2026, 7, 16, 13, 0, tzinfo=TOKYO)
+    assert later == {
+        1: {("REQUEST", "CONFIRMED", moved_at, "【DX Desk】個別相談の日程変更")},
+        2: {("CANCEL", "CANCELLED", moved_at, "【DX Desk】個別相談の取消")},
+    }
+
+
+def test_the_service_address_is_never_mailed(ctx, cast, smtp):
+    """Someone on the roster with the From address (a shared mailbox) is not mailed."""
+    inbox, port = smtp
+    ctx.rules = replace(ctx.rules, organizer_email="hana@example.jp")
+    book_consultation(ctx, cast)
     assert deliver_mail(ctx, settings_for(port)) == 2
-    for _, message in inbox.messages[2:]:
-        _, calendar = parts(message)
-        parsed = icalendar.Calendar.from_ical(calendar.get_payload(decode=True))
-        (event,) = parsed.walk("VEVENT")
-        assert calendar.get_param("method") == str(parsed["method"]) == "CANCEL"
-        assert (str(event["status"]), event["sequence"]) == ("CANCELLED", 1)
+    recipients = sorted(to for tos, _ in inbox.messages for to in tos)
+    assert recipients == ["kobayashi@example.jp", "tanaka@uto.example.jp"]
+    assert sorted(r.status for r in rows(ctx)) == ["cancelled", "sent", "sent"]
 
 
 def test_a_refusing_server_leaves_the_invites_queued_for_a_retry(ctx, cast, smtp, clock):
@@ -118,9 +154,9 @@ def test_a_refusing_server_leaves_the_invites_queued_for_a_retry(ctx, cast, smtp
     inbox.refuse = False
     assert deliver_mail(ctx, settings_for(port)) == 0  # not due yet: backing off
     clock.advance(minutes=5)
-    assert deliver_mail(ctx, settings_for(port)) == 2
+    assert deliver_mail(ctx, settings_for(port)) == 3
     assert {(r.status, r.attempts) for r in rows(ctx)} == {("sent", 2)}
-    assert len(inbox.messages) == 2
+    assert len(inbox.messages) == 3
 
 
 def test_an_unreachable_server_leaves_the_invites_queued(ctx, cast):
@@ -152,3 +188,7 @@ def test_smtp_urls(monkeypatch):
     monkeypatch.setenv("DXDESK_MAIL_FROM", "not an address")
     with pytest.raises(ConfigError, match="DXDESK_MAIL_FROM"):
         load()
+    monkeypatch.setenv("DXDESK_MAIL_FROM", " dxdesk@pref.example.jp ")
+    assert load().rules().organizer_email == "dxdesk@pref.example.jp"
+    monkeypatch.delenv("DXDESK_MAIL_FROM")
+    assert load().rules().organizer_email == "dxdesk@localhost"

@@ -1,9 +1,11 @@
 """The season planner: a full realistic season, incremental re-planning, availability,
-holidays and random small instances, each judged by the independent checker."""
+holidays and random small instances, each judged by the independent checker and, for
+availability and travel, by `handlers.diary.conflicts` (what booking applies)."""
 
 from __future__ import annotations
 
 import itertools
+import json
 from collections import Counter
 from dataclasses import replace
 from datetime import date, datetime, time, timedelta
@@ -14,20 +16,27 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from bench.planner import SEASON_TOWNS, real_travel, season_problem, site_ids
+from handlers import diary, payloads, router
 from handlers.calendar import is_business_day
 from handlers.clock import TOKYO
 from handlers.planner import (
+    UNPLACED_REASONS,
+    UNPLACED_WHATS,
     Absence,
     Booking,
     Consultant,
     EngagementNeed,
     Plan,
     Problem,
+    Unplaced,
     plan_season,
     spread_targets,
     travel_minutes,
 )
-from tests.plan_checker import check_plan
+from storage import people, plans
+from storage.models import Absence as StoredAbsence
+from storage.models import AbsenceKind, Mode, SeasonPlan
+from tests.plan_checker import check_complete, check_plan, missing_items
 
 TRAVEL = real_travel()
 IDS = site_ids()
@@ -115,6 +124,8 @@ def test_travel_minutes_route() -> None:
         Booking("bpr", at(day, 13), at(day, 16), (1,), municipality_id=b),
         Booking("bpr", at(day, 9, 45), at(day, 12, 15), (1,), municipality_id=a),
         Booking("results_meeting", at(day, 9), at(day, 11), (2,), online=True),
+        # online between two sites: the car does not go back to the office for it
+        Booking("consultation", at(day, 12, 15), at(day, 13), (1,), a, online=True),
     ]
     expected = TRAVEL.minutes(None, a) + TRAVEL.minutes(a, b) + TRAVEL.minutes(b, None)
     assert travel_minutes(bookings, TRAVEL) == expected
@@ -271,8 +282,125 @@ def test_no_march_in_the_window_reports_the_results_meeting() -> None:
     problem = season_problem(end=date(2027, 2, 26))
     plan = plan_season(problem)
     assert check_plan(problem, plan) == []
-    assert any("results meeting" in line for line in plan.unplaced)
+    assert plan.unplaced == (Unplaced(what="results_meeting", count=1, reason="no_march_day"),)
+    assert plan.unplaced[0].as_dict() == {
+        "what": "results_meeting",
+        "count": 1,
+        "reason": "no_march_day",
+        "engagement_id": None,
+        "municipality_id": None,
+    }
     assert "results_meeting" not in counts(plan.bookings)
+
+
+def test_unplaced_counts_add_up_with_reasons() -> None:
+    uto = IDS["宇土市"]
+    problem = replace(
+        season_problem(start=date(2026, 6, 1), end=date(2026, 6, 30)),
+        consultants=(Consultant(2), Consultant(3)),  # no lead
+        engagements=(
+            EngagementNeed(900, uto, 3, (2, 9)),
+            EngagementNeed(901, uto, 2, (3, 9), per_session=2),  # 9 is no consultant
+            EngagementNeed(902, uto, 9, (2, 3), per_session=1),  # 30 days, 7 apart: ~5
+        ),
+        office_days=4,
+        consultation_reserve=3,
+        fixed=(Booking("consultation", at(date(2026, 6, 2), 9), at(date(2026, 6, 2), 10), (2,)),),
+    )
+    plan = plan_season(problem)
+    assert check_plan(problem, plan) == []
+    by_what = {(u.what, u.engagement_id): u for u in plan.unplaced}
+    assert by_what["results_meeting", None].reason == "no_march_day"
+    assert by_what["office_day", None] == Unplaced(what="office_day", count=4, reason="no_lead")
+    assert by_what["bpr", 901] == Unplaced(
+        what="bpr", count=2, reason="no_consultant", engagement_id=901, municipality_id=uto
+    )
+    assert ("bpr", 900) not in by_what
+    assert by_what["bpr", 902].reason == "no_room" and 1 <= by_what["bpr", 902].count <= 5
+    assert ("reserve", None) not in by_what  # 2 planned + the fixed consultation
+    assert {u.what for u in plan.unplaced} <= set(UNPLACED_WHATS)
+    assert {u.reason for u in plan.unplaced} <= set(UNPLACED_REASONS)
+
+
+def test_the_draft_words_what_is_unplaced_in_the_readers_language(ctx, cast) -> None:
+    """Stored as plain JSON data, worded by the view through the catalogs: no ids, no
+    English for a Japanese reader."""
+    clerk = cast["水前寺 花"]
+    with ctx.db.transaction() as session:
+        uto = next(m.id for m in people.municipalities(session) if m.name == "宇土市")
+        unplaced = (
+            Unplaced(what="bpr", count=2, reason="no_room", engagement_id=77, municipality_id=uto),
+            Unplaced(what="office_day", count=3, reason="no_lead"),
+            Unplaced(what="reserve", count=4, reason="no_consultant"),
+            Unplaced(what="results_meeting", count=1, reason="no_march_day"),
+        )
+        summary = {"counts": {}, "travel_minutes": 0, "unplaced": [u.as_dict() for u in unplaced]}
+        stored = SeasonPlan(
+            created_by_id=clerk.id,
+            created_at=ctx.clock.now(),
+            summary=json.loads(json.dumps(summary)),
+        )
+        plan_id = plans.add(session, stored, []).id
+    ref_id = payloads.encode(id=plan_id)
+    japanese = router.press(ctx, clerk, "plan.view", ref_id)
+    assert japanese.ok, japanese.plain_text()
+    errors = [b.text for b in japanese.blocks if getattr(b, "style", None) == "error"]
+    assert errors == [
+        "配置できなかったもの: BPR伴走支援・宇土市 2回"
+        "(予定・休暇・移動時間を考えると空いている日時がありません)",
+        "配置できなかったもの: 県庁での相談日 3日(主担当のデジタル人材がいません)",
+        "配置できなかったもの: 個別相談の予備枠 4枠(担当できるデジタル人材が足りません)",
+        "配置できなかったもの: 成果報告会(計画期間内の3月に営業日がありません)",
+    ]
+    english = router.press(ctx, replace(clerk, language="en"), "plan.view", ref_id)
+    text = english.plain_text()
+    assert "Could not place: BPR support in 宇土市, 2 session(s) (no free day" in text
+    assert "Could not place: the results meeting (there is no business day in March" in text
+    assert "77" not in text and "None" not in text
+
+
+def test_an_empty_window_is_reported_as_such() -> None:
+    problem = season_problem(start=date(2026, 12, 29), end=date(2027, 1, 3))  # year-end
+    plan = plan_season(problem)
+    assert plan.bookings == () and check_plan(problem, plan) == []
+    assert {u.reason for u in plan.unplaced} == {"no_business_day"}
+    assert sum(u.count for u in plan.unplaced) == 30 + 30 + 1 + 80
+
+
+def test_online_needs_no_travel_and_a_half_open_absence_blocks_the_day() -> None:
+    """As `handlers.diary.conflicts`: the results meeting (online) fits between two
+    sessions in 苓北町 (150 min from the office), and an absence with only an end time
+    is the whole day, so the only March day the lead can meet is the 25th."""
+    reihoku, free_day = IDS["苓北町"], date(2027, 3, 25)
+    march = _days(date(2027, 3, 1), date(2027, 3, 31))
+
+    def on_site(day: date, hour: int, until: int) -> Booking:
+        return Booking("bpr", at(day, hour), at(day, until), (2,), municipality_id=reihoku)
+
+    problem = Problem(
+        start=date(2027, 3, 1),
+        end=date(2027, 3, 31),
+        consultants=(
+            Consultant(
+                1,
+                is_lead=True,
+                absences=tuple(Absence(d, ends=time(10)) for d in march if d != free_day),
+            ),
+            Consultant(2, weekly={}),  # empty: no weekly limit, as in the diary
+        ),
+        engagements=(),
+        travel=TRAVEL,
+        office_days=0,
+        consultation_reserve=0,
+        fixed=tuple(b for d in march for b in (on_site(d, 9, 14), on_site(d, 16, 17))),
+    )
+    plan = plan_season(problem)
+    assert check_complete(problem, plan) == [] and diary_conflicts(problem, plan) == []
+    (meeting,) = plan.bookings
+    assert (meeting.starts_at, meeting.ends_at) == (at(free_day, 14), at(free_day, 16))
+    # and the route of that day skips the meeting: one round trip to 苓北町 for consultant 2
+    fixed_travel = len(march) * 2 * TRAVEL.minutes(None, reihoku)
+    assert plan.travel_minutes == fixed_travel
 
 
 def test_far_towns_are_placed_driving_outside_office_hours() -> None:
@@ -317,7 +445,12 @@ def test_a_session_longer_than_a_consultant_day_is_reported() -> None:
     )
     plan = plan_season(problem)
     assert check_plan(problem, plan) == []
-    assert any("engagement 900" in line for line in plan.unplaced)
+    assert (
+        Unplaced(
+            what="bpr", count=2, reason="no_room", engagement_id=900, municipality_id=IDS["宇土市"]
+        )
+        in plan.unplaced
+    )
     assert not [b for b in plan.bookings if b.kind == "bpr"]
 
 
@@ -421,11 +554,164 @@ def _fixed_bookings(
     return one()
 
 
+@st.composite
+def feasible_problems(draw: st.DrawFn) -> Problem:
+    """Instances with room to spare by construction: 2-4 consultants (1 the lead) without
+    weekly limits or absences, no fixed bookings, at least 60 days (to the end of March
+    when there is a results meeting), at most 3 engagements of at most 4 sessions whose
+    gaps fit the window, and a few office days and reserve windows."""
+    start = WINDOW_START + timedelta(days=draw(st.integers(0, 60)))
+    results_meeting = draw(st.booleans())
+    end = (
+        date(2027, 3, 31)
+        if results_meeting
+        else min(date(2027, 3, 31), start + timedelta(days=draw(st.integers(60, 120))))
+    )
+    people = draw(st.integers(2, 4))
+    roster = list(range(1, people + 1))
+    gap = draw(st.integers(1, 14))
+    engagements = []
+    for n in range(draw(st.integers(1, 3))):
+        per_session = draw(st.integers(1, 2))
+        eligible = draw(
+            st.lists(st.sampled_from(roster), min_size=per_session, max_size=people, unique=True)
+        )
+        engagements.append(
+            EngagementNeed(
+                engagement_id=10 + n,
+                municipality_id=IDS[draw(st.sampled_from(TOWNS))],
+                sessions=draw(st.integers(1, 4)),
+                consultant_ids=tuple(eligible),
+                per_session=per_session,
+            )
+        )
+    problem = Problem(
+        start=start,
+        end=end,
+        consultants=tuple(Consultant(person, is_lead=person == 1) for person in roster),
+        engagements=tuple(engagements),
+        travel=TRAVEL,
+        office_days=draw(st.integers(0, 5)),
+        consultation_reserve=draw(st.integers(0, 5)),
+        results_meeting=results_meeting,
+        bpr_minutes=draw(st.sampled_from([120, 180, 210, 240])),
+        min_gap_days=gap,
+        seed=draw(st.integers(0, 3)),
+    )
+    assert (end - start).days >= 3 * gap + 14  # room for 4 sessions `gap` apart
+    return problem
+
+
+def diary_conflicts(problem: Problem, plan: Plan) -> list[str]:
+    """What `handlers.diary.conflicts`, the rule booking applies, says against each new
+    booking: the consultant's week and absences, and every other booking of theirs."""
+    every = [*problem.fixed, *plan.bookings]
+    people = {c.id: c for c in problem.consultants}
+    found: list[str] = []
+    for booking in plan.bookings:
+        for person in booking.consultant_ids:
+            consultant = people.get(person)
+            if consultant is None:
+                continue  # the checker reports unknown consultants
+            absences = [
+                StoredAbsence(
+                    person_id=person,
+                    day=a.day,
+                    starts=a.starts,
+                    ends=a.ends,
+                    kind=AbsenceKind.LEAVE,
+                    created_by_id=person,
+                )
+                for a in consultant.absences
+            ]
+            busy = [
+                diary.Busy(other.starts_at, other.ends_at, _diary_site(other))
+                for other in every
+                if other is not booking and person in other.consultant_ids
+            ]
+            own = diary.Diary(person, dict(consultant.weekly or {}), absences, busy)
+            site = _diary_site(booking)
+            for conflict in diary.conflicts(
+                own, problem.travel, booking.starts_at, booking.ends_at, site
+            ):
+                found.append(f"{booking}: consultant {person} {conflict.key} {conflict.when}")
+    return found
+
+
+def _diary_site(booking: Booking) -> int | None:
+    mode = Mode.ONLINE if booking.online else Mode.VISIT
+    where = [booking.municipality_id] if booking.municipality_id is not None else []
+    return diary.site_of(booking.kind, mode, where)
+
+
+def honest_errors(problem: Problem, plan: Plan) -> list[str]:
+    """Any instance: what is placed breaks no rule (the checker's and the diary's) and the
+    unplaced entries account exactly for what is missing, in the planner's vocabulary."""
+    errors = check_plan(problem, plan) + diary_conflicts(problem, plan)
+    errors += [
+        f"unplaced {u}: not in the vocabulary"
+        for u in plan.unplaced
+        if u.what not in UNPLACED_WHATS or u.reason not in UNPLACED_REASONS
+    ]
+    return errors
+
+
+def complete_errors(problem: Problem, plan: Plan) -> list[str]:
+    """A feasible instance: all of `honest_errors`, and the plan is complete."""
+    return check_complete(problem, plan) + honest_errors(problem, plan)
+
+
 @settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(problems())
-def test_random_instances_never_break_a_rule(problem: Problem) -> None:
+def test_random_instances_never_break_a_rule_and_account_for_what_is_missing(
+    problem: Problem,
+) -> None:
     plan = plan_season(problem)
-    assert check_plan(problem, plan) == []
+    assert honest_errors(problem, plan) == []
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(feasible_problems())
+def test_feasible_instances_are_planned_completely(problem: Problem) -> None:
+    plan = plan_season(problem)
+    assert complete_errors(problem, plan) == []
+    assert plan.unplaced == ()
+
+
+def _plans_nothing(problem: Problem) -> Plan:
+    return Plan((), (), travel_minutes(problem.fixed, problem.travel), {})
+
+
+def _plans_nothing_but_says_so(problem: Problem) -> Plan:
+    unplaced = tuple(
+        Unplaced(
+            what=what,
+            count=count,
+            reason="no_room",
+            engagement_id=engagement,
+            municipality_id=next(
+                (n.municipality_id for n in problem.engagements if n.engagement_id == engagement),
+                None,
+            ),
+        )
+        for (what, engagement), count in missing_items(problem, list(problem.fixed)).items()
+    )
+    return replace(_plans_nothing(problem), unplaced=unplaced)
+
+
+@settings(max_examples=25, deadline=None)
+@given(feasible_problems())
+def test_the_properties_reject_a_planner_that_plans_nothing(problem: Problem) -> None:
+    """The property tests can fail: a planner that books nothing breaks the first (it does
+    not say what is missing) or, saying so, the second (the instance is feasible)."""
+    silent = _plans_nothing(problem)
+    assert any("unplaced says 0" in line for line in honest_errors(problem, silent))
+    assert complete_errors(problem, silent)
+    honest = _plans_nothing_but_says_so(problem)
+    assert honest.unplaced and honest_errors(problem, honest) == []
+    assert any("feasible instance" in line for line in complete_errors(problem, honest))
+    overstated = replace(honest, unplaced=(*honest.unplaced, honest.unplaced[0]))
+    assert honest_errors(problem, overstated)
 
 
 def _days(start: date, end: date) -> list[date]:
@@ -465,7 +751,7 @@ def test_the_checker_catches_broken_plans(season: tuple[Problem, Plan]) -> None:
                 ends_at=office.ends_at + timedelta(minutes=problem.bpr_minutes),
             ),
         ],
-        "unplaced is empty": [office],
+        "unplaced says 0": [office],
     }
     for expected, changed in broken.items():
         wrong = Plan(tuple(rest + changed), (), plan.travel_minutes, {})
@@ -483,7 +769,7 @@ def test_the_checker_allows_driving_outside_office_hours_only() -> None:
         return Booking("bpr", begins, ends, (2,), municipality_id=where, engagement_id=None)
 
     def rule_errors(*bookings: Booking) -> list[str]:
-        lines = check_plan(problem, Plan(bookings, ("partial",), 0, {}))
+        lines = check_plan(problem, Plan(bookings, (), 0, {}))
         return [line for line in lines if "min travel" in line or "office hours" in line]
 
     # 150 min out to 苓北町 by 09:00 and 125 min back from 天草市 after 17:00: allowed

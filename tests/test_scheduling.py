@@ -337,7 +337,186 @@ def test_the_session_list_offers_changes_only_while_they_are_allowed(ctx, cast):
         return {b.action for item in listing.blocks[0].items for b in item.buttons}
 
     assert actions(staff) == {"session.move.form", "session.cancel.form"}
-    assert actions(cast["小林 健"]) == set()  # consultants ask the prefecture
+    assert actions(cast["小林 健"]) == {"session.details.form"}  # moving: ask the prefecture
     ctx.clock.set(datetime(2026, 7, 15, 9, 0, tzinfo=TOKYO))
     assert actions(staff) == set()
-    assert actions(cast["水前寺 花"]) == {"session.move.form", "session.cancel.form"}
+    assert actions(cast["水前寺 花"]) == {
+        "session.move.form",
+        "session.cancel.form",
+        "session.details.form",
+    }
+
+
+def test_the_link_of_an_online_session_is_set_later_and_sent_again(ctx, cast):
+    from sqlmodel import select
+
+    from storage.models import Notification
+
+    request_id = approved(ctx, cast, mode="online")
+    at = datetime(2026, 7, 16, 10, 0, tzinfo=TOKYO)
+    picked = router.press(
+        ctx, cast["田中 美咲"], "slots.pick", payloads.encode(id=request_id, at=at)
+    )
+    assert picked.ok, picked.plain_text()
+    session_id = picked.data["session_id"]
+    ref_ = payloads.encode(id=session_id)
+    assert not router.submit(
+        ctx, cast["田中 美咲"], "session.details", {"meeting_url": "https://x.jp/1"}, ref_
+    ).ok
+    assert not router.submit(
+        ctx, cast["中村 由紀"], "session.details", {"meeting_url": "https://x.jp/1"}, ref_
+    ).ok
+    bad = router.submit(
+        ctx, cast["小林 健"], "session.details", {"meeting_url": "meet.example"}, ref_
+    )
+    assert not bad.ok and "https://" in bad.plain_text()
+    done = router.submit(
+        ctx, cast["小林 健"], "session.details", {"meeting_url": "https://meet.example.jp/a"}, ref_
+    )
+    assert done.ok, done.plain_text()
+    with ctx.db.transaction() as session:
+        row = sessions.get(session, session_id)
+        assert (row.meeting_url, row.sequence) == ("https://meet.example.jp/a", 1)
+        invites = [n for n in session.exec(select(Notification)) if n.kind == "invite"]
+    assert {n.payload["sequence"] for n in invites} == {0, 1}
+
+
+def test_rules_of_the_programme_hold_for_moves_too(ctx, cast):
+    """No move out of March for the results meeting, none by the municipality closer than
+    the minimum gap to another session of its engagement, none of a session that began."""
+    from tests.helpers import apply
+
+    clerk = cast["水前寺 花"]
+    request_id = apply(ctx, cast["田中 美咲"])
+    assert router.submit(
+        ctx,
+        cast["熊本 県子"],
+        "request.approve",
+        {"consultants": [str(cast["高橋 誠"].id)]},
+        ref(request_id),
+    ).ok
+    ids = []
+    for day in ("2026-07-08", "2026-07-22"):
+        reply = scheduling.book(
+            ctx,
+            clerk,
+            {
+                "session_kind": "bpr",
+                "municipalities": [str(cast["田中 美咲"].municipality_id)],
+                "date": day,
+                "start": "13:30",
+                "minutes": 210,
+                "mode": "visit",
+                "consultants": [str(cast["高橋 誠"].id)],
+            },
+        )
+        assert reply.ok, reply.plain_text()
+        ids.append(reply.data["session_id"])
+    staff = cast["田中 美咲"]  # the municipality keeps the planner's spacing …
+    close = router.submit(
+        ctx,
+        staff,
+        "session.move",
+        {"date": "2026-07-10", "start": "13:30"},
+        payloads.encode(id=ids[1]),
+    )
+    assert not close.ok and "7日以上" in close.plain_text()
+    assert router.submit(  # … the prefecture places sessions as it judges
+        ctx,
+        clerk,
+        "session.move",
+        {"date": "2026-07-10", "start": "13:30"},
+        payloads.encode(id=ids[1]),
+    ).ok
+    meeting = scheduling.book(
+        ctx,
+        clerk,
+        {
+            "session_kind": "results_meeting",
+            "date": "2027-03-10",
+            "start": "14:00",
+            "minutes": 120,
+            "mode": "online",
+            "meeting_url": "https://meet.example.jp/r",
+            "consultants": [str(cast["高橋 誠"].id)],
+        },
+    )
+    assert meeting.ok
+    out_of_march = router.submit(
+        ctx,
+        clerk,
+        "session.move",
+        {"date": "2027-02-10", "start": "14:00"},
+        payloads.encode(id=meeting.data["session_id"]),
+    )
+    assert not out_of_march.ok and "3月" in out_of_march.plain_text()
+    ctx.clock.set(datetime(2026, 7, 8, 14, 0, tzinfo=TOKYO))
+    started = router.submit(
+        ctx, clerk, "session.cancel", {"reason": "x"}, payloads.encode(id=ids[0])
+    )
+    assert not started.ok and "始まって" in started.plain_text()
+
+
+def test_a_new_week_must_still_hold_the_bookings(ctx, cast):
+    booked_consultation(ctx, cast, day="2026-07-16")  # a Thursday, 小林
+    ken = cast["小林 健"]
+    refused = availability.set_week(ctx, ken, {"week_mon": "09:00-17:00"})
+    assert not refused.ok and "勤務パターンから外れます" in refused.plain_text()
+    assert availability.set_week(ctx, ken, {"week_thu": "09:00-17:00"}).ok
+
+
+def test_an_off_grid_pick_is_refused(ctx, cast):
+    request_id = approved(ctx, cast)
+    odd = datetime(2026, 7, 16, 10, 7, 33, tzinfo=TOKYO)
+    reply = router.press(
+        ctx, cast["田中 美咲"], "slots.pick", payloads.encode(id=request_id, at=odd)
+    )
+    assert not reply.ok and count(ctx, SupportSession) == 0
+
+
+def test_cancelling_the_request_cancels_its_sessions_with_invites(ctx, cast):
+    from sqlmodel import select
+
+    from storage.models import Notification
+
+    request_id, session_id = booked_consultation(ctx, cast)
+    reply = router.submit(
+        ctx, cast["田中 美咲"], "request.cancel", {"reason": "不要になった"}, ref(request_id)
+    )
+    assert reply.ok, reply.plain_text()
+    with ctx.db.transaction() as session:
+        row = sessions.get(session, session_id)
+        assert (row.status, row.sequence) == ("cancelled", 1)
+        cancels = [
+            n
+            for n in session.exec(select(Notification))
+            if n.kind == "invite" and n.payload["method"] == "CANCEL"
+        ]
+        assert cancels and all(n.payload["sequence"] == 1 for n in cancels)
+        audited = session.exec(
+            AuditEntry.__table__.select().where(AuditEntry.action == "session.cancel")
+        ).all()
+    assert len(audited) == 1
+
+
+def test_cancelling_a_session_and_its_request_at_once_never_deadlocks(ctx, cast):
+    """Both lock the request before the session, so on PostgreSQL one waits for the other
+    instead of deadlocking; whichever runs second is told the state has moved on."""
+    from tests.test_concurrency import run_together
+
+    for round_number in range(4):
+        request_id, session_id = booked_consultation(ctx, cast, day=f"2026-07-{13 + round_number}")
+        replies = run_together(
+            lambda s=session_id: router.submit(
+                ctx, cast["水前寺 花"], "session.cancel", {"reason": "台風"}, payloads.encode(id=s)
+            ),
+            lambda r=request_id: router.submit(
+                ctx, cast["田中 美咲"], "request.cancel", {"reason": "不要"}, ref(r)
+            ),
+        )
+        assert any(r.ok for r in replies)
+        assert not any("問題が発生しました" in r.plain_text() for r in replies), [
+            r.plain_text() for r in replies
+        ]
+        with ctx.db.transaction() as session:
+            assert sessions.get(session, session_id).status == "cancelled"

@@ -1,6 +1,8 @@
 """The season plan through the handlers: draft, review, confirm (booked), then an
 incremental re-plan after one session moved and another was cancelled."""
 
+from datetime import datetime
+
 import pytest
 
 from handlers import calendar, payloads, router
@@ -95,7 +97,7 @@ def test_draft_confirm_and_replan(ctx, cast, engaged):
                 PlannedSession.plan_id == redraft.data["plan_id"]
             )
         ).all()
-    assert [r.kind for r in rows if r.kind != "reserve"] == ["bpr"]  # only what is missing
+    assert [r.kind for r in rows] == ["bpr"]  # only what is missing; the reserve is held
     assert router.press(ctx, clerk, "plan.confirm", payloads.encode(id=redraft.data["plan_id"])).ok
     after = live_sessions(ctx)
     assert {i: v for i, v in after.items() if i in before} == before  # nothing reshuffled
@@ -145,3 +147,24 @@ def test_results_meeting_invites_every_municipality_and_records_presenters(ctx, 
         meeting = sessions.get(session, reply.data["session_id"])
         assert (meeting.meeting_url, meeting.sequence) == ("https://meet.example.jp/dx-2", 1)
     assert not router.submit(ctx, cast["高橋 誠"], "results.set", {"presenters": presenters}).ok
+
+
+def test_the_consultation_reserve_is_offered_first(ctx, cast, engaged):
+    from storage import plans as plan_rows
+    from tests.helpers import approve, submit
+
+    clerk = cast["水前寺 花"]
+    drafted = router.press(ctx, clerk, "plan.draft")
+    assert router.press(ctx, clerk, "plan.confirm", payloads.encode(id=drafted.data["plan_id"])).ok
+    with ctx.db.transaction() as session:
+        windows = plan_rows.reserve_windows(session, ctx.clock.now())
+    assert len(windows) == 30
+    first = windows[0]
+    consultant = next(a for a in cast.values() if a.id == first.consultant_ids[0])
+    request_id = submit(ctx, cast["田中 美咲"], preferred_dates="2027-03-31", mode="online")
+    assert approve(ctx, cast["熊本 県子"], request_id, [consultant]).ok
+    offer = router.press(ctx, cast["田中 美咲"], "slots.offer", payloads.encode(id=request_id))
+    assert offer.ok, offer.plain_text()
+    offered = [datetime.fromisoformat(s) for s in offer.data["slots"]]
+    assert offered[0].date().isoformat() == "2027-03-31"  # what they asked for comes first
+    assert offered[1] == first.starts_at.astimezone(TOKYO)  # then the reserve

@@ -42,14 +42,18 @@ def test_a_booked_session_sends_each_attendee_the_ics_in_their_dm(ctx, cast, sla
     bot.deliver()
 
     opened = {call.params["users"] for call in fake.calls_to("conversations.open")}
-    assert opened == {"U_KOBAYASHI", "U_TANAKA"}  # not U_HANA: she booked it
+    assert opened == {"U_KOBAYASHI", "U_TANAKA", "U_HANA"}  # who booked it is invited too
     completed = fake.calls_to("files.completeUploadExternal")
-    assert {call.params["channel_id"] for call in completed} == {"DU_KOBAYASHI", "DU_TANAKA"}
+    assert {call.params["channel_id"] for call in completed} == {
+        "DU_KOBAYASHI",
+        "DU_TANAKA",
+        "DU_HANA",
+    }
     assert {call.params["files"][0]["title"] for call in completed} == {
         f"dxdesk-{session_id}-0.ics"
     }
     uploads = fake.calls_to(UPLOAD_METHOD)
-    assert len(uploads) == 2
+    assert len(uploads) == 3
     for upload in uploads:
         calendar = icalendar.Calendar.from_ical(upload.params["content"])
         (event,) = calendar.walk("VEVENT")
@@ -59,7 +63,7 @@ def test_a_booked_session_sends_each_attendee_the_ics_in_their_dm(ctx, cast, sla
             0,
         )
     texts = [c.params["text"] for c in fake.calls_to("chat.postMessage")]
-    assert sum("個別相談の予定をお送りします" in text for text in texts) == 2
+    assert sum("個別相談の予定をお送りします" in text for text in texts) == 3
 
     fake.reset()
     bot.deliver()  # sent once
@@ -73,7 +77,7 @@ def test_a_failed_upload_puts_the_invite_back_in_the_queue(ctx, cast, slack):
 
     bot, fake = slack
     queue(ctx, book_consultation(ctx, cast), "REQUEST")
-    fake.fail_next("files.completeUploadExternal", 400, times=2)
+    fake.fail_next("files.completeUploadExternal", 400, times=3)
     bot.deliver()
     with ctx.db.transaction() as session:
         rows = session.exec(select(Notification).where(Notification.kind == "invite")).all()
