@@ -59,6 +59,9 @@ class Settings(BaseSettings):
     min_gap_days: int = Field(
         default=7, ge=0, le=60, validation_alias=AliasChoices("DXDESK_MIN_GAP_DAYS")
     )
+    pace_tolerance: float = Field(
+        default=0.2, ge=0.0, le=1.0, validation_alias=AliasChoices("DXDESK_PACE_TOLERANCE")
+    )
     escalate_days: int = Field(
         default=3, ge=1, le=30, validation_alias=AliasChoices("DXDESK_ESCALATE_DAYS")
     )
@@ -174,7 +177,7 @@ class Settings(BaseSettings):
             min_gap_days=self.min_gap_days,
             escalate_after_days=self.escalate_days,
             checkin_every_days=self.checkin_days,
-            plan=Plan(bpr_minutes=self.bpr_minutes),
+            plan=Plan(bpr_minutes=self.bpr_minutes, pace_tolerance=self.pace_tolerance),
         )
 
 
@@ -188,6 +191,7 @@ ENV_NAMES = {
     "bpr_minutes": "DXDESK_BPR_MINUTES",
     "min_notice_days": "DXDESK_MIN_NOTICE_DAYS",
     "min_gap_days": "DXDESK_MIN_GAP_DAYS",
+    "pace_tolerance": "DXDESK_PACE_TOLERANCE",
     "escalate_days": "DXDESK_ESCALATE_DAYS",
     "checkin_days": "DXDESK_CHECKIN_DAYS",
     "port": "PORT",

@@ -14,6 +14,7 @@ from __future__ import annotations
 import logging
 import smtplib
 import ssl
+from datetime import timedelta
 from email.message import EmailMessage
 from email.utils import formataddr, formatdate, make_msgid
 
@@ -23,6 +24,7 @@ from handlers.context import Context
 
 log = logging.getLogger("dxdesk.mail")
 TIMEOUT_SECONDS = 30
+LEASE_MARGIN = timedelta(minutes=1)
 
 
 def message(mail: notices.Mail, sender: str) -> EmailMessage:
@@ -79,6 +81,8 @@ def deliver_mail(ctx: Context, settings: Settings) -> int:
         log.exception("SMTP server %s:%s not reachable", server.host, server.port)
     for mail in mails:
         ok = False
+        if ctx.clock.now() > mail.lease_until - LEASE_MARGIN:
+            break  # a slow server ate the lease: the rest is reaped and sent by another run
         if client is not None:
             try:
                 client.send_message(message(mail, settings.mail_from))
@@ -88,7 +92,7 @@ def deliver_mail(ctx: Context, settings: Settings) -> int:
                 client = None
             except (OSError, smtplib.SMTPException):
                 log.exception("invite e-mail %s not sent", mail.notification_id)
-        notices.finish(ctx, mail.notification_id, sent=ok)
+        notices.finish(ctx, mail.notification_id, sent=ok, lease_until=mail.lease_until)
         sent += ok
     if client is not None:
         try:

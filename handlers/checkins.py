@@ -42,9 +42,9 @@ def queue_due(ctx: Context) -> int:
             day, step = anchor.date(), 0
             while (following := calendar.add_business_days(day, every)) <= today:
                 day, step = following, step + 1
-            if step == 0:
-                continue
             due = datetime.combine(day, ctx.rules.office_open, TOKYO)
+            if step == 0 or now < due:
+                continue  # queued on its morning, so an answer before then is not asked again
             for person_id in _askers(session, issue):
                 outbox.enqueue(
                     session,
@@ -61,7 +61,7 @@ def queue_due(ctx: Context) -> int:
 
 def _askers(session: Session, issue: FollowUpIssue) -> list[int]:
     """The staff who asked for the support, else everyone registered for the town."""
-    asked = logs.requester_for_log(session, issue.log_id)
+    asked = logs.requester_for_log(session, issue.log_id, issue.municipality_id)
     if asked is not None:
         return [asked]
     return [p.id or 0 for p in people.staff_of(session, issue.municipality_id)]
@@ -109,6 +109,7 @@ def answer(ctx: Context, actor: Actor, ref: str) -> Reply:
         now = ctx.clock.now()
         before = issue.status
         logs.set_issue_status(session, issue, payload.kind, by=actor.id, at=now, note=None)
+        outbox.cancel(session, [f"{KIND}:{issue.id}:"])  # answered: what is queued is moot
         audit.record(
             session,
             at=now,

@@ -13,7 +13,7 @@ from typing import Any
 
 from sqlmodel import Session
 
-from handlers import calendar, logs, quotas
+from handlers import calendar, logs, quotas, reminders
 from handlers.clock import TOKYO
 from handlers.common import municipality_name
 from handlers.context import Context
@@ -58,16 +58,16 @@ def render(ctx: Context, session: Session, language: str, payload: dict[str, Any
     lang = language
     monday = date.fromisoformat(payload["week"])
     last_start = _at(monday - timedelta(days=7))
-    this_start, next_start, next_end = (
-        _at(monday),
-        _at(monday + timedelta(days=7)),
-        _at(monday + timedelta(days=14)),
-    )
+    this_start, this_end = _at(monday), _at(monday + timedelta(days=7))
     held = sessions.listing(session, start=last_start, end=this_start, include_cancelled=True)
     decided = requests.decided_between(session, last_start, this_start)
-    missing = logs.overdue_sessions(ctx, session)
+    missing = [
+        item.row
+        for item in reminders.owed(ctx, session, ctx.clock.now())
+        if item.days >= logs.OVERDUE_AFTER_DAYS  # logs and minutes alike
+    ]
     issues = log_rows.open_issues(session)
-    coming = sessions.listing(session, start=next_start, end=next_end)
+    coming = sessions.listing(session, start=this_start, end=this_end)
     rows = quotas.figures(ctx, session)
     blocks: list[Any] = [
         Text(

@@ -9,7 +9,13 @@ Word file officials edit and the printable HTML cannot drift apart.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 from typing import ClassVar, Literal
+
+# The documents and formats there are (the chat form, the command line and `build` use
+# these; kept here, free of heavy imports, so the command line can name them cheaply).
+KINDS = ("plan", "log", "minutes", "final", "casebook")
+FORMATS = ("docx", "html")
 
 ParagraphStyle = Literal["plain", "note", "empty"]
 
@@ -59,6 +65,7 @@ class Document:
     issued: str  # "作成日 令和8年12月1日"
     blocks: tuple[Block, ...]
     font: str = ""
+    generated_at: datetime | None = None  # the Word file's created/modified time
 
     def text(self) -> str:
         """Every word of the document, for tests and search."""

@@ -4,6 +4,13 @@ Officials write 令和8年11月24日, and 令和元年 for the first year of an 
 era table comes from a maintained library (japanera) rather than a hand-kept list, so a
 future era change is a dependency upgrade. Fiscal years run April to March (令和8年度 =
 2026-04-01 to 2027-03-31); `handlers.calendar.fiscal_year` already numbers them.
+
+Naming a fiscal year across an era change (the convention government offices used
+after 2019-05-01): a fiscal year takes the era in force on its last day (31 March),
+numbered by the calendar year in which it began — so the year that began on 2019-04-01,
+under 平成31, is 令和元年度, and the one before it stays 平成30年度. When that would give
+year 0 (an era that began between January and March, as 平成 on 1989-01-08), the fiscal
+year keeps the era of its start: 1988-04-01 to 1989-03-31 stayed 昭和63年度.
 """
 
 from __future__ import annotations
@@ -68,15 +75,25 @@ def era_when(language: str, value: datetime) -> str:
     return f"{era_date(language, local.date())} {local:%H:%M}"
 
 
+def fiscal_year_era(day: date) -> EraYear:
+    """The era and year naming the fiscal year of `day` (see the module docstring)."""
+    year = fiscal_year(day)
+    start, end = date(year, 4, 1), date(year + 1, 3, 31)
+    era = EraDate.from_date(end).era
+    number = era.calc_relative_year(start)
+    if number < 1:
+        era = EraDate.from_date(start).era
+        number = era.calc_relative_year(start)
+    return EraYear(era.kanji, era.english, number)
+
+
 def fiscal_year_label(language: str, day: date) -> str:
-    """令和8年度 for any day from 2026-04-01 to 2027-03-31 (the era of its April)."""
-    start = fiscal_year_start(fiscal_year(day))
-    return _worded(language, "format.era_fiscal_year", start)
-
-
-def fiscal_year_start(year: int) -> date:
-    return date(year, 4, 1)
-
-
-def fiscal_year_end(year: int) -> date:
-    return date(year + 1, 3, 31)
+    """令和8年度 for any day from 2026-04-01 to 2027-03-31; 令和元年度 from 2019-04-01."""
+    era = fiscal_year_era(day)
+    return t(
+        language,
+        "format.era_fiscal_year",
+        era=era.kanji if language == "ja" else era.english,
+        year=_year_text(language, era),
+        western=fiscal_year(day),
+    )

@@ -8,9 +8,8 @@ from typing import Any
 
 from sqlmodel import Session
 
-from handlers import calendar, forms, payloads, policy, reminders, workflow
+from handlers import forms, payloads, policy, reminders, workflow
 from handlers.actor import Actor
-from handlers.clock import TOKYO
 from handlers.common import municipality_name
 from handlers.context import Context
 from handlers.core import intent
@@ -18,7 +17,7 @@ from handlers.errors import Invalid, Refused
 from handlers.forms import FieldSpec, FormSpec
 from handlers.i18n import format_when, join, t
 from handlers.reply import Button, Buttons, Choice, Field, ListItem, ListView, Reply, Text
-from storage import audit, logs, people, requests, sessions
+from storage import audit, engagements, logs, people, requests, sessions
 from storage.models import (
     FollowUpIssue,
     IssueStatus,
@@ -108,12 +107,11 @@ def _prefill(session: Session, session_id: int | None, due: list[Choice]) -> dic
     request = requests.get(session, row.request_id) if row.request_id else None
     if request is not None:
         attendees = [f"{request.department}/{request.requester_title}/{request.requester_name}"]
-    else:
-        attendees = [
-            f"{p.department}/{p.title or '-'}/{p.name}"
-            for m in municipality_ids
-            for p in people.staff_of(session, m)
-        ]
+    else:  # a BPR visit: the staff of the engaged department, else everyone registered
+        engagement = engagements.get(session, row.engagement_id) if row.engagement_id else None
+        staff = [p for m in municipality_ids for p in people.staff_of(session, m)]
+        own = [p for p in staff if engagement and p.department == engagement.department]
+        attendees = [f"{p.department}/{p.title or '-'}/{p.name}" for p in own or staff]
     place = row.place or row.meeting_url or ""
     return {
         "sessions": [str(session_id)],
@@ -289,17 +287,17 @@ def file_minutes(ctx: Context, actor: Actor, values: dict[str, Any]) -> Reply:
     )
 
 
+OVERDUE_AFTER_DAYS = 2  # a log is due by the end of the next business day
+
+
 def overdue_sessions(ctx: Context, session: Session) -> list[SupportSession]:
-    """Sessions whose log is still missing after the next business day (R9, R11)."""
-    today = ctx.clock.now().date()
-    cutoff = calendar.add_business_days(today, -1)
-    rows = [
-        s
-        for s in sessions.listing(session, end=ctx.clock.now())
-        if s.kind in LOGGED_KINDS and s.ends_at.astimezone(TOKYO).date() < cutoff
+    """Sessions whose work log is still missing after the next business day (R9, R11),
+    counted by the same rule as the reminders and the escalation."""
+    return [
+        item.row
+        for item in reminders.owed(ctx, session, ctx.clock.now())
+        if item.paper == "log" and item.days >= OVERDUE_AFTER_DAYS
     ]
-    open_ids = sessions.unlogged_ids(session, [s.id for s in rows if s.id])
-    return [s for s in rows if s.id in open_ids]
 
 
 @intent("log.overdue")

@@ -21,7 +21,7 @@ from storage.models import Notification, Person
 
 MAIL_KINDS = (invites.EMAIL_KIND,)
 """Rows the mail sender delivers; chat deliverers leave them alone."""
-RENDERERS: dict[str, Callable[[Context, Session, str, dict[str, Any]], Reply]] = {
+RENDERERS: dict[str, Callable[[Context, Session, str, dict[str, Any]], Reply | None]] = {
     digest.KIND: digest.render,
     reminders.ESCALATION: reminders.render_escalation,
 }
@@ -39,6 +39,7 @@ class Mail:
     body: str
     ics: bytes
     method: str
+    lease_until: datetime
 
 
 def params_of(language: str, payload: dict[str, Any]) -> dict[str, Any]:
@@ -104,13 +105,15 @@ def compose(
     language: str,
     notification: Notification,
     files: tuple[File, ...] = (),
-) -> Reply:
+) -> Reply | None:
     """The message a row stands for. Digests and escalations are worded from the data as
-    it is when they are sent, so a log filed in between is no longer listed as missing."""
+    it is when they are sent, so a log filed in between is no longer listed as missing;
+    None when there is nothing left to say (the row is then cancelled, not sent)."""
     render = RENDERERS.get(notification.kind)
     if render is None:
         return as_reply(language, notification, files)
-    return Reply((*render(ctx, session, language, notification.payload).blocks, *files))
+    rendered = render(ctx, session, language, notification.payload)
+    return None if rendered is None else Reply((*rendered.blocks, *files))
 
 
 @dataclass(frozen=True)
@@ -168,13 +171,17 @@ def claim(
                 if row.kind == invites.CHAT_KIND
                 else ()
             )
+            reply = compose(ctx, session, language, row, files)
+            if reply is None:
+                outbox.cancel_claimed(session, row.id or 0)
+                continue
             out.append(
                 Outgoing(
                     notification_id=row.id or 0,
                     key=row.key,
                     to=reachable[row.person_id] if row.person_id else None,
                     audience=row.audience,
-                    reply=compose(ctx, session, language, row, files),
+                    reply=reply,
                     maybe_sent=claim.maybe_sent,
                     lease_until=claim.lease_until,
                 )
@@ -186,15 +193,15 @@ def _hold_for_leave(
     ctx: Context, session: Session, claims: list[outbox.Claim]
 ) -> list[outbox.Claim]:
     today = ctx.clock.now().astimezone(TOKYO).date()
-    away = {
-        c.notification.id or 0
+    away = [
+        c
         for c in claims
         if c.notification.person_id
         and availability.on_leave(session, c.notification.person_id, today)
-    }
+    ]
     back = datetime.combine(calendar.add_business_days(today, 1), ctx.rules.office_open, TOKYO)
     outbox.defer(session, away, back)
-    return [c for c in claims if (c.notification.id or 0) not in away]
+    return [c for c in claims if c not in away]
 
 
 def claim_mail(ctx: Context, limit: int = 50) -> list[Mail]:
@@ -202,18 +209,22 @@ def claim_mail(ctx: Context, limit: int = 50) -> list[Mail]:
     address goes back to the queue (and fails after the usual attempts), and one to the
     service's own address (the ORGANIZER and From) is cancelled. The .ics is built from
     the content the row was queued with."""
-    out = []
+    out: list[Mail] = []
+    now = ctx.clock.now()
+    if not calendar.is_business_time(ctx.rules, now):
+        return out  # e-mail waits for the business morning too
     with ctx.db.transaction() as session:
-        now = ctx.clock.now()
         for claim in outbox.claim_due(session, now, None, limit, kinds=MAIL_KINDS):
             row = claim.notification
             person = people.get(session, row.person_id) if row.person_id else None
-            if person is None or not person.email:
+            if person is None or not person.active:
+                outbox.cancel_claimed(session, row.id or 0)
+                continue
+            if not person.email:
                 outbox.finish(session, row.id or 0, sent=False, now=now)
                 continue
             if invites.is_organizer(person.email, ctx.rules.organizer_email):
-                outbox.finish(session, row.id or 0, sent=False, now=now)
-                outbox.cancel(session, [row.key])
+                outbox.cancel_claimed(session, row.id or 0)
                 continue
             language = _language(ctx, person)
             payload = row.payload
@@ -233,6 +244,7 @@ def claim_mail(ctx: Context, limit: int = 50) -> list[Mail]:
                     body="\n\n".join(body) + "\n",
                     ics=invite.content,
                     method=payload["method"],
+                    lease_until=claim.lease_until,
                 )
             )
     return out

@@ -19,7 +19,8 @@ Filing the log or minutes cancels what is still queued for those sessions.
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
 from typing import Any
 
 from sqlmodel import Session
@@ -56,22 +57,53 @@ def queue_due(ctx: Context) -> int:
     return count
 
 
+@dataclass(frozen=True)
+class Owed:
+    """A session whose log (or minutes) is still missing, and for how many business days."""
+
+    row: SupportSession
+    paper: str
+    days: int
+
+
+def owed(ctx: Context, session: Session, now: datetime) -> list[Owed]:
+    """Every ended session still owing its paperwork — the one definition the reminders,
+    the escalation, the digest and the dashboards all count from."""
+    today = now.astimezone(TOKYO).date()
+    return [
+        Owed(row, paper_of(row.kind), calendar.business_days_between(_day(row.ends_at), today))
+        for row in sessions.awaiting_paperwork(session, now)
+    ]
+
+
+def _day(moment: datetime) -> date:
+    return moment.astimezone(TOKYO).date()
+
+
 def _paperwork(ctx: Context, session: Session, now: datetime) -> int:
     today = now.astimezone(TOKYO).date()
     morning = datetime.combine(today, ctx.rules.office_open, TOKYO)
+    # The ask of a session that ended after yesterday's closing goes out this morning:
+    # it needs no reminder beside it.
+    asked_by = datetime.combine(
+        calendar.add_business_days(today, -1), ctx.rules.office_close, TOKYO
+    )
+    reminding = calendar.is_business_day(today) and now >= morning
     count, late = 0, False
-    for row in sessions.awaiting_paperwork(session, now):
-        paper = paper_of(row.kind)
-        ended = row.ends_at.astimezone(TOKYO).date()
-        days = calendar.business_days_between(ended, today)
-        for person_id in sessions.consultant_ids(session, row.id or 0):
+    for item in owed(ctx, session, now):
+        row = item.row
+        for person_id in people.active_ids(session, sessions.consultant_ids(session, row.id or 0)):
             if availability.on_leave(session, person_id, today):
                 continue  # nothing goes to someone on leave; tomorrow's reminder will
-            _queue(session, paper, ASK, row, person_id, due=row.ends_at, now=now)
-            if 1 <= days < ctx.rules.escalate_after_days and now >= morning:
+            _queue(session, item.paper, ASK, row, person_id, due=row.ends_at, now=now)
+            if (
+                reminding
+                and 1 <= item.days < ctx.rules.escalate_after_days
+                and row.ends_at < asked_by
+            ):
                 _queue(
                     session,
-                    paper,
+                    item.paper,
                     REMIND,
                     row,
                     person_id,
@@ -80,8 +112,8 @@ def _paperwork(ctx: Context, session: Session, now: datetime) -> int:
                     tag=today.isoformat(),
                 )
             count += 1
-        late = late or days >= ctx.rules.escalate_after_days
-    if late and now >= morning and calendar.is_business_day(today):
+        late = late or item.days >= ctx.rules.escalate_after_days
+    if late and reminding:
         outbox.enqueue(
             session,
             key=f"{ESCALATION}:{today.isoformat()}",
@@ -159,12 +191,24 @@ def snooze(ctx: Context, actor: Actor, ref: str) -> Reply:
         policy.require(actor, f"{paper}.file", target_type="session", target_id=payload.id)
         if row not in sessions.awaiting_paperwork(session, now):
             return Reply((Text(t(actor.language, f"reminder.{paper}.done")),))
-        until = (
-            now + timedelta(hours=1)
-            if payload.kind == "hour"
-            else calendar.next_business_morning(ctx.rules, now)
-        )
-        _queue(session, paper, SNOOZE, row, actor.id, due=until, now=now, tag=until.isoformat())
+        if payload.kind == "hour":
+            until = now + timedelta(hours=1)
+            # a second click in the same hour is the same snooze
+            _queue(
+                session,
+                paper,
+                SNOOZE,
+                row,
+                actor.id,
+                due=until,
+                now=now,
+                tag=f"{until:%Y-%m-%dT%H}",
+            )
+        else:
+            # the next morning's reminder itself (same key): never two messages at 09:00
+            until = calendar.next_business_morning(ctx.rules, now)
+            tag = until.date().isoformat()
+            _queue(session, paper, REMIND, row, actor.id, due=until, now=now, tag=tag)
     return Reply(
         (Text(t(actor.language, "reminder.snoozed", when=format_when(actor.language, until))),)
     )
@@ -172,46 +216,39 @@ def snooze(ctx: Context, actor: Actor, ref: str) -> Reply:
 
 def render_escalation(
     ctx: Context, session: Session, language: str, payload: dict[str, Any]
-) -> Reply:
-    """Who is missing what, as of now (a log filed since the row was queued is gone)."""
-    now = ctx.clock.now()
-    today = now.astimezone(TOKYO).date()
-    items = []
-    for row in sessions.awaiting_paperwork(session, now):
-        ended = row.ends_at.astimezone(TOKYO).date()
-        days = calendar.business_days_between(ended, today)
-        if days < ctx.rules.escalate_after_days:
-            continue
-        consultants = people.names(session, sessions.consultant_ids(session, row.id or 0))
-        places = join(
-            language,
-            (
-                municipality_name(session, m)
-                for m in sessions.municipality_ids(session, row.id or 0)
-            ),
-        )
-        items.append(
-            ListItem(
-                title=t(
+) -> Reply | None:
+    """Who is missing what, as of now; None (not sent) if everything was filed since."""
+    items = [
+        ListItem(
+            title=t(
+                language,
+                f"reminder.escalation.{item.paper}",
+                who=join(
                     language,
-                    f"reminder.escalation.{paper_of(row.kind)}",
-                    who=join(language, consultants.values()),
-                    when=format_when(language, row.starts_at),
-                    kind=t(language, f"choice.session_kind.{row.kind}"),
-                    where=places or row.place or "-",
-                    days=days,
+                    people.names(
+                        session, sessions.consultant_ids(session, item.row.id or 0)
+                    ).values(),
+                ),
+                when=format_when(language, item.row.starts_at),
+                kind=t(language, f"choice.session_kind.{item.row.kind}"),
+                where=join(
+                    language,
+                    (
+                        municipality_name(session, m)
+                        for m in sessions.municipality_ids(session, item.row.id or 0)
+                    ),
                 )
+                or item.row.place
+                or "-",
+                days=item.days,
             )
         )
-    return Reply(
-        (
-            ListView(
-                t(language, "reminder.escalation.title"),
-                tuple(items),
-                empty_text=t(language, "reminder.escalation.none"),
-            ),
-        )
-    )
+        for item in owed(ctx, session, ctx.clock.now())
+        if item.days >= ctx.rules.escalate_after_days
+    ]
+    if not items:
+        return None
+    return Reply((ListView(t(language, "reminder.escalation.title"), tuple(items)),))
 
 
 def _goals(ctx: Context, session: Session, now: datetime) -> int:

@@ -20,6 +20,7 @@ from handlers.context import Context
 from storage import engagements, people, report_rows, requests, sessions
 from storage.models import (
     Engagement,
+    EngagementStep,
     Person,
     Role,
     SessionKind,
@@ -311,18 +312,9 @@ def _plan(
         session, [s.id for s in booked if s.id]
     ).values():
         consultant_ids += ids
-    planned = [s.starts_at.astimezone(TOKYO).date() for s in booked]
     steps = tuple(
-        StepRow(
-            number=s.number,
-            phase=s.phase,
-            status=s.status,
-            # Step N usually falls on the engagement's N-th session (storage DEFAULT_STEPS).
-            planned=planned[s.number - 1] if s.number <= len(planned) else None,
-            done_on=s.done_on,
-            note=s.note or "",
-        )
-        for s in engagements.steps(session, engagement.id)
+        StepRow(s.number, s.phase, s.status, day, s.done_on, s.note or "")
+        for s, day in planned_days(engagements.steps(session, engagement.id), booked)
     )
     return PlanData(
         municipality=names.place(engagement.municipality_id),
@@ -349,6 +341,20 @@ def _plan(
     )
 
 
+def planned_days(
+    steps: list[EngagementStep], booked: list[SupportSession]
+) -> list[tuple[EngagementStep, date | None]]:
+    """The support day of each step. No date is stored per step, so the engagement's live
+    sessions (time order) are given to its steps in order, passing over skipped steps:
+    step N is not simply the N-th session once a step was skipped. Steps beyond the
+    booked sessions, and skipped ones, get none (the document says how it was derived)."""
+    days = iter(s.starts_at.astimezone(TOKYO).date() for s in booked)
+    return [
+        (step, None if step.status == StepStatus.SKIPPED else next(days, None))
+        for step in sorted(steps, key=lambda s: s.number)
+    ]
+
+
 def gather_plans(
     session: Session, municipality_id: int | None = None, *, names: Names | None = None
 ) -> list[PlanData]:
@@ -367,12 +373,13 @@ def gather_plans(
 
 def _programs(ctx: Context, rows: list[SessionRow]) -> tuple[ProgramRow, ...]:
     """Per program: held and still booked in the period against the plan. A joint session
-    is one row, so it counts once (§2.4); `joint` says how many held ones were shared."""
+    is one row, so it counts once (§2.4); `joint` says how many held ones were shared.
+    Held is `report_rows.counts_as_held` (started and not cancelled)."""
     now = ctx.clock.now()
     found = []
     for kind, plan in quotas.plans(ctx.rules).items():
         mine = [r for r in rows if r.kind == kind]
-        held = [r for r in mine if r.status == SessionStatus.HELD or r.ends_at <= now]
+        held = [r for r in mine if report_rows.counts_as_held(r.status, r.starts_at, now)]
         found.append(
             ProgramRow(
                 kind=kind,
@@ -407,10 +414,23 @@ def gather_final(ctx: Context, period: Period, progress: Progress = _quiet) -> F
         ]
         rows = list(_session_rows(session, names, booked).values())
         progress("report.progress.sessions", len(rows))
+        # The team: every consultant active now, and everyone who took part in a session
+        # of the period even if they have left since (their work is in this report).
+        took_part = {
+            i
+            for ids in report_rows.consultants_of_sessions(
+                session, [s.id for s in booked if s.id]
+            ).values()
+            for i in ids
+        }
         consultants = tuple(
             ConsultantRow(p.name, p.is_lead, tuple(p.qualifications or ()))
             for p in sorted(
-                (p for p in names.people.values() if p.role == Role.CONSULTANT and p.active),
+                (
+                    p
+                    for p in names.people.values()
+                    if p.role == Role.CONSULTANT and (p.active or p.id in took_part)
+                ),
                 key=lambda p: (not p.is_lead, p.id or 0),
             )
         )

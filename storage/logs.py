@@ -14,6 +14,7 @@ from storage.models import (
     IssueStatus,
     IssueStatusChange,
     Minutes,
+    Person,
     Request,
     SupportSession,
     WorkLog,
@@ -127,9 +128,10 @@ def set_issue_status(
     session.flush()
 
 
-def requester_for_log(session: Session, log_id: int) -> int | None:
-    """Who asked for the support a log records: the requester of its sessions' request,
-    or of the BPR application of their engagement."""
+def requester_for_log(session: Session, log_id: int, municipality_id: int) -> int | None:
+    """Who asked for the support a log records, in one municipality: the requester of the
+    request (or BPR application) behind its sessions for that municipality, if that
+    person is still active and belongs to it."""
     rows = session.exec(
         select(SupportSession)
         .join(WorkLogSession, col(WorkLogSession.session_id) == col(SupportSession.id))
@@ -141,6 +143,9 @@ def requester_for_log(session: Session, log_id: int) -> int | None:
             engagement = session.get(Engagement, row.engagement_id)
             request_id = engagement.application_id if engagement else None
         request = session.get(Request, request_id) if request_id else None
-        if request is not None and request.requester_id is not None:
-            return request.requester_id
+        if request is None or request.municipality_id != municipality_id:
+            continue
+        person = session.get(Person, request.requester_id) if request.requester_id else None
+        if person is not None and person.active and person.municipality_id == municipality_id:
+            return person.id
     return None

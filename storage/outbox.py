@@ -163,7 +163,9 @@ def finish(
     """Sent; or back to pending with a growing delay (at least `retry_after`, a platform's
     Retry-After); `failed` after MAX_ATTEMPTS. With `lease_until`, only the sender still
     holding that lease may finish the row: one that was reaped and claimed again by
-    another sender is no longer ours (returns False)."""
+    another sender is no longer ours (returns False). A failed row keeps its lease as a
+    mark that an attempt was made — part of it may have reached the platform (the message
+    before its file, a reply lost to a timeout) — so the next sender checks first."""
     row = session.exec(
         select(Notification).where(Notification.id == notification_id).with_for_update()
     ).first()
@@ -171,9 +173,8 @@ def finish(
         return False
     if lease_until is not None and row.lease_until != lease_until:
         return False
-    row.lease_until = None
     if sent:
-        row.status, row.sent_at = NotificationStatus.SENT, now
+        row.status, row.sent_at, row.lease_until = NotificationStatus.SENT, now, None
     elif row.attempts >= MAX_ATTEMPTS:
         row.status = NotificationStatus.FAILED
     else:
@@ -183,21 +184,24 @@ def finish(
     return True
 
 
-def defer(session: Session, notification_ids: Collection[int], until: datetime) -> None:
-    """Hand claimed rows back untouched, due again at `until` (outside business hours, or
-    while their person is on leave): not an attempt, so no back-off."""
-    if not notification_ids:
-        return
-    session.exec(  # type: ignore[call-overload]
-        update(Notification)
-        .where(col(Notification.id).in_(list(notification_ids)))
-        .values(
-            status=NotificationStatus.PENDING,
-            due_at=until,
-            lease_until=None,
-            attempts=Notification.attempts - 1,  # type: ignore[operator]
-        )
-    )
+def defer(session: Session, claims: Collection[Claim], until: datetime) -> None:
+    """Hand claimed rows back, due again at `until` (while their person is on leave): not
+    an attempt, so no back-off; a row that may have gone out before keeps that mark."""
+    for claim in claims:
+        row = session.get(Notification, claim.notification.id)
+        if row is None or row.status != NotificationStatus.SENDING:
+            continue
+        row.status, row.due_at, row.attempts = NotificationStatus.PENDING, until, row.attempts - 1
+        row.lease_until = until if claim.maybe_sent else None
+        session.add(row)
+
+
+def cancel_claimed(session: Session, notification_id: int) -> None:
+    """A claimed row with nothing left to say (an escalation whose logs were all filed)."""
+    row = session.get(Notification, notification_id)
+    if row is not None and row.status == NotificationStatus.SENDING:
+        row.status, row.lease_until = NotificationStatus.CANCELLED, None
+        session.add(row)
 
 
 def cancel(session: Session, key_prefixes: Collection[str]) -> int:

@@ -106,11 +106,12 @@ def municipality_named(session: Session, name: str) -> Municipality | None:
 
 
 def with_identity(session: Session, platform: str) -> dict[int, str]:
-    """person id → platform user id, for everyone reachable on that platform."""
+    """person id → platform user id, for everyone active and reachable on that platform."""
     rows = session.exec(
-        select(ChatIdentity.person_id, ChatIdentity.platform_user_id).where(
-            ChatIdentity.platform == platform
-        )
+        select(ChatIdentity.person_id, ChatIdentity.platform_user_id)
+        .join(Person, col(Person.id) == col(ChatIdentity.person_id))
+        .where(ChatIdentity.platform == platform)
+        .where(Person.active)
     ).all()
     return dict(rows)
 
@@ -157,3 +158,13 @@ def prefecture_staff(session: Session) -> list[Person]:
             select(Person).where(Person.active).where(Person.role == Role.PREFECTURE)
         ).all()
     )
+
+
+def active_ids(session: Session, person_ids: Sequence[int]) -> list[int]:
+    """These people, in order, leaving out anyone deactivated (they are sent nothing)."""
+    if not person_ids:
+        return []
+    active = set(
+        session.exec(select(Person.id).where(col(Person.id).in_(person_ids)).where(Person.active))
+    )
+    return [pid for pid in person_ids if pid in active]

@@ -17,6 +17,7 @@ from sqlmodel import Session, col, select
 
 from storage.models import (
     FollowUpIssue,
+    SessionStatus,
     Minutes,
     Person,
     Request,
@@ -27,6 +28,16 @@ from storage.models import (
     WorkLogAttendee,
     WorkLogSession,
 )
+
+
+def counts_as_held(status: str, starts_at: datetime, now: datetime) -> bool:
+    """The report's 「実施」: a session that was not cancelled and has started by `now`.
+
+    The same rule as `storage.sessions.counts_by_kind` (the quota and pace views), so the
+    final report and the chat's figures agree; "held" status is not needed, because
+    nobody has to mark a session held for it to have taken place.
+    """
+    return status != SessionStatus.CANCELLED and starts_at < now
 
 
 def logs_with_first_start(session: Session) -> list[tuple[WorkLog, datetime | None]]:

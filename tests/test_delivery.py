@@ -235,3 +235,70 @@ def test_two_senders_at_once_send_each_notice_once(ctx, cast, fake):
         assert all(counts), counts  # both really worked
     for bot in instances:
         bot.ctx.db.dispose()
+
+
+def test_a_message_posted_before_its_file_failed_is_not_posted_again(ctx, cast, fake):
+    """The invite's text went out, its .ics upload failed: the retry finds the message in
+    the DM and sends only the file."""
+    from handlers import scheduling
+
+    with ctx.db.transaction() as session:
+        people.link_identity(session, cast["小林 健"].id, "slack", "U_KEN")
+    from tests.helpers import approve, number, submit
+
+    request_id = submit(ctx, cast["田中 美咲"])
+    assert approve(ctx, cast["熊本 県子"], request_id, [cast["小林 健"]]).ok
+    assert scheduling.book(
+        ctx,
+        cast["水前寺 花"],
+        {
+            "session_kind": "consultation",
+            "request_number": number(ctx, request_id),
+            "date": "2026-07-16",
+            "start": "10:00",
+            "minutes": 120,
+            "mode": "visit",
+            "consultants": [str(cast["小林 健"].id)],
+        },
+    ).ok
+    fake.fail_next("files.completeUploadExternal", 400)
+    bot = SlackBot(ctx, settings_for(fake))
+    bot.deliver()
+    ctx.clock.advance(minutes=10)
+    bot.deliver()
+    invites_to_ken = [
+        m
+        for m in fake.history.get("DU_KEN", [])
+        if (m.get("metadata") or {}).get("event_payload", {}).get("key", "").startswith("invite:")
+    ]
+    assert len(invites_to_ken) == 1
+    assert len(fake.calls_to("files.completeUploadExternal")) == 2  # failed, then done
+    with ctx.db.transaction() as session:
+        rows = [
+            n
+            for n in session.exec(select(Notification))
+            if n.kind == "invite" and n.person_id == cast["小林 健"].id
+        ]
+    assert [r.status for r in rows] == ["sent"]
+
+
+def test_a_sender_stops_before_its_lease_runs_out(ctx, cast, fake):
+    """Sends slowed down by rate limiting must not outlive the lease: the rest is left to
+    be reaped (and checked for) rather than posted late beside another sender."""
+    keys = queue(ctx, cast, 6)
+    bot = SlackBot(ctx, settings_for(fake))
+    real_send = bot.send
+
+    def slow_send(out):
+        ok = real_send(out)
+        ctx.clock.advance(minutes=2)  # each send takes two minutes of the five-minute lease
+        return ok
+
+    bot.send = slow_send
+    bot.deliver()
+    assert 0 < sum(posted_keys(fake).values()) < len(keys)
+    ctx.clock.advance(seconds=outbox.LEASE.total_seconds() + 1)
+    clockwork.tick(ctx)
+    bot.send = real_send
+    bot.deliver()
+    assert posted_keys(fake) == dict.fromkeys(keys, 1)

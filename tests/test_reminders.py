@@ -321,3 +321,168 @@ def test_the_weekly_digest_on_the_first_business_morning(ctx, linked):
         assert expected in text, expected
     assert "協議" in text  # far behind plan in July: the ±20% warning
     assert count(ctx, Notification) > 0
+
+
+def test_reminders_do_not_pile_up_over_a_weekend(ctx, linked):
+    at(ctx, 2026, 7, 1, 10)
+    consultation_on(ctx, linked, "2026-07-09")  # Thursday
+    sent(ctx)
+    at(ctx, 2026, 7, 9, 12, 5)
+    clockwork.tick(ctx)
+    assert kinds(sent(ctx)) == ["log.ask"]
+    for day in (10, 11, 12):  # Friday, then the weekend
+        at(ctx, 2026, 7, day, 9, 5)
+        clockwork.tick(ctx)
+        sent(ctx)
+    at(ctx, 2026, 7, 13, 9, 5)  # Monday: one reminder, not three
+    clockwork.tick(ctx)
+    assert kinds(sent(ctx)) == ["log.remind"]
+
+
+def test_a_session_ending_at_closing_time_is_asked_for_once_next_morning(ctx, linked):
+    at(ctx, 2026, 7, 1, 10)
+    consultation_on(ctx, linked, "2026-07-06", start="15:00")  # ends 17:00
+    sent(ctx)
+    at(ctx, 2026, 7, 6, 17, 5)
+    clockwork.tick(ctx)
+    assert sent(ctx) == []
+    at(ctx, 2026, 7, 7, 9, 5)
+    clockwork.tick(ctx)
+    assert kinds(sent(ctx)) == ["log.ask"]  # not the ask and a reminder at once
+
+
+def test_snoozing_twice_is_one_snooze_and_tomorrow_is_tomorrows_reminder(ctx, linked):
+    at(ctx, 2026, 7, 1, 10)
+    session_id = consultation_on(ctx, linked, "2026-07-06")
+    sent(ctx)
+    at(ctx, 2026, 7, 6, 12, 5)
+    clockwork.tick(ctx)
+    sent(ctx)
+    ken = linked["小林 健"]
+    for minute in (6, 7):
+        at(ctx, 2026, 7, 6, 12, minute)
+        router.press(ctx, ken, "reminder.snooze", payloads.encode(id=session_id, kind="hour"))
+    at(ctx, 2026, 7, 6, 13, 10)
+    assert kinds(sent(ctx)) == ["log.snooze"]
+    router.press(ctx, ken, "reminder.snooze", payloads.encode(id=session_id, kind="morning"))
+    at(ctx, 2026, 7, 7, 9, 5)
+    clockwork.tick(ctx)
+    assert kinds(sent(ctx)) == ["log.remind"]
+
+
+def test_nobody_deactivated_is_reminded(ctx, linked):
+    from storage.models import Person
+
+    at(ctx, 2026, 7, 1, 10)
+    consultation_on(ctx, linked, "2026-07-06")
+    sent(ctx)
+    with ctx.db.transaction() as session:
+        person = session.get(Person, linked["小林 健"].id)
+        person.active = False
+        session.add(person)
+    at(ctx, 2026, 7, 6, 12, 5)
+    clockwork.tick(ctx)
+    assert sent(ctx) == []
+
+
+def test_an_escalation_with_nothing_left_missing_is_not_posted(ctx, linked):
+    at(ctx, 2026, 7, 1, 10)
+    session_id = consultation_on(ctx, linked, "2026-07-06")
+    at(ctx, 2026, 7, 9, 9, 0)
+    clockwork.tick(ctx)  # the escalation is queued …
+    assert router.submit(  # … and the log filed before it goes out
+        ctx,
+        linked["小林 健"],
+        "log.file",
+        {
+            "sessions": [str(session_id)],
+            "method": "visit",
+            "place": "宇土市役所",
+            "attendees": "市民課/主査/田中 美咲",
+            "summary": "整理した。",
+            "response": "助言した。",
+        },
+    ).ok
+    to_channel = sent(ctx, audiences=(Audience.PREFECTURE,))
+    assert not [o for o in to_channel if o.key.startswith("paperwork")]
+    with ctx.db.transaction() as session:
+        (row,) = [n for n in session.exec(select(Notification)) if n.key.startswith("paperwork")]
+    assert row.status == "cancelled"
+
+
+def test_check_ins_go_to_each_towns_own_requester(ctx, linked):
+    from handlers import checkins
+
+    at(ctx, 2026, 7, 1, 10)
+    uto = consultation_on(ctx, linked, "2026-07-06")
+    yamaga_request = submit(ctx, linked["松本 大輔"])
+    assert approve(ctx, linked["熊本 県子"], yamaga_request, [linked["小林 健"]]).ok
+    yamaga = scheduling.book(
+        ctx,
+        linked["水前寺 花"],
+        {
+            "session_kind": "consultation",
+            "request_number": number(ctx, yamaga_request),
+            "date": "2026-07-07",
+            "start": "13:00",
+            "minutes": 120,
+            "mode": "online",
+            "meeting_url": "https://meet.example.jp/y",
+            "consultants": [str(linked["小林 健"].id)],
+        },
+    ).data["session_id"]
+    with ctx.db.transaction() as session:
+        people.link_identity(session, linked["松本 大輔"].id, "slack", "U_MATSU")
+    at(ctx, 2026, 7, 7, 16)
+    assert router.submit(
+        ctx,
+        linked["小林 健"],
+        "log.file",
+        {
+            "sessions": [str(uto), str(yamaga)],
+            "method": "visit",
+            "place": "宇土市役所、オンライン",
+            "attendees": "市民課/主査/田中 美咲\n税務課/主任/松本 大輔",
+            "summary": "整理した。",
+            "response": "助言した。",
+            "issues": "申請様式が紙のみ/電子申請の様式を作成する",
+        },
+    ).ok
+    sent(ctx)
+    at(ctx, 2026, 7, 22, 9, 5)
+    clockwork.tick(ctx)
+    asked = {o.to for o in sent(ctx) if o.key.startswith(checkins.KIND)}
+    assert asked == {"U_TANAKA", "U_MATSU"}
+
+
+def test_an_issue_resolved_before_its_check_in_morning_is_not_asked_about(ctx, linked):
+    from handlers import checkins
+
+    issue_id = issue_for(ctx, linked)
+    sent(ctx)
+    at(ctx, 2026, 7, 21, 8, 0)  # the check-in is due at 09:00 today
+    clockwork.tick(ctx)
+    done = router.press(
+        ctx,
+        linked["田中 美咲"],
+        "checkin.answer",
+        payloads.encode(id=issue_id, kind="resolved"),
+    )
+    assert done.ok
+    at(ctx, 2026, 7, 21, 9, 5)
+    clockwork.tick(ctx)
+    assert not [o for o in sent(ctx) if o.key.startswith(checkins.KIND)]
+
+
+def test_the_digest_lists_this_weeks_sessions(ctx, linked):
+    at(ctx, 2026, 7, 1, 10)
+    consultation_on(ctx, linked, "2026-07-15")  # Wednesday of the digest's week
+    sent(ctx)
+    at(ctx, 2026, 7, 13, 9, 0)
+    clockwork.tick(ctx)
+    (digest,) = [
+        o for o in sent(ctx, audiences=(Audience.PREFECTURE,)) if o.key.startswith("digest")
+    ]
+    text = digest.reply.plain_text()
+    this_week = text.split("今週の予定", 1)[1]
+    assert "2026年7月15日(水) 10:00" in this_week

@@ -42,6 +42,7 @@ from storage.models import Audience
 log = logging.getLogger("dxdesk.slack")
 PLATFORM = "slack"
 DELIVER_BUDGET_SECONDS = 20  # one deliver run; the scheduler starts the next at once
+LEASE_MARGIN = timedelta(minutes=1)  # stop sending a claimed batch this close to its lease
 NOTICE_EVENT = "dxdesk_notice"  # message metadata type carrying a notice's outbox key
 MESSAGE_SHORTCUT = "dx_request_from_message"
 ACTION_IDS = re.compile(r"^[a-z_]+(\.[a-z_]+)*$")
@@ -425,9 +426,14 @@ class SlackBot:
         audiences = (Audience.PREFECTURE,) if self.channel else ()
         deadline = time.monotonic() + DELIVER_BUDGET_SECONDS
         while batch := notices.claim(self.ctx, PLATFORM, audiences=audiences):
-            sent += sum(self.send(out) for out in batch)
+            for out in batch:
+                if self.ctx.clock.now() > out.lease_until - LEASE_MARGIN:
+                    # Slow sends (a long Retry-After) ate the lease: what is left will be
+                    # reaped and sent by whoever is free, after checking the DM first.
+                    return sent
+                sent += self.send(out)
             if time.monotonic() > deadline:
-                break  # the next run carries on; claimed rows are never left half-done
+                break  # the next run carries on
         return sent
 
     def send(self, out: notices.Outgoing) -> bool:
@@ -436,7 +442,10 @@ class SlackBot:
         target = (self.channel if out.audience else out.to) or ""
         retry_after: timedelta | None = None
         try:
-            if not (out.maybe_sent and self.already_posted(target, out.key)):
+            if out.maybe_sent and self.already_posted(target, out.key):
+                if out.reply.files:  # the message went out; its file may not have
+                    self.upload(target, out.reply.files)
+            else:
                 self.post(
                     target,
                     out.reply,
