@@ -1,18 +1,23 @@
 """The final report (実績報告書) over a full season, in both formats.
 
-Season on a temporary SQLite file: the demo's roster, 8 BPR engagements, 120 sessions
-(80 BPR visits — every 8th one joint with a neighbour —, 30 consultations, 9 office days
-with minutes and the results meeting) and 200 work logs: one for each of the 110 BPR
-and consultation sessions, and 90 more filed without a session (a phone follow-up, which
-storage allows: the report dates such a log by its filing time). Every log has two
-municipal attendees and every 5th an issue. Rows are written through storage directly;
-what is measured is the report: gather + lay out + write, once per format.
+Season on a temporary SQLite file: the demo's roster, 8 BPR engagements, 221 sessions
+(80 BPR visits — every 8th one joint with a neighbour —, 120 consultations, 20 office
+days with minutes and the results meeting, two a business day) and 200 work logs, one
+for each BPR visit and consultation. Each log covers at least one session, as the app
+files them (a session belongs to at most one log, so 200 logs need 200 logged sessions;
+one log per session is the heaviest the app produces for 200 logs: batching would mean
+fewer logs). 120 consultations is more than the contract's 30: a season twice as busy
+as planned, so the target holds with margin. Every log has two municipal attendees and
+every 5th an issue. Rows are written through storage directly; what is measured is the
+report: gather + lay out + write, once per format.
 
     python bench/reports.py
 
 Prints progress lines, then one JSON line (the last line):
-{"logs": …, "sessions": …, "seconds_docx": …, "seconds_html": …, "bytes_docx": …, …}
-Target: each under 5 s.
+{"logs": …, "sessions": …, "seconds_docx": …, "seconds_html": …, "bytes_docx": …, …,
+ "target_seconds": 5, "target_met": true}
+Target: each under 5 s (the docx aims at under 1.5 s: the Slack adapter builds it within
+the 3-second acknowledgement of a modal).
 """
 
 from __future__ import annotations
@@ -32,6 +37,7 @@ from handlers import reports, roster
 from handlers.calendar import is_business_day
 from handlers.clock import TOKYO, FakeClock
 from handlers.context import Context, Rules
+from handlers.document import FORMATS
 from handlers.report_data import Period
 from storage import engagements, logs, migrate, people, requests, sessions
 from storage.db import Database
@@ -44,6 +50,7 @@ from storage.models import (
     WorkLog,
 )
 
+TARGET = 5.0  # seconds, per format
 TOWNS = ("宇土市", "山鹿市", "菊池市", "阿蘇市", "八代市", "人吉市", "天草市", "玉名市")
 
 
@@ -68,7 +75,8 @@ def build_season(ctx: Context) -> tuple[int, int]:
     consultants = [p.id or 0 for p in cast if p.role == "consultant"]
     prefecture = next(p for p in cast if p.role == "prefecture")
     created = at(date(2026, 6, 1), 9)
-    days = business_days(date(2026, 6, 2), 120)
+    plan = ["bpr"] * 80 + ["consultation"] * 120 + ["office_day"] * 20 + ["results_meeting"]
+    days = business_days(date(2026, 6, 2), (len(plan) + 1) // 2)
     session_count = log_count = 0
     with ctx.db.transaction() as session:
         towns = [ids[name] for name in TOWNS]
@@ -106,16 +114,16 @@ def build_season(ctx: Context) -> tuple[int, int]:
                 ),
             )
             engagement_ids.append(engagement.id or 0)
-        plan = ["bpr"] * 80 + ["consultation"] * 30 + ["office_day"] * 9 + ["results_meeting"]
-        for index, (kind, day) in enumerate(zip(plan, days, strict=True)):
+        for index, kind in enumerate(plan):
+            day, hour = days[index // 2], (9, 14)[index % 2]
             town = towns[index % len(towns)]
             places = [town, towns[(index + 1) % len(towns)]] if index % 8 == 7 else [town]
             row = sessions.add(
                 session,
                 SupportSession(
                     kind=kind,
-                    starts_at=at(day, 9),
-                    ends_at=at(day, 12),
+                    starts_at=at(day, hour),
+                    ends_at=at(day, hour + 3),
                     mode="visit",
                     place="市役所",
                     engagement_id=engagement_ids[index % 8] if kind == "bpr" else None,
@@ -141,9 +149,6 @@ def build_season(ctx: Context) -> tuple[int, int]:
                 )
             elif kind != "results_meeting":
                 log_count += add_log(session, lead.id or 0, [row.id or 0], town, day, log_count)
-        while log_count < 200:
-            day = days[log_count % len(days)]
-            log_count += add_log(session, lead.id or 0, [], towns[log_count % 8], day, log_count)
     return session_count, log_count
 
 
@@ -190,7 +195,7 @@ def main() -> int:
         print(f"{session_count} sessions, {log_count} logs", file=sys.stderr, flush=True)
         period = Period(ctx.rules.contract_start, ctx.rules.contract_end)
         results: dict[str, float | int] = {"logs": log_count, "sessions": session_count}
-        for fmt in reports.FORMATS:
+        for fmt in FORMATS:
             started = time.perf_counter()
             built = reports.build(ctx, "final", fmt, "ja", period)
             seconds = time.perf_counter() - started
@@ -198,6 +203,8 @@ def main() -> int:
             results[f"seconds_{fmt}"] = round(seconds, 3)
             results[f"bytes_{fmt}"] = len(built.file.content)
         database.dispose()
+    results["target_seconds"] = TARGET
+    results["target_met"] = all(results[f"seconds_{fmt}"] < TARGET for fmt in FORMATS)
     print(json.dumps(results))
     return 0
 

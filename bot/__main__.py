@@ -10,6 +10,7 @@ from pathlib import Path
 
 from bot import config
 from bot.config import ConfigError
+from handlers.document import FORMATS, KINDS
 from handlers.i18n import t
 
 
@@ -43,15 +44,14 @@ def parser(lang: str) -> argparse.ArgumentParser:
     demo.add_argument("--out", type=Path, default=Path("dxdesk-demo"), help=t(lang, "cli.demo.out"))
     commands.add_parser("sample-data", help=t(lang, "cli.sample_data"))
     report = commands.add_parser("report", help=t(lang, "cli.report"))
-    report.add_argument(
-        "kind",
-        choices=["plan", "log", "minutes", "final", "casebook"],
-        help=t(lang, "cli.report.kind"),
-    )
+    report.add_argument("kind", choices=KINDS, help=t(lang, "cli.report.kind"))
     report.add_argument("--municipality", help=t(lang, "cli.report.municipality"))
     report.add_argument("--from", dest="start", metavar="DATE", help=t(lang, "cli.report.from"))
     report.add_argument("--to", dest="end", metavar="DATE", help=t(lang, "cli.report.to"))
-    report.add_argument("--format", choices=["docx", "html"], help=t(lang, "cli.report.format"))
+    report.add_argument(
+        "--log", type=int, action="append", metavar="ID", help=t(lang, "report.cli.log")
+    )
+    report.add_argument("--format", choices=FORMATS, help=t(lang, "cli.report.format"))
     report.add_argument("--out", type=Path, required=True, help=t(lang, "cli.report.out"))
     commands.add_parser("municipalities", help=t(lang, "cli.municipalities"))
     roster = commands.add_parser("roster", help=t(lang, "cli.roster"))

@@ -3,7 +3,11 @@ the demo (every document once, in both formats).
 
 --out names the file; if it is an existing folder, the file gets its default name there
 (支援計画書_宇土市.docx …). The format comes from --format, else the extension of --out,
-else docx. Progress lines go to stderr; a bad argument stops with one line and exit 2.
+else docx; --format with an --out of another extension (docx to x.pdf) is refused.
+`--log ID` (repeatable) writes exactly those 業務日報 (one, or a few together).
+Options a document does not take are refused (`reports.APPLIES`: e.g. `final
+--municipality`, `plan --from`), never silently ignored. Progress lines go to stderr; a
+bad argument or an output path that cannot be written stops with one line and exit 2.
 """
 
 from __future__ import annotations
@@ -16,9 +20,10 @@ from typing import TextIO
 
 from handlers import reports
 from handlers.context import Context
+from handlers.document import FORMATS
 from handlers.i18n import t
 from handlers.report_data import Period
-from storage import engagements, people
+from storage import engagements, people, report_rows
 
 
 class BadArgument(Exception):
@@ -35,13 +40,38 @@ def _day(language: str, option: str, value: str | None) -> date | None:
 
 
 def _format(language: str, chosen: str | None, out: Path) -> str:
-    fmt = chosen or (out.suffix.lstrip(".").lower() if not out.is_dir() and out.suffix else "docx")
-    if fmt not in reports.FORMATS:
+    extension = out.suffix.lstrip(".").lower() if not out.is_dir() and out.suffix else ""
+    fmt = chosen or extension or "docx"
+    if fmt not in FORMATS:
         raise BadArgument(t(language, "report.error.format"))
+    if chosen and extension and extension != chosen:
+        raise BadArgument(
+            t(language, "report.error.extension", format=chosen, path=str(out), extension=extension)
+        )
     return fmt
 
 
+OPTION_NAMES = {"municipality": "--municipality", "period": "--from/--to", "log": "--log"}
+
+
+def _applies(language: str, kind: str, refused: list[str], log_ids: list[int] | None) -> None:
+    if not refused:
+        return
+    allowed = reports.APPLIES[kind] - ({"municipality", "period"} if log_ids else set())
+    raise BadArgument(
+        t(
+            language,
+            "report.error.option",
+            option=", ".join(OPTION_NAMES[o] for o in refused),
+            document=t(language, f"doc.title.{kind}"),
+            allowed=", ".join(OPTION_NAMES[o] for o in OPTION_NAMES if o in allowed)
+            or t(language, "report.error.no_options"),
+        )
+    )
+
+
 def run(ctx: Context, args: argparse.Namespace, language: str, err: TextIO = sys.stderr) -> int:
+    log_ids: list[int] | None = list(getattr(args, "log", None) or []) or None
     try:
         start = _day(language, "--from", args.start)
         end = _day(language, "--to", args.end)
@@ -49,13 +79,25 @@ def run(ctx: Context, args: argparse.Namespace, language: str, err: TextIO = sys
             raise BadArgument(t(language, "report.error.range"))
         fmt = _format(language, args.format, args.out)
         municipality_id = None
-        if args.municipality:
-            with ctx.db.transaction() as session:
+        with ctx.db.transaction() as session:
+            if args.municipality:
                 found = people.municipality_named(session, args.municipality)
-            if found is None:
-                raise BadArgument(t(language, "report.error.municipality", value=args.municipality))
-            municipality_id = found.id
-        if not args.out.is_dir() and not args.out.parent.exists():
+                if found is None:
+                    raise BadArgument(
+                        t(language, "report.error.municipality", value=args.municipality)
+                    )
+                municipality_id = found.id
+            missing = sorted(set(log_ids or ()) - report_rows.existing_log_ids(session, log_ids))
+        period = Period(start, end)
+        _applies(
+            language,
+            args.kind,
+            reports.not_applicable(args.kind, municipality_id, period, log_ids),
+            log_ids,
+        )
+        if missing:
+            raise BadArgument(t(language, "report.error.log", numbers=", ".join(map(str, missing))))
+        if not args.out.is_dir() and not args.out.parent.is_dir():
             raise BadArgument(t(language, "report.error.out", path=str(args.out)))
     except BadArgument as error:
         print(str(error), file=err)
@@ -64,11 +106,14 @@ def run(ctx: Context, args: argparse.Namespace, language: str, err: TextIO = sys
     def progress(stage: str, count: int) -> None:
         print(t(language, stage, count=count), file=err, flush=True)
 
-    built = reports.build(
-        ctx, args.kind, fmt, language, Period(start, end), municipality_id, progress
-    )
+    built = reports.build(ctx, args.kind, fmt, language, period, municipality_id, progress, log_ids)
     path = args.out / built.file.name if args.out.is_dir() else args.out
-    path.write_bytes(built.file.content)
+    try:
+        path.write_bytes(built.file.content)
+    except OSError as error:
+        reason = error.strerror or type(error).__name__
+        print(t(language, "report.error.write", path=str(path), reason=reason), file=err)
+        return 2
     key = "report.written_empty" if built.empty else "report.written"
     print(t(language, key, path=str(path), size=len(built.file.content)), file=err)
     return 0
@@ -87,12 +132,12 @@ def write_documents(ctx: Context, out_dir: Path, language: str = "ja") -> list[P
         ("plan", Period(), municipality_id),
         ("log", contract, municipality_id),
         ("minutes", contract, None),
-        ("final", contract, None),
+        ("final", Period(), None),  # the contract period (reports.report_period)
         ("casebook", Period(), None),
     ]
     written = []
     for kind, period, place in wanted:
-        for fmt in reports.FORMATS:
+        for fmt in FORMATS:
             built = reports.build(ctx, kind, fmt, language, period, place)
             path = out_dir / built.file.name
             path.write_bytes(built.file.content)

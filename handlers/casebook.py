@@ -1,16 +1,42 @@
 """R13: the case book — anonymised consultation cases and public advanced practices of
 other local governments, searchable from the chat app.
 
-Anonymisation (decided here, once):
+Anonymisation (decided here, once; `Redactor`):
 - Cases come from consultations with a filed log and from BPR engagements. Their free
-  text (description, log summary and response, issues, goal) keeps its substance but
-  every personal name known to the database is replaced by 「担当者」: each person's
-  name, each requester and each municipal attendee typed into a log — the full name,
-  the name without its space and each part of two characters or more. Titles (職名)
-  known to the database become 「職員」. E-mail addresses and phone numbers are removed.
-- A case names no person, no title and no municipality: the municipality becomes its
-  kind (県内の市/町/村), because a municipality plus a department and a title often
-  points at one official. The department stays: it tells the reader whose work it was.
+  text (description, log summary and response, issues, goal) and their department (free
+  text on the form: 「宇土市市民課 田中班」) keep their substance, but:
+  - every personal name known to the database (each person, each requester, each
+    municipal attendee typed into a log) becomes 「担当者」: the full name, the name
+    without its space, and each part of two characters or more wherever it appears;
+  - a one-character part (森 of 森 翔太, 恵 of 井上 恵) is replaced only where it stands as
+    a name: followed by an honorific or a title (森さん, 恵課長, 森 氏), or standing alone
+    between separators (start or end of the text, spaces, punctuation, brackets; a
+    hiragana particle may precede it: 「主査の森」) — as in an attendee line
+    「森、井上、高橋」, and followed at most by the particles が, は, と, も, から, より.
+    Inside a word (森林, 恵まれる) it is left alone: replacing every 森 would blank
+    ordinary words, and the part says little alone. With an honorific it is replaced even
+    after a kanji (大森さん → 大担当者: a person's name either way);
+  - a name followed by an honorific or title is replaced together with it (森課長 →
+    担当者), so no title is left pointing at the person;
+  - titles: the table in templates/casebook/anonymise.json. Titles held by one person
+    (市長, 副市長, 町長, 副町長, 村長, 教育長, 議長, 会計管理者 …) become 「幹部職員」, and
+    a municipality followed by one (宇土市長, 宇土市教育長) becomes 「幹部職員」 as a whole;
+    a department with its head (市民課長, 総務部次長: a unit 部/課/室/局/係/班/所/館/
+    センター followed by 長 or a staff title) becomes 「職員」 as a whole; other titles
+    in the table and every title known to the database become 「職員」;
+  - municipalities: the full name (宇土市), its reading (うとし) and the name without
+    市/町/村 when two characters or more (「宇土の窓口」) become its kind (県内の市/町/村).
+    A municipality plus a department and a title often points at one official. A short
+    name followed by an honorific is a person's surname (宇土さん) and becomes 担当者;
+  - e-mail addresses and phone numbers (0 or +81 first, 10–12 digits with any hyphens,
+    dashes, ー, spaces or parentheses between them, or none: 09012345678) are removed.
+- Matching is done on a folded copy of the NFKC-normalised text: case-insensitive,
+  katakana read as hiragana (タナカ = たなか), full-width letters, digits and ＠ as ASCII.
+  The text written to the case book is that NFKC form. People have no reading field, so
+  a name written only in kana is caught when the database has it in kana too.
+- A case names no person, no title and no municipality. What the database does not
+  know (a name typed nowhere else) cannot be recognised; the prefecture reviews the
+  case book before sharing it.
 
 Search ranking (explainable, no dependencies): Japanese has no spaces, so text is cut
 into overlapping character bigrams after NFKC normalisation and lower-casing (ASCII
@@ -34,17 +60,18 @@ from functools import cache
 from sqlmodel import Session
 
 import templates
-from handlers.clock import TOKYO
-from handlers.document import Block, Document, Heading, KeyValues, PageBreak, Paragraph, Table
-from handlers.era import era_date, era_month
 from handlers.i18n import t
 from handlers.report_data import LogData, Names, Period, gather_logs
 from storage import engagements, people, report_rows
 from storage.models import Municipality, StepStatus
 
 PRACTICES_FILE = templates.DIR / "casebook" / "practices.json"
-EMAIL = re.compile(r"[\w.+-]+@[\w-]+(\.[\w-]+)+")
-PHONE = re.compile(r"\d{2,4}-\d{2,4}-\d{3,4}")
+TABLE_FILE = templates.DIR / "casebook" / "anonymise.json"
+EMAIL = re.compile(r"[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)+")
+# Candidates only: `_phone` keeps those without 10-12 digits (a date, an amount).
+PHONE = re.compile(
+    r"(?<![0-9])(?:\+81|\(?0)[0-9() \-\u2010-\u2015\u2212\u30fc\uff0d]{7,18}[0-9](?![0-9])"
+)
 ASCII_WORD = re.compile(r"[a-z0-9]+")
 SEPARATORS = re.compile(r"[\s\W_]+")
 
@@ -89,43 +116,173 @@ class Hit:
     practice: bool
 
 
+@dataclass(frozen=True)
+class Words:
+    """The replacements, in the reader's language."""
+
+    someone: str  # 担当者
+    staff: str  # 職員
+    executive: str  # 幹部職員
+    removed: str  # (削除)
+
+
+@dataclass(frozen=True)
+class Place:
+    name: str
+    reading: str
+    kind: str  # 市, 町 or 村
+    general: str  # 県内の市
+
+
+@dataclass(frozen=True)
+class Titles:
+    """templates/casebook/anonymise.json (see the module docstring)."""
+
+    executive: tuple[str, ...]
+    staff: tuple[str, ...]
+    units: tuple[str, ...]
+    suffixes: tuple[str, ...]
+    head: str  # 長: after a department or a municipality, its one head
+
+
+@cache
+def load_titles() -> Titles:
+    data = json.loads(TABLE_FILE.read_text(encoding="utf-8"))
+    return Titles(
+        *(tuple(data[key]) for key in ("executive", "staff", "units", "suffixes")),
+        head=data["head"],
+    )
+
+
+KATAKANA = {code: code - 0x60 for code in range(0x30A1, 0x30F7)}
+
+
+def fold(text: str) -> str:
+    """The matching form of NFKC text: katakana as hiragana (same length, so a match's
+    span is the span in the NFKC text too); case is left to re.IGNORECASE."""
+    return text.translate(KATAKANA)
+
+
+def _alternation(words: set[str]) -> str:
+    """Longest first: at each position the regex takes the first alternative that
+    matches, so the longest known word wins (宇土市 before 宇土, 田中美咲 before 田中)."""
+    return "|".join(re.escape(w) for w in sorted(words, key=lambda w: (-len(w), w)) if w)
+
+
+def _phone(match: re.Match[str], removed: str) -> str:
+    digits = sum(c.isdigit() for c in match.group())
+    return removed if 10 <= digits <= 12 else match.group()
+
+
 class Redactor:
-    """Replaces every personal name and title the database knows of in free text."""
+    """Replaces every personal name, title and municipality the database knows of, and
+    every e-mail address and phone number, in free text (see the module docstring)."""
 
     def __init__(
         self,
         names: set[str],
         titles: set[str],
-        places: dict[str, str],
-        words: tuple[str, str, str],
+        places: list[Place],
+        words: Words,
+        table: Titles | None = None,
     ) -> None:
-        self.someone, self.staff, self.removed = words
-        self.places = sorted(places.items(), key=lambda item: len(item[0]), reverse=True)
-        self.names = sorted(_variants(names) - set(places), key=len, reverse=True)
-        self.titles = sorted(_variants(titles) - set(self.names), key=len, reverse=True)
+        table = table or load_titles()
+        self.words = words
+        # folded literal -> (what it is, its replacement); a place wins over a name and
+        # a name over a title when the same word is both (宇土 of 宇土市 and 宇土 次郎).
+        self.known: dict[str, tuple[str, str]] = {}
+        executive = {fold(_normal(w)) for w in table.executive}
+        staff = {fold(_normal(w)) for w in (*table.staff, *titles) if len(_normal(w)) >= 2}
+        for title in staff - executive:
+            self.known[title.casefold()] = ("title", words.staff)
+        for title in executive:
+            self.known[title.casefold()] = ("title", words.executive)
+        parts: set[str] = set()
+        for value in names:
+            for variant, whole in _variants(value):
+                if len(variant) >= 2:
+                    self.known[variant.casefold()] = ("name", words.someone)
+                elif not whole:
+                    parts.add(variant)
+        for place in places:
+            full = fold(_normal(place.name))
+            for head in (table.head, *executive):  # 宇土市長, 宇土市教育長: one holder
+                self.known[(full + head).casefold()] = ("title", words.executive)
+            self.known[full.casefold()] = ("place", place.general)
+            if len(place.reading) >= 3:
+                self.known[fold(_normal(place.reading)).casefold()] = ("place", place.general)
+            short = full[: -len(place.kind)] if place.kind and full.endswith(place.kind) else ""
+            if len(short) >= 2:
+                self.known[short.casefold()] = ("short", place.general)
+        suffixes = {fold(_normal(w)) for w in (*table.suffixes, *staff, *executive)}
+        honorifics = {fold(_normal(w)) for w in table.suffixes}
+        self.honorifics = {w.casefold() for w in honorifics}
+        units = _alternation({fold(_normal(w)) for w in table.units})
+        heads = _alternation({table.head, *staff, *executive})
+        words_pattern = _alternation(set(self.known))
+        suffix_pattern = _alternation(suffixes)
+        one = _alternation(parts)
+        self.pattern = re.compile(
+            # a department and its head (市民課長): kanji, a unit, 長 or a title — but not
+            # 長期, 長時間, 長引く, 長距離, 長年, 長い, 長く, 長さ
+            rf"(?P<dept>[\u3005\u4e00-\u9fff]{{1,11}}?(?:{units})(?:{heads})"
+            rf"(?![\u671f\u6642\u5f15\u8ddd\u5e74\u3044\u304f\u3055]))"
+            rf"|(?P<word>{words_pattern})(?P<suffix> ?(?:{suffix_pattern}))?"
+            + (
+                rf"|(?P<one>{one}) ?(?:{suffix_pattern})"
+                # alone: no kanji or letter before (a particle may be), none after but
+                # the particles が, は, と, も, から, より
+                rf"|(?<![\u3005\u4e00-\u9fffA-Za-z0-9])(?P<alone>{one})"
+                rf"(?:(?![^\W_])|(?=[\u304c\u306f\u3068\u3082]|\u304b\u3089|\u3088\u308a))"
+                if parts
+                else ""
+            ),
+            re.IGNORECASE,
+        )
 
     def __call__(self, text: str) -> str:
-        text = EMAIL.sub(self.removed, text or "")
-        text = PHONE.sub(self.removed, text)
-        for place, general in self.places:
-            text = text.replace(place, general)
-        for name in self.names:
-            text = text.replace(name, self.someone)
-        for title in self.titles:
-            text = text.replace(title, self.staff)
-        return text
+        text = EMAIL.sub(self.words.removed, _normal(text or ""))
+        text = PHONE.sub(lambda m: _phone(m, self.words.removed), text)
+        key = fold(text)
+        out: list[str] = []
+        last = 0
+        for match in self.pattern.finditer(key):
+            out.append(text[last : match.start()])
+            out.append(self._replacement(match))
+            last = match.end()
+        out.append(text[last:])
+        return "".join(out)
+
+    def _replacement(self, match: re.Match[str]) -> str:
+        if match.group("dept") is not None:
+            return self.words.staff
+        if match.group("word") is None:  # a one-character name part
+            return self.words.someone
+        what, replacement = self.known[match.group("word").casefold()]
+        suffix = match.group("suffix")
+        if suffix is None:
+            return replacement
+        if what == "name" or (what == "short" and suffix.strip().casefold() in self.honorifics):
+            return self.words.someone  # the name and its honorific or title together
+        # A place or a title followed by a title: each replaced on its own.
+        tail = self.known.get(suffix.strip().casefold())
+        return replacement + (tail[1] if tail else suffix)
 
 
-def _variants(values: set[str]) -> set[str]:
-    """A name as typed, without its spaces, and each part of two characters or more."""
-    found: set[str] = set()
-    for value in values:
-        value = (value or "").strip()
-        if len(value) < 2:
-            continue
-        found.add(value)
-        found.add(re.sub(r"\s+", "", value))
-        found |= {part for part in re.split(r"\s+", value) if len(part) >= 2}
+def _normal(text: str) -> str:
+    return unicodedata.normalize("NFKC", text or "").strip()
+
+
+def _variants(value: str) -> list[tuple[str, bool]]:
+    """A name's matching forms with whether each is the whole name: as typed, without
+    its spaces, and each of its parts (one-character parts are handled apart)."""
+    value = fold(_normal(value))
+    if not value:
+        return []
+    found = [(value, True), (re.sub(r"\s+", "", value), True)]
+    parts = value.split()
+    if len(parts) > 1:
+        found += [(part, False) for part in parts]
     return found
 
 
@@ -141,10 +298,14 @@ def redactor(session: Session, language: str) -> Redactor:
     ]:
         names.add(name)
         titles.add(title)
-    places = {m.name: _place(language, m) for m in people.municipalities(session)}
-    words = (
+    places = [
+        Place(m.name, m.reading, m.kind, _place(language, m))
+        for m in people.municipalities(session)
+    ]
+    words = Words(
         t(language, "casebook.someone"),
         t(language, "casebook.staff"),
+        t(language, "casebook.executive"),
         t(language, "casebook.removed"),
     )
     return Redactor(names, titles, places, words)
@@ -182,7 +343,7 @@ def gather_cases(session: Session, language: str) -> list[Case]:
                 ref=f"C{request.id}",
                 topic=request.topic,
                 place=_place(language, by_id.get(request.municipality_id)),
-                department=request.department,
+                department=redact(request.department),
                 when=found[0].sessions[0].starts_at if found[0].sessions else found[0].filed_at,
                 question=redact(request.description),
                 response=redact("\n".join(f"{log.summary}\n{log.response}" for log in found)),
@@ -210,7 +371,7 @@ def gather_cases(session: Session, language: str) -> list[Case]:
                 ref=f"B{engagement.id}",
                 topic="bpr",
                 place=_place(language, by_id.get(engagement.municipality_id)),
-                department=engagement.department,
+                department=redact(engagement.department),
                 when=engagement.created_at,
                 question=redact(engagement.goal or t(language, "casebook.no_goal")),
                 response=redact("\n".join(dict.fromkeys(log.response for log in found))),
@@ -326,63 +487,3 @@ def search(session: Session, language: str, query: str, limit: int = 5) -> list[
     entries = [case_entry(language, c) for c in gather_cases(session, language)]
     entries += [practice_entry(language, p) for p in load_practices().items]
     return rank(entries, query, limit)
-
-
-# -- the document ------------------------------------------------------------------
-def casebook_document(language: str, cases: list[Case], now: datetime) -> Document:
-    """相談事例集: the anonymised cases grouped by topic, then the public practices."""
-    lang = language
-    blocks: list[Block] = [Paragraph(t(lang, "casebook.intro"), "note")]
-    topics = sorted({c.topic for c in cases}, key=lambda k: (k == "other", k))
-    for topic in topics:
-        blocks.append(Heading(t(lang, f"choice.topic.{topic}"), 2))
-        for case in (c for c in cases if c.topic == topic):
-            blocks += [
-                Heading(t(lang, "casebook.case_heading", ref=case.ref), 3),
-                KeyValues(
-                    (
-                        (t(lang, "doc.field.region"), case.place),
-                        (t(lang, "doc.field.department"), case.department),
-                        (t(lang, "doc.field.month"), case_month(lang, case)),
-                        (t(lang, "doc.field.question"), case.question),
-                        (t(lang, "doc.field.response"), case.response or t(lang, "doc.none")),
-                        (
-                            t(lang, "doc.field.issues"),
-                            "\n".join(f"{c} / {p}" for c, p in case.issues) or t(lang, "doc.none"),
-                        ),
-                    )
-                ),
-            ]
-    if not cases:
-        blocks.append(Paragraph(t(lang, "casebook.no_cases"), "empty"))
-    practices = load_practices()
-    blocks += [
-        PageBreak(),
-        Heading(t(lang, "casebook.practices"), 2),
-        Paragraph(t(lang, "casebook.practices_note", retrieved=practices.retrieved), "note"),
-        Paragraph(practices.note, "note"),
-        Table(
-            (
-                t(lang, "doc.field.organisation"),
-                t(lang, "doc.field.practice"),
-                t(lang, "doc.field.summary"),
-                t(lang, "doc.field.source"),
-            ),
-            tuple(
-                (p.organisation, p.title, p.summary, f"{p.source}\n{p.url}")
-                for p in practices.items
-            ),
-        ),
-    ]
-    return Document(
-        language=lang,
-        title=t(lang, "doc.title.casebook"),
-        subtitle=t(lang, "casebook.subtitle", count=len(cases)),
-        issued=t(lang, "doc.issued", day=era_date(lang, now)),
-        blocks=tuple(blocks),
-        font=t(lang, "doc.font"),
-    )
-
-
-def case_month(language: str, case: Case) -> str:
-    return era_month(language, case.when.astimezone(TOKYO).date())

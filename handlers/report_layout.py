@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from handlers.casebook import Case, load_practices
 from handlers.clock import TOKYO
 from handlers.document import Block, Document, Heading, KeyValues, PageBreak, Paragraph, Table
 from handlers.era import era_date, era_month, era_when, fiscal_year_label
@@ -25,7 +26,11 @@ from handlers.report_data import (
 from storage.models import SessionKind
 
 
-def _doc(language: str, title: str, subtitle: str, now: datetime, blocks: list[Block]) -> Document:
+def document(
+    language: str, title: str, subtitle: str, now: datetime, blocks: list[Block]
+) -> Document:
+    """Every document's frame: title, subtitle, 作成日 and font; `now` is the generation
+    time (printed as the issue date, and the Word file's created/modified time)."""
     return Document(
         language=language,
         title=title,
@@ -33,6 +38,7 @@ def _doc(language: str, title: str, subtitle: str, now: datetime, blocks: list[B
         issued=t(language, "doc.issued", day=era_date(language, now)),
         blocks=tuple(blocks),
         font=t(language, "doc.font"),
+        generated_at=now,
     )
 
 
@@ -97,7 +103,7 @@ def plan_blocks(language: str, plan: PlanData, level: int = 2) -> list[Block]:
             (
                 t(lang, "doc.field.step"),
                 t(lang, "doc.field.phase"),
-                t(lang, "doc.field.planned"),
+                t(lang, "doc.field.planned_day"),
                 t(lang, "doc.field.actual"),
                 t(lang, "doc.field.status"),
                 t(lang, "doc.field.note"),
@@ -114,6 +120,7 @@ def plan_blocks(language: str, plan: PlanData, level: int = 2) -> list[Block]:
                 for s in plan.steps
             ),
         ),
+        Paragraph(t(lang, "doc.plan.planned_note"), "note"),
     ]
     return blocks
 
@@ -129,7 +136,7 @@ def plan_document(
     if not plans:
         blocks.append(Paragraph(t(language, "doc.plan.empty"), "empty"))
     subtitle = municipality or t(language, "doc.plan.all")
-    return _doc(language, t(language, "doc.title.plan"), subtitle, now, blocks)
+    return document(language, t(language, "doc.title.plan"), subtitle, now, blocks)
 
 
 # -- 業務日報 ------------------------------------------------------------------------
@@ -212,7 +219,7 @@ def log_document(
     if not logs:
         blocks.append(_empty(language, period))
     subtitle = " ".join(x for x in (municipality, period_text(language, period)) if x)
-    return _doc(language, t(language, "doc.title.log"), subtitle, now, blocks)
+    return document(language, t(language, "doc.title.log"), subtitle, now, blocks)
 
 
 # -- 議事録 --------------------------------------------------------------------------
@@ -246,7 +253,7 @@ def minutes_document(
         blocks += minutes_blocks(language, item)
     if not minutes:
         blocks.append(_empty(language, period))
-    return _doc(
+    return document(
         language, t(language, "doc.title.minutes"), period_text(language, period), now, blocks
     )
 
@@ -385,7 +392,7 @@ def final_document(language: str, data: FinalData, project: str) -> Document:
         blocks.append(Paragraph(t(lang, "doc.none"), "note"))
     blocks += _attachments(lang, data)
     subtitle = t(lang, "doc.final.subtitle", project=project, period=period_text(lang, period))
-    return _doc(lang, t(lang, "doc.title.final"), subtitle, data.generated_at, blocks)
+    return document(lang, t(lang, "doc.title.final"), subtitle, data.generated_at, blocks)
 
 
 def _attachments(lang: str, data: FinalData) -> list[Block]:
@@ -407,8 +414,65 @@ def _attachments(lang: str, data: FinalData) -> list[Block]:
     return blocks
 
 
-def project_name(language: str, period: Period, fallback: datetime) -> str:
+def project_name(language: str, period: Period) -> str:
     """令和8年度 市町村へのデジタル人材派遣等業務委託: named by the fiscal year of the
-    period's first day."""
-    day = period.start or fallback.astimezone(TOKYO).date()
+    period (its first day; the final report's period is always bounded, see
+    `reports.report_period`), never by the day the report is generated."""
+    day = period.start or period.end
+    if day is None:
+        raise ValueError("the final report needs a bounded period")
     return t(language, "doc.project", fiscal_year=fiscal_year_label(language, day))
+
+
+# -- 相談事例集 ----------------------------------------------------------------------
+def casebook_document(language: str, cases: list[Case], now: datetime) -> Document:
+    """相談事例集: the anonymised cases grouped by topic, then the public practices."""
+    lang = language
+    blocks: list[Block] = [Paragraph(t(lang, "casebook.intro"), "note")]
+    topics = sorted({c.topic for c in cases}, key=lambda k: (k == "other", k))
+    for topic in topics:
+        blocks.append(Heading(t(lang, f"choice.topic.{topic}"), 2))
+        for case in (c for c in cases if c.topic == topic):
+            blocks += [
+                Heading(t(lang, "casebook.case_heading", ref=case.ref), 3),
+                KeyValues(
+                    (
+                        (t(lang, "doc.field.region"), case.place),
+                        (t(lang, "doc.field.department"), case.department),
+                        (t(lang, "doc.field.month"), case_month(lang, case)),
+                        (t(lang, "doc.field.question"), case.question),
+                        (t(lang, "doc.field.response"), case.response or t(lang, "doc.none")),
+                        (
+                            t(lang, "doc.field.issues"),
+                            "\n".join(f"{c} / {p}" for c, p in case.issues) or t(lang, "doc.none"),
+                        ),
+                    )
+                ),
+            ]
+    if not cases:
+        blocks.append(Paragraph(t(lang, "casebook.no_cases"), "empty"))
+    practices = load_practices()
+    blocks += [
+        PageBreak(),
+        Heading(t(lang, "casebook.practices"), 2),
+        Paragraph(t(lang, "casebook.practices_note", retrieved=practices.retrieved), "note"),
+        Paragraph(practices.note, "note"),
+        Table(
+            (
+                t(lang, "doc.field.organisation"),
+                t(lang, "doc.field.practice"),
+                t(lang, "doc.field.summary"),
+                t(lang, "doc.field.source"),
+            ),
+            tuple(
+                (p.organisation, p.title, p.summary, f"{p.source}\n{p.url}")
+                for p in practices.items
+            ),
+        ),
+    ]
+    subtitle = t(lang, "casebook.subtitle", count=len(cases))
+    return document(lang, t(lang, "doc.title.casebook"), subtitle, now, blocks)
+
+
+def case_month(language: str, case: Case) -> str:
+    return era_month(language, case.when.astimezone(TOKYO).date())

@@ -5,6 +5,19 @@
 (report_layout) → write (report_html / report_docx). The chat intents wrap it in a form
 for the prefecture and return the file as a `File` block; the case book search is open
 to everyone, since its cases are anonymised.
+
+What each document takes (`APPLIES`; anything else is refused, in chat on the field and
+on the command line with one line and exit 2, rather than silently ignored):
+- plan: a municipality (default: every BPR municipality). A plan covers its whole
+  engagement, so a period does not apply.
+- log: a municipality and a period, or exact log numbers (`--log`, one 業務日報 or a few;
+  then neither municipality nor period applies). Chat has no log-number field yet: a
+  single log is asked for on the command line.
+- minutes: a period. Office days are the prefecture's own work: no municipality.
+- final: a period; missing bounds come from the contract (`report_period`), so with none
+  the report covers the contract period and is named by that period's fiscal year.
+  It covers the whole prefecture: no municipality.
+- casebook: nothing; the case book is every anonymised case.
 """
 
 from __future__ import annotations
@@ -15,11 +28,11 @@ from typing import Any
 
 from handlers import forms, policy
 from handlers.actor import Actor
-from handlers.casebook import casebook_document, gather_cases, search
+from handlers.casebook import gather_cases, search
 from handlers.common import municipality_choices
 from handlers.context import Context
 from handlers.core import intent
-from handlers.document import Document
+from handlers.document import FORMATS, KINDS, Document
 from handlers.forms import FieldSpec, FormSpec
 from handlers.i18n import t
 from handlers.reply import Field, File, ListItem, ListView, Reply, Text
@@ -35,6 +48,7 @@ from handlers.report_data import (
 from handlers.report_docx import DOCX_MIME, render_docx
 from handlers.report_html import render_html
 from handlers.report_layout import (
+    casebook_document,
     final_document,
     log_document,
     minutes_document,
@@ -43,8 +57,13 @@ from handlers.report_layout import (
 )
 from storage import audit, people
 
-KINDS = ("plan", "log", "minutes", "final", "casebook")
-FORMATS = ("docx", "html")
+APPLIES = {
+    "plan": frozenset({"municipality"}),
+    "log": frozenset({"municipality", "period", "log"}),
+    "minutes": frozenset({"period"}),
+    "final": frozenset({"period"}),
+    "casebook": frozenset(),
+}
 MIME = {"docx": DOCX_MIME, "html": "text/html; charset=utf-8"}
 
 REPORT = FormSpec(
@@ -74,6 +93,31 @@ class Built:
     empty: bool
 
 
+def not_applicable(
+    kind: str,
+    municipality_id: int | None = None,
+    period: Period | None = None,
+    log_ids: list[int] | None = None,
+) -> list[str]:
+    """The options given that `kind` does not take (see APPLIES): municipality, period,
+    log. With log numbers, a log takes neither municipality nor period."""
+    given = {
+        "municipality": municipality_id is not None,
+        "period": period is not None and (period.start or period.end) is not None,
+        "log": bool(log_ids),
+    }
+    allowed = APPLIES[kind] - ({"municipality", "period"} if log_ids else set())
+    return [option for option, present in given.items() if present and option not in allowed]
+
+
+def report_period(ctx: Context, kind: str, period: Period) -> Period:
+    """The final report always covers a bounded period: a missing bound is the
+    contract's (ctx.rules.contract_start / contract_end)."""
+    if kind != "final":
+        return period
+    return Period(period.start or ctx.rules.contract_start, period.end or ctx.rules.contract_end)
+
+
 def document_for(
     ctx: Context,
     kind: str,
@@ -81,12 +125,14 @@ def document_for(
     period: Period,
     municipality_id: int | None = None,
     progress: Progress = _quiet,
+    log_ids: list[int] | None = None,
 ) -> tuple[Document, bool]:
     """The document and whether its selection was empty (it then says so itself)."""
     now = ctx.clock.now()
     if kind == "final":
+        period = report_period(ctx, kind, period)
         data = gather_final(ctx, period, progress)
-        return final_document(language, data, project_name(language, period, now)), data.empty
+        return final_document(language, data, project_name(language, period)), data.empty
     with ctx.db.transaction() as session:
         place = people.municipality_names(session).get(municipality_id or 0)
         if kind == "plan":
@@ -94,7 +140,7 @@ def document_for(
             progress("report.progress.plans", len(plans))
             return plan_document(language, plans, now, place), not plans
         if kind == "log":
-            logs = gather_logs(session, period, municipality_id)
+            logs = gather_logs(session, period, municipality_id, log_ids=log_ids)
             progress("report.progress.logs", len(logs))
             return log_document(language, logs, period, now, place), not logs
         if kind == "minutes":
@@ -126,14 +172,21 @@ def build(
     period: Period | None = None,
     municipality_id: int | None = None,
     progress: Progress = _quiet,
+    log_ids: list[int] | None = None,
 ) -> Built:
+    """`log_ids`: exact 業務日報 numbers (kind log only). Options that `kind` does not take
+    are a programming error here: the chat form and the command line refuse them first."""
     if kind not in KINDS or fmt not in FORMATS:
         raise ValueError(f"unknown document {kind!r} or format {fmt!r}")
     period = period or Period()
-    document, empty = document_for(ctx, kind, language, period, municipality_id, progress)
+    if refused := not_applicable(kind, municipality_id, period, log_ids):
+        raise ValueError(f"{kind} does not take {refused}")
+    document, empty = document_for(ctx, kind, language, period, municipality_id, progress, log_ids)
     progress("report.progress.render", len(document.blocks))
     suffix = ""
-    if municipality_id is not None and kind in ("plan", "log"):
+    if log_ids:
+        suffix = "-".join(f"No{i}" for i in sorted(set(log_ids)))
+    elif municipality_id is not None:
         with ctx.db.transaction() as session:
             suffix = people.municipality_names(session).get(municipality_id, "")
     elif period.start or period.end:
@@ -166,6 +219,13 @@ def request_report(ctx: Context, actor: Actor, values: dict[str, Any]) -> Reply:
         message = t(lang, "report.error.range")
         raise_invalid(lang, values, choices, {"report_to": message})
     municipality = int(clean["municipality"]) if clean.get("municipality") else None
+    kind = clean["report_document"]
+    refused = not_applicable(kind, municipality, Period(start, end))
+    if refused:
+        document = t(lang, f"doc.title.{kind}")
+        message = t(lang, "report.error.not_applicable", document=document)
+        fields = {"municipality": "municipality", "period": "report_from"}
+        raise_invalid(lang, values, choices, {fields[o]: message for o in refused})
     built = build(
         ctx,
         clean["report_document"],

@@ -17,12 +17,12 @@ from sqlmodel import Session, col, select
 
 from storage.models import (
     FollowUpIssue,
-    SessionStatus,
     Minutes,
     Person,
     Request,
     SessionConsultant,
     SessionMunicipality,
+    SessionStatus,
     SupportSession,
     WorkLog,
     WorkLogAttendee,
@@ -63,6 +63,13 @@ def _grouped(session: Session, key: Any, value: Any, ids: Collection[int]) -> di
         for owner, item in session.exec(select(key, value).where(key.in_(ids)).order_by(value)):
             found[owner].append(item)
     return found
+
+
+def existing_log_ids(session: Session, log_ids: Collection[int] | None) -> set[int]:
+    """Which of `log_ids` are filed logs."""
+    if not log_ids:
+        return set()
+    return set(session.exec(select(WorkLog.id).where(col(WorkLog.id).in_(log_ids))).all()) - {None}
 
 
 def sessions_of_logs(session: Session, log_ids: Collection[int]) -> dict[int, list[int]]:

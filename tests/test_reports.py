@@ -200,14 +200,24 @@ REQUIRED = {
         "添付資料2 業務日報",
         "添付資料3",
     ],
-    "casebook": ["相談事例集", "オンライン申請", "県内の市", "北海道北見市", "https://"],
+    # Each from the season's data (not the intro text or practices.json): the redacted
+    # consultation, its log's response and issue, the department, the BPR goal.
+    "casebook": [
+        "電子申請の様式づくりを相談したい",
+        "業務フローを整理し",
+        "申請様式が紙のみ / 電子申請の様式作成を支援する",
+        "市民課",
+        "転入手続のオンライン化",
+        "令和8年6月",
+    ],
 }
 
 
 @pytest.mark.parametrize("kind", list(REQUIRED))
 def test_every_required_field_is_in_both_formats(ctx, season, kind):
-    period = Period(date(2026, 6, 1), date(2026, 6, 30))
-    municipality = season["uto"] if kind in ("plan", "log") else None
+    takes = reports.APPLIES[kind]
+    period = Period(date(2026, 6, 1), date(2026, 6, 30)) if "period" in takes else None
+    municipality = season["uto"] if "municipality" in takes else None
     word = reports.build(ctx, kind, "docx", "ja", period, municipality)
     html = reports.build(ctx, kind, "html", "ja", period, municipality)
     text, tables = docx_text(word.file.content)
@@ -217,6 +227,14 @@ def test_every_required_field_is_in_both_formats(ctx, season, kind):
         assert expected in html_text(html.file.content), (kind, expected, "html")
     assert not word.empty
     assert word.file.name.endswith(".docx") and html.file.mime.startswith("text/html")
+
+
+def test_the_case_book_items_come_from_the_data(ctx, cast):
+    """Without cases, none of the case book's required items is there: they cannot be
+    satisfied by the intro text or the practices file."""
+    text = reports.build(ctx, "casebook", "html", "ja").file.content.decode()
+    assert "掲載できる県内の事例はまだありません" in text
+    assert not [item for item in REQUIRED["casebook"] if item in text]
 
 
 def test_the_final_report_counts_a_joint_session_once(ctx, season):
@@ -263,6 +281,22 @@ def test_case_book_search_ranks_the_closest_first(ctx, season):
 )
 def test_era_dates_across_the_boundaries(day, expected):
     assert era_date("ja", day) == expected
+
+
+@pytest.mark.parametrize(
+    ("day", "expected"),
+    [
+        (date(2019, 4, 1), "令和元年度"),  # began under 平成31: named by the era at its end
+        (date(2019, 5, 1), "令和元年度"),
+        (date(2020, 3, 31), "令和元年度"),
+        (date(2018, 4, 1), "平成30年度"),
+        (date(2019, 3, 31), "平成30年度"),
+        (date(1988, 4, 1), "昭和63年度"),  # 平成 began in its January: year 0 is no year
+        (date(1989, 4, 1), "平成元年度"),
+    ],
+)
+def test_a_fiscal_year_across_an_era_change(day, expected):
+    assert fiscal_year_label("ja", day) == expected
 
 
 def test_fiscal_years_run_april_to_march():
@@ -320,6 +354,7 @@ def args(tmp_path: Path, **overrides) -> Namespace:
         "end": None,
         "format": None,
         "out": tmp_path / "report.docx",
+        "log": None,
     }
     values.update(overrides)
     return Namespace(**values)
@@ -355,3 +390,217 @@ def test_write_documents_writes_each_document_once(ctx, season, tmp_path):
     assert len(paths) == len(set(paths)) == 10
     assert {p.suffix for p in paths} == {".docx", ".html"}
     assert all(p.exists() and p.stat().st_size > 0 for p in paths)
+
+
+# -- review fixes -------------------------------------------------------------------
+def test_the_final_report_covers_the_contract_without_dates(ctx, season, tmp_path):
+    ctx.clock.set(at(date(2027, 5, 10), 10))  # generated in the next fiscal year
+    document, _ = reports.document_for(ctx, "final", "ja", Period())
+    text = document.text()
+    assert (
+        "令和8年度 市町村へのデジタル人材派遣" in text
+        and "令和9年度" not in text.split("作成日")[0]
+    )
+    assert "令和8年6月1日〜令和9年3月31日" in text
+    only_end, _ = reports.document_for(ctx, "final", "ja", Period(None, date(2026, 6, 10)))
+    assert "令和8年6月1日〜令和8年6月10日" in only_end.text()
+    only_start, _ = reports.document_for(ctx, "final", "ja", Period(date(2026, 6, 11), None))
+    assert "令和8年6月11日〜令和9年3月31日" in only_start.text()
+    assert "申請様式を確認した" in only_start.text() and "現状を聞いた" not in only_start.text()
+    # chat: no dates either
+    reply = router.submit(
+        ctx,
+        season_prefecture(ctx),
+        "report.request",
+        {"report_document": "final", "report_format": "html"},
+    )
+    assert reply.ok and "令和8年6月1日〜令和9年3月31日" in html_text(reply.files[0].content)
+
+
+def season_prefecture(ctx):
+    from handlers.actor import Actor
+
+    with ctx.db.transaction() as session:
+        person = session.exec(select(Person).where(Person.role == "prefecture")).first()
+        return Actor.from_person(person)
+
+
+def test_consultants_who_left_stay_in_the_team(ctx, season, cast):
+    with ctx.db.transaction() as session:
+        for name in ("中村 由紀", "小林 健"):
+            session.get(Person, cast[name].id).active = False
+    document, _ = reports.document_for(ctx, "final", "ja", Period(date(2026, 6, 1), None))
+    team = next(b for b in document.blocks if getattr(b, "header", ("",))[-1] == "資格")
+    names = [row[0] for row in team.rows]
+    assert names == ["高橋 誠", "中村 由紀"]  # 小林 left and took part in nothing
+
+
+def test_held_is_the_quota_views_rule(ctx, season):
+    from storage import sessions as session_rows
+
+    ctx.clock.set(at(DAY + timedelta(days=1), 11))  # the consultation has begun, not ended
+    document, _ = reports.document_for(ctx, "final", "ja", Period(date(2026, 6, 1), None))
+    results = next(b for b in document.blocks if getattr(b, "header", ("",))[-1] == "計画比")
+    with ctx.db.transaction() as session:
+        counts = session_rows.counts_by_kind(session, ctx.clock.now())
+    for row in results.rows:
+        kind = next(k for k, v in LABELS.items() if v == row[0])
+        held, booked = counts.get(kind, (0, 0))
+        assert (int(row[2]), int(row[3])) == (held, booked), row
+
+
+LABELS = {
+    "bpr": "BPR伴走支援",
+    "consultation": "個別相談",
+    "office_day": "県庁業務",
+    "results_meeting": "成果報告会",
+}
+
+
+def test_planned_days_pass_over_skipped_steps(ctx, season, cast):
+    uto = season["uto"]
+    later = [
+        add_session(
+            ctx, cast, "bpr", DAY + timedelta(days=d), [uto], engagement_id=season["engagement"]
+        )
+        for d in (7, 14)
+    ]
+    assert later
+    with ctx.db.transaction() as session:
+        steps = engagements.steps(session, season["engagement"])
+        steps[1].status = "skipped"
+    document, _ = reports.document_for(ctx, "plan", "ja", Period(), uto)
+    table = next(
+        b
+        for b in document.blocks
+        if getattr(b, "header", ("",))[:3] == ("回", "工程", "予定日(支援日)")
+    )
+    planned = [row[2] for row in table.rows]
+    assert planned[:4] == ["令和8年6月10日", "-", "令和8年6月17日", "令和8年6月24日"]
+    assert set(planned[4:]) == {"-"}  # beyond the booked sessions: blank
+    assert "省略した工程を除く" in document.text()
+
+
+def test_the_word_file_says_who_made_it_and_when(ctx, season):
+    built = reports.build(ctx, "plan", "docx", "ja")
+    core = open_docx(io.BytesIO(built.file.content)).core_properties
+    assert core.author == core.last_modified_by == "DX Desk"
+    assert core.title == "支援計画書"
+    assert core.created == core.modified == at(date(2026, 7, 1), 10)
+    assert "python-docx" not in (core.comments or "") + (core.author or "")
+
+
+@pytest.fixture
+def leaky(ctx, cast):
+    """A consultation whose free text names people the ways staff really type them."""
+    staff = cast["田中 美咲"]
+    request = submit(
+        ctx,
+        staff,
+        department="宇土市市民課 田中班",
+        description=(
+            "森さんと井上 恵課長から聞いた。恵さんも同席。出席: 森、井上。"
+            "ＴＡＮＡＫＡ＠ＵＴＯ.ＥＸＡＭＰＬＥ.ＪＰ、電話 ０９６４－２２－１１１１、"
+            "090ー1234ー5678、(0964)22-1111、09012345678。宇土の窓口で、"
+            "宇土市長と副町長、教育長、市民課長が出席。ﾀﾅｶさんにも確認。森林の保全。"
+        ),
+    )
+    day = DAY + timedelta(days=3)
+    session_id = add_session(ctx, cast, "consultation", day, [staff.municipality_id], request)
+    with ctx.db.transaction() as session:
+        logs.add(
+            session,
+            WorkLog(
+                author_id=cast["高橋 誠"].id,
+                method="visit",
+                place="宇土市役所",
+                summary="森翔太さんと相談した。",
+                response="ﾀﾅｶ ﾊﾅｺ係長に資料を渡した。",
+                filed_at=at(day, 18),
+            ),
+            [session_id],
+            [
+                ("市民課", "課長", "森 翔太"),
+                ("市民課", "主任", "井上 恵"),
+                ("", "", "タナカ ハナコ"),
+            ],
+        )
+    ctx.clock.set(at(date(2026, 7, 1), 10))
+    with ctx.db.transaction() as session:
+        return next(c for c in casebook.gather_cases(session, "ja") if c.ref == f"C{request}")
+
+
+def test_anonymisation_covers_departments_and_one_character_parts(leaky):
+    assert leaky.department == "県内の市市民課 担当者班"
+    question = leaky.question
+    for leak in ("森さん", "恵", "井上", "出席: 森", "宇土", "田中", "TANAKA", "タナカ", "@"):
+        assert leak not in question, leak
+    assert "森林の保全" in question  # a one-character part inside a word stays
+    assert "出席: 担当者、担当者" in question
+    assert "担当者と担当者から聞いた" in question or "担当者と職員から聞いた" in question
+
+
+def test_anonymisation_removes_full_width_mail_and_every_phone_form(leaky):
+    assert "0964" not in leaky.question and "090" not in leaky.question
+    assert "1111" not in leaky.question and "5678" not in leaky.question
+    assert leaky.question.count("(削除)") == 5
+
+
+def test_titles_that_name_one_person_are_neutral(leaky):
+    assert "県内の市の窓口" in leaky.question  # 「宇土の窓口」: a short name
+    for title in ("市長", "副町長", "教育長", "市民課長", "課長", "係長"):
+        assert title not in leaky.question + leaky.response, title
+    assert "幹部職員と幹部職員、幹部職員、職員が出席" in leaky.question
+    # half-width katakana matches a name stored in katakana (there is no reading field)
+    assert leaky.response == "担当者と相談した。\n担当者に資料を渡した。"
+
+
+def test_search_titles_carry_the_redacted_department(ctx, leaky):
+    with ctx.db.transaction() as session:
+        hits = casebook.search(session, "ja", "田中班 窓口")
+    titles = " ".join(h.title for h in hits)
+    assert "県内の市市民課 担当者班" in titles and "宇土" not in titles
+
+
+@pytest.mark.parametrize(
+    ("overrides", "message"),
+    [
+        ({"kind": "final", "municipality": "宇土市"}, "--municipality は実績報告書"),
+        ({"kind": "minutes", "municipality": "宇土市"}, "--municipality は議事録"),
+        ({"kind": "plan", "start": "2026-06-01"}, "--from/--to は支援計画書"),
+        ({"kind": "casebook", "end": "2026-06-01"}, "指定できるのは なし"),
+        ({"kind": "final", "log": [1]}, "--log"),
+        ({"kind": "log", "log": [1], "start": "2026-06-01"}, "--from/--to"),
+        ({"kind": "log", "log": [999]}, "No.999"),
+        ({"format": "docx", "out": Path("x.pdf")}, ".pdf"),
+    ],
+)
+def test_options_that_do_not_apply_are_refused(ctx, season, tmp_path, overrides, message):
+    if isinstance(overrides.get("out"), Path):
+        overrides["out"] = tmp_path / overrides["out"]
+    err = io.StringIO()
+    assert report_cli(ctx, args(tmp_path, **overrides), "ja", err) == 2
+    lines = err.getvalue().strip().splitlines()
+    assert len(lines) == 1 and message in lines[0], lines
+    assert not [p for p in tmp_path.iterdir() if p.suffix in (".docx", ".html", ".pdf")]
+
+
+def test_an_unwritable_output_is_one_line(ctx, season, tmp_path):
+    target = tmp_path / "taken.docx"
+    target.mkdir()  # a folder where the file should go, with a name that looks like one
+    (target / "実績報告書.docx").mkdir()
+    err = io.StringIO()
+    assert report_cli(ctx, args(tmp_path, out=target), "ja", err) == 2
+    lines = err.getvalue().strip().splitlines()
+    assert lines[-1].startswith("出力先") and "書き込めません" in lines[-1]
+    assert "Traceback" not in err.getvalue()
+
+
+def test_one_work_log_by_number(ctx, season, tmp_path):
+    with ctx.db.transaction() as session:
+        first = min(log.id for log in session.exec(select(WorkLog)))
+    err = io.StringIO()
+    out = tmp_path / "one.html"
+    assert report_cli(ctx, args(tmp_path, kind="log", log=[first], out=out), "ja", err) == 0
+    text = html_text(out.read_bytes())
+    assert f"業務日報 No.{first}(" in text and f"No.{first + 1}(" not in text
