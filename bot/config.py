@@ -68,6 +68,9 @@ class Settings(BaseSettings):
     checkin_days: int = Field(
         default=10, ge=1, le=120, validation_alias=AliasChoices("DXDESK_CHECKIN_DAYS")
     )
+    worker_cpus: Annotated[frozenset[int] | None, NoDecode] = Field(
+        default=None, validation_alias=AliasChoices("DXDESK_WORKER_CPUS")
+    )
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = Field(
         default="INFO", validation_alias=AliasChoices("DXDESK_LOG_LEVEL")
     )
@@ -108,6 +111,22 @@ class Settings(BaseSettings):
                 raise ValueError("the office must open before it closes")
             return (opens, closes)
         return value
+
+    @field_validator("worker_cpus", mode="before")
+    @classmethod
+    def _cpus(cls, value: object) -> object:
+        """ "1", "1,3" or "2-3": the CPUs the Slack worker may use."""
+        if not isinstance(value, str):
+            return value
+        if not value.strip():
+            return None
+        cpus: set[int] = set()
+        for part in value.split(","):
+            first, _, last = part.strip().partition("-")
+            if not first.isdigit() or (last and not last.isdigit()):
+                raise ValueError("expected CPU numbers such as 1, 1,3 or 2-3")
+            cpus.update(range(int(first), int(last or first) + 1))
+        return frozenset(cpus)
 
     @field_validator("database_url")
     @classmethod
@@ -188,6 +207,7 @@ ENV_NAMES = {
     "contract_start": "DXDESK_CONTRACT_START",
     "contract_end": "DXDESK_CONTRACT_END",
     "log_level": "DXDESK_LOG_LEVEL",
+    "worker_cpus": "DXDESK_WORKER_CPUS",
     "bpr_minutes": "DXDESK_BPR_MINUTES",
     "min_notice_days": "DXDESK_MIN_NOTICE_DAYS",
     "min_gap_days": "DXDESK_MIN_GAP_DAYS",

@@ -52,6 +52,7 @@ def test_help_lists_every_command_with_one_line():
         ("DXDESK_LANGUAGE", "fr"),
         ("DXDESK_OFFICE_HOURS", "17:00-09:00"),
         ("DXDESK_CONTRACT_END", "yesterday"),
+        ("DXDESK_WORKER_CPUS", "one"),
     ],
 )
 def test_a_wrong_setting_stops_with_one_line_naming_it(name, value, tmp_path):

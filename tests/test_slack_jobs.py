@@ -47,3 +47,22 @@ def test_a_worker_that_falls_behind_never_blocks_the_submitter(settings):
             time.sleep(0.05)
     finally:
         jobs.shutdown()
+
+
+def test_the_worker_keeps_to_its_cpus_at_the_lowest_priority(settings):
+    import os
+
+    cpu = max(os.sched_getaffinity(0))
+    jobs = ProcessJobs(settings.model_copy(update={"worker_cpus": frozenset({cpu})}), workers=1)
+    try:
+        assert os.sched_getaffinity(jobs.process.pid) == {cpu}
+        assert os.sched_getscheduler(jobs.process.pid) == os.SCHED_IDLE
+    finally:
+        jobs.shutdown()
+
+
+def test_worker_cpus_are_read_as_lists_and_ranges(monkeypatch):
+    monkeypatch.setenv("DXDESK_WORKER_CPUS", "1,3-4")
+    assert Settings().worker_cpus == {1, 3, 4}
+    monkeypatch.setenv("DXDESK_WORKER_CPUS", "")
+    assert Settings().worker_cpus is None

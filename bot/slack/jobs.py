@@ -87,6 +87,10 @@ def _worker_main(reader: Connection, settings: Settings, workers: int, ready: An
     from bot.wiring import build_context
 
     lower_priority()  # acknowledgements are what Slack times; this can wait
+    if settings.worker_cpus:
+        # Kept off the serving process's CPUs: sharing one with it costs the acks more
+        # than the CPU time the work takes (its caches, its migrations).
+        os.sched_setaffinity(0, settings.worker_cpus)
     parent = os.getppid()
     threading.Thread(target=_exit_with_parent, args=(parent,), daemon=True).start()
     jobs = ThreadJobs(workers)
