@@ -116,7 +116,7 @@ def populate(url: str, count: int, real_start: float, lead: float) -> dict[str, 
     return due
 
 
-def instance(url: str, api_url: str, real_start: float, seconds: float) -> None:
+def instance(url: str, api_url: str, real_start: float, seconds: float, sent: object) -> None:
     """One service instance: the production scheduler and Slack deliverer."""
     from bot import scheduler
     from bot.config import Settings
@@ -132,10 +132,20 @@ def instance(url: str, api_url: str, real_start: float, seconds: float) -> None:
     )
     ctx = build_context(settings, ShiftedClock(real_start, BUSINESS_MORNING))
     bot = SlackBot(ctx, settings)
+    counted = [0]
+    deliver = bot.deliver
+
+    def counting() -> int:
+        n = deliver()
+        counted[0] += n
+        return n
+
+    bot.deliver = counting  # type: ignore[method-assign]
     clock = scheduler.start(ctx, settings, bot)
     time.sleep(seconds)
     clock.shutdown(wait=True)
     ctx.db.dispose()
+    sent.put(counted[0])  # type: ignore[attr-defined]
 
 
 def baseline(api_url: str, due: dict[str, float]) -> list[float]:
@@ -180,15 +190,18 @@ def main() -> None:
             due = populate(url, args.notifications, real_start, lead)
             spawn = multiprocessing.get_context("spawn")
             run_for = lead + SPREAD_SECONDS + 15 - (time.time() - real_start)
+            counts = spawn.Queue()
             workers = [
-                spawn.Process(target=instance, args=(url, fake.url, real_start, run_for))
+                spawn.Process(target=instance, args=(url, fake.url, real_start, run_for, counts))
                 for _ in range(2)
             ]
             for worker in workers:
                 worker.start()
             print("two instances sending …", file=sys.stderr, flush=True)
+            per_instance = sorted(counts.get() for _ in workers)
             for worker in workers:
                 worker.join()
+            print(f"sent per instance: {per_instance}", file=sys.stderr, flush=True)
             posts = fake.calls_to("chat.postMessage")
             keys = Counter(
                 call.params["metadata"]["event_payload"]["key"]
@@ -225,6 +238,7 @@ def main() -> None:
                 "p50_lag_s": round(statistics.median(lags), 3),
                 "p99_lag_s": round(percentile(lags, 0.99), 3),
                 "baseline_p99_lag_s": round(percentile(base_lags, 0.99), 3),
+                "per_instance": per_instance,
             }
         )
     )
