@@ -467,9 +467,14 @@ def test_the_manifest_matches_the_app():
         settings["event_subscriptions"]["request_url"],
     ]
     assert all(url.endswith("/slack/events") for url in urls)
-    assert {"commands", "chat:write", "files:write", "im:write", "users:read.email"} <= set(
-        manifest["oauth_config"]["scopes"]["bot"]
-    )
+    assert {
+        "commands",
+        "chat:write",
+        "files:write",
+        "im:history",  # a reaped notice is looked for in the DM before it is sent again
+        "im:write",
+        "users:read.email",
+    } <= set(manifest["oauth_config"]["scopes"]["bot"])
 
 
 def test_a_failed_dm_does_not_cost_the_approval_card(slack, ctx, cast):
