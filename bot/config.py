@@ -97,6 +97,19 @@ class Settings(BaseSettings):
     public_url: str = Field(
         default="http://localhost:3000", validation_alias=AliasChoices("DXDESK_PUBLIC_URL")
     )
+    teams_app_id: str | None = Field(default=None, validation_alias=AliasChoices("TEAMS_APP_ID"))
+    teams_app_password: SecretStr | None = Field(
+        default=None, validation_alias=AliasChoices("TEAMS_APP_PASSWORD", "TEAMS_APP_SECRET")
+    )
+    teams_tenant_id: str | None = Field(
+        default=None, validation_alias=AliasChoices("TEAMS_TENANT_ID")
+    )
+    teams_approval_channel: str | None = Field(
+        default=None, validation_alias=AliasChoices("TEAMS_APPROVAL_CHANNEL")
+    )
+    teams_anonymous: bool = Field(
+        default=False, validation_alias=AliasChoices("DXDESK_TEAMS_ANONYMOUS")
+    )
 
     @field_validator("office_hours", mode="before")
     @classmethod
@@ -175,6 +188,30 @@ class Settings(BaseSettings):
             self.slack_api_url += "/"
         return self
 
+    @model_validator(mode="after")
+    def _teams(self) -> Settings:
+        """Anonymous mode (no JWT validation, no outbound token) is for a local emulator
+        only: refused next to production settings, so it cannot be left on by mistake."""
+        if self.teams_anonymous:
+            if self.teams_app_password:
+                raise ValueError(
+                    "DXDESK_TEAMS_ANONYMOUS: local development only; unset it or TEAMS_APP_PASSWORD"
+                )
+            if self.database_url.startswith("postgres"):
+                raise ValueError(
+                    "DXDESK_TEAMS_ANONYMOUS: local development only, refused with a "
+                    "PostgreSQL DATABASE_URL"
+                )
+        elif self.teams_app_id and not (self.teams_app_password and self.teams_tenant_id):
+            raise ValueError(
+                "TEAMS_APP_PASSWORD: TEAMS_APP_ID needs TEAMS_APP_PASSWORD and TEAMS_TENANT_ID"
+            )
+        return self
+
+    @property
+    def teams_enabled(self) -> bool:
+        return self.teams_app_id is not None or self.teams_anonymous
+
     @property
     def slack_enabled(self) -> bool:
         return self.slack_bot_token is not None
@@ -223,6 +260,11 @@ ENV_NAMES = {
     "smtp_url": "SMTP_URL",
     "mail_from": "DXDESK_MAIL_FROM",
     "public_url": "DXDESK_PUBLIC_URL",
+    "teams_app_id": "TEAMS_APP_ID",
+    "teams_app_password": "TEAMS_APP_PASSWORD",
+    "teams_tenant_id": "TEAMS_TENANT_ID",
+    "teams_approval_channel": "TEAMS_APPROVAL_CHANNEL",
+    "teams_anonymous": "DXDESK_TEAMS_ANONYMOUS",
 }
 
 

@@ -12,6 +12,7 @@ import uvicorn
 from bot.config import Settings
 from bot.slack.app import SlackBot
 from bot.slack.jobs import ProcessJobs
+from bot.teams.app import TeamsBot
 from bot.web import create_web_app
 from handlers.context import Context
 from handlers.i18n import t
@@ -20,12 +21,15 @@ log = logging.getLogger("dxdesk")
 
 
 def run(ctx: Context, settings: Settings) -> int:
-    if not settings.slack_enabled:
+    if not (settings.slack_enabled or settings.teams_enabled):
         print(t(settings.language, "cli.serve.no_platform"), file=sys.stderr)
         return 2
-    slack = SlackBot(ctx, settings, jobs=ProcessJobs(settings))
+    slack = SlackBot(ctx, settings, jobs=ProcessJobs(settings)) if settings.slack_enabled else None
+    teams = TeamsBot(ctx, settings) if settings.teams_enabled else None
+    if teams is not None and settings.teams_anonymous:
+        log.warning("Teams: anonymous mode, no token checks (local development only)")
     socket = None
-    if settings.slack_app_token is not None:
+    if slack is not None and settings.slack_app_token is not None:
         from slack_bolt.adapter.socket_mode import SocketModeHandler
 
         socket = SocketModeHandler(slack.app, settings.slack_app_token.get_secret_value())
@@ -33,13 +37,14 @@ def run(ctx: Context, settings: Settings) -> int:
         log.info("Slack: Socket Mode")
     try:
         uvicorn.run(
-            create_web_app(ctx, None if socket else slack),
+            create_web_app(ctx, None if socket else slack, teams),
             host="0.0.0.0",
             port=settings.port,
             log_level=settings.log_level.lower(),
         )
     finally:
-        slack.jobs.shutdown()
+        if slack is not None:
+            slack.jobs.shutdown()
         if socket is not None:
             socket.close()
     return 0

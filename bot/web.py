@@ -1,5 +1,5 @@
 """The one ASGI application `serve` runs: Slack's single request URL, a health check and
-the private calendar feeds (Teams joins it later).
+the private calendar feeds, and Teams' `/api/messages` (bot/teams/app.py).
 
 Bolt's sync App is dispatched in Starlette's thread pool so a slow database call never
 stalls the event loop; Bolt itself verifies every signature before any listener runs.
@@ -19,11 +19,14 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from bot.slack.app import SlackBot
+from bot.teams.app import TeamsBot
 from handlers import feeds
 from handlers.context import Context
 
 
-def create_web_app(ctx: Context, slack: SlackBot | None) -> Starlette:
+def create_web_app(
+    ctx: Context, slack: SlackBot | None, teams: TeamsBot | None = None
+) -> Starlette:
     async def healthz(_: Request) -> Response:
         healthy = await run_in_threadpool(ctx.db.ping)
         healthy = healthy and (slack is None or slack.jobs.alive())
@@ -54,6 +57,8 @@ def create_web_app(ctx: Context, slack: SlackBot | None) -> Starlette:
             return to_starlette_response(bolt_response)
 
         routes.append(Route("/slack/events", slack_events, methods=["POST"]))
+    if teams is not None:
+        routes.append(Route("/api/messages", teams.handle, methods=["POST"]))
     return Starlette(routes=routes, lifespan=freeze_heap)
 
 

@@ -533,3 +533,19 @@ def reassign(ctx: Context, actor: Actor, ref: str, values: dict[str, Any]) -> Re
         (Text(t(lang, "decided.reassigned", number=request.number), "success"),),
         data={"request_id": request_id, "state": request.state},
     )
+
+
+def remember_card(
+    ctx: Context, platform: str, request_id: int, channel: str, message_id: str
+) -> None:
+    """Where a platform posted a request's approval card, so it is updated in place."""
+    with ctx.db.transaction() as session:
+        messages.remember(
+            session,
+            platform=platform,
+            purpose="approval",
+            target_id=request_id,
+            channel=channel,
+            message_id=message_id,
+            now=ctx.clock.now(),
+        )

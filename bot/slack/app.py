@@ -376,16 +376,7 @@ class SlackBot:
             return
         card = approval.card(self.ctx, request_id, self.lang)
         posted = self.post(self.channel, card)
-        with self.ctx.db.transaction() as session:
-            messages.remember(
-                session,
-                platform=PLATFORM,
-                purpose="approval",
-                target_id=request_id,
-                channel=posted["channel"],
-                message_id=posted["ts"],
-                now=self.ctx.clock.now(),
-            )
+        approval.remember_card(self.ctx, PLATFORM, request_id, posted["channel"], posted["ts"])
 
     def update_card(self, request_id: int, *, thread: bool) -> None:
         """Show the decision (who, when) in place; questions and answers go in the thread."""
