@@ -58,7 +58,10 @@ def teams(ctx, cast) -> Iterator[Teams]:
     with ctx.db.transaction() as session:
         for aad, name in ((TANAKA, "田中 美咲"), (KEN, "熊本 県子")):
             people.link_identity(session, people.find(session, name)[0].id, "teams", aad)
-    settings = Settings(teams_anonymous=True, teams_approval_channel=CHANNEL)
+    # The tests run on PostgreSQL too; the app under test uses `ctx`, not this URL.
+    settings = Settings(
+        database_url="sqlite:///unused.db", teams_anonymous=True, teams_approval_channel=CHANNEL
+    )
     with (
         FakeConnector() as fake,
         serving(create_web_app(ctx, None, TeamsBot(ctx, settings))) as base,
