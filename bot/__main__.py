@@ -54,6 +54,10 @@ def parser(lang: str) -> argparse.ArgumentParser:
     report.add_argument("--format", choices=FORMATS, help=t(lang, "cli.report.format"))
     report.add_argument("--out", type=Path, required=True, help=t(lang, "cli.report.out"))
     commands.add_parser("municipalities", help=t(lang, "cli.municipalities"))
+    package = commands.add_parser("teams-package", help=t(lang, "cli.teams_package"))
+    package.add_argument(
+        "--out", type=Path, default=Path("dxdesk-teams.zip"), help=t(lang, "cli.teams_package.out")
+    )
     roster = commands.add_parser("roster", help=t(lang, "cli.roster"))
     roster_commands = roster.add_subparsers(dest="roster_command", metavar="ACTION", required=True)
     roster_commands.add_parser("list", help=t(lang, "cli.roster.list"))

@@ -30,7 +30,7 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
             print(t(lang, "cli.migrated", revision=migrate.current(database)))
         return 0
     if command == "serve":
-        if not settings.slack_enabled:
+        if not (settings.slack_enabled or settings.teams_enabled):
             print(t(lang, "cli.serve.no_platform"), file=sys.stderr)
             return 2
         from bot import serve
@@ -38,6 +38,8 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
         return serve.run(build_context(settings), settings)
     if command == "demo":
         return demo.run(args.out, sys.stdout, lang)
+    if command == "teams-package":
+        return _teams_package(args.out, settings, lang)
     with database_errors():
         ctx = build_context(settings)
     if command == "console":
@@ -136,4 +138,15 @@ def _roster(ctx: Any, args: argparse.Namespace, lang: str) -> int:
         print(refusal_reply(lang, refusal).plain_text(), file=sys.stderr)
         return 2
     print(t(lang, "cli.linked", name=found[0].name, platform=args.platform, user=args.user_id))
+    return 0
+
+
+def _teams_package(out: Path, settings: Settings, lang: str) -> int:
+    if not settings.teams_app_id:
+        print(t(lang, "cli.teams_package.no_app_id"), file=sys.stderr)
+        return 2
+    from bot.teams import package
+
+    written = package.write(out, settings.teams_app_id, settings.public_url)
+    print(t(lang, "cli.teams_package.written", path=str(written)))
     return 0

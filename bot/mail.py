@@ -14,17 +14,16 @@ from __future__ import annotations
 import logging
 import smtplib
 import ssl
-from datetime import timedelta
 from email.message import EmailMessage
 from email.utils import formataddr, formatdate, make_msgid
 
 from bot.config import Settings, SmtpServer
+from bot.delivery import LEASE_MARGIN
 from handlers import notices
 from handlers.context import Context
 
 log = logging.getLogger("dxdesk.mail")
 TIMEOUT_SECONDS = 30
-LEASE_MARGIN = timedelta(minutes=1)
 
 
 def message(mail: notices.Mail, sender: str) -> EmailMessage:

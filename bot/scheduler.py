@@ -3,6 +3,7 @@
 - `tick` — reap expired leases and queue what has fallen due (reminders, check-ins,
   the weekly digest) as outbox rows with unique keys;
 - `deliver` — claim due outbox rows and send them (Slack DMs and channel posts);
+- `teams` — the same for people linked to Teams, as proactive Adaptive Cards;
 - `mail` — the same for invite e-mails, when SMTP is configured;
 - `nudge` — remind the approval thread of undecided requests.
 
@@ -29,6 +30,7 @@ from handlers.context import Context
 if TYPE_CHECKING:
     from bot.config import Settings
     from bot.slack.app import SlackBot
+    from bot.teams.app import TeamsBot
 
 TICK_SECONDS = 30
 DELIVER_SECONDS = 1
@@ -36,7 +38,16 @@ MAIL_SECONDS = 10
 NUDGE_MINUTES = 60
 
 
-def start(ctx: Context, settings: Settings, slack: SlackBot | None) -> BackgroundScheduler:
+def start(
+    ctx: Context,
+    settings: Settings,
+    slack: SlackBot | None,
+    teams: TeamsBot | None = None,
+    *,
+    shared: bool = True,
+) -> BackgroundScheduler:
+    """`shared`: also the platform-neutral jobs (tick, mail). A second scheduler beside
+    the Slack worker's (Slack and Teams both on) runs only the Teams delivery."""
     # A run still going when the next is due is simply skipped (it is working through
     # the same queue); that is normal, not worth a warning a second.
     logging.getLogger("apscheduler.scheduler").setLevel(logging.ERROR)
@@ -46,9 +57,15 @@ def start(ctx: Context, settings: Settings, slack: SlackBot | None) -> Backgroun
         job_defaults={"coalesce": True, "max_instances": 1, "misfire_grace_time": 60},
     )
     now = datetime.now(TOKYO)
-    scheduler.add_job(
-        clockwork.tick, "interval", args=(ctx,), seconds=TICK_SECONDS, id="tick", next_run_time=now
-    )
+    if shared:
+        scheduler.add_job(
+            clockwork.tick,
+            "interval",
+            args=(ctx,),
+            seconds=TICK_SECONDS,
+            id="tick",
+            next_run_time=now,
+        )
     if slack is not None:
         scheduler.add_job(
             slack.deliver, "interval", seconds=DELIVER_SECONDS, id="deliver", next_run_time=now
@@ -56,7 +73,11 @@ def start(ctx: Context, settings: Settings, slack: SlackBot | None) -> Backgroun
         scheduler.add_job(
             slack.nudge, "interval", minutes=NUDGE_MINUTES, id="nudge", next_run_time=now
         )
-    if settings.smtp is not None:
+    if teams is not None:
+        scheduler.add_job(
+            teams.deliver, "interval", seconds=DELIVER_SECONDS, id="teams", next_run_time=now
+        )
+    if shared and settings.smtp is not None:
         scheduler.add_job(
             mail.deliver_mail,
             "interval",

@@ -1,6 +1,9 @@
 """`python -m bot serve`: the web application and Socket Mode when asked for. The
 scheduled work (bot/scheduler.py: reminders, notices, e-mails, nudges) runs in the Slack
-worker process, beside everything else that happens after an acknowledgement."""
+worker process, beside everything else that happens after an acknowledgement. With
+Teams, its deliverer runs in this process on a BackgroundScheduler thread (with Teams
+only, the whole scheduler does): proactive sends are outbound HTTP calls, not work that
+competes with Slack's acknowledgements."""
 
 from __future__ import annotations
 
@@ -9,6 +12,7 @@ import sys
 
 import uvicorn
 
+from bot import scheduler
 from bot.config import Settings
 from bot.slack.app import SlackBot
 from bot.slack.jobs import ProcessJobs
@@ -35,6 +39,9 @@ def run(ctx: Context, settings: Settings) -> int:
         socket = SocketModeHandler(slack.app, settings.slack_app_token.get_secret_value())
         socket.connect()
         log.info("Slack: Socket Mode")
+    clock = None
+    if teams is not None:
+        clock = scheduler.start(ctx, settings, None, teams, shared=slack is None)
     try:
         uvicorn.run(
             create_web_app(ctx, None if socket else slack, teams),
@@ -43,6 +50,8 @@ def run(ctx: Context, settings: Settings) -> int:
             log_level=settings.log_level.lower(),
         )
     finally:
+        if clock is not None:
+            clock.shutdown(wait=False)
         if slack is not None:
             slack.jobs.shutdown()
         if socket is not None:

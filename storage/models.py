@@ -415,6 +415,34 @@ class PostedMessage(SQLModel, table=True):
     nudged_at: datetime | None = aware(nullable=True)
 
 
+class TeamsConversation(SQLModel, table=True):
+    """Where Teams can be written to without being spoken to first (a conversation
+    reference, refreshed on every inbound activity): a person's 1:1 chat with the bot
+    (`personal`; no conversation yet when they were only seen in a channel — then one is
+    created with `user_id`), or a channel (`channel`, by its conversation id)."""
+
+    __tablename__ = "teams_conversation"
+    __table_args__ = (
+        UniqueConstraint("person_id", "kind"),
+        UniqueConstraint("channel_id"),
+        CheckConstraint(
+            "(kind = 'personal' AND person_id IS NOT NULL)"
+            " OR (kind = 'channel' AND channel_id IS NOT NULL)",
+            name="ck_teams_conversation_target",
+        ),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    kind: str = Field(max_length=10)
+    person_id: int | None = Field(default=None, foreign_key="person.id", index=True)
+    channel_id: str | None = Field(default=None, max_length=200)
+    conversation_id: str | None = Field(default=None, max_length=400)
+    user_id: str | None = Field(default=None, max_length=200)
+    service_url: str = Field(max_length=500)
+    tenant_id: str | None = Field(default=None, max_length=100)
+    updated_at: datetime = aware()
+
+
 class InboundEvent(SQLModel, table=True):
     """Platform event ids already handled: a retried delivery is acknowledged, not redone."""
 

@@ -92,9 +92,11 @@ def activity(
     *,
     conversation: str,
     type: str = "message",
-    conversation_type: str = "personal",
+    conversation_type: str | None = None,
     **fields: Any,
 ) -> dict[str, Any]:
+    if conversation_type is None:  # channel conversation ids start 19:, a 1:1 chat's a:
+        conversation_type = "channel" if conversation.startswith("19:") else "personal"
     sender: dict[str, Any] = {"id": f"29:{aad or 'nobody'}", "name": "someone"}
     if aad:
         sender["aadObjectId"] = aad

@@ -21,6 +21,7 @@ COMMANDS = (
     "municipalities",
     "roster",
     "report",
+    "teams-package",
 )
 
 

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import logging
 import re
-import time
 from datetime import timedelta
 from typing import Any
 
@@ -26,6 +25,7 @@ from slack_sdk.http_retry.builtin_handlers import (
 )
 from slack_sdk.webhook import WebhookClient
 
+from bot import delivery
 from bot.config import Settings
 from bot.slack import blocks
 from bot.slack.jobs import Jobs, ThreadJobs
@@ -41,8 +41,6 @@ from storage.models import Audience
 
 log = logging.getLogger("dxdesk.slack")
 PLATFORM = "slack"
-DELIVER_BUDGET_SECONDS = 20  # one deliver run; the scheduler starts the next at once
-LEASE_MARGIN = timedelta(minutes=1)  # stop sending a claimed batch this close to its lease
 NOTICE_EVENT = "dxdesk_notice"  # message metadata type carrying a notice's outbox key
 MESSAGE_SHORTCUT = "dx_request_from_message"
 ACTION_IDS = re.compile(r"^[a-z_]+(\.[a-z_]+)*$")
@@ -413,21 +411,10 @@ class SlackBot:
             except Exception:
                 log.exception("approval card for request %s not posted", request_id)
                 break
-        sent = 0
         audiences = (Audience.PREFECTURE,) if self.channel else ()
-        deadline = time.monotonic() + DELIVER_BUDGET_SECONDS
-        while batch := notices.claim(self.ctx, PLATFORM, audiences=audiences):
-            for out in batch:
-                if self.ctx.clock.now() > out.lease_until - LEASE_MARGIN:
-                    # Slow sends (a long Retry-After) ate the lease: what is left will be
-                    # reaped and sent by whoever is free, after checking the DM first.
-                    return sent
-                sent += self.send(out)
-            if time.monotonic() > deadline:
-                break  # the next run carries on
-        return sent
+        return delivery.deliver(self.ctx, PLATFORM, audiences, self.send)
 
-    def send(self, out: notices.Outgoing) -> bool:
+    def send(self, out: notices.Outgoing) -> delivery.Outcome:
         """One notice: posted with its outbox key in the message metadata, so that a row
         reaped from a sender that died mid-send is not posted twice."""
         target = (self.channel if out.audience else out.to) or ""
@@ -451,14 +438,7 @@ class SlackBot:
             ok = False
         else:
             ok = True
-        notices.finish(
-            self.ctx,
-            out.notification_id,
-            sent=ok,
-            lease_until=out.lease_until,
-            retry_after=retry_after,
-        )
-        return ok
+        return ok, retry_after
 
     def already_posted(self, channel: str, key: str) -> bool:
         """Whether a notice went out before its sender died (its row was reaped): every

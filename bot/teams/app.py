@@ -11,21 +11,34 @@ form submit is an `Action.Execute` invoke (`adaptiveCard/action`): it runs
 `router.press`/`router.submit` and its invoke response is the refreshed card, so field
 errors and decisions show in place; a refusal answers with a message and leaves the card
 as it was. Handlers block on the database, so they run in a worker thread.
+
+Every inbound activity refreshes the conversation reference of its sender (a linked
+person) and of the approval channel (storage/teams.py); `deliver` (run by the scheduler)
+sends the outbox's notices through them proactively: it continues a stored conversation,
+or creates the 1:1 chat at the stored serviceUrl for someone seen only in a channel.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+from datetime import timedelta
 from typing import Any
 
 from microsoft_agents.activity import (
     Activity,
     ActivityTypes,
     Attachment,
+    ChannelAccount,
+    ConversationAccount,
+    ConversationParameters,
     InvokeResponse,
 )
-from microsoft_agents.hosting.core import ActivityHandler, TurnContext
+from microsoft_agents.hosting.core import (
+    ActivityHandler,
+    RestChannelServiceClientFactory,
+    TurnContext,
+)
 from microsoft_agents.hosting.core.authorization import (
     AgentAuthConfiguration,
     ClaimsIdentity,
@@ -35,9 +48,10 @@ from microsoft_agents.hosting.core.http import HttpAdapterBase
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
+from bot import delivery
 from bot.config import Settings
 from bot.teams import cards
-from handlers import approval, payloads, roster, router
+from handlers import approval, notices, payloads, roster, router
 from handlers.actor import Actor
 from handlers.context import Context
 from handlers.core import record_refusal
@@ -45,6 +59,8 @@ from handlers.errors import Refused
 from handlers.i18n import t
 from handlers.reply import Reply
 from storage import messages
+from storage import teams as references
+from storage.models import Audience, TeamsConversation
 
 log = logging.getLogger("dxdesk.teams")
 PLATFORM = "teams"
@@ -53,6 +69,9 @@ MESSAGE = "application/vnd.microsoft.activity.message"
 NEW_REQUESTS = ("request.submit", "bpr.apply")
 DECISIONS = ("request.approve", "request.decline", "request.ask_info", "request.reassign")
 CHANGES_CARD = (*DECISIONS, "request.answer", "request.amend", "request.cancel", "session.book")
+TEAMS_CHANNEL_ID = "msteams"
+NO_REFERENCE_RETRY = timedelta(hours=1)
+"""A person linked to Teams who has never written to the bot cannot be reached yet."""
 
 
 class _Request:
@@ -91,6 +110,29 @@ class _Adapter(HttpAdapterBase):
         self.on_turn_error = on_turn_error
 
 
+class _AnonymousClients(RestChannelServiceClientFactory):
+    """Anonymous mode (local development): outbound calls, proactive ones included,
+    carry no token."""
+
+    async def create_connector_client(
+        self,
+        context: Any,
+        claims_identity: Any,
+        service_url: str,
+        audience: str,
+        scopes: Any = None,
+        use_anonymous: bool = False,
+    ) -> Any:
+        return await super().create_connector_client(
+            context, claims_identity, service_url, audience, scopes, use_anonymous=True
+        )
+
+    async def create_user_token_client(
+        self, context: Any, claims_identity: Any, use_anonymous: bool = False
+    ) -> Any:
+        return await super().create_user_token_client(context, claims_identity, use_anonymous=True)
+
+
 def connections(settings: Settings) -> Any:
     """The MSAL connection that gets outbound tokens (None in anonymous mode)."""
     if settings.teams_anonymous:
@@ -116,8 +158,12 @@ class TeamsBot(ActivityHandler):
         self.lang = ctx.rules.language
         self.anonymous = settings.teams_anonymous
         self.channel = settings.teams_approval_channel
+        self.app_id = settings.teams_app_id or ""
         self.validator = JwtTokenValidator(auth(settings))
-        self.adapter = _Adapter(connection_manager=connections(settings))
+        if settings.teams_anonymous:
+            self.adapter = _Adapter(channel_service_client_factory=_AnonymousClients(None))
+        else:
+            self.adapter = _Adapter(connection_manager=connections(settings))
 
     # -- HTTP ----------------------------------------------------------------------------
     async def handle(self, request: Request) -> Response:
@@ -162,6 +208,41 @@ class TeamsBot(ActivityHandler):
             Refused("identity.unknown", target_type="teams_user", target_id=str(user_id)[:50]),
         )
         return roster.unknown_user(self.lang)
+
+    # -- conversation references -----------------------------------------------------------
+    async def on_turn(self, turn_context: TurnContext) -> None:
+        await asyncio.to_thread(self.remember, turn_context.activity)
+        await super().on_turn(turn_context)
+
+    def remember(self, activity: Activity) -> None:
+        """Refresh where the sender (a linked person) and the approval channel can be
+        written to later. Never fails the turn."""
+        conversation = activity.conversation
+        if not activity.service_url or conversation is None or not conversation.id:
+            return
+        try:
+            tenant = tenant_of(activity)
+            now = self.ctx.clock.now()
+            actor = self.actor(activity)
+            base = conversation.id.split(";", 1)[0]  # a channel reply: "19:…;messageid=…"
+            with self.ctx.db.transaction() as session:
+                if self.channel and base == self.channel:
+                    references.remember_channel(
+                        session, base, service_url=activity.service_url, now=now, tenant_id=tenant
+                    )
+                if actor is not None:
+                    personal = conversation.conversation_type in (None, "personal")
+                    references.remember_personal(
+                        session,
+                        actor.id,
+                        service_url=activity.service_url,
+                        now=now,
+                        conversation_id=conversation.id if personal else None,
+                        user_id=activity.from_property.id if activity.from_property else None,
+                        tenant_id=tenant,
+                    )
+        except Exception:
+            log.exception("teams conversation reference not stored")
 
     # -- activities ----------------------------------------------------------------------
     async def on_message_activity(self, turn_context: TurnContext) -> None:
@@ -227,9 +308,17 @@ class TeamsBot(ActivityHandler):
             return
 
         def remember() -> None:
-            approval.remember_card(
-                self.ctx, PLATFORM, request_id, self.channel or "", str(posted.id)
-            )
+            channel = self.channel or ""
+            approval.remember_card(self.ctx, PLATFORM, request_id, channel, str(posted.id))
+            activity = turn_context.activity
+            with self.ctx.db.transaction() as session:
+                references.remember_channel(
+                    session,
+                    channel,
+                    service_url=activity.service_url or "",
+                    now=self.ctx.clock.now(),
+                    tenant_id=tenant_of(activity),
+                )
 
         await asyncio.to_thread(remember)
 
@@ -252,6 +341,111 @@ class TeamsBot(ActivityHandler):
             )
         except Exception:
             log.exception("teams approval card for request %s not updated", request_id)
+
+    # -- proactive delivery of the outbox ---------------------------------------------------
+    def deliver(self) -> int:
+        """Send the notices queued for people linked to Teams (and, with an approval
+        channel, those for the prefecture's channel) as Adaptive Cards. A notice that fails
+        goes back to the queue with a back-off; after a few attempts it is `failed`. Teams
+        keeps no metadata to check, so a row reaped from a sender that died mid-send may
+        be sent twice (at least once)."""
+        audiences = (Audience.PREFECTURE,) if self.channel else ()
+        return delivery.deliver(self.ctx, PLATFORM, audiences, self.send)
+
+    def send(self, out: notices.Outgoing) -> delivery.Outcome:
+        retry_after: timedelta | None = None
+        reference = self.reference(out)
+        if reference is None:
+            log.warning("notice %s: no Teams conversation to write to yet", out.notification_id)
+            ok, retry_after = False, NO_REFERENCE_RETRY
+        else:
+            try:
+                created = asyncio.run(self.post_proactive(reference, message(out.reply)))
+            except Exception:
+                log.exception("notice %s not delivered", out.notification_id)
+                ok = False
+            else:
+                ok = True
+                if created:
+                    self.remember_created(reference, created)
+        return ok, retry_after
+
+    def reference(self, out: notices.Outgoing) -> TeamsConversation | None:
+        actor = roster.identify(self.ctx, PLATFORM, out.to) if out.to else None
+        with self.ctx.db.transaction() as session:
+            if out.audience:
+                return references.channel(session, self.channel) if self.channel else None
+            return references.personal(session, actor.id) if actor else None
+
+    def remember_created(self, reference: TeamsConversation, conversation_id: str) -> None:
+        with self.ctx.db.transaction() as session:
+            references.remember_personal(
+                session,
+                reference.person_id or 0,
+                service_url=reference.service_url,
+                now=self.ctx.clock.now(),
+                conversation_id=conversation_id,
+            )
+
+    def agent_account(self) -> ChannelAccount:
+        return ChannelAccount(id=f"28:{self.app_id}")
+
+    async def post_proactive(self, reference: TeamsConversation, activity: Activity) -> str | None:
+        """Send through the SDK's proactive path; the id of a conversation it had to create
+        (None when it continued a stored one)."""
+
+        async def send(turn_context: TurnContext) -> None:
+            await turn_context.send_activity(activity)
+
+        if reference.conversation_id:
+            continuation = Activity(
+                type=ActivityTypes.event,
+                name="ContinueConversation",
+                channel_id=TEAMS_CHANNEL_ID,
+                service_url=reference.service_url,
+                conversation=ConversationAccount(
+                    id=reference.conversation_id, tenant_id=reference.tenant_id
+                ),
+                recipient=self.agent_account(),
+                from_property=ChannelAccount(id=reference.user_id or ""),
+            )
+            await self.adapter.continue_conversation(self.app_id, continuation, send)
+            return None
+        if not reference.user_id:
+            raise LookupError("no Teams user id to open a conversation with")
+        created: list[str] = []
+
+        async def send_and_note(turn_context: TurnContext) -> None:
+            conversation = turn_context.activity.conversation
+            created.append(conversation.id if conversation else "")
+            await send(turn_context)
+
+        parameters = ConversationParameters(
+            is_group=False,
+            agent=self.agent_account(),
+            members=[ChannelAccount(id=reference.user_id)],
+            tenant_id=reference.tenant_id,
+            channel_data={"tenant": {"id": reference.tenant_id}} if reference.tenant_id else None,
+        )
+        audience = self.adapter.create_claims_identity(self.app_id).get_token_audience()
+        await self.adapter.create_conversation(
+            self.app_id,
+            TEAMS_CHANNEL_ID,
+            reference.service_url,
+            audience,
+            parameters,
+            send_and_note,
+        )
+        return created[0] if created and created[0] else None
+
+
+def tenant_of(activity: Activity) -> str | None:
+    if activity.conversation and activity.conversation.tenant_id:
+        return activity.conversation.tenant_id
+    data = activity.channel_data if isinstance(activity.channel_data, dict) else {}
+    tenant = data.get("tenant") if isinstance(data.get("tenant"), dict) else {}
+    value = tenant.get("id")
+    return str(value) if value else None
 
 
 def connector(turn_context: TurnContext) -> Any:

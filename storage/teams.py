@@ -1,0 +1,75 @@
+"""Teams conversation references: where the bot may write without being spoken to."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlmodel import Session, select
+
+from storage.models import TeamsConversation
+
+PERSONAL = "personal"
+CHANNEL = "channel"
+
+
+def remember_personal(
+    session: Session,
+    person_id: int,
+    *,
+    service_url: str,
+    now: datetime,
+    conversation_id: str | None = None,
+    user_id: str | None = None,
+    tenant_id: str | None = None,
+) -> TeamsConversation:
+    """The person's 1:1 reference. Without a `conversation_id` (seen in a channel only)
+    an existing conversation is kept and only the addresses are refreshed."""
+    row = personal(session, person_id) or TeamsConversation(kind=PERSONAL, person_id=person_id)
+    row.service_url = service_url
+    row.conversation_id = conversation_id or row.conversation_id
+    row.user_id = user_id or row.user_id
+    row.tenant_id = tenant_id or row.tenant_id
+    row.updated_at = now
+    session.add(row)
+    session.flush()
+    return row
+
+
+def remember_channel(
+    session: Session, channel_id: str, *, service_url: str, now: datetime, tenant_id: str | None
+) -> TeamsConversation:
+    row = channel(session, channel_id) or TeamsConversation(kind=CHANNEL, channel_id=channel_id)
+    row.conversation_id = channel_id
+    row.service_url = service_url
+    row.tenant_id = tenant_id or row.tenant_id
+    row.updated_at = now
+    session.add(row)
+    session.flush()
+    return row
+
+
+def personal(session: Session, person_id: int) -> TeamsConversation | None:
+    return session.exec(
+        select(TeamsConversation)
+        .where(TeamsConversation.kind == PERSONAL)
+        .where(TeamsConversation.person_id == person_id)
+    ).first()
+
+
+def channel(session: Session, channel_id: str) -> TeamsConversation | None:
+    return session.exec(
+        select(TeamsConversation)
+        .where(TeamsConversation.kind == CHANNEL)
+        .where(TeamsConversation.channel_id == channel_id)
+    ).first()
+
+
+def for_people(session: Session, person_ids: list[int]) -> dict[int, TeamsConversation]:
+    if not person_ids:
+        return {}
+    rows = session.exec(
+        select(TeamsConversation)
+        .where(TeamsConversation.kind == PERSONAL)
+        .where(TeamsConversation.person_id.in_(person_ids))  # type: ignore[union-attr]
+    ).all()
+    return {r.person_id or 0: r for r in rows}
