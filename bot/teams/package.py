@@ -1,6 +1,6 @@
 """`python -m bot teams-package --out PATH`: the Teams app package to upload (Teams admin
 center or "Upload a custom app"): manifest.json, color.png (192×192) and outline.png
-(32×32, white on transparent) at the root of a zip. The manifest (teams/manifest.json)
+(32×32, white on transparent) at the root of a zip. The manifest (templates/teams/manifest.json)
 gets the bot's app id and the service's public address; the icons are drawn here."""
 
 from __future__ import annotations
@@ -12,7 +12,9 @@ import zlib
 from pathlib import Path
 from typing import Any
 
-MANIFEST = Path(__file__).resolve().parents[2] / "teams" / "manifest.json"
+import templates
+
+MANIFEST = templates.DIR / "teams" / "manifest.json"  # package data: works when installed
 ACCENT = (0x1F, 0x6F, 0xB2)
 WHITE = (0xFF, 0xFF, 0xFF)
 
