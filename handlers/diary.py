@@ -62,7 +62,7 @@ def travel_table(session: Session) -> TravelTable:
     return TravelTable(
         (
             Site(m.id or 0, m.travel_minutes, m.latitude, m.longitude)
-            for m in people.travel_sites(session)
+            for m in people.municipalities(session)
         ),
         PREFECTURAL_OFFICE_POSITION,
     )

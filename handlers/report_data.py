@@ -284,7 +284,7 @@ def gather_minutes(
     start, end = period.bounds()
     days = [
         s
-        for s in report_rows.sessions_between(session, start, end)
+        for s in sessions.listing(session, start=start, end=end, include_cancelled=True)
         if s.kind == SessionKind.OFFICE_DAY and s.status != SessionStatus.CANCELLED
     ]
     filed = report_rows.minutes_of_sessions(session, [d.id for d in days if d.id])
@@ -362,7 +362,7 @@ def gather_plans(
     names = names or Names(session)
     live = [
         s
-        for s in report_rows.sessions_between(session, None, None)
+        for s in sessions.listing(session, include_cancelled=True)
         if s.engagement_id is not None and s.status != SessionStatus.CANCELLED
     ]
     return [
@@ -409,7 +409,7 @@ def gather_final(ctx: Context, period: Period, progress: Progress = _quiet) -> F
         start, end = period.bounds()
         booked = [
             s
-            for s in report_rows.sessions_between(session, start, end)
+            for s in sessions.listing(session, start=start, end=end, include_cancelled=True)
             if s.status != SessionStatus.CANCELLED
         ]
         rows = list(_session_rows(session, names, booked).values())

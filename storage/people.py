@@ -134,11 +134,6 @@ def lock(session: Session, person_ids: Sequence[int]) -> None:
         ).all()
 
 
-def travel_sites(session: Session) -> list[Municipality]:
-    """Every municipality with its office travel minutes and position (for travel.py)."""
-    return list(session.exec(select(Municipality).order_by(col(Municipality.code))).all())
-
-
 def staff_of(session: Session, municipality_id: int) -> list[Person]:
     """The active municipal staff registered for one municipality."""
     return list(

@@ -83,18 +83,6 @@ def sessions_by_id(session: Session, session_ids: Collection[int]) -> dict[int, 
     return {row.id: row for row in rows if row.id is not None}
 
 
-def sessions_between(
-    session: Session, start: datetime | None, end: datetime | None
-) -> list[SupportSession]:
-    """Every session (cancelled included: the caller decides) starting in [start, end)."""
-    query = select(SupportSession).order_by(col(SupportSession.starts_at))
-    if start is not None:
-        query = query.where(col(SupportSession.starts_at) >= start)
-    if end is not None:
-        query = query.where(col(SupportSession.starts_at) < end)
-    return list(session.exec(query).all())
-
-
 def municipalities_of_sessions(
     session: Session, session_ids: Collection[int]
 ) -> dict[int, list[int]]:
