@@ -133,9 +133,11 @@ class Outgoing:
 def claim(
     ctx: Context, platform: str | None, limit: int = 50, audiences: Collection[str] = ()
 ) -> list[Outgoing]:
-    """Due notices for people reachable on `platform` (None: everyone) and for these
-    channels, claimed for sending. Nothing is claimed outside business hours: it waits for the next
-    business morning. Notices to someone on leave today wait until they are back.
+    """Due notices for people whose notices go to `platform` (None: everyone; see
+    people.notified_on: each person's go to exactly one platform, the one they last used)
+    and for these channels, claimed for sending. Nothing is claimed outside business
+    hours: it waits for the next business morning. Notices to someone on leave today wait
+    until they are back.
     An invite's .ics is built from the content the row was queued with (what was true
     then), from the service's own address."""
     now = ctx.clock.now()
@@ -144,7 +146,7 @@ def claim(
     with ctx.db.transaction() as session:
         # platform None: everyone, addressed by person id (the demo's narrated "chat")
         reachable = (
-            people.with_identity(session, platform)
+            people.notified_on(session, platform)
             if platform
             else {p.id or 0: str(p.id) for p in people.listing(session)}
         )

@@ -34,11 +34,23 @@ PERSON = FormSpec(
 )
 
 
-def identify(ctx: Context, platform: str, platform_user_id: str) -> Actor | None:
-    """The registered person behind a chat account, or None (the adapter then explains)."""
+def identify(
+    ctx: Context, platform: str, platform_user_id: str, *, inbound: bool = True
+) -> Actor | None:
+    """The registered person behind a chat account, or None (the adapter then explains).
+
+    `inbound`: the person is using DX Desk from this platform now, so it becomes the one
+    their notices go to (people.notified_on); written only when it changes, so the usual
+    call stays one read. Pass False for lookups that are not the person's doing (a
+    deliverer finding a notice's recipient)."""
     with ctx.db.transaction() as session:
         person = people.by_identity(session, platform, platform_user_id)
-        return Actor.from_person(person, ctx.rules.language) if person else None
+        if person is None:
+            return None
+        if inbound and person.notify_platform != platform:
+            person.notify_platform = platform
+            session.add(person)
+        return Actor.from_person(person, ctx.rules.language)
 
 
 def find(ctx: Context, key: str) -> list[Actor]:
@@ -130,6 +142,8 @@ def link_by_email(ctx: Context, platform: str, platform_user_id: str, email: str
         if person is None or person.id is None:
             return None
         people.link_identity(session, person.id, platform, platform_user_id)
+        person.notify_platform = platform  # first contact: they are using this platform
+        session.add(person)
         audit.record(
             session,
             at=ctx.clock.now(),

@@ -143,6 +143,9 @@ class Person(SQLModel, table=True):
     qualifications: list[str] = json_list()
     language: str | None = Field(default=None, max_length=5)
     active: bool = True
+    # the chat platform (as in chat_identity.platform) this person last used DX Desk from:
+    # their notices go there (storage.people.notified_on)
+    notify_platform: str | None = Field(default=None, max_length=20)
 
 
 class ChatIdentity(SQLModel, table=True):

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from sqlalchemy import func, or_
+from sqlalchemy import and_, func, or_
+from sqlalchemy.orm import aliased
 from sqlmodel import Session, col, select
 
 from storage.models import ChatIdentity, Municipality, Person, Role
@@ -112,6 +113,50 @@ def with_identity(session: Session, platform: str) -> dict[int, str]:
         .join(Person, col(Person.id) == col(ChatIdentity.person_id))
         .where(ChatIdentity.platform == platform)
         .where(Person.active)
+    ).all()
+    return dict(rows)
+
+
+def notified_on(session: Session, platform: str) -> dict[int, str]:
+    """person id → platform user id, for everyone active whose notices go to `platform`:
+    each person's notices go to exactly one platform, the one they last used DX Desk from
+    (`Person.notify_platform`); someone never seen, or last seen on a platform they are no
+    longer linked to, gets them on their earliest-linked identity (lowest id). With two
+    accounts on one platform, the earlier one is written to. One query."""
+    mine = aliased(ChatIdentity)  # the identity returned
+    other = aliased(ChatIdentity)
+    earlier = aliased(ChatIdentity)
+    notify_linked = (
+        select(other.id)
+        .where(other.person_id == mine.person_id)
+        .where(other.platform == Person.notify_platform)
+        .exists()
+    )
+    earlier_on_platform = (
+        select(earlier.id)
+        .where(earlier.person_id == mine.person_id)
+        .where(earlier.platform == mine.platform)
+        .where(col(earlier.id) < col(mine.id))
+        .exists()
+    )
+    earlier_anywhere = (
+        select(earlier.id)
+        .where(earlier.person_id == mine.person_id)
+        .where(col(earlier.id) < col(mine.id))
+        .exists()
+    )
+    rows = session.exec(
+        select(mine.person_id, mine.platform_user_id)
+        .join(Person, col(Person.id) == col(mine.person_id))
+        .where(mine.platform == platform)
+        .where(Person.active)
+        .where(~earlier_on_platform)
+        .where(
+            or_(
+                Person.notify_platform == platform,
+                and_(~notify_linked, ~earlier_anywhere),
+            )
+        )
     ).all()
     return dict(rows)
 
