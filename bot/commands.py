@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+import uuid
 from pathlib import Path
 from typing import Any
 
@@ -144,6 +145,11 @@ def _roster(ctx: Any, args: argparse.Namespace, lang: str) -> int:
 def _teams_package(out: Path, settings: Settings, lang: str) -> int:
     if not settings.teams_app_id:
         print(t(lang, "cli.teams_package.no_app_id"), file=sys.stderr)
+        return 2
+    try:  # Teams refuses a package whose app and bot ids are not GUIDs
+        uuid.UUID(settings.teams_app_id)
+    except ValueError:
+        print(t(lang, "cli.teams_package.bad_app_id", value=settings.teams_app_id), file=sys.stderr)
         return 2
     from bot.teams import package
 

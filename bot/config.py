@@ -104,6 +104,9 @@ class Settings(BaseSettings):
     teams_tenant_id: str | None = Field(
         default=None, validation_alias=AliasChoices("TEAMS_TENANT_ID")
     )
+    teams_authority: str | None = Field(
+        default=None, validation_alias=AliasChoices("TEAMS_AUTHORITY")
+    )
     teams_approval_channel: str | None = Field(
         default=None, validation_alias=AliasChoices("TEAMS_APPROVAL_CHANNEL")
     )
@@ -168,6 +171,20 @@ class Settings(BaseSettings):
         parts = urlsplit(value.strip())
         if parts.scheme not in ("http", "https") or not parts.netloc:
             raise ValueError("expected http(s)://HOST[:PORT], e.g. https://dxdesk.example.jp")
+        return value.strip().rstrip("/")
+
+    @field_validator("teams_authority")
+    @classmethod
+    def _teams_authority(cls, value: str | None) -> str | None:
+        """The Entra ID authority the bot's outbound tokens come from (MSAL, client
+        credentials); unset, https://login.microsoftonline.com/<TEAMS_TENANT_ID>."""
+        if not value or not value.strip():
+            return None
+        parts = urlsplit(value.strip())
+        if parts.scheme != "https" or not parts.hostname or not parts.path.strip("/"):
+            raise ValueError(
+                "expected https://HOST/TENANT, e.g. https://login.microsoftonline.us/TENANT_ID"
+            )
         return value.strip().rstrip("/")
 
     @model_validator(mode="after")
@@ -263,6 +280,7 @@ ENV_NAMES = {
     "teams_app_id": "TEAMS_APP_ID",
     "teams_app_password": "TEAMS_APP_PASSWORD",
     "teams_tenant_id": "TEAMS_TENANT_ID",
+    "teams_authority": "TEAMS_AUTHORITY",
     "teams_approval_channel": "TEAMS_APPROVAL_CHANNEL",
     "teams_anonymous": "DXDESK_TEAMS_ANONYMOUS",
 }

@@ -3,9 +3,10 @@
 - `tick` — reap expired leases and queue what has fallen due (reminders, check-ins,
   the weekly digest) as outbox rows with unique keys;
 - `deliver` — claim due outbox rows and send them (Slack DMs and channel posts);
-- `teams` — the same for people linked to Teams, as proactive Adaptive Cards;
+- `teams` — the same for people whose notices go to Teams, as proactive Adaptive Cards
+  (and the approval cards Teams' channel is missing);
 - `mail` — the same for invite e-mails, when SMTP is configured;
-- `nudge` — remind the approval thread of undecided requests.
+- `nudge`, `teams_nudge` — remind the approval thread of undecided requests.
 
 Every job starts at once, so what fell due while the service was down goes out at
 start-up — once, because the facts and the outbox rows are in the database and
@@ -76,6 +77,9 @@ def start(
     if teams is not None:
         scheduler.add_job(
             teams.deliver, "interval", seconds=DELIVER_SECONDS, id="teams", next_run_time=now
+        )
+        scheduler.add_job(
+            teams.nudge, "interval", minutes=NUDGE_MINUTES, id="teams_nudge", next_run_time=now
         )
     if shared and settings.smtp is not None:
         scheduler.add_job(

@@ -81,6 +81,29 @@ def card(ctx: Context, request_id: int, language: str) -> Reply:
     return Reply(tuple(blocks), data={"request_id": request_id, "state": request.state})
 
 
+def public_card(ctx: Context, request_id: int, language: str) -> Reply:
+    """The approval card as everyone in a shared channel sees it, where a platform can
+    show each viewer their own version (Teams' user-specific views): the detail without
+    the approvers' buttons, and one button that opens an approver's own view."""
+    full = card(ctx, request_id, language)
+    blocks = tuple(b for b in full.blocks if not isinstance(b, Buttons))
+    if len(blocks) < len(full.blocks):
+        ref = payloads.encode(id=request_id)
+        blocks += (Buttons((Button("request.card", t(language, "button.staff_view"), ref),)),)
+    return Reply(blocks, data=full.data)
+
+
+@intent("request.card")
+def staff_card(ctx: Context, actor: Actor, ref: str) -> Reply:
+    """An approver's own view of a shared approval card, read afresh from the database
+    each time it is shown (so a decision taken elsewhere shows too)."""
+    request_id = payloads.require_id(ref)
+    policy.require(actor, "request.approve", target_type="request", target_id=request_id)
+    with ctx.db.transaction() as session:
+        load_visible(session, actor, request_id, "request.approve")
+    return card(ctx, request_id, actor.language)
+
+
 @intent("approval.queue")
 def queue(ctx: Context, actor: Actor, ref: str = "") -> Reply:
     """Requests waiting for the prefecture, oldest first."""

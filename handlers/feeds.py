@@ -29,16 +29,17 @@ from typing import Any, NamedTuple, TypeVar
 from icalendar import Event
 from sqlmodel import Session
 
-from handlers import diary, invites, policy
+from handlers import diary, invites, payloads, policy
 from handlers.actor import Actor
 from handlers.clock import TOKYO
 from handlers.context import Context
 from handlers.core import intent
+from handlers.errors import Refused
 from handlers.i18n import t
 from handlers.reply import Button, Buttons, Field, Fields, Reply, Text
 from handlers.travel import OFFICE, TravelTable
 from storage import audit, calendar_tokens, people, sessions
-from storage.models import Person, Role, SupportSession
+from storage.models import Notification, Person, Role, SupportSession
 
 FEED_PAST = timedelta(days=180)  # older sessions drop out of subscribed calendars
 T = TypeVar("T")
@@ -68,6 +69,27 @@ def show(ctx: Context, actor: Actor, ref: str = "") -> Reply:
             Buttons((Button("calendar.revoke", t(lang, "feed.revoke_button"), style="danger"),)),
         )
     )
+
+
+@intent("invite.file")
+def invite_file(ctx: Context, actor: Actor, ref: str) -> Reply:
+    """The .ics of one of the reader's own invite notices, built again from the notice
+    (for a platform that uploads a file only once its reader agrees: Teams' file
+    consent). Anyone else's notice, or one without a file, is refused and audited."""
+    notification_id = payloads.require_id(ref)
+    with ctx.db.transaction() as session:
+        row = session.get(Notification, notification_id)
+        if row is None or row.person_id != actor.id or row.kind != invites.CHAT_KIND:
+            raise Refused(
+                "refusal.not_allowed",
+                target_type="notification",
+                target_id=notification_id,
+                intent="invite.file",
+            )
+        file = invites.invite_file(
+            session, row.payload, actor.language, ctx.clock.now(), ctx.rules.organizer_email
+        )
+    return Reply((file,))
 
 
 @intent("calendar.revoke")

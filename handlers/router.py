@@ -21,6 +21,7 @@ from handlers import (
     logs,
     menu,
     notices,
+    payloads,
     quotas,
     reminders,
     reports,
@@ -34,6 +35,7 @@ from handlers.actor import Actor
 from handlers.context import Context
 from handlers.core import record_refusal, refusal_reply
 from handlers.errors import Refused
+from handlers.i18n import t
 from handlers.payloads import decode
 from handlers.reply import Reply
 
@@ -56,6 +58,7 @@ BUTTONS: dict[str, Handler] = {
     "request.decline.form": approval.decline_form,
     "request.ask_info.form": approval.ask_info_form,
     "request.reassign.form": approval.reassign_form,
+    "request.card": approval.staff_card,
     "bpr.list": bpr.listing,
     "bpr.view": bpr.view,
     "bpr.goal.form": bpr.goal_form,
@@ -84,6 +87,7 @@ BUTTONS: dict[str, Handler] = {
     "notices.list": notices.inbox,
     "calendar.feed": feeds.show,
     "calendar.revoke": feeds.revoke,
+    "invite.file": feeds.invite_file,
     "roster.form": roster.add_form,
     "report.form": reports.report_form,
     "casebook.form": reports.casebook_form,
@@ -152,3 +156,28 @@ def _unknown(ctx: Context, actor: Actor, action: str, refusal: Refused | None = 
     )
     record_refusal(ctx, actor, "router", refusal)
     return refusal_reply(actor.language, refusal)
+
+
+def command(ctx: Context, actor: Actor, words: str) -> Reply:
+    """What a typed command asks for, the same on every platform (Slack's `/dx …`, a
+    message to the bot on Teams): 相談 (or nothing), 申込, 状況, 事例 <言葉>, カレンダー,
+    and help for anything else. Each language's words are understood."""
+    first, rest = [*words.split(maxsplit=1), "", ""][:2]
+    rest = rest.strip()
+
+    def means(key: str) -> bool:
+        return first in (t("ja", key), t("en", key))
+
+    if means("command.casebook"):  # the search; bare, its form
+        if rest:
+            return submit(ctx, actor, "casebook.search", {"casebook_words": rest})
+        return press(ctx, actor, "casebook.form")
+    if not first or means("command.consult"):
+        return press(ctx, actor, "request.form", payloads.encode(kind="consultation"))
+    if means("command.apply"):
+        return press(ctx, actor, "request.form", payloads.encode(kind="bpr_application"))
+    if means("feed.command"):  # the private URL: answered to them only
+        return press(ctx, actor, "calendar.feed")
+    if means("command.status"):
+        return Reply.joined(press(ctx, actor, "request.list"), press(ctx, actor, "session.list"))
+    return press(ctx, actor, "help")

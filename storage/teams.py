@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
-from storage.models import TeamsConversation
+from storage.models import Person, TeamsConversation
 
 PERSONAL = "personal"
 CHANNEL = "channel"
@@ -73,3 +73,27 @@ def for_people(session: Session, person_ids: list[int]) -> dict[int, TeamsConver
         .where(TeamsConversation.person_id.in_(person_ids))  # type: ignore[union-attr]
     ).all()
     return {r.person_id or 0: r for r in rows}
+
+
+def approver_user_ids(session: Session, limit: int) -> list[str]:
+    """The Teams user ids of active approvers who have written to the bot (the only ones
+    Teams can be told to show their own view of a shared card), longest-known first."""
+    rows = session.exec(
+        select(TeamsConversation.user_id)
+        .join(Person, col(Person.id) == col(TeamsConversation.person_id))
+        .where(TeamsConversation.kind == PERSONAL)
+        .where(col(TeamsConversation.user_id).is_not(None))
+        .where(Person.active)
+        .where(Person.is_approver)
+        .order_by(col(TeamsConversation.id))
+        .limit(limit)
+    ).all()
+    return [str(user_id) for user_id in rows]
+
+
+def latest(session: Session) -> TeamsConversation | None:
+    """The most recently refreshed reference of any kind: where Teams was last reached
+    (its serviceUrl and tenant serve a channel the bot has not yet been seen in)."""
+    return session.exec(
+        select(TeamsConversation).order_by(col(TeamsConversation.updated_at).desc())
+    ).first()

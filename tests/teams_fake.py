@@ -19,6 +19,8 @@ class Call:
     path: str
     body: dict[str, Any]
     authorization: str | None
+    raw: bytes = b""
+    headers: dict[str, str] | None = None
 
     @property
     def cards(self) -> list[dict[str, Any]]:
@@ -35,14 +37,20 @@ class FakeConnector:
         class Handler(BaseHTTPRequestHandler):
             def _record(self) -> None:
                 length = int(self.headers.get("Content-Length") or 0)
-                raw = self.rfile.read(length) if length else b"{}"
+                raw = self.rfile.read(length) if length else b""
+                try:
+                    body = json.loads(raw or b"{}")
+                except ValueError:  # a file uploaded to an upload URL
+                    body = {}
                 with fake.lock:
                     fake.calls.append(
                         Call(
                             self.command,
                             self.path,
-                            json.loads(raw or b"{}"),
+                            body if isinstance(body, dict) else {},
                             self.headers.get("Authorization"),
+                            raw,
+                            dict(self.headers),
                         )
                     )
                     answer = json.dumps({"id": f"activity-{next(fake.ids)}"}).encode()
@@ -52,7 +60,7 @@ class FakeConnector:
                 self.end_headers()
                 self.wfile.write(answer)
 
-            do_POST = do_PUT = _record
+            do_POST = do_PUT = do_DELETE = _record
 
             def log_message(self, *args: Any) -> None:
                 pass
@@ -118,14 +126,22 @@ def message(service_url: str, aad: str | None, text: str, conversation: str) -> 
 
 
 def execute(
-    service_url: str, aad: str | None, data: dict[str, Any], conversation: str
+    service_url: str,
+    aad: str | None,
+    data: dict[str, Any],
+    conversation: str,
+    trigger: str = "manual",
 ) -> dict[str, Any]:
-    """An Action.Execute click: Teams merges the inputs into the action's data."""
+    """An Action.Execute click (`manual`), or a card's refresh run by Teams as it is shown
+    (`automatic`): Teams merges the inputs into the action's data."""
     return activity(
         service_url,
         aad,
         conversation=conversation,
         type="invoke",
         name="adaptiveCard/action",
-        value={"action": {"type": "Action.Execute", "verb": data.get("action"), "data": data}},
+        value={
+            "action": {"type": "Action.Execute", "verb": data.get("action"), "data": data},
+            "trigger": trigger,
+        },
     )

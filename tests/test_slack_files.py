@@ -10,6 +10,7 @@ import pytest
 
 from bot.config import Settings
 from bot.slack.app import SlackBot
+from handlers import router
 from handlers.reply import Fields
 from storage import people
 from storage.models import SupportSession
@@ -84,8 +85,7 @@ def test_a_failed_upload_puts_the_invite_back_in_the_queue(ctx, cast, slack):
         assert {(row.status, row.attempts) for row in rows} == {("pending", 1)}
 
 
-def test_the_calendar_command_answers_with_a_private_url(ctx, cast, slack):
-    bot, _ = slack
-    reply = bot.command_reply(cast["小林 健"], "カレンダー")
+def test_the_calendar_command_answers_with_a_private_url(ctx, cast):
+    reply = router.command(ctx, cast["小林 健"], "カレンダー")
     (url,) = (f.value for b in reply.blocks if isinstance(b, Fields) for f in b.items)
     assert url.startswith("http://localhost:3000/calendar/")

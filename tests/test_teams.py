@@ -6,9 +6,11 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
+from datetime import datetime
 from typing import Any
 
 import httpx
+import icalendar
 import pytest
 from sqlmodel import select
 
@@ -16,15 +18,25 @@ from bot import scheduler
 from bot.config import ConfigError, Settings, load
 from bot.teams.app import TeamsBot
 from bot.web import create_web_app
-from handlers import payloads, roster, router
+from handlers import clockwork, payloads, roster, router
+from handlers.clock import TOKYO
 from handlers.common import notify
-from storage import people
+from storage import outbox, people
 from storage import teams as teams_store
-from storage.models import AuditEntry, Notification, PostedMessage, Request, TeamsConversation
+from storage.models import (
+    Audience,
+    AuditEntry,
+    Notification,
+    PostedMessage,
+    Request,
+    SupportSession,
+    TeamsConversation,
+)
 from tests.conftest import consultation
 from tests.helpers import count, state
 from tests.live_server import serving
-from tests.teams_fake import FakeConnector, execute, message
+from tests.teams_fake import FakeConnector, activity, execute, message
+from tests.test_invites import book_consultation
 from tests.test_teams_cards import valid
 
 CHANNEL = "19:approvals@thread.tacv2"
@@ -43,14 +55,20 @@ class Teams:
     def say(self, aad: str | None, text: str, conversation: str = DM_TANAKA) -> httpx.Response:
         return self.post(message(self.fake.url, aad, text, conversation))
 
-    def click(self, aad: str | None, data: dict[str, Any], conversation: str) -> dict[str, Any]:
-        response = self.post(execute(self.fake.url, aad, data, conversation))
+    def click(
+        self, aad: str | None, data: dict[str, Any], conversation: str, trigger: str = "manual"
+    ) -> dict[str, Any]:
+        response = self.post(execute(self.fake.url, aad, data, conversation, trigger))
         assert response.status_code == 200, response.text
         body = response.json()
         assert body["statusCode"] == 200
         if body["type"] == "application/vnd.microsoft.card.adaptive":
             valid(body["value"])
         return body
+
+
+def verbs_of(card: dict[str, Any]) -> set[str]:
+    return {a["verb"] for n in card["body"] if n["type"] == "ActionSet" for a in n["actions"]}
 
 
 def card_json(body: dict[str, Any]) -> str:
@@ -108,8 +126,13 @@ def test_submit_errors_on_the_card_then_approval_card_in_channel(teams, ctx, sta
     posted = teams.fake.wait_for(lambda c: c.path == f"/v3/conversations/{CHANNEL}/activities")
     card = valid(posted.cards[0])
     assert "相談-2026-001" in json.dumps(card, ensure_ascii=False)
-    verbs = {a["verb"] for n in card["body"] if n["type"] == "ActionSet" for a in n["actions"]}
-    assert "request.approve.form" in verbs
+    # everyone in the channel sees the request; the decision buttons are the approvers'
+    assert verbs_of(card) == {"request.card"}
+    assert card["refresh"]["action"]["verb"] == "request.card"
+    assert "userIds" not in card["refresh"]  # no approver has written to the bot yet
+    view = teams.click(KEN, card["refresh"]["action"]["data"], CHANNEL)["value"]
+    assert "request.approve.form" in verbs_of(view)
+    assert view["refresh"]["userIds"] == ["29:aad-ken"]  # now Teams knows who Ken is
     with ctx.db.transaction() as session:
         remembered = session.exec(PostedMessage.__table__.select()).all()
     assert [(m.platform, m.target_id, m.channel) for m in remembered] == [
@@ -311,9 +334,211 @@ def test_one_person_on_slack_and_teams_sees_the_same_requests(teams, ctx, staff)
 
 def test_the_scheduler_runs_the_teams_deliverer(teams, ctx):
     settings = Settings(database_url="sqlite:///unused.db", teams_anonymous=True)
-    for shared, expected in ((True, {"tick", "teams"}), (False, {"teams"})):
+    every = {"teams", "teams_nudge"}
+    for shared, expected in ((True, {"tick", *every}), (False, every)):
         clock = scheduler.start(ctx, settings, None, teams.bot, shared=shared)
         try:
             assert {job.id for job in clock.get_jobs()} == expected
         finally:
             clock.shutdown(wait=True)
+
+
+# -- the approval channel, kept by the scheduler -----------------------------------------
+
+
+def test_a_request_entered_elsewhere_gets_its_card_and_is_nudged_in_its_thread(teams, ctx, cast):
+    teams.say(TANAKA, "ヘルプ")  # Teams has been reached: its serviceUrl is known
+    teams.fake.reset()
+    reply = router.submit(ctx, cast["田中 美咲"], "request.submit", consultation(cast["田中 美咲"]))
+    assert reply.ok  # entered from the terminal (or Slack): no Teams turn at all
+    teams.bot.deliver()
+    posted = teams.fake.wait_for(lambda c: c.path == f"/v3/conversations/{CHANNEL}/activities")
+    assert "相談-2026-001" in json.dumps(valid(posted.cards[0]), ensure_ascii=False)
+    teams.fake.reset()
+    teams.bot.deliver()
+    assert not [c for c in teams.fake.calls if CHANNEL in c.path]  # posted once only
+
+    ctx.clock.set(datetime(2026, 7, 2, 16, 0, tzinfo=TOKYO))  # not a full business day yet
+    assert teams.bot.nudge() == 0
+    ctx.clock.set(datetime(2026, 7, 3, 10, 0, tzinfo=TOKYO))
+    assert teams.bot.nudge() == 1
+    with ctx.db.transaction() as session:
+        card_id = session.exec(select(PostedMessage)).one().message_id
+    thread = f"/v3/conversations/{CHANNEL};messageid={card_id}/activities"
+    nudge = teams.fake.wait_for(lambda c: c.path == thread)
+    assert "1営業日" in json.dumps(valid(nudge.cards[0]), ensure_ascii=False)
+    assert teams.bot.nudge() == 0  # at most once a day
+
+
+def test_a_failed_proactive_send_is_not_counted_as_sent(teams, ctx):
+    """The SDK's turn-error handler logs and swallows a failed send: the notice must
+    still go back to the queue, not be marked sent."""
+    tanaka = person_id(ctx, "田中 美咲")
+    with ctx.db.transaction() as session:
+        teams_store.remember_personal(
+            session,
+            tanaka,
+            service_url="http://127.0.0.1:9/",
+            now=ctx.clock.now(),
+            conversation_id=DM_TANAKA,
+            user_id="29:aad-tanaka",
+        )
+    queue(ctx, tanaka)
+    assert teams.bot.deliver() == 0
+    assert statuses(ctx) == {f"reminder.test:1:{tanaka}": "pending"}
+
+
+def test_a_notice_reaped_from_a_dead_sender_is_marked_as_sent_again(teams, ctx):
+    tanaka = person_id(ctx, "田中 美咲")
+    teams.say(TANAKA, "ヘルプ")
+    queue(ctx, tanaka)
+    with ctx.db.transaction() as session:  # a sender claimed it, then died mid-send
+        outbox.claim_due(session, ctx.clock.now(), [tanaka], 10)
+    ctx.clock.advance(minutes=10)
+    clockwork.tick(ctx)  # the lease ran out: reaped
+    teams.fake.reset()
+    assert teams.bot.deliver() == 1
+    sent = teams.fake.wait_for(lambda c: c.path == f"/v3/conversations/{DM_TANAKA}/activities")
+    text = json.dumps(valid(sent.cards[0]), ensure_ascii=False)
+    assert text.index("再送です") < text.index("相談-2026-042")
+
+
+def test_prefecture_channel_notices_go_to_one_platform(teams, ctx):
+    """A notice for the prefecture's channel is one row: Teams sends it only when Slack
+    holds no approval channel."""
+    teams.say(TANAKA, "ヘルプ")
+    with ctx.db.transaction() as session:
+        teams_store.remember_channel(
+            session, CHANNEL, service_url=teams.fake.url, now=ctx.clock.now(), tenant_id=None
+        )
+        outbox.enqueue(
+            session,
+            key="escalation:test",
+            kind="escalation.test",
+            payload={"message": "notice.approved.consultation", "params": {"number": "X-1"}},
+            due_at=ctx.clock.now(),
+            now=ctx.clock.now(),
+            audience=Audience.PREFECTURE,
+        )
+    both = Settings(
+        database_url="sqlite:///unused.db",
+        teams_anonymous=True,
+        teams_approval_channel=CHANNEL,
+        slack_bot_token="xoxb-test",
+        slack_signing_secret="secret",
+        slack_approval_channel="C-APPROVALS",
+    )
+    assert TeamsBot(ctx, both).deliver() == 0  # Slack's to send
+    assert statuses(ctx)["escalation:test"] == "pending"
+    teams.fake.reset()
+    assert teams.bot.deliver() == 1  # Teams alone: Teams sends it
+    sent = teams.fake.wait_for(lambda c: c.path == f"/v3/conversations/{CHANNEL}/activities")
+    assert "X-1" in json.dumps(sent.cards[0], ensure_ascii=False)
+
+
+# -- invite files: Teams' file-consent flow ---------------------------------------------
+
+
+def invite_for_tanaka(teams: Teams, ctx, cast) -> tuple[dict[str, Any], Any]:
+    """A booked session's invite delivered to 田中 美咲: the card, then a consent card."""
+    teams.say(TANAKA, "ヘルプ")
+    session_id = book_consultation(ctx, cast)
+    teams.fake.reset()
+    teams.bot.deliver()
+    consent = teams.fake.wait_for(
+        lambda c: any(
+            a["contentType"].endswith("file.consent") for a in c.body.get("attachments") or []
+        )
+    )
+    (attachment,) = consent.body["attachments"]
+    assert consent.path == f"/v3/conversations/{DM_TANAKA}/activities"
+    assert attachment["name"] == f"dxdesk-{session_id}-0.ics"
+    assert attachment["content"]["sizeInBytes"] > 100
+    assert "OneDrive" in attachment["content"]["description"]
+    return attachment, session_id
+
+
+def consent_answer(teams: Teams, aad: str, action: str, context: Any) -> httpx.Response:
+    upload = {
+        "name": "dxdesk.ics",
+        "uploadUrl": f"{teams.fake.url}upload/session-1",
+        "contentUrl": "https://contoso.sharepoint.com/personal/dxdesk.ics",
+        "uniqueId": "file-1",
+        "fileType": "ics",
+    }
+    body = activity(
+        teams.fake.url,
+        aad,
+        conversation=DM_TANAKA,
+        type="invoke",
+        name="fileConsent/invoke",
+        replyToId="activity-consent",
+        value={"type": "fileUpload", "action": action, "context": context, "uploadInfo": upload},
+    )
+    return teams.post(body)
+
+
+def test_an_invite_file_is_uploaded_once_its_reader_agrees(teams, ctx, cast):
+    attachment, session_id = invite_for_tanaka(teams, ctx, cast)
+    teams.fake.reset()
+    response = consent_answer(teams, TANAKA, "accept", attachment["content"]["acceptContext"])
+    assert response.status_code == 200
+    put = teams.fake.wait_for(lambda c: c.method == "PUT" and c.path == "/upload/session-1")
+    (event,) = icalendar.Calendar.from_ical(put.raw).walk("VEVENT")
+    assert event["UID"] == uid_of(ctx, session_id)
+    size = len(put.raw)
+    assert put.headers["Content-Range"] == f"bytes 0-{size - 1}/{size}"
+    info = teams.fake.wait_for(lambda c: c.method == "POST" and "file.info" in json.dumps(c.body))
+    (card,) = info.body["attachments"]
+    assert card["contentUrl"] == "https://contoso.sharepoint.com/personal/dxdesk.ics"
+    assert card["content"] == {"uniqueId": "file-1", "fileType": "ics"}
+    removed = teams.fake.wait_for(lambda c: c.method == "DELETE")
+    assert removed.path.endswith("/activities/activity-consent")
+
+
+def test_a_declined_file_is_not_uploaded(teams, ctx, cast):
+    attachment, _ = invite_for_tanaka(teams, ctx, cast)
+    teams.fake.reset()
+    response = consent_answer(teams, TANAKA, "decline", attachment["content"]["declineContext"])
+    assert response.status_code == 200
+    told = teams.fake.wait_for(lambda c: c.method == "POST")
+    assert "保存しませんでした" in json.dumps(told.body, ensure_ascii=False)
+    assert not [c for c in teams.fake.calls if c.method == "PUT"]
+
+
+def test_someone_elses_file_is_refused_and_audited(teams, ctx, cast):
+    attachment, _ = invite_for_tanaka(teams, ctx, cast)
+    teams.fake.reset()
+    for context in (attachment["content"]["acceptContext"], {"notification": "x"}, None):
+        assert consent_answer(teams, KEN, "accept", context).status_code == 200
+    refusals = [c for c in teams.fake.calls if c.method == "POST"]
+    assert len(refusals) == 3
+    assert not [c for c in teams.fake.calls if c.method == "PUT"]
+    with ctx.db.transaction() as session:
+        audit = session.exec(select(AuditEntry).where(AuditEntry.outcome == "refused")).all()
+    assert {a.target_type for a in audit} >= {"notification"}
+
+
+def uid_of(ctx, session_id: int) -> str:
+    with ctx.db.transaction() as session:
+        return session.get(SupportSession, session_id).uid
+
+
+def test_a_card_refreshing_on_screen_does_not_move_notices_to_teams(teams, ctx, staff):
+    ken = person_id(ctx, "熊本 県子")
+    with ctx.db.transaction() as session:
+        people.link_identity(session, ken, "slack", "U-KEN")
+    roster.identify(ctx, "slack", "U-KEN")  # Ken works on Slack
+    submit_request(teams, staff)
+    posted = teams.fake.wait_for(lambda c: c.path == f"/v3/conversations/{CHANNEL}/activities")
+    refresh = posted.cards[0]["refresh"]["action"]["data"]
+
+    def platform() -> str | None:
+        with ctx.db.transaction() as session:
+            return people.get(session, ken).notify_platform
+
+    view = teams.click(KEN, refresh, CHANNEL, trigger="automatic")
+    assert "request.approve.form" in verbs_of(view["value"])
+    assert platform() == "slack"
+    teams.click(KEN, refresh, CHANNEL)  # he pressed the button himself: he uses Teams now
+    assert platform() == "teams"

@@ -29,7 +29,7 @@ from bot import delivery
 from bot.config import Settings
 from bot.slack import blocks
 from bot.slack.jobs import Jobs, ThreadJobs
-from handlers import approval, intake, notices, payloads, roster, router
+from handlers import approval, intake, notices, roster, router
 from handlers.actor import Actor
 from handlers.context import Context
 from handlers.core import record_refusal
@@ -198,9 +198,7 @@ class SlackBot:
                 user_id=user_id,
             )
             return
-        word = (body.get("text") or "").strip().split(maxsplit=1)
-        first = word[0] if word else ""
-        reply = self.command_reply(actor, first, word[1] if len(word) > 1 else "")
+        reply = router.command(self.ctx, actor, body.get("text") or "")
         self.show(
             reply,
             actor.language,
@@ -209,33 +207,6 @@ class SlackBot:
             user_id=user_id,
             channel=body.get("channel_id"),
         )
-
-    def command_reply(self, actor: Actor, word: str, rest: str = "") -> Reply:
-        def means(key: str) -> bool:
-            return word in (t("ja", key), t("en", key))
-
-        if means("command.casebook"):  # /dx 事例 <words>: the search; bare, its form
-            if rest.strip():
-                values = {"casebook_words": rest.strip()}
-                return router.submit(self.ctx, actor, "casebook.search", values)
-            return router.press(self.ctx, actor, "casebook.form")
-
-        if not word or means("command.consult"):
-            return router.press(
-                self.ctx, actor, "request.form", payloads.encode(kind="consultation")
-            )
-        if means("command.apply"):
-            return router.press(
-                self.ctx, actor, "request.form", payloads.encode(kind="bpr_application")
-            )
-        if means("feed.command"):  # the private URL: answered ephemerally, to them only
-            return router.press(self.ctx, actor, "calendar.feed")
-        if means("command.status"):
-            return Reply.joined(
-                router.press(self.ctx, actor, "request.list"),
-                router.press(self.ctx, actor, "session.list"),
-            )
-        return router.press(self.ctx, actor, "help")
 
     def on_shortcut(self, body: dict[str, Any]) -> None:
         user_id = body["user"]["id"]

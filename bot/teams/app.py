@@ -22,9 +22,11 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Awaitable, Callable
 from datetime import timedelta
 from typing import Any
 
+import httpx
 from microsoft_agents.activity import (
     Activity,
     ActivityTypes,
@@ -34,17 +36,14 @@ from microsoft_agents.activity import (
     ConversationParameters,
     InvokeResponse,
 )
-from microsoft_agents.hosting.core import (
-    ActivityHandler,
-    RestChannelServiceClientFactory,
-    TurnContext,
-)
+from microsoft_agents.hosting.core import RestChannelServiceClientFactory, TurnContext
 from microsoft_agents.hosting.core.authorization import (
     AgentAuthConfiguration,
     ClaimsIdentity,
     JwtTokenValidator,
 )
 from microsoft_agents.hosting.core.http import HttpAdapterBase
+from microsoft_agents.hosting.teams import TeamsActivityHandler
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
@@ -57,7 +56,7 @@ from handlers.context import Context
 from handlers.core import record_refusal
 from handlers.errors import Refused
 from handlers.i18n import t
-from handlers.reply import Reply
+from handlers.reply import Button, File, Reply, Text
 from storage import messages
 from storage import teams as references
 from storage.models import Audience, TeamsConversation
@@ -69,7 +68,12 @@ MESSAGE = "application/vnd.microsoft.activity.message"
 NEW_REQUESTS = ("request.submit", "bpr.apply")
 DECISIONS = ("request.approve", "request.decline", "request.ask_info", "request.reassign")
 CHANGES_CARD = (*DECISIONS, "request.answer", "request.amend", "request.cancel", "session.book")
+STAFF_VIEWS = (*DECISIONS, "request.card")
+"""Answers that are an approver's own view of the channel's shared card."""
+CONSENT = "application/vnd.microsoft.teams.card.file.consent"
+FILE_INFO = "application/vnd.microsoft.teams.card.file.info"
 TEAMS_CHANNEL_ID = "msteams"
+BOT_FRAMEWORK_ISSUER = "https://api.botframework.com"
 NO_REFERENCE_RETRY = timedelta(hours=1)
 """A person linked to Teams who has never written to the bot cannot be reached yet."""
 
@@ -147,19 +151,34 @@ def auth(settings: Settings) -> AgentAuthConfiguration:
     return AgentAuthConfiguration(
         client_id=settings.teams_app_id,
         tenant_id=settings.teams_tenant_id,
+        authority=settings.teams_authority,  # None: the public cloud's, per tenant
         client_secret=secret.get_secret_value() if secret else None,
         anonymous_allowed=settings.teams_anonymous,
     )
 
 
-class TeamsBot(ActivityHandler):
+class TeamsBot(TeamsActivityHandler):
     def __init__(self, ctx: Context, settings: Settings) -> None:
         self.ctx = ctx
         self.lang = ctx.rules.language
         self.anonymous = settings.teams_anonymous
         self.channel = settings.teams_approval_channel
+        # Notices for the prefecture's channel go to one platform: Slack's channel when
+        # both are configured (a row is sent once), else this one.
+        self.channel_notices = bool(self.channel) and not (
+            settings.slack_enabled and settings.slack_approval_channel
+        )
         self.app_id = settings.teams_app_id or ""
         self.validator = JwtTokenValidator(auth(settings))
+        tenant = settings.teams_tenant_id
+        self.issuers = {BOT_FRAMEWORK_ISSUER} | (
+            {
+                f"https://sts.windows.net/{tenant}/",
+                f"https://login.microsoftonline.com/{tenant}/v2.0",
+            }
+            if tenant
+            else set()
+        )
         if settings.teams_anonymous:
             self.adapter = _Adapter(channel_service_client_factory=_AnonymousClients(None))
         else:
@@ -168,7 +187,9 @@ class TeamsBot(ActivityHandler):
     # -- HTTP ----------------------------------------------------------------------------
     async def handle(self, request: Request) -> Response:
         """POST /api/messages: the bearer token is validated before anything is parsed
-        (anonymous mode, for a local emulator only, skips that when no token is sent)."""
+        (anonymous mode, for a local emulator only, skips that when no token is sent),
+        and the activity must name the serviceUrl the token was issued for — else a
+        valid token could send the bot's own outbound token anywhere."""
         claims = await self.claims(request.headers.get("authorization", ""))
         if claims is None:
             return JSONResponse({"error": "Unauthorized"}, status_code=401)
@@ -176,27 +197,45 @@ class TeamsBot(ActivityHandler):
             body = await request.json()
         except ValueError:
             return JSONResponse({"error": "Invalid JSON"}, status_code=400)
-        response = await self.adapter.process_request(_Request(request, body, claims), self)
+        if claims.is_authenticated and not same_service(claims, body):
+            log.warning("teams token refused: its serviceurl is not the activity's")
+            return JSONResponse({"error": "Unauthorized"}, status_code=401)
+        try:
+            response = await self.adapter.process_request(_Request(request, body, claims), self)
+        except Exception:  # e.g. no outbound token (a wrong TEAMS_APP_PASSWORD)
+            log.exception("teams activity not processed")
+            return JSONResponse({"error": "Internal error"}, status_code=500)
         if response.body is None:
             return Response(status_code=response.status_code)
         return JSONResponse(response.body, status_code=response.status_code)
 
     async def claims(self, header: str) -> ClaimsIdentity | None:
+        """The token's claims when it is valid and was issued by Bot Framework or by
+        Entra ID for this tenant (the SDK checks signature, expiry and audience; the
+        issuer only chooses its keys)."""
         scheme, _, token = header.partition(" ")
         if not token:
             return self.validator.get_anonymous_claims() if self.anonymous else None
         if scheme.lower() != "bearer":
             return None
         try:
-            return await self.validator.validate_token(token)
+            claims = await self.validator.validate_token(token)
         except Exception as error:  # any malformed, expired or foreign token
             log.warning("teams token refused: %s", type(error).__name__)
             return None
+        if claims.get_claim_value("iss") not in self.issuers:
+            log.warning("teams token refused: issuer %s", claims.get_claim_value("iss"))
+            return None
+        return claims
 
     # -- identity ------------------------------------------------------------------------
     def actor(self, activity: Activity) -> Actor | None:
         user_id = aad_id(activity)
-        return roster.identify(self.ctx, PLATFORM, user_id) if user_id else None
+        if not user_id:
+            return None
+        # A card refreshing itself on screen is not the person using Teams (their notices
+        # go where they last acted).
+        return roster.identify(self.ctx, PLATFORM, user_id, inbound=not automatic(activity))
 
     def stranger(self, activity: Activity, what: str) -> Reply:
         """The explanation for an unregistered user, and an audit entry of the attempt."""
@@ -254,12 +293,12 @@ class TeamsBot(ActivityHandler):
         actor = self.actor(activity)
         if actor is None:
             return self.stranger(activity, "teams.message")
-        words = strip_mention(activity.text or "").split(maxsplit=1)
-        return command_reply(self.ctx, actor, words[0] if words else "", "".join(words[1:]))
+        return router.command(self.ctx, actor, strip_mention(activity.text or ""))
 
     async def on_invoke_activity(self, turn_context: TurnContext) -> InvokeResponse | None:
         """Universal actions answered here: the SDK's own model of the response cannot
-        carry the plain-text `value` a message response needs."""
+        carry the plain-text `value` a message response needs. Other invokes (file
+        consent) go through the Teams extension's handler."""
         activity = turn_context.activity
         if activity.name != "adaptiveCard/action":
             return await super().on_invoke_activity(turn_context)
@@ -267,6 +306,9 @@ class TeamsBot(ActivityHandler):
         action = value.get("action") if isinstance(value.get("action"), dict) else {}
         data = action.get("data") if isinstance(action.get("data"), dict) else {}
         return InvokeResponse(status=200, body=await self.on_action(turn_context, dict(data)))
+
+    async def on_teams_file_consent(self, turn_context: TurnContext, response: Any) -> None:
+        await self.on_file_consent(turn_context)
 
     async def on_action(self, turn_context: TurnContext, data: dict[str, Any]) -> dict[str, Any]:
         activity = turn_context.activity
@@ -285,93 +327,158 @@ class TeamsBot(ActivityHandler):
         if not reply.ok and not reply.data.get("errors"):
             return answer(reply)  # refused: the card stays as it was
         request_id = reply.data.get("request_id")
-        if reply.ok and request_id and action in NEW_REQUESTS:
-            await self.post_card(turn_context, int(request_id))
-        elif reply.ok and request_id and action in CHANGES_CARD:
-            await self.update_card(turn_context, int(request_id))
-            if action in DECISIONS:  # the approval card, refreshed: the decision, who, when
+        if reply.ok and request_id and action in (*NEW_REQUESTS, *CHANGES_CARD):
+            await self.card_after(turn_context, action, int(request_id))
+            if action in DECISIONS:  # the approver's own view, refreshed: who, when
                 reply = await asyncio.to_thread(approval.card, self.ctx, int(request_id), self.lang)
+        if action in STAFF_VIEWS and request_id:  # an approver's view keeps refreshing
+            user_ids = await asyncio.to_thread(self.approver_user_ids)
+            return answer(reply, card=True, refresh=(staff_view(int(request_id)), user_ids))
         return answer(reply, card=True)
 
+    def approver_user_ids(self) -> list[str]:
+        with self.ctx.db.transaction() as session:
+            return references.approver_user_ids(session, limit=cards.REFRESH_USERS)
+
     # -- the approval channel ------------------------------------------------------------
-    async def post_card(self, turn_context: TurnContext, request_id: int) -> None:
-        """The new request's card in the prefecture's channel, remembered so decisions can
-        update it in place. The channel is reached through the serviceUrl of the turn."""
+    def shared_card(self, request_id: int) -> Activity:
+        """The channel's card: everyone sees the request; approvers Teams knows (up to
+        60, by their Teams user id) get their own view with the decision buttons, read
+        afresh whenever it is shown (`refresh.userIds`); any other approver opens it with
+        the card's button."""
+        reply = approval.public_card(self.ctx, request_id, self.lang)
+        with self.ctx.db.transaction() as session:
+            user_ids = references.approver_user_ids(session, limit=cards.REFRESH_USERS)
+        return message(reply, refresh=(staff_view(request_id), user_ids))
+
+    def channel_reference(self, turn: Activity | None = None) -> TeamsConversation | None:
+        """Where the approval channel is reached: its stored reference, else (the first
+        time) the address of the turn at hand or of anyone who has written to the bot."""
         if not self.channel:
+            return None
+        with self.ctx.db.transaction() as session:
+            stored = references.channel(session, self.channel)
+            if stored is not None:
+                return stored
+            source = (turn.service_url, tenant_of(turn)) if turn and turn.service_url else None
+            if source is None:
+                latest = references.latest(session)
+                source = (latest.service_url, latest.tenant_id) if latest else None
+            if source is None:
+                return None
+            return references.remember_channel(
+                session,
+                self.channel,
+                service_url=source[0],
+                now=self.ctx.clock.now(),
+                tenant_id=source[1],
+            )
+
+    async def post_card(self, request_id: int, turn: Activity | None = None) -> None:
+        """The request's card in the prefecture's channel, remembered so decisions update
+        it in place. Proactive, so the scheduler posts cards missing (a request entered
+        elsewhere, or a post that failed) the same way a turn does."""
+        reference = await asyncio.to_thread(self.channel_reference, turn)
+        if reference is None or not self.channel:
             return
-        card = await asyncio.to_thread(approval.card, self.ctx, request_id, self.lang)
-        client = connector(turn_context)
-        try:
-            posted = await client.conversations.send_to_conversation(self.channel, message(card))
-        except Exception:
-            log.exception("teams approval card for request %s not posted", request_id)
-            return
+        card = await asyncio.to_thread(self.shared_card, request_id)
+        posted = await self.in_conversation(reference, self.channel, [card])
+        channel = self.channel
+        await asyncio.to_thread(
+            approval.remember_card, self.ctx, PLATFORM, request_id, channel, posted[0]
+        )
 
-        def remember() -> None:
-            channel = self.channel or ""
-            approval.remember_card(self.ctx, PLATFORM, request_id, channel, str(posted.id))
-            activity = turn_context.activity
+    async def update_card(self, request_id: int) -> None:
+        def find() -> tuple[Any, TeamsConversation | None]:
             with self.ctx.db.transaction() as session:
-                references.remember_channel(
-                    session,
-                    channel,
-                    service_url=activity.service_url or "",
-                    now=self.ctx.clock.now(),
-                    tenant_id=tenant_of(activity),
-                )
-
-        await asyncio.to_thread(remember)
-
-    async def update_card(self, turn_context: TurnContext, request_id: int) -> None:
-        def find() -> Any:
-            with self.ctx.db.transaction() as session:
-                return messages.find(
+                posted = messages.find(
                     session, platform=PLATFORM, purpose="approval", target_id=request_id
                 )
+                stored = references.channel(session, posted.channel) if posted else None
+                return posted, stored
 
-        posted = await asyncio.to_thread(find)
-        if posted is None:
+        posted, reference = await asyncio.to_thread(find)
+        if posted is None or reference is None:
             return
-        card = await asyncio.to_thread(approval.card, self.ctx, request_id, self.lang)
-        update = message(card)
+        update = await asyncio.to_thread(self.shared_card, request_id)
         update.id = posted.message_id
+
+        async def replace(turn_context: TurnContext) -> None:
+            await turn_context.update_activity(update)
+
+        await self.continue_in(reference, posted.channel, replace)
+
+    async def card_after(self, turn_context: TurnContext, action: str, request_id: int) -> None:
+        """Keep the channel's card current after a click; a failure is logged, the
+        click's own answer still goes back."""
         try:
-            await connector(turn_context).conversations.update_activity(
-                posted.channel, posted.message_id, update
-            )
+            if action in NEW_REQUESTS:
+                await self.post_card(request_id, turn_context.activity)
+            elif action in CHANGES_CARD:
+                await self.update_card(request_id)
         except Exception:
-            log.exception("teams approval card for request %s not updated", request_id)
+            log.exception("teams approval card for request %s not posted/updated", request_id)
+
+    def nudge(self) -> int:
+        """Remind the card's thread of requests waiting more than a business day."""
+        count = 0
+        for nudge in approval.nudges_due(self.ctx, PLATFORM):
+            with self.ctx.db.transaction() as session:
+                reference = references.channel(session, nudge.channel)
+            if reference is None:
+                continue
+            thread = f"{nudge.channel};messageid={nudge.message_id}"
+            try:
+                asyncio.run(self.in_conversation(reference, thread, [message(nudge.reply)]))
+            except Exception:
+                log.exception("teams nudge for card %s not posted", nudge.message_id)
+                continue
+            approval.mark_nudged(self.ctx, nudge.posted_id)
+            count += 1
+        return count
 
     # -- proactive delivery of the outbox ---------------------------------------------------
     def deliver(self) -> int:
-        """Send the notices queued for people linked to Teams (and, with an approval
-        channel, those for the prefecture's channel) as Adaptive Cards. A notice that fails
-        goes back to the queue with a back-off; after a few attempts it is `failed`. Teams
-        keeps no metadata to check, so a row reaped from a sender that died mid-send may
-        be sent twice (at least once)."""
-        audiences = (Audience.PREFECTURE,) if self.channel else ()
+        """Post approval cards still missing, then send the notices queued for people
+        whose notices go to Teams (and, when Teams holds the prefecture's channel, those
+        for that channel) as Adaptive Cards. A notice that fails goes back to the queue
+        with a back-off; after a few attempts it is `failed`."""
+        for request_id in approval.without_card(self.ctx, PLATFORM) if self.channel else []:
+            try:
+                asyncio.run(self.post_card(request_id))
+            except Exception:
+                log.exception("teams approval card for request %s not posted", request_id)
+                break
+        audiences = (Audience.PREFECTURE,) if self.channel_notices else ()
         return delivery.deliver(self.ctx, PLATFORM, audiences, self.send)
 
     def send(self, out: notices.Outgoing) -> delivery.Outcome:
+        """One notice. Teams keeps no metadata the bot could look for, so a row reaped
+        from a sender that died mid-send cannot be checked: it is sent again, marked as a
+        resend (at least once, never silently twice). Files (an invite's .ics) follow as
+        file-consent cards: Teams uploads one to the reader's OneDrive once they agree."""
         retry_after: timedelta | None = None
         reference = self.reference(out)
         if reference is None:
             log.warning("notice %s: no Teams conversation to write to yet", out.notification_id)
-            ok, retry_after = False, NO_REFERENCE_RETRY
-        else:
-            try:
-                created = asyncio.run(self.post_proactive(reference, message(out.reply)))
-            except Exception:
-                log.exception("notice %s not delivered", out.notification_id)
-                ok = False
-            else:
-                ok = True
-                if created:
-                    self.remember_created(reference, created)
-        return ok, retry_after
+            return False, NO_REFERENCE_RETRY
+        reply = out.reply
+        if out.maybe_sent:
+            reply = Reply((Text(t(self.lang, "notice.resent"), "muted"), *reply.blocks))
+        activities = [message(reply)]
+        if not out.audience:
+            activities += [consent(out.notification_id, f, self.lang) for f in reply.files]
+        try:
+            created = asyncio.run(self.post_proactive(reference, activities))
+        except Exception:
+            log.exception("notice %s not delivered", out.notification_id)
+            return False, retry_after
+        if created:
+            self.remember_created(reference, created)
+        return True, retry_after
 
     def reference(self, out: notices.Outgoing) -> TeamsConversation | None:
-        actor = roster.identify(self.ctx, PLATFORM, out.to) if out.to else None
+        actor = roster.identify(self.ctx, PLATFORM, out.to, inbound=False) if out.to else None
         with self.ctx.db.transaction() as session:
             if out.audience:
                 return references.channel(session, self.channel) if self.channel else None
@@ -390,26 +497,52 @@ class TeamsBot(ActivityHandler):
     def agent_account(self) -> ChannelAccount:
         return ChannelAccount(id=f"28:{self.app_id}")
 
-    async def post_proactive(self, reference: TeamsConversation, activity: Activity) -> str | None:
-        """Send through the SDK's proactive path; the id of a conversation it had to create
-        (None when it continued a stored one)."""
+    async def continue_in(
+        self,
+        reference: TeamsConversation,
+        conversation_id: str,
+        work: Callable[[TurnContext], Awaitable[None]],
+    ) -> None:
+        """Run `work` in a turn of a stored conversation (a chat, a channel, or a
+        channel's thread `…;messageid=…`), through the SDK's proactive path."""
+        fields: dict[str, Any] = {}
+        if reference.user_id:  # a person's chat; a channel has no one to name
+            fields["from_property"] = ChannelAccount(id=reference.user_id)
+        continuation = Activity(
+            type=ActivityTypes.event,
+            name="ContinueConversation",
+            channel_id=TEAMS_CHANNEL_ID,
+            service_url=reference.service_url,
+            conversation=ConversationAccount(id=conversation_id, tenant_id=reference.tenant_id),
+            recipient=self.agent_account(),
+            **fields,
+        )
+        guard = Guard(work)
+        await self.adapter.continue_conversation(self.app_id, continuation, guard)
+        guard.check()
+
+    async def in_conversation(
+        self, reference: TeamsConversation, conversation_id: str, activities: list[Activity]
+    ) -> list[str]:
+        """Send these into a stored conversation; the ids Teams gave them."""
+        ids: list[str] = []
 
         async def send(turn_context: TurnContext) -> None:
-            await turn_context.send_activity(activity)
+            for activity in activities:
+                sent = await turn_context.send_activity(activity)
+                ids.append(str(sent.id) if sent and sent.id else "")
 
+        await self.continue_in(reference, conversation_id, send)
+        return ids
+
+    async def post_proactive(
+        self, reference: TeamsConversation, activities: list[Activity]
+    ) -> str | None:
+        """Send to a person: into their stored chat, or into a new one opened with
+        their Teams user id. The id of a conversation it had to create (None when it
+        continued a stored one)."""
         if reference.conversation_id:
-            continuation = Activity(
-                type=ActivityTypes.event,
-                name="ContinueConversation",
-                channel_id=TEAMS_CHANNEL_ID,
-                service_url=reference.service_url,
-                conversation=ConversationAccount(
-                    id=reference.conversation_id, tenant_id=reference.tenant_id
-                ),
-                recipient=self.agent_account(),
-                from_property=ChannelAccount(id=reference.user_id or ""),
-            )
-            await self.adapter.continue_conversation(self.app_id, continuation, send)
+            await self.in_conversation(reference, reference.conversation_id, activities)
             return None
         if not reference.user_id:
             raise LookupError("no Teams user id to open a conversation with")
@@ -418,7 +551,8 @@ class TeamsBot(ActivityHandler):
         async def send_and_note(turn_context: TurnContext) -> None:
             conversation = turn_context.activity.conversation
             created.append(conversation.id if conversation else "")
-            await send(turn_context)
+            for activity in activities:
+                await turn_context.send_activity(activity)
 
         parameters = ConversationParameters(
             is_group=False,
@@ -428,15 +562,85 @@ class TeamsBot(ActivityHandler):
             channel_data={"tenant": {"id": reference.tenant_id}} if reference.tenant_id else None,
         )
         audience = self.adapter.create_claims_identity(self.app_id).get_token_audience()
+        guard = Guard(send_and_note)
         await self.adapter.create_conversation(
-            self.app_id,
-            TEAMS_CHANNEL_ID,
-            reference.service_url,
-            audience,
-            parameters,
-            send_and_note,
+            self.app_id, TEAMS_CHANNEL_ID, reference.service_url, audience, parameters, guard
         )
+        guard.check()
         return created[0] if created and created[0] else None
+
+    # -- files: Teams' file-consent flow ----------------------------------------------------
+    async def on_file_consent(self, turn_context: TurnContext) -> None:
+        """The reader answered a file-consent card. On accept the file (built again from
+        the notice, for its own reader only) is PUT to the upload URL Teams gave, then
+        shown as a file card in place of the consent card."""
+        activity = turn_context.activity
+        value = activity.value if isinstance(activity.value, dict) else {}
+        context = value.get("context") if isinstance(value.get("context"), dict) else {}
+        upload = value.get("uploadInfo") if isinstance(value.get("uploadInfo"), dict) else {}
+        actor = await asyncio.to_thread(self.actor, activity)
+        if actor is None:
+            reply = await asyncio.to_thread(self.stranger, activity, "teams.file")
+            await turn_context.send_activity(message(reply))
+            return
+        notification = context.get("notification")
+        ref = payloads.encode(id=notification) if isinstance(notification, int) else ""
+        reply = await asyncio.to_thread(router.press, self.ctx, actor, "invite.file", ref)
+        if not reply.ok or not reply.files:
+            await turn_context.send_activity(message(reply))
+            return
+        file = reply.files[0]
+        if value.get("action") != "accept":
+            text = t(actor.language, "teams.file.declined", name=file.name)
+            await turn_context.send_activity(text)
+            return
+        try:
+            await put_file(str(upload.get("uploadUrl") or ""), file.content)
+        except Exception:
+            log.exception("teams file upload failed")
+            await turn_context.send_activity(t(actor.language, "teams.file.failed", name=file.name))
+            return
+        await turn_context.send_activity(
+            Activity(type=ActivityTypes.message, attachments=[file_info(upload, file.name)])
+        )
+        if activity.reply_to_id:  # the consent card has served its purpose
+            try:
+                await turn_context.delete_activity(activity.reply_to_id)
+            except Exception:
+                log.warning("teams consent card %s not removed", activity.reply_to_id)
+
+
+class Guard:
+    """A proactive turn's work whose failure reaches the caller: the adapter's turn-error
+    handler would log and swallow it, and a notice that was not sent would count as sent."""
+
+    def __init__(self, work: Callable[[TurnContext], Awaitable[None]]) -> None:
+        self.work = work
+        self.error: Exception | None = None
+
+    async def __call__(self, turn_context: TurnContext) -> None:
+        try:
+            await self.work(turn_context)
+        except Exception as error:
+            self.error = error
+
+    def check(self) -> None:
+        if self.error is not None:
+            raise self.error
+
+
+def same_service(claims: ClaimsIdentity, body: Any) -> bool:
+    """Whether the activity's serviceUrl is the one its token names (Bot Framework's
+    rule: replies go only where the token says the activity came from)."""
+    claimed = str(claims.get_claim_value("serviceurl") or "")
+    given = str(body.get("serviceUrl") or "") if isinstance(body, dict) else ""
+    return bool(claimed) and claimed.rstrip("/").lower() == given.rstrip("/").lower()
+
+
+def automatic(activity: Activity) -> bool:
+    """A universal action Teams ran by itself (a card's refresh as it is shown)."""
+    value = activity.value if isinstance(activity.value, dict) else {}
+    return activity.name == "adaptiveCard/action" and value.get("trigger") == "automatic"
 
 
 def tenant_of(activity: Activity) -> str | None:
@@ -465,37 +669,71 @@ def strip_mention(text: str) -> str:
     return text.strip()
 
 
-def message(reply: Reply) -> Activity:
+def message(reply: Reply, *, refresh: Refresh | None = None) -> Activity:
     return Activity(
         type=ActivityTypes.message,
         summary=cards.fallback_text(reply)[:200],  # the notification preview
-        attachments=[Attachment(content_type=CARD, content=cards.card(reply))],
+        attachments=[Attachment(content_type=CARD, content=card_of(reply, refresh))],
     )
 
 
-def answer(reply: Reply, *, card: bool = False) -> dict[str, Any]:
+Refresh = tuple[Button, list[str]]
+"""A card's universal-action refresh: the action, and the Teams users it runs for."""
+
+
+def card_of(reply: Reply, refresh: Refresh | None) -> dict[str, Any]:
+    card = cards.card(reply)
+    return cards.with_refresh(card, *refresh) if refresh else card
+
+
+def staff_view(request_id: int) -> Button:
+    return Button("request.card", "", payloads.encode(id=request_id))
+
+
+def answer(reply: Reply, *, card: bool = False, refresh: Refresh | None = None) -> dict[str, Any]:
     """The invoke response: the refreshed card, or a message that leaves the card be."""
     if card:
-        return {"statusCode": 200, "type": CARD, "value": cards.card(reply)}
+        return {"statusCode": 200, "type": CARD, "value": card_of(reply, refresh)}
     return {"statusCode": 200, "type": MESSAGE, "value": cards.fallback_text(reply)}
 
 
-def command_reply(ctx: Context, actor: Actor, word: str, rest: str = "") -> Reply:
-    """The same words as Slack's `/dx`: 相談 (or nothing), 申込, 状況, 事例 …, ヘルプ."""
+def consent(notification_id: int, file: File, language: str) -> Activity:
+    """A file-consent card: Teams asks the reader, then tells the bot where to upload."""
+    context = {"notification": notification_id}
+    return Activity(
+        type=ActivityTypes.message,
+        attachments=[
+            Attachment(
+                content_type=CONSENT,
+                name=file.name,
+                content={
+                    "description": t(language, "teams.file.description", name=file.name),
+                    "sizeInBytes": len(file.content),
+                    "acceptContext": context,
+                    "declineContext": context,
+                },
+            )
+        ],
+    )
 
-    def means(key: str) -> bool:
-        return word in (t("ja", key), t("en", key))
 
-    if means("command.casebook"):
-        if rest.strip():
-            return router.submit(ctx, actor, "casebook.search", {"casebook_words": rest.strip()})
-        return router.press(ctx, actor, "casebook.form")
-    if not word or means("command.consult"):
-        return router.press(ctx, actor, "request.form", payloads.encode(kind="consultation"))
-    if means("command.apply"):
-        return router.press(ctx, actor, "request.form", payloads.encode(kind="bpr_application"))
-    if means("command.status"):
-        return Reply.joined(
-            router.press(ctx, actor, "request.list"), router.press(ctx, actor, "session.list")
-        )
-    return router.press(ctx, actor, "help")
+def file_info(upload: dict[str, Any], name: str) -> Attachment:
+    """The uploaded file as Teams shows it: a card that opens it from OneDrive."""
+    return Attachment(
+        content_type=FILE_INFO,
+        content_url=str(upload.get("contentUrl") or ""),
+        name=str(upload.get("name") or name),
+        content={"uniqueId": upload.get("uniqueId"), "fileType": upload.get("fileType")},
+    )
+
+
+async def put_file(url: str, content: bytes) -> None:
+    """One PUT of the whole file to the upload session Teams opened (files this small
+    need no chunks)."""
+    if not url.startswith(("https://", "http://")):
+        raise ValueError("no upload URL")
+    size = len(content)
+    headers = {"Content-Range": f"bytes 0-{size - 1}/{size}"}
+    async with httpx.AsyncClient(timeout=30) as client:
+        response = await client.put(url, content=content, headers=headers)
+        response.raise_for_status()

@@ -6,8 +6,12 @@ shows in place. Every action carries its intent in `data` — `{"action", "value
 button, `{"action", "context"}` for a form — and Teams merges the inputs into that same
 object, so an input may not use those names (checked here). Server-side field errors
 are shown as red text under the field (and as the input's `errorMessage`, which Teams
-shows for client-side required checks). Files need Teams' file-consent flow, so a file
-is a text line naming it for now.
+shows for client-side required checks). A file is named on the card; the adapter sends
+the file itself through Teams' file-consent flow.
+
+A card shared by many (the approval card in a channel) can carry a `refresh` action with
+the Teams user ids it runs for: their Teams fetches their own view of the card each time
+it is shown (universal actions' user-specific views, at most 60 users).
 """
 
 from __future__ import annotations
@@ -30,6 +34,7 @@ from handlers.reply import (
 VERSION = "1.5"
 SCHEMA = "http://adaptivecards.io/schemas/adaptive-card.json"
 RESERVED = frozenset({"action", "value", "context"})
+REFRESH_USERS = 60  # Teams runs a card's refresh for at most this many users
 TEXT_LIMIT = 4000  # keep one card well under Teams' ~28 KB message limit
 STYLES = {"primary": "positive", "danger": "destructive"}
 Json = dict[str, Any]
@@ -57,6 +62,14 @@ def card(reply: Reply) -> Json:
     if actions:
         out["actions"] = actions
     return out
+
+
+def with_refresh(card: Json, action: Button, user_ids: list[str]) -> Json:
+    """The card, refreshed automatically for these users (an empty list: on request)."""
+    refresh: Json = {"action": {k: v for k, v in button(action).items() if k != "title"}}
+    if user_ids:
+        refresh["userIds"] = user_ids[:REFRESH_USERS]
+    return {**card, "refresh": refresh}
 
 
 def attachment(reply: Reply) -> Json:

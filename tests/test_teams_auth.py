@@ -1,0 +1,313 @@
+"""The Teams app's production auth path end to end over real HTTP.
+
+Inbound: `/api/messages` gets the tokens Teams (the Bot Framework channel service) would
+send, RS256 tokens from `https://api.botframework.com`, signed by a key published at a
+local stand-in for Bot Framework's JWKS URL; only a genuine one reaches the bot.
+Outbound: with app credentials the SDK's MSAL connection gets a client-credentials token
+from a local Entra ID authority (TEAMS_AUTHORITY), and every call to the serviceUrl, a
+reply as much as a proactive notice, carries it as `Authorization: Bearer …`.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import Any
+
+import httpx
+import jwt
+import pytest
+from microsoft_agents.hosting.core.authorization.jwt_token_validator import _JwkClientManager
+
+from bot.config import ConfigError, Settings, load
+from bot.teams.app import TeamsBot
+from bot.web import create_web_app
+from storage import people
+from storage import teams as teams_store
+from storage.models import AuditEntry
+from tests.fake_authority import FakeAuthority, FakeKeys, SigningKey
+from tests.helpers import count
+from tests.live_server import serving
+from tests.teams_fake import FakeConnector, message
+from tests.test_teams import DM_TANAKA, TANAKA, person_id, queue, references, statuses
+
+APP_ID = "3f1e5c2a-7b4d-4e8f-9a60-1c2d3e4f5a6b"
+SECRET = "app-password"
+TENANT = "tenant-1"
+BOT_FRAMEWORK_ISSUER = "https://api.botframework.com"
+BOT_FRAMEWORK_KEYS = "https://login.botframework.com/v1/.well-known/keys"
+ENTRA_KEYS = f"https://login.microsoftonline.com/{TENANT}/discovery/v2.0/keys"
+OUTBOUND_SCOPE = "https://api.botframework.com/.default"
+
+
+@dataclass
+class Keys:
+    genuine: SigningKey
+    impostor: SigningKey
+
+
+class LocalJwks(_JwkClientManager):
+    """The SDK's JWKS client cache, fetching each https://HOST/PATH it picks from `FakeKeys`."""
+
+    def __init__(self, fake: FakeKeys) -> None:
+        super().__init__()
+        self.fake = fake
+
+    def _get_jwk_client(self, jwks_uri: str) -> Any:
+        return super()._get_jwk_client(self.fake.local(jwks_uri))
+
+
+class Switch:
+    """The ASGI app the module's server runs: each test plugs in its own."""
+
+    app: Any = None
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        await self.app(scope, receive, send)
+
+
+@dataclass
+class Servers:
+    """Everything on the wire, started once for the module (a test takes milliseconds;
+    starting and stopping servers would take most of the time)."""
+
+    base: str
+    switch: Switch
+    keys: Keys
+    jwks: FakeKeys
+    authority: FakeAuthority
+    connector: FakeConnector
+    entra: SigningKey
+
+    def reset(self) -> None:
+        for fake in (self.jwks, self.authority, self.connector):
+            fake.reset()
+
+
+@contextmanager
+def running(fake: FakeConnector) -> Iterator[FakeConnector]:
+    """The serviceUrl stand-in, polled often so that it stops in milliseconds."""
+    serve = fake.server.serve_forever
+    threading.Thread(target=serve, kwargs={"poll_interval": 0.02}, daemon=True).start()
+    try:
+        yield fake
+    finally:
+        fake.__exit__(None, None, None)
+
+
+@pytest.fixture(scope="module")
+def servers() -> Iterator[Servers]:
+    keys = Keys(SigningKey.generate("bf-key-1"), SigningKey.generate("attacker-key"))
+    entra = SigningKey.generate("entra-key-1")
+    switch = Switch()
+    with (
+        FakeKeys() as jwks,
+        FakeAuthority(APP_ID, SECRET) as authority,
+        running(FakeConnector()) as connector,
+        serving(switch) as base,
+    ):
+        jwks.publish(BOT_FRAMEWORK_KEYS, keys.genuine)
+        jwks.publish(ENTRA_KEYS, entra)  # for tokens from any other issuer
+        yield Servers(base, switch, keys, jwks, authority, connector, entra)
+
+
+@dataclass
+class Secured:
+    base: str
+    bot: TeamsBot
+    connector: FakeConnector
+    authority: FakeAuthority
+    jwks: FakeKeys
+    http: httpx.Client
+
+    def claims(self, **overrides: Any) -> dict[str, Any]:
+        """What a Bot Framework token for this app says (v1: no `ver`, no `appid`)."""
+        now = int(time.time())
+        return {
+            "iss": BOT_FRAMEWORK_ISSUER,
+            "aud": APP_ID,
+            "serviceurl": self.connector.url,
+            "nbf": now - 60,
+            "exp": now + 3600,
+            **overrides,
+        }
+
+    def say(self, token: str | None, text: str = "ヘルプ") -> httpx.Response:
+        headers = {"Authorization": f"Bearer {token}"} if token else {}
+        body = message(self.connector.url, TANAKA, text, DM_TANAKA)
+        return self.http.post(f"{self.base}/api/messages", json=body, headers=headers)
+
+
+@pytest.fixture
+def keys(servers: Servers) -> Keys:
+    return servers.keys
+
+
+@pytest.fixture
+def secured(ctx, cast, servers, monkeypatch, request) -> Iterator[Secured]:
+    """A TeamsBot with production settings (app id, password, tenant) on the servers;
+    `indirect` parametrization gives it another app password."""
+    with ctx.db.transaction() as session:
+        people.link_identity(session, people.find(session, "田中 美咲")[0].id, "teams", TANAKA)
+    servers.reset()
+    monkeypatch.setenv("REQUESTS_CA_BUNDLE", servers.authority.ca_file)  # MSAL's `requests`
+    settings = Settings(
+        database_url="sqlite:///unused.db",  # the app under test uses `ctx`
+        teams_app_id=APP_ID,
+        teams_app_password=getattr(request, "param", SECRET),
+        teams_tenant_id=TENANT,
+        teams_authority=servers.authority.authority,
+    )
+    bot = TeamsBot(ctx, settings)
+    # SDK 0.9.1 has no setting for the JWKS URLs (JwtTokenValidator picks one of two
+    # hard-coded URLs by the token's issuer): fetch whichever it picks from `jwks`.
+    bot.validator._jwk_client_manager = LocalJwks(servers.jwks)
+    servers.switch.app = create_web_app(ctx, None, bot)
+    with httpx.Client(timeout=10) as http:
+        yield Secured(servers.base, bot, servers.connector, servers.authority, servers.jwks, http)
+    servers.switch.app = None
+
+
+# -- inbound ---------------------------------------------------------------------------
+
+
+def test_a_bot_framework_token_is_accepted_and_the_reply_carries_the_msal_token(secured, keys, ctx):
+    response = secured.say(keys.genuine.sign(secured.claims()))
+    assert response.status_code == 202, response.text
+    # the SDK took the signing keys from Bot Framework's JWKS URL, as for real tokens
+    assert [(h.method, h.path) for h in secured.jwks.hits] == [
+        ("GET", "/login.botframework.com/v1/.well-known/keys")
+    ]
+    # MSAL got a client-credentials token for the Bot Framework scope ...
+    [grant] = secured.authority.token_requests
+    assert grant.form["grant_type"] == "client_credentials"
+    assert (grant.form["client_id"], grant.form["client_secret"]) == (APP_ID, SECRET)
+    assert OUTBOUND_SCOPE in grant.form["scope"].split()
+    # ... and the reply went to the activity's serviceUrl with it
+    reply = secured.connector.wait_for(lambda c: c.method == "POST")
+    assert reply.path.startswith(f"/v3/conversations/{DM_TANAKA}/activities/")
+    assert reply.authorization == f"Bearer {secured.authority.tokens[0]}"
+    tanaka = person_id(ctx, "田中 美咲")
+    assert references(ctx)[("personal", str(tanaka))].conversation_id == DM_TANAKA
+
+
+def expired(claims: dict[str, Any]) -> dict[str, Any]:
+    """An hour past `exp`: well beyond the SDK's 300 s leeway."""
+    return {**claims, "nbf": claims["nbf"] - 7200, "exp": claims["exp"] - 7200}
+
+
+FORGERIES = {
+    # the genuine key's id in the header, another key's signature
+    "signed by another key": lambda k, c: k.impostor.sign(c, kid=k.genuine.kid),
+    "signed by an unpublished key": lambda k, c: k.impostor.sign(c),
+    "expired": lambda k, c: k.genuine.sign(expired(c)),
+    "for another app": lambda k, c: k.genuine.sign({**c, "aud": "another-app-id"}),
+    # any other issuer makes the SDK take Entra ID's keys, which do not include BF's
+    "from another issuer": lambda k, c: k.genuine.sign({**c, "iss": "https://evil.example"}),
+    "unsigned": lambda k, c: jwt.encode(c, None, algorithm="none", headers={"kid": k.genuine.kid}),
+}
+
+
+@pytest.mark.parametrize("forgery", FORGERIES)
+def test_a_bad_token_is_refused_and_nothing_is_stored(secured, keys, ctx, forgery):
+    audits = count(ctx, AuditEntry)
+    response = secured.say(FORGERIES[forgery](keys, secured.claims()), text="相談")
+    assert response.status_code == 401
+    assert secured.connector.calls == []
+    assert secured.authority.token_requests == []
+    assert references(ctx) == {}
+    assert count(ctx, AuditEntry) == audits
+    # the same request with a genuine token goes through: the refusal was the token's
+    assert secured.say(keys.genuine.sign(secured.claims()), text="相談").status_code == 202
+    assert references(ctx) != {}
+
+
+def test_a_token_for_another_service_url_is_refused(secured, keys, ctx):
+    """Bot Framework's rule: the activity's serviceUrl must be the token's, or a valid
+    token could send the bot's own outbound token anywhere."""
+    for claims in (
+        secured.claims(serviceurl="https://smba.trafficmanager.net/jp/"),
+        {k: v for k, v in secured.claims().items() if k != "serviceurl"},
+    ):
+        assert secured.say(keys.genuine.sign(claims)).status_code == 401
+    assert secured.connector.calls == []  # the bot's bearer token went nowhere
+    assert secured.authority.token_requests == []
+    assert references(ctx) == {}
+
+
+def test_an_entra_token_of_another_tenant_is_refused(secured, servers, ctx):
+    """Entra ID signs every tenant's tokens with the same keys: the issuer says whose."""
+    entra = servers.entra
+    for tenant, status in (("another-tenant", 401), (TENANT, 202)):
+        claims = secured.claims(iss=f"https://sts.windows.net/{tenant}/")
+        assert secured.say(entra.sign(claims)).status_code == status, tenant
+
+
+@pytest.mark.parametrize("secured", ["wrong-password"], indirect=True)
+def test_a_message_that_cannot_be_answered_is_a_500_without_a_traceback(secured, keys):
+    response = secured.say(keys.genuine.sign(secured.claims()))
+    assert response.status_code == 500
+    assert response.json() == {"error": "Internal error"}
+    assert secured.connector.calls == []
+
+
+# -- outbound --------------------------------------------------------------------------
+
+
+def known_to_teams(
+    ctx, service_url: str, conversation: str | None, user_id: str | None = None
+) -> int:
+    """田中 美咲, as if she had written to the bot before, with a notice queued for her."""
+    tanaka = person_id(ctx, "田中 美咲")
+    with ctx.db.transaction() as session:
+        teams_store.remember_personal(
+            session,
+            tanaka,
+            service_url=service_url,
+            now=ctx.clock.now(),
+            conversation_id=conversation,
+            user_id=user_id,
+            tenant_id=TENANT if user_id else None,
+        )
+    queue(ctx, tanaka)
+    return tanaka
+
+
+@pytest.mark.parametrize("conversation", [DM_TANAKA, None], ids=["continued", "new chat"])
+def test_a_queued_notice_goes_out_with_the_msal_token(secured, ctx, conversation):
+    tanaka = known_to_teams(ctx, secured.connector.url, conversation, f"29:{TANAKA}")
+    assert secured.bot.deliver() == 1
+    [grant] = secured.authority.token_requests
+    assert OUTBOUND_SCOPE in grant.form["scope"].split()
+    sent = secured.connector.wait_for(lambda c: "/activities" in c.path)
+    written_to = references(ctx)[("personal", str(tanaka))].conversation_id  # new: created
+    assert sent.path.startswith(f"/v3/conversations/{written_to}/activities")
+    bearer = f"Bearer {secured.authority.tokens[0]}"
+    assert [c.authorization for c in secured.connector.calls] == [bearer] * (
+        2 if conversation is None else 1  # a new chat: created, then written to
+    )
+    assert statuses(ctx) == {f"reminder.test:1:{tanaka}": "sent"}
+
+
+@pytest.mark.parametrize("secured", ["wrong-password"], indirect=True)
+def test_without_a_token_from_the_authority_nothing_is_sent(secured, ctx):
+    tanaka = known_to_teams(ctx, secured.connector.url, DM_TANAKA)
+    assert secured.bot.deliver() == 0
+    assert len(secured.authority.token_requests) == 1  # refused: invalid_client
+    assert secured.authority.tokens == []
+    assert secured.connector.calls == []  # never sent without a token
+    assert statuses(ctx) == {f"reminder.test:1:{tanaka}": "pending"}
+
+
+def test_teams_authority_is_checked_at_start_up(monkeypatch):
+    monkeypatch.setenv("TEAMS_AUTHORITY", "http://login.microsoftonline.us/tenant-1")
+    with pytest.raises(ConfigError, match="TEAMS_AUTHORITY: expected https://HOST/TENANT"):
+        load()
+    monkeypatch.setenv("TEAMS_AUTHORITY", "https://login.microsoftonline.us")
+    with pytest.raises(ConfigError, match="TEAMS_AUTHORITY"):
+        load()
+    monkeypatch.setenv("TEAMS_AUTHORITY", " https://login.microsoftonline.us/tenant-1/ ")
+    assert load().teams_authority == "https://login.microsoftonline.us/tenant-1"
