@@ -78,7 +78,8 @@ def card(ctx: Context, request_id: int, language: str) -> Reply:
         )
     if buttons:
         blocks.append(Buttons(tuple(buttons)))
-    return Reply(tuple(blocks), data={"request_id": request_id, "state": request.state})
+    data = {"request_id": request_id, "state": request.state, "version": request.updated_at}
+    return Reply(tuple(blocks), data=data)
 
 
 def public_card(ctx: Context, request_id: int, language: str) -> Reply:
@@ -559,9 +560,10 @@ def reassign(ctx: Context, actor: Actor, ref: str, values: dict[str, Any]) -> Re
 
 
 def remember_card(
-    ctx: Context, platform: str, request_id: int, channel: str, message_id: str
+    ctx: Context, platform: str, request_id: int, channel: str, message_id: str, card: Reply
 ) -> None:
-    """Where a platform posted a request's approval card, so it is updated in place."""
+    """Where a platform posted a request's approval card (and which state of the request
+    it shows), so it is updated in place."""
     with ctx.db.transaction() as session:
         messages.remember(
             session,
@@ -571,4 +573,21 @@ def remember_card(
             channel=channel,
             message_id=message_id,
             now=ctx.clock.now(),
+            version=card.data.get("version"),
         )
+
+
+def card_shown(ctx: Context, posted_id: int, card: Reply) -> None:
+    """A posted card was updated to show `card`'s state of its request."""
+    version = card.data.get("version")
+    if version is not None:
+        with ctx.db.transaction() as session:
+            messages.shown(session, posted_id, version)
+
+
+def stale_cards(ctx: Context, platform: str) -> list[int]:
+    """Requests whose card on this platform shows an older state than they have now
+    (decided on another platform, or an update that failed): the deliverer updates
+    them."""
+    with ctx.db.transaction() as session:
+        return [m.target_id for m in messages.stale_requests(session, platform)]

@@ -416,6 +416,10 @@ class PostedMessage(SQLModel, table=True):
     message_id: str = Field(max_length=200)
     posted_at: datetime = aware()
     nudged_at: datetime | None = aware(nullable=True)
+    shows_version: datetime | None = aware(nullable=True)
+    """The `updated_at` of the record as the message last showed it: older than the
+    record's means the message is stale (changed from another platform, or an update
+    that failed) and is brought up to date by the platform's deliverer."""
 
 
 class TeamsConversation(SQLModel, table=True):

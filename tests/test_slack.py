@@ -568,3 +568,21 @@ def test_the_case_book_is_searched_from_the_slash_command(slack, ctx, cast):
         "response_url", lambda c: "書かない窓口" in json.dumps(c.params, ensure_ascii=False)
     )
     assert "北見市" in json.dumps(answer.params, ensure_ascii=False)
+
+
+def test_a_card_decided_elsewhere_is_brought_up_to_date(slack, ctx, cast):
+    """Decided on Teams or in the terminal: the Slack card shows it after the next
+    deliver run, once."""
+    from tests.helpers import approve
+
+    request_id = new_request(slack, ctx)
+    ctx.clock.advance(minutes=5)
+    assert approve(ctx, cast["熊本 県子"], request_id, [cast["小林 健"]]).ok
+    slack.fake.reset()
+    slack.bot.deliver()
+    (update,) = slack.fake.calls_to("chat.update")
+    assert update.params["ts"] == card_ts(slack, ctx, request_id)
+    assert "熊本 県子" in blocks_text(update)
+    slack.fake.reset()
+    slack.bot.deliver()
+    assert slack.fake.calls_to("chat.update") == []  # up to date: left alone

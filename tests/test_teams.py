@@ -33,7 +33,7 @@ from storage.models import (
     TeamsConversation,
 )
 from tests.conftest import consultation
-from tests.helpers import count, state
+from tests.helpers import approve, count, state
 from tests.live_server import serving
 from tests.teams_fake import FakeConnector, activity, execute, message
 from tests.test_invites import book_consultation
@@ -542,3 +542,18 @@ def test_a_card_refreshing_on_screen_does_not_move_notices_to_teams(teams, ctx, 
     assert platform() == "slack"
     teams.click(KEN, refresh, CHANNEL)  # he pressed the button himself: he uses Teams now
     assert platform() == "teams"
+
+
+def test_a_card_decided_elsewhere_is_brought_up_to_date(teams, ctx, staff, cast):
+    request_id = submit_request(teams, staff)
+    teams.fake.wait_for(lambda c: c.path == f"/v3/conversations/{CHANNEL}/activities")
+    ctx.clock.advance(minutes=5)
+    assert approve(ctx, cast["熊本 県子"], request_id, [cast["小林 健"]]).ok  # on Slack
+    teams.fake.reset()
+    teams.bot.deliver()
+    update = teams.fake.wait_for(lambda c: c.method == "PUT")
+    assert update.path.startswith(f"/v3/conversations/{CHANNEL}/activities/activity-")
+    assert "熊本 県子" in json.dumps(valid(update.cards[0]), ensure_ascii=False)
+    teams.fake.reset()
+    teams.bot.deliver()
+    assert not [c for c in teams.fake.calls if c.method == "PUT"]  # up to date

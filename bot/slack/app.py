@@ -345,7 +345,9 @@ class SlackBot:
             return
         card = approval.card(self.ctx, request_id, self.lang)
         posted = self.post(self.channel, card)
-        approval.remember_card(self.ctx, PLATFORM, request_id, posted["channel"], posted["ts"])
+        approval.remember_card(
+            self.ctx, PLATFORM, request_id, posted["channel"], posted["ts"], card
+        )
 
     def update_card(self, request_id: int, *, thread: bool) -> None:
         """Show the decision (who, when) in place; questions and answers go in the thread."""
@@ -362,6 +364,7 @@ class SlackBot:
             blocks=blocks.message_blocks(card),
             text=blocks.fallback_text(card),
         )
+        approval.card_shown(self.ctx, posted.id or 0, card)
         if thread:
             note = approval.latest_exchange(self.ctx, request_id, self.lang)
             self.client.chat_postMessage(
@@ -374,16 +377,26 @@ class SlackBot:
     # -- scheduled work ------------------------------------------------------------------
     def deliver(self) -> int:
         """Post approval cards still missing (requests entered elsewhere, or a post that
+        failed) and bring stale ones up to date (decided elsewhere, or an update that
         failed), then send the notices queued for Slack users as DMs. A notice that fails
         goes back to the queue with a back-off; after a few attempts it is `failed`."""
-        for request_id in approval.without_card(self.ctx, PLATFORM) if self.channel else []:
-            try:
-                self.post_card(request_id)
-            except Exception:
-                log.exception("approval card for request %s not posted", request_id)
-                break
+        if self.channel:
+            self.keep_cards()
         audiences = (Audience.PREFECTURE,) if self.channel else ()
         return delivery.deliver(self.ctx, PLATFORM, audiences, self.send)
+
+    def keep_cards(self) -> None:
+        jobs = [(self.post_card, i) for i in approval.without_card(self.ctx, PLATFORM)]
+        jobs += [
+            (lambda i: self.update_card(i, thread=False), i)
+            for i in approval.stale_cards(self.ctx, PLATFORM)
+        ]
+        for job, request_id in jobs:
+            try:
+                job(request_id)
+            except Exception:
+                log.exception("approval card for request %s not posted/updated", request_id)
+                break  # Slack is failing: the next run tries again
 
     def send(self, out: notices.Outgoing) -> delivery.Outcome:
         """One notice: posted with its outbox key in the message metadata, so that a row

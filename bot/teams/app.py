@@ -341,7 +341,7 @@ class TeamsBot(TeamsActivityHandler):
             return references.approver_user_ids(session, limit=cards.REFRESH_USERS)
 
     # -- the approval channel ------------------------------------------------------------
-    def shared_card(self, request_id: int) -> Activity:
+    def shared_card(self, request_id: int) -> tuple[Activity, Reply]:
         """The channel's card: everyone sees the request; approvers Teams knows (up to
         60, by their Teams user id) get their own view with the decision buttons, read
         afresh whenever it is shown (`refresh.userIds`); any other approver opens it with
@@ -349,7 +349,7 @@ class TeamsBot(TeamsActivityHandler):
         reply = approval.public_card(self.ctx, request_id, self.lang)
         with self.ctx.db.transaction() as session:
             user_ids = references.approver_user_ids(session, limit=cards.REFRESH_USERS)
-        return message(reply, refresh=(staff_view(request_id), user_ids))
+        return message(reply, refresh=(staff_view(request_id), user_ids)), reply
 
     def channel_reference(self, turn: Activity | None = None) -> TeamsConversation | None:
         """Where the approval channel is reached: its stored reference, else (the first
@@ -381,11 +381,11 @@ class TeamsBot(TeamsActivityHandler):
         reference = await asyncio.to_thread(self.channel_reference, turn)
         if reference is None or not self.channel:
             return
-        card = await asyncio.to_thread(self.shared_card, request_id)
+        card, shown = await asyncio.to_thread(self.shared_card, request_id)
         posted = await self.in_conversation(reference, self.channel, [card])
         channel = self.channel
         await asyncio.to_thread(
-            approval.remember_card, self.ctx, PLATFORM, request_id, channel, posted[0]
+            approval.remember_card, self.ctx, PLATFORM, request_id, channel, posted[0], shown
         )
 
     async def update_card(self, request_id: int) -> None:
@@ -400,13 +400,14 @@ class TeamsBot(TeamsActivityHandler):
         posted, reference = await asyncio.to_thread(find)
         if posted is None or reference is None:
             return
-        update = await asyncio.to_thread(self.shared_card, request_id)
+        update, shown = await asyncio.to_thread(self.shared_card, request_id)
         update.id = posted.message_id
 
         async def replace(turn_context: TurnContext) -> None:
             await turn_context.update_activity(update)
 
         await self.continue_in(reference, posted.channel, replace)
+        await asyncio.to_thread(approval.card_shown, self.ctx, posted.id or 0, shown)
 
     async def card_after(self, turn_context: TurnContext, action: str, request_id: int) -> None:
         """Keep the channel's card current after a click; a failure is logged, the
@@ -418,6 +419,18 @@ class TeamsBot(TeamsActivityHandler):
                 await self.update_card(request_id)
         except Exception:
             log.exception("teams approval card for request %s not posted/updated", request_id)
+
+    async def keep_cards(self) -> None:
+        """Post the cards still missing and bring stale ones up to date."""
+        missing = await asyncio.to_thread(approval.without_card, self.ctx, PLATFORM)
+        stale = await asyncio.to_thread(approval.stale_cards, self.ctx, PLATFORM)
+        jobs = [(self.post_card, i) for i in missing] + [(self.update_card, i) for i in stale]
+        for job, request_id in jobs:
+            try:
+                await job(request_id)
+            except Exception:
+                log.exception("teams approval card for request %s not posted/updated", request_id)
+                break  # Teams is failing: the next run tries again
 
     def nudge(self) -> int:
         """Remind the card's thread of requests waiting more than a business day."""
@@ -439,16 +452,13 @@ class TeamsBot(TeamsActivityHandler):
 
     # -- proactive delivery of the outbox ---------------------------------------------------
     def deliver(self) -> int:
-        """Post approval cards still missing, then send the notices queued for people
-        whose notices go to Teams (and, when Teams holds the prefecture's channel, those
-        for that channel) as Adaptive Cards. A notice that fails goes back to the queue
-        with a back-off; after a few attempts it is `failed`."""
-        for request_id in approval.without_card(self.ctx, PLATFORM) if self.channel else []:
-            try:
-                asyncio.run(self.post_card(request_id))
-            except Exception:
-                log.exception("teams approval card for request %s not posted", request_id)
-                break
+        """Post approval cards still missing and update stale ones, then send the notices
+        queued for people whose notices go to Teams (and, when Teams holds the
+        prefecture's channel, those for that channel) as Adaptive Cards. A notice that
+        fails goes back to the queue with a back-off; after a few attempts it is
+        `failed`."""
+        if self.channel:
+            asyncio.run(self.keep_cards())
         audiences = (Audience.PREFECTURE,) if self.channel_notices else ()
         return delivery.deliver(self.ctx, PLATFORM, audiences, self.send)
 
