@@ -3,15 +3,18 @@ them one by one, never past the lease of the batch, within a time budget per run
 
 from __future__ import annotations
 
+import logging
 import time
 from collections.abc import Callable, Collection
 from datetime import timedelta
 
-from handlers import notices
+from handlers import approval, notices
 from handlers.context import Context
 
 BUDGET_SECONDS = 20  # one deliver run; the scheduler starts the next at once
 LEASE_MARGIN = timedelta(minutes=1)  # stop sending a claimed batch this close to its lease
+CARD_FAILURES = 3  # in one run: then the platform itself is failing, not one card
+log = logging.getLogger("dxdesk.delivery")
 
 
 Outcome = tuple[bool, timedelta | None]  # sent?, and if not, the platform's Retry-After
@@ -44,3 +47,28 @@ def deliver(
         if time.monotonic() > deadline:
             break  # the next run carries on
     return sent
+
+
+def keep_cards(
+    ctx: Context,
+    platform: str,
+    post: Callable[[int], None],
+    update: Callable[[int], None],
+) -> None:
+    """Post the approval cards still missing on a platform and update the stale ones
+    (by request id). One card that keeps failing (deleted, its channel archived) backs
+    off on its own and does not hold up the rest; several failures in one run mean the
+    platform is failing, and the next run tries again."""
+    jobs = [(post, i) for i in approval.without_card(ctx, platform)]
+    jobs += [(update, i) for i in approval.stale_cards(ctx, platform)]
+    failures = 0
+    for job, request_id in jobs:
+        try:
+            job(request_id)
+        except Exception:
+            log.exception(
+                "%s approval card for request %s not posted/updated", platform, request_id
+            )
+            failures += 1
+            if failures >= CARD_FAILURES:
+                return

@@ -91,6 +91,7 @@ def public_card(ctx: Context, request_id: int, language: str) -> Reply:
     if len(blocks) < len(full.blocks):
         ref = payloads.encode(id=request_id)
         blocks += (Buttons((Button("request.card", t(language, "button.staff_view"), ref),)),)
+        return Reply(blocks, data={**full.data, "staff_view": True})
     return Reply(blocks, data=full.data)
 
 
@@ -438,6 +439,8 @@ def nudges_due(ctx: Context, platform: str) -> list[Nudge]:
     due: list[Nudge] = []
     with ctx.db.transaction() as session:
         for posted in messages.posted(session, platform=platform, purpose="approval"):
+            if posted.message_id == messages.PENDING:
+                continue
             request = requests.get(session, posted.target_id)
             if request is None or request.state != RequestState.SUBMITTED:
                 continue
@@ -455,13 +458,36 @@ def nudges_due(ctx: Context, platform: str) -> list[Nudge]:
 
 def without_card(ctx: Context, platform: str) -> list[int]:
     """Undecided requests not yet posted to the approval channel (entered from another
-    platform or the terminal, or whose post failed), oldest first."""
+    platform or the terminal, or whose post failed or whose poster died), oldest
+    first; `reserve_card` decides who posts each."""
     with ctx.db.transaction() as session:
         pending, _ = requests.listing(session, states=workflow.PENDING)
         posted = {
-            m.target_id for m in messages.posted(session, platform=platform, purpose="approval")
+            m.target_id
+            for m in messages.posted(session, platform=platform, purpose="approval")
+            if m.message_id != messages.PENDING
         }
     return sorted(r.id for r in pending if r.id is not None and r.id not in posted)
+
+
+def reserve_card(ctx: Context, platform: str, request_id: int, channel: str) -> bool:
+    """Whether this caller is the one to post the request's card on this platform (the
+    click that created it and the deliverer catching up may race, on any number of
+    instances). Then `remember_card`, or `release_card` when the post fails."""
+    with ctx.db.transaction() as session:
+        return messages.reserve(
+            session,
+            platform=platform,
+            purpose="approval",
+            target_id=request_id,
+            channel=channel,
+            now=ctx.clock.now(),
+        )
+
+
+def release_card(ctx: Context, platform: str, request_id: int) -> None:
+    with ctx.db.transaction() as session:
+        messages.release(session, platform=platform, purpose="approval", target_id=request_id)
 
 
 def mark_nudged(ctx: Context, posted_id: int) -> None:
@@ -530,6 +556,8 @@ def reassign(ctx: Context, actor: Actor, ref: str, values: dict[str, Any]) -> Re
         after = sorted(int(v) for v in clean["consultants"])
         requests.assign(session, request_id, after)
         now = ctx.clock.now()
+        request.updated_at = now  # the cards show who carries it: they are now stale
+        session.add(request)
         audit.record(
             session,
             at=now,
@@ -579,15 +607,19 @@ def remember_card(
 
 def card_shown(ctx: Context, posted_id: int, card: Reply) -> None:
     """A posted card was updated to show `card`'s state of its request."""
-    version = card.data.get("version")
-    if version is not None:
-        with ctx.db.transaction() as session:
-            messages.shown(session, posted_id, version)
+    with ctx.db.transaction() as session:
+        messages.shown(session, posted_id, card.data.get("version"))
+
+
+def card_not_updated(ctx: Context, posted_id: int) -> None:
+    """Updating a posted card failed: the deliverer tries again later, less often."""
+    with ctx.db.transaction() as session:
+        messages.update_failed(session, posted_id, ctx.clock.now())
 
 
 def stale_cards(ctx: Context, platform: str) -> list[int]:
-    """Requests whose card on this platform shows an older state than they have now
-    (decided on another platform, or an update that failed): the deliverer updates
-    them."""
+    """Requests whose card on this platform shows another state than they have now
+    (decided on another platform, or an update that failed or finished out of order):
+    the deliverer updates them."""
     with ctx.db.transaction() as session:
-        return [m.target_id for m in messages.stale_requests(session, platform)]
+        return [m.target_id for m in messages.stale_requests(session, platform, ctx.clock.now())]

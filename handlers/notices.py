@@ -119,7 +119,8 @@ def compose(
 @dataclass(frozen=True)
 class Outgoing:
     """A claimed notice, worded for its reader: to a person (`to`, their platform user id)
-    or to a channel (`audience`). `maybe_sent`: a sender that died may have sent it."""
+    or to a channel (`audience`), in `language`. `maybe_sent`: a sender that died may
+    have sent it."""
 
     notification_id: int
     key: str
@@ -128,6 +129,7 @@ class Outgoing:
     reply: Reply
     maybe_sent: bool
     lease_until: datetime
+    language: str
 
 
 def claim(
@@ -186,6 +188,7 @@ def claim(
                     reply=reply,
                     maybe_sent=claim.maybe_sent,
                     lease_until=claim.lease_until,
+                    language=language,
                 )
             )
     return out

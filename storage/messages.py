@@ -2,12 +2,67 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 
+from sqlalchemy import delete, or_, update
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlmodel import Session, col, func, select
+from sqlmodel import Session, col, select
 
 from storage.models import InboundEvent, PostedMessage, Request
+
+PENDING = ""
+"""The message id of a reservation: the post is under way (or its poster died)."""
+RESERVATION_TIMEOUT = timedelta(minutes=5)
+RETRIES = (timedelta(minutes=1), timedelta(minutes=10), timedelta(hours=1), timedelta(hours=6))
+"""Back-off of a message that cannot be updated (deleted, or its channel archived);
+after the last one it is left as it is."""
+
+
+def reserve(
+    session: Session, *, platform: str, purpose: str, target_id: int, channel: str, now: datetime
+) -> bool:
+    """Claim the right to post the one message about a record on a platform: True for
+    exactly one caller, however many instances race (the unique key decides). A
+    reservation whose poster died is taken over after a few minutes."""
+    dialect = session.get_bind().dialect.name
+    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    statement = (
+        insert(PostedMessage)
+        .values(
+            platform=platform,
+            purpose=purpose,
+            target_id=target_id,
+            channel=channel,
+            message_id=PENDING,
+            posted_at=now,
+            failures=0,
+        )
+        .on_conflict_do_nothing(index_elements=["platform", "purpose", "target_id"])
+        .returning(col(PostedMessage.id))
+    )
+    if session.exec(statement).first() is not None:  # type: ignore[call-overload]
+        return True
+    taken = session.exec(
+        update(PostedMessage)
+        .where(col(PostedMessage.platform) == platform)
+        .where(col(PostedMessage.purpose) == purpose)
+        .where(col(PostedMessage.target_id) == target_id)
+        .where(col(PostedMessage.message_id) == PENDING)
+        .where(col(PostedMessage.posted_at) < now - RESERVATION_TIMEOUT)
+        .values(posted_at=now)
+    )  # type: ignore[call-overload]
+    return bool(taken.rowcount)
+
+
+def release(session: Session, *, platform: str, purpose: str, target_id: int) -> None:
+    """Give a reservation back (the post failed): the next run posts again."""
+    session.exec(
+        delete(PostedMessage)
+        .where(col(PostedMessage.platform) == platform)
+        .where(col(PostedMessage.purpose) == purpose)
+        .where(col(PostedMessage.target_id) == target_id)
+        .where(col(PostedMessage.message_id) == PENDING)
+    )  # type: ignore[call-overload]
 
 
 def remember(
@@ -21,10 +76,13 @@ def remember(
     now: datetime,
     version: datetime | None = None,
 ) -> None:
+    """Where the message was posted (filling its reservation, if any), and which state of
+    its record it shows."""
     existing = find(session, platform=platform, purpose=purpose, target_id=target_id)
     if existing:
         existing.channel, existing.message_id = channel, message_id
-        existing.shows_version = version or existing.shows_version
+        existing.shows_version = version
+        existing.posted_at = now
         session.add(existing)
         return
     session.add(
@@ -41,31 +99,55 @@ def remember(
     session.flush()
 
 
-def shown(session: Session, posted_id: int, version: datetime) -> None:
-    """The message now shows this version of its record (never goes backwards: two
-    updates may finish out of order)."""
+def shown(session: Session, posted_id: int, version: datetime | None) -> None:
+    """The message was just updated to show this version of its record. Recorded as
+    given, even if older than before (two updates finishing out of order): then it no
+    longer matches and the next run updates it again, so it converges."""
     row = session.get(PostedMessage, posted_id)
-    if row is not None and (row.shows_version is None or row.shows_version < version):
-        row.shows_version = version
+    if row is not None:
+        row.shows_version, row.retry_at, row.failures = version, None, 0
         session.add(row)
 
 
-def stale_requests(session: Session, platform: str) -> list[PostedMessage]:
-    """Approval messages showing an older state of their request than it has now."""
-    shows = func.coalesce(col(PostedMessage.shows_version), col(PostedMessage.posted_at))
+def update_failed(session: Session, posted_id: int, now: datetime) -> None:
+    """Try again later, less often each time; after the last retry, leave it as it is."""
+    row = session.get(PostedMessage, posted_id)
+    if row is None:
+        return
+    if row.failures >= len(RETRIES):
+        request = session.get(Request, row.target_id)
+        row.shows_version = request.updated_at if request else row.shows_version
+        row.retry_at, row.failures = None, 0
+    else:
+        row.retry_at = now + RETRIES[row.failures]
+        row.failures += 1
+    session.add(row)
+
+
+def stale_requests(session: Session, platform: str, now: datetime) -> list[PostedMessage]:
+    """Approval messages showing another state of their request than it has now (and
+    not waiting out a back-off)."""
     return list(
         session.exec(
             select(PostedMessage)
             .join(Request, col(Request.id) == col(PostedMessage.target_id))
             .where(PostedMessage.platform == platform)
             .where(PostedMessage.purpose == "approval")
-            .where(col(Request.updated_at) > shows)
+            .where(col(PostedMessage.message_id) != PENDING)
+            .where(
+                or_(
+                    col(PostedMessage.shows_version).is_(None),
+                    col(Request.updated_at) != col(PostedMessage.shows_version),
+                )
+            )
+            .where(or_(col(PostedMessage.retry_at).is_(None), col(PostedMessage.retry_at) <= now))
             .order_by(col(PostedMessage.id))
         ).all()
     )
 
 
 def find(session: Session, *, platform: str, purpose: str, target_id: int) -> PostedMessage | None:
+    """The message, or its reservation (`message_id` PENDING)."""
     return session.exec(
         select(PostedMessage)
         .where(PostedMessage.platform == platform)

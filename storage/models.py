@@ -417,9 +417,11 @@ class PostedMessage(SQLModel, table=True):
     posted_at: datetime = aware()
     nudged_at: datetime | None = aware(nullable=True)
     shows_version: datetime | None = aware(nullable=True)
-    """The `updated_at` of the record as the message last showed it: older than the
-    record's means the message is stale (changed from another platform, or an update
-    that failed) and is brought up to date by the platform's deliverer."""
+    """The `updated_at` of the record as the message last showed it: another value than
+    the record's means the message is stale (changed from another platform, or an update
+    that failed or finished out of order) and the platform's deliverer updates it."""
+    retry_at: datetime | None = aware(nullable=True)
+    failures: int = Field(default=0, sa_column_kwargs={"server_default": "0"})
 
 
 class TeamsConversation(SQLModel, table=True):

@@ -106,17 +106,6 @@ def municipality_named(session: Session, name: str) -> Municipality | None:
     return session.exec(select(Municipality).where(Municipality.name == name)).first()
 
 
-def with_identity(session: Session, platform: str) -> dict[int, str]:
-    """person id → platform user id, for everyone active and reachable on that platform."""
-    rows = session.exec(
-        select(ChatIdentity.person_id, ChatIdentity.platform_user_id)
-        .join(Person, col(Person.id) == col(ChatIdentity.person_id))
-        .where(ChatIdentity.platform == platform)
-        .where(Person.active)
-    ).all()
-    return dict(rows)
-
-
 def notified_on(session: Session, platform: str) -> dict[int, str]:
     """person id → platform user id, for everyone active whose notices go to `platform`:
     each person's notices go to exactly one platform, the one they last used DX Desk from

@@ -60,7 +60,7 @@ class FakeConnector:
                 self.end_headers()
                 self.wfile.write(answer)
 
-            do_POST = do_PUT = do_DELETE = _record
+            do_GET = do_POST = do_PUT = do_DELETE = _record
 
             def log_message(self, *args: Any) -> None:
                 pass

@@ -140,3 +140,26 @@ def test_cancel_and_book_at_once_never_leave_a_live_session_on_a_cancelled_reque
             live = sessions.listing(session, request_id=request_id)
         final = state(ctx, request_id)
         assert (final, bool(live)) in (("cancelled", False), ("scheduled", True)), (final, live)
+
+
+def test_one_poster_per_card_however_many_race(ctx, cast, staff):
+    """The click that created a request and the deliverers of several instances all try
+    to post its card: the reservation lets exactly one; a dead poster's is taken over."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    request_id = submit(ctx, staff)
+    barrier = threading.Barrier(6)
+
+    def reserve(_: int) -> bool:
+        barrier.wait()
+        return approval.reserve_card(ctx, "teams", request_id, "19:channel")
+
+    with ThreadPoolExecutor(6) as pool:
+        won = list(pool.map(reserve, range(6)))
+    assert won.count(True) == 1
+    assert approval.without_card(ctx, "teams") == [request_id]  # not posted yet
+    assert not approval.reserve_card(ctx, "teams", request_id, "19:channel")
+    ctx.clock.advance(minutes=6)  # the poster died: its reservation lapses
+    assert approval.reserve_card(ctx, "teams", request_id, "19:channel")
+    approval.release_card(ctx, "teams", request_id)  # the post failed
+    assert approval.reserve_card(ctx, "teams", request_id, "19:channel")

@@ -586,3 +586,27 @@ def test_a_card_decided_elsewhere_is_brought_up_to_date(slack, ctx, cast):
     slack.fake.reset()
     slack.bot.deliver()
     assert slack.fake.calls_to("chat.update") == []  # up to date: left alone
+
+
+def test_a_card_that_cannot_be_updated_backs_off_and_holds_up_no_other(slack, ctx, cast):
+    from tests.helpers import approve
+
+    first, second = new_request(slack, ctx), new_request(slack, ctx)
+    ctx.clock.advance(minutes=5)
+    for request_id in (first, second):  # decided in the terminal
+        assert approve(ctx, cast["熊本 県子"], request_id, [cast["小林 健"]]).ok
+    slack.fake.reset()
+    slack.fake.fail_next("chat.update", 404)  # the first card was deleted
+    slack.bot.deliver()
+    updates = slack.fake.calls_to("chat.update")
+    assert [u.params["ts"] for u in updates] == [
+        card_ts(slack, ctx, first),
+        card_ts(slack, ctx, second),
+    ]
+    slack.fake.reset()
+    slack.bot.deliver()
+    assert slack.fake.calls_to("chat.update") == []  # the failed one waits its back-off
+    ctx.clock.advance(minutes=2)
+    slack.bot.deliver()
+    (retry,) = slack.fake.calls_to("chat.update")
+    assert retry.params["ts"] == card_ts(slack, ctx, first)

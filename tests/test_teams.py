@@ -4,7 +4,9 @@ for the serviceUrl that records every call."""
 
 from __future__ import annotations
 
+import asyncio
 import json
+import time
 from collections.abc import Iterator
 from datetime import datetime
 from typing import Any
@@ -16,7 +18,7 @@ from sqlmodel import select
 
 from bot import scheduler
 from bot.config import ConfigError, Settings, load
-from bot.teams.app import TeamsBot
+from bot.teams.app import TeamsBot, onedrive
 from bot.web import create_web_app
 from handlers import clockwork, payloads, roster, router
 from handlers.clock import TOKYO
@@ -557,3 +559,78 @@ def test_a_card_decided_elsewhere_is_brought_up_to_date(teams, ctx, staff, cast)
     teams.fake.reset()
     teams.bot.deliver()
     assert not [c for c in teams.fake.calls if c.method == "PUT"]  # up to date
+
+
+def test_a_command_in_the_channel_is_answered_in_the_persons_own_chat(teams, ctx):
+    """Answers are personal (a private calendar URL, one's own requests): never in the
+    channel."""
+    teams.say(KEN, "カレンダー", conversation=f"{CHANNEL};messageid=77")
+    create = teams.fake.wait_for(lambda c: c.path == "/v3/conversations")
+    assert create.body["members"] == [{"id": "29:aad-ken"}]
+    private = teams.fake.wait_for(
+        lambda c: "/activities" in c.path and not c.path.startswith(f"/v3/conversations/{CHANNEL}")
+    )
+    assert "/calendar/" in json.dumps(private.body, ensure_ascii=False)
+    in_channel = teams.fake.wait_for(lambda c: c.path.startswith(f"/v3/conversations/{CHANNEL}"))
+    text = json.dumps(in_channel.body, ensure_ascii=False)
+    assert "個人チャットにお返事しました" in text and "/calendar/" not in text
+
+
+def test_the_approvers_view_is_refused_to_others_but_a_refreshing_card_stays_quiet(
+    teams, ctx, staff
+):
+    submit_request(teams, staff)
+    posted = teams.fake.wait_for(lambda c: c.path == f"/v3/conversations/{CHANNEL}/activities")
+    refresh = posted.cards[0]["refresh"]["action"]["data"]
+    audits = count(ctx, AuditEntry)
+    # Teams refreshing the card on screen for a non-approver: the shared card, no audit
+    quiet = teams.click(TANAKA, refresh, CHANNEL, trigger="automatic")
+    assert verbs_of(quiet["value"]) == {"request.card"}
+    assert count(ctx, AuditEntry) == audits
+    # pressing the button, or the same refresh from outside the channel: refused, audited
+    for conversation, trigger in ((CHANNEL, "manual"), (DM_TANAKA, "automatic")):
+        refused = teams.click(TANAKA, refresh, conversation, trigger=trigger)
+        assert refused["type"] == "application/vnd.microsoft.activity.message"
+    with ctx.db.transaction() as session:
+        new = session.exec(select(AuditEntry).where(AuditEntry.outcome == "refused")).all()
+    assert len(new) == 2
+
+
+def test_a_card_is_posted_once_when_the_click_and_the_deliverer_race(teams, ctx, cast):
+    teams.say(TANAKA, "ヘルプ")
+    reply = router.submit(ctx, cast["田中 美咲"], "request.submit", consultation(cast["田中 美咲"]))
+    request_id = int(reply.data["request_id"])
+    teams.fake.reset()
+
+    async def both() -> None:
+        await asyncio.gather(teams.bot.post_card(request_id), teams.bot.post_card(request_id))
+
+    asyncio.run(both())
+    teams.bot.deliver()
+    posts = [c for c in teams.fake.calls if c.path == f"/v3/conversations/{CHANNEL}/activities"]
+    assert len(posts) == 1
+
+
+def test_only_onedrive_upload_urls_are_used():
+    assert onedrive("https://contoso-my.sharepoint.com/personal/ken/_api/upload?x=1")
+    for url in (
+        "http://contoso-my.sharepoint.com/upload",
+        "https://evil.example/upload",
+        "https://sharepoint.com.evil.example/upload",
+        "",
+    ):
+        assert not onedrive(url), url
+
+
+def test_members_added_needs_no_answer(teams, ctx):
+    update = activity(
+        teams.fake.url,
+        KEN,
+        conversation=CHANNEL,
+        type="conversationUpdate",
+        membersAdded=[{"id": "29:someone-new", "aadObjectId": "aad-new"}],
+        channelData={"tenant": {"id": "tenant-1"}, "eventType": "teamMemberAdded"},
+    )
+    assert teams.post(update).status_code in (200, 202)
+    time.sleep(0.2)
+    assert teams.fake.calls == []  # no member lookup, no message

@@ -341,10 +341,16 @@ class SlackBot:
 
     # -- the approval channel ------------------------------------------------------------
     def post_card(self, request_id: int) -> None:
-        if not self.channel:
+        """The request's card in the approval channel, posted once however many try."""
+        channel = self.channel
+        if not channel or not approval.reserve_card(self.ctx, PLATFORM, request_id, channel):
             return
-        card = approval.card(self.ctx, request_id, self.lang)
-        posted = self.post(self.channel, card)
+        try:
+            card = approval.card(self.ctx, request_id, self.lang)
+            posted = self.post(channel, card)
+        except Exception:
+            approval.release_card(self.ctx, PLATFORM, request_id)
+            raise
         approval.remember_card(
             self.ctx, PLATFORM, request_id, posted["channel"], posted["ts"], card
         )
@@ -355,15 +361,19 @@ class SlackBot:
             posted = messages.find(
                 session, platform=PLATFORM, purpose="approval", target_id=request_id
             )
-        if posted is None:
+        if posted is None or posted.message_id == messages.PENDING:
             return
         card = approval.card(self.ctx, request_id, self.lang)
-        self.client.chat_update(
-            channel=posted.channel,
-            ts=posted.message_id,
-            blocks=blocks.message_blocks(card),
-            text=blocks.fallback_text(card),
-        )
+        try:
+            self.client.chat_update(
+                channel=posted.channel,
+                ts=posted.message_id,
+                blocks=blocks.message_blocks(card),
+                text=blocks.fallback_text(card),
+            )
+        except Exception:
+            approval.card_not_updated(self.ctx, posted.id or 0)
+            raise
         approval.card_shown(self.ctx, posted.id or 0, card)
         if thread:
             note = approval.latest_exchange(self.ctx, request_id, self.lang)
@@ -381,22 +391,11 @@ class SlackBot:
         failed), then send the notices queued for Slack users as DMs. A notice that fails
         goes back to the queue with a back-off; after a few attempts it is `failed`."""
         if self.channel:
-            self.keep_cards()
+            delivery.keep_cards(
+                self.ctx, PLATFORM, self.post_card, lambda i: self.update_card(i, thread=False)
+            )
         audiences = (Audience.PREFECTURE,) if self.channel else ()
         return delivery.deliver(self.ctx, PLATFORM, audiences, self.send)
-
-    def keep_cards(self) -> None:
-        jobs = [(self.post_card, i) for i in approval.without_card(self.ctx, PLATFORM)]
-        jobs += [
-            (lambda i: self.update_card(i, thread=False), i)
-            for i in approval.stale_cards(self.ctx, PLATFORM)
-        ]
-        for job, request_id in jobs:
-            try:
-                job(request_id)
-            except Exception:
-                log.exception("approval card for request %s not posted/updated", request_id)
-                break  # Slack is failing: the next run tries again
 
     def send(self, out: notices.Outgoing) -> delivery.Outcome:
         """One notice: posted with its outbox key in the message metadata, so that a row

@@ -25,6 +25,7 @@ import logging
 from collections.abc import Awaitable, Callable
 from datetime import timedelta
 from typing import Any
+from urllib.parse import urlsplit
 
 import httpx
 from microsoft_agents.activity import (
@@ -50,7 +51,7 @@ from starlette.responses import JSONResponse, Response
 from bot import delivery
 from bot.config import Settings
 from bot.teams import cards
-from handlers import approval, notices, payloads, roster, router
+from handlers import approval, notices, payloads, policy, roster, router
 from handlers.actor import Actor
 from handlers.context import Context
 from handlers.core import record_refusal
@@ -73,6 +74,8 @@ STAFF_VIEWS = (*DECISIONS, "request.card")
 CONSENT = "application/vnd.microsoft.teams.card.file.consent"
 FILE_INFO = "application/vnd.microsoft.teams.card.file.info"
 TEAMS_CHANNEL_ID = "msteams"
+SHAREPOINT_HOSTS = (".sharepoint.com", ".sharepoint.us", ".sharepoint-mil.us", ".sharepoint.cn")
+PERSONAL = (None, "personal")  # conversation types of a 1:1 chat with the bot
 BOT_FRAMEWORK_ISSUER = "https://api.botframework.com"
 NO_REFERENCE_RETRY = timedelta(hours=1)
 """A person linked to Teams who has never written to the bot cannot be reached yet."""
@@ -233,9 +236,9 @@ class TeamsBot(TeamsActivityHandler):
         user_id = aad_id(activity)
         if not user_id:
             return None
-        # A card refreshing itself on screen is not the person using Teams (their notices
-        # go where they last acted).
-        return roster.identify(self.ctx, PLATFORM, user_id, inbound=not automatic(activity))
+        # Only what the person does is their using Teams (their notices go where they last
+        # acted): not a card refreshing itself on screen, a reaction or a membership change.
+        return roster.identify(self.ctx, PLATFORM, user_id, inbound=acted(activity))
 
     def stranger(self, activity: Activity, what: str) -> Reply:
         """The explanation for an unregistered user, and an audit entry of the attempt."""
@@ -250,8 +253,13 @@ class TeamsBot(TeamsActivityHandler):
 
     # -- conversation references -----------------------------------------------------------
     async def on_turn(self, turn_context: TurnContext) -> None:
-        await asyncio.to_thread(self.remember, turn_context.activity)
+        if not automatic(turn_context.activity):  # no write each time a card is shown
+            await asyncio.to_thread(self.remember, turn_context.activity)
         await super().on_turn(turn_context)
+
+    async def on_conversation_update_activity(self, turn_context: TurnContext) -> None:
+        """Members added or removed, the app installed: nothing to answer (the Teams
+        handler would look each new member up); the reference was refreshed above."""
 
     def remember(self, activity: Activity) -> None:
         """Refresh where the sender (a linked person) and the approval channel can be
@@ -270,7 +278,7 @@ class TeamsBot(TeamsActivityHandler):
                         session, base, service_url=activity.service_url, now=now, tenant_id=tenant
                     )
                 if actor is not None:
-                    personal = conversation.conversation_type in (None, "personal")
+                    personal = conversation.conversation_type in PERSONAL
                     references.remember_personal(
                         session,
                         actor.id,
@@ -285,9 +293,38 @@ class TeamsBot(TeamsActivityHandler):
 
     # -- activities ----------------------------------------------------------------------
     async def on_message_activity(self, turn_context: TurnContext) -> None:
+        """The answer, in the conversation it was asked in; asked in a channel (or a
+        group chat), in the person's own chat with the bot instead — answers are
+        personal (their requests, their private calendar URL)."""
         activity = turn_context.activity
         reply = await asyncio.to_thread(self.message_reply, activity)
-        await turn_context.send_activity(message(reply))
+        conversation = activity.conversation
+        if not reply.ok or conversation is None or conversation.conversation_type in PERSONAL:
+            await turn_context.send_activity(message(reply))
+            return
+        actor = await asyncio.to_thread(self.actor, activity)
+        language = actor.language if actor else self.lang
+        try:
+            await self.send_personal(actor.id if actor else 0, [message(reply)])
+        except Exception:
+            log.exception("teams answer to a channel message not sent privately")
+            await turn_context.send_activity(t(language, "teams.not_sent_privately"))
+            return
+        await turn_context.send_activity(t(language, "teams.sent_privately"))
+
+    async def send_personal(self, person_id: int, activities: list[Activity]) -> None:
+        """Into the person's 1:1 chat with the bot, opening it if need be."""
+
+        def find() -> TeamsConversation | None:
+            with self.ctx.db.transaction() as session:
+                return references.personal(session, person_id)
+
+        reference = await asyncio.to_thread(find)
+        if reference is None:
+            raise LookupError("no Teams reference for this person")
+        created = await self.post_proactive(reference, activities)
+        if created:
+            await asyncio.to_thread(self.remember_created, reference, created)
 
     def message_reply(self, activity: Activity) -> Reply:
         actor = self.actor(activity)
@@ -312,6 +349,9 @@ class TeamsBot(TeamsActivityHandler):
 
     async def on_action(self, turn_context: TurnContext, data: dict[str, Any]) -> dict[str, Any]:
         activity = turn_context.activity
+        quiet = await asyncio.to_thread(self.shared_view, activity, data)
+        if quiet is not None:
+            return quiet
         actor = self.actor(activity)
         if actor is None:
             reply = await asyncio.to_thread(self.stranger, activity, str(data.get("action"))[:50])
@@ -336,6 +376,28 @@ class TeamsBot(TeamsActivityHandler):
             return answer(reply, card=True, refresh=(staff_view(int(request_id)), user_ids))
         return answer(reply, card=True)
 
+    def shared_view(self, activity: Activity, data: dict[str, Any]) -> dict[str, Any] | None:
+        """A card in the approval channel refreshing itself for someone who may not
+        decide (in a small channel Teams refreshes a shared card for everyone): the card
+        everyone sees, without an audit entry each time it scrolls past. None: the usual
+        path (an approver, a click, or anything not from the approval channel — which
+        refuses and audits what it must)."""
+        conversation = activity.conversation
+        in_channel = bool(self.channel and conversation and conversation.id)
+        if not (in_channel and automatic(activity) and data.get("action") == "request.card"):
+            return None
+        if conversation.id.split(";", 1)[0] != self.channel:  # type: ignore[union-attr]
+            return None
+        actor = self.actor(activity)
+        if actor is not None and policy.allowed(actor, "request.approve"):
+            return None
+        try:
+            request_id = payloads.require_id(str(data.get("value") or ""))
+            card, _ = self.shared_card(request_id)
+        except (Refused, LookupError):
+            return None
+        return {"statusCode": 200, "type": CARD, "value": card.attachments[0].content}
+
     def approver_user_ids(self) -> list[str]:
         with self.ctx.db.transaction() as session:
             return references.approver_user_ids(session, limit=cards.REFRESH_USERS)
@@ -347,9 +409,10 @@ class TeamsBot(TeamsActivityHandler):
         afresh whenever it is shown (`refresh.userIds`); any other approver opens it with
         the card's button."""
         reply = approval.public_card(self.ctx, request_id, self.lang)
-        with self.ctx.db.transaction() as session:
-            user_ids = references.approver_user_ids(session, limit=cards.REFRESH_USERS)
-        return message(reply, refresh=(staff_view(request_id), user_ids)), reply
+        if not reply.data.get("staff_view"):  # decided: nothing left for approvers to do
+            return message(reply), reply
+        refresh = (staff_view(request_id), self.approver_user_ids())
+        return message(reply, refresh=refresh), reply
 
     def channel_reference(self, turn: Activity | None = None) -> TeamsConversation | None:
         """Where the approval channel is reached: its stored reference, else (the first
@@ -379,11 +442,19 @@ class TeamsBot(TeamsActivityHandler):
         it in place. Proactive, so the scheduler posts cards missing (a request entered
         elsewhere, or a post that failed) the same way a turn does."""
         reference = await asyncio.to_thread(self.channel_reference, turn)
-        if reference is None or not self.channel:
-            return
-        card, shown = await asyncio.to_thread(self.shared_card, request_id)
-        posted = await self.in_conversation(reference, self.channel, [card])
         channel = self.channel
+        if reference is None or not channel:
+            return
+        if not await asyncio.to_thread(
+            approval.reserve_card, self.ctx, PLATFORM, request_id, channel
+        ):
+            return  # posted, or being posted, by someone else
+        try:
+            card, shown = await asyncio.to_thread(self.shared_card, request_id)
+            posted = await self.in_conversation(reference, channel, [card])
+        except Exception:
+            await asyncio.to_thread(approval.release_card, self.ctx, PLATFORM, request_id)
+            raise
         await asyncio.to_thread(
             approval.remember_card, self.ctx, PLATFORM, request_id, channel, posted[0], shown
         )
@@ -398,7 +469,7 @@ class TeamsBot(TeamsActivityHandler):
                 return posted, stored
 
         posted, reference = await asyncio.to_thread(find)
-        if posted is None or reference is None:
+        if posted is None or reference is None or posted.message_id == messages.PENDING:
             return
         update, shown = await asyncio.to_thread(self.shared_card, request_id)
         update.id = posted.message_id
@@ -406,7 +477,11 @@ class TeamsBot(TeamsActivityHandler):
         async def replace(turn_context: TurnContext) -> None:
             await turn_context.update_activity(update)
 
-        await self.continue_in(reference, posted.channel, replace)
+        try:
+            await self.continue_in(reference, posted.channel, replace)
+        except Exception:
+            await asyncio.to_thread(approval.card_not_updated, self.ctx, posted.id or 0)
+            raise
         await asyncio.to_thread(approval.card_shown, self.ctx, posted.id or 0, shown)
 
     async def card_after(self, turn_context: TurnContext, action: str, request_id: int) -> None:
@@ -419,18 +494,6 @@ class TeamsBot(TeamsActivityHandler):
                 await self.update_card(request_id)
         except Exception:
             log.exception("teams approval card for request %s not posted/updated", request_id)
-
-    async def keep_cards(self) -> None:
-        """Post the cards still missing and bring stale ones up to date."""
-        missing = await asyncio.to_thread(approval.without_card, self.ctx, PLATFORM)
-        stale = await asyncio.to_thread(approval.stale_cards, self.ctx, PLATFORM)
-        jobs = [(self.post_card, i) for i in missing] + [(self.update_card, i) for i in stale]
-        for job, request_id in jobs:
-            try:
-                await job(request_id)
-            except Exception:
-                log.exception("teams approval card for request %s not posted/updated", request_id)
-                break  # Teams is failing: the next run tries again
 
     def nudge(self) -> int:
         """Remind the card's thread of requests waiting more than a business day."""
@@ -458,7 +521,12 @@ class TeamsBot(TeamsActivityHandler):
         fails goes back to the queue with a back-off; after a few attempts it is
         `failed`."""
         if self.channel:
-            asyncio.run(self.keep_cards())
+            delivery.keep_cards(
+                self.ctx,
+                PLATFORM,
+                lambda i: asyncio.run(self.post_card(i)),
+                lambda i: asyncio.run(self.update_card(i)),
+            )
         audiences = (Audience.PREFECTURE,) if self.channel_notices else ()
         return delivery.deliver(self.ctx, PLATFORM, audiences, self.send)
 
@@ -474,7 +542,7 @@ class TeamsBot(TeamsActivityHandler):
             return False, NO_REFERENCE_RETRY
         reply = out.reply
         if out.maybe_sent:
-            reply = Reply((Text(t(self.lang, "notice.resent"), "muted"), *reply.blocks))
+            reply = Reply((Text(t(out.language, "notice.resent"), "muted"), *reply.blocks))
         activities = [message(reply)]
         if not out.audience:
             activities += [consent(out.notification_id, f, self.lang) for f in reply.files]
@@ -604,8 +672,16 @@ class TeamsBot(TeamsActivityHandler):
             text = t(actor.language, "teams.file.declined", name=file.name)
             await turn_context.send_activity(text)
             return
+        url = str(upload.get("uploadUrl") or "")
+        if not self.anonymous and not onedrive(url):
+            refusal = Refused(
+                "refusal.bad_payload", target_type="notification", target_id=notification
+            )
+            await asyncio.to_thread(record_refusal, self.ctx, actor, "teams.file", refusal)
+            await turn_context.send_activity(t(actor.language, "teams.file.failed", name=file.name))
+            return
         try:
-            await put_file(str(upload.get("uploadUrl") or ""), file.content)
+            await put_file(url, file.content)
         except Exception:
             log.exception("teams file upload failed")
             await turn_context.send_activity(t(actor.language, "teams.file.failed", name=file.name))
@@ -647,6 +723,13 @@ def same_service(claims: ClaimsIdentity, body: Any) -> bool:
     return bool(claimed) and claimed.rstrip("/").lower() == given.rstrip("/").lower()
 
 
+def acted(activity: Activity) -> bool:
+    """Whether the person did this (wrote, clicked), rather than Teams on their behalf."""
+    return activity.type == ActivityTypes.message or (
+        activity.type == ActivityTypes.invoke and not automatic(activity)
+    )
+
+
 def automatic(activity: Activity) -> bool:
     """A universal action Teams ran by itself (a card's refresh as it is shown)."""
     value = activity.value if isinstance(activity.value, dict) else {}
@@ -660,10 +743,6 @@ def tenant_of(activity: Activity) -> str | None:
     tenant = data.get("tenant") if isinstance(data.get("tenant"), dict) else {}
     value = tenant.get("id")
     return str(value) if value else None
-
-
-def connector(turn_context: TurnContext) -> Any:
-    return turn_context.turn_state[HttpAdapterBase._AGENT_CONNECTOR_CLIENT_KEY]
 
 
 def aad_id(activity: Activity) -> str | None:
@@ -735,6 +814,14 @@ def file_info(upload: dict[str, Any], name: str) -> Attachment:
         name=str(upload.get("name") or name),
         content={"uniqueId": upload.get("uniqueId"), "fileType": upload.get("fileType")},
     )
+
+
+def onedrive(url: str) -> bool:
+    """Whether an upload URL is one Teams hands out: the reader's OneDrive, over https
+    (a forged consent answer must not make the bot send a file anywhere else)."""
+    parts = urlsplit(url)
+    host = (parts.hostname or "").lower()
+    return parts.scheme == "https" and host.endswith(SHAREPOINT_HOSTS)
 
 
 async def put_file(url: str, content: bytes) -> None:
