@@ -259,6 +259,13 @@ def _language(ctx: Context, person: Person | None) -> str:
     return (person.language if person else None) or ctx.rules.language
 
 
+def hand_back(ctx: Context, notification_id: int) -> None:
+    """Give a claimed notice back untouched (its person's notices go to another platform
+    now): the next claim on that platform sends it; `finish` then leaves it alone."""
+    with ctx.db.transaction() as session:
+        outbox.hand_back(session, notification_id, ctx.clock.now())
+
+
 def finish(
     ctx: Context,
     notification_id: int,

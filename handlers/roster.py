@@ -53,6 +53,22 @@ def identify(
         return Actor.from_person(person, ctx.rules.language)
 
 
+def hand_over(ctx: Context, platform: str, platform_user_id: str) -> bool:
+    """Someone `platform` cannot reach yet (Teams can write only to those who have
+    written to the bot) and who has never used DX Desk anywhere: their notices go to
+    another platform they are linked to from now on. True when handed over."""
+    with ctx.db.transaction() as session:
+        person = people.by_identity(session, platform, platform_user_id)
+        if person is None or person.id is None or person.notify_platform is not None:
+            return False
+        others = [p for p in people.platforms_of(session, person.id) if p != platform]
+        if not others:
+            return False
+        person.notify_platform = others[0]
+        session.add(person)
+        return True
+
+
 def find(ctx: Context, key: str) -> list[Actor]:
     with ctx.db.transaction() as session:
         return [

@@ -196,6 +196,16 @@ def defer(session: Session, claims: Collection[Claim], until: datetime) -> None:
         session.add(row)
 
 
+def hand_back(session: Session, notification_id: int, now: datetime) -> None:
+    """A claimed row this sender will not send (it goes to another platform now): due
+    at once, not an attempt, and certainly not sent."""
+    row = session.get(Notification, notification_id)
+    if row is not None and row.status == NotificationStatus.SENDING:
+        row.status, row.due_at, row.attempts = NotificationStatus.PENDING, now, row.attempts - 1
+        row.lease_until = None
+        session.add(row)
+
+
 def cancel_claimed(session: Session, notification_id: int) -> None:
     """A claimed row with nothing left to say (an escalation whose logs were all filed)."""
     row = session.get(Notification, notification_id)

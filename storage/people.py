@@ -44,6 +44,16 @@ def by_identity(session: Session, platform: str, platform_user_id: str) -> Perso
     ).first()
 
 
+def platforms_of(session: Session, person_id: int) -> list[str]:
+    """The platforms a person is linked to, earliest-linked first."""
+    rows = session.exec(
+        select(ChatIdentity.platform)
+        .where(ChatIdentity.person_id == person_id)
+        .order_by(col(ChatIdentity.id))
+    ).all()
+    return list(dict.fromkeys(rows))
+
+
 def link_identity(session: Session, person_id: int, platform: str, user_id: str) -> ChatIdentity:
     existing = session.exec(
         select(ChatIdentity)

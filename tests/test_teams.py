@@ -20,7 +20,7 @@ from bot import scheduler
 from bot.config import ConfigError, Settings, load
 from bot.teams.app import TeamsBot, onedrive
 from bot.web import create_web_app
-from handlers import clockwork, payloads, roster, router
+from handlers import clockwork, notices, payloads, roster, router
 from handlers.clock import TOKYO
 from handlers.common import notify
 from storage import outbox, people
@@ -634,3 +634,20 @@ def test_members_added_needs_no_answer(teams, ctx):
     assert teams.post(update).status_code in (200, 202)
     time.sleep(0.2)
     assert teams.fake.calls == []  # no member lookup, no message
+
+
+def test_someone_teams_cannot_reach_yet_gets_notices_on_their_other_platform(teams, ctx):
+    """Linked to Teams first, never written to the bot anywhere: Teams cannot write to
+    them, Slack can — their notices go there from now on."""
+    tanaka = person_id(ctx, "田中 美咲")
+    with ctx.db.transaction() as session:
+        people.link_identity(session, tanaka, "slack", "U-TANAKA")
+    queue(ctx, tanaka)
+    assert teams.bot.deliver() == 0
+    with ctx.db.transaction() as session:
+        row = session.exec(select(Notification)).one()
+        assert (row.status, row.attempts) == ("pending", 0)
+        assert people.get(session, tanaka).notify_platform == "slack"
+    (out,) = notices.claim(ctx, "slack")
+    assert out.to == "U-TANAKA"
+    assert teams.fake.calls == []

@@ -538,6 +538,9 @@ class TeamsBot(TeamsActivityHandler):
         retry_after: timedelta | None = None
         reference = self.reference(out)
         if reference is None:
+            if out.to and roster.hand_over(self.ctx, PLATFORM, out.to):
+                notices.hand_back(self.ctx, out.notification_id)  # for their other platform
+                return False, None
             log.warning("notice %s: no Teams conversation to write to yet", out.notification_id)
             return False, NO_REFERENCE_RETRY
         reply = out.reply
@@ -545,7 +548,7 @@ class TeamsBot(TeamsActivityHandler):
             reply = Reply((Text(t(out.language, "notice.resent"), "muted"), *reply.blocks))
         activities = [message(reply)]
         if not out.audience:
-            activities += [consent(out.notification_id, f, self.lang) for f in reply.files]
+            activities += [consent(out.notification_id, f, out.language) for f in reply.files]
         try:
             created = asyncio.run(self.post_proactive(reference, activities))
         except Exception:
