@@ -58,17 +58,20 @@ def keep_cards(
     """Post the approval cards still missing on a platform and update the stale ones
     (by request id). One card that keeps failing (deleted, its channel archived) backs
     off on its own and does not hold up the rest; several failures in one run mean the
-    platform is failing, and the next run tries again."""
-    jobs = [(post, i) for i in approval.without_card(ctx, platform)]
-    jobs += [(update, i) for i in approval.stale_cards(ctx, platform)]
-    failures = 0
-    for job, request_id in jobs:
-        try:
-            job(request_id)
-        except Exception:
-            log.exception(
-                "%s approval card for request %s not posted/updated", platform, request_id
-            )
-            failures += 1
-            if failures >= CARD_FAILURES:
-                return
+    platform is failing, and the next run tries again. Posts and updates fail
+    separately (a post too big for the platform must not starve the updates)."""
+    for job, request_ids in (
+        (post, approval.without_card(ctx, platform)),
+        (update, approval.stale_cards(ctx, platform)),
+    ):
+        failures = 0
+        for request_id in request_ids:
+            try:
+                job(request_id)
+            except Exception:
+                log.exception(
+                    "%s approval card for request %s not posted/updated", platform, request_id
+                )
+                failures += 1
+                if failures >= CARD_FAILURES:
+                    break

@@ -439,7 +439,7 @@ def nudges_due(ctx: Context, platform: str) -> list[Nudge]:
     due: list[Nudge] = []
     with ctx.db.transaction() as session:
         for posted in messages.posted(session, platform=platform, purpose="approval"):
-            if posted.message_id == messages.PENDING:
+            if messages.is_reserved(posted.message_id):
                 continue
             request = requests.get(session, posted.target_id)
             if request is None or request.state != RequestState.SUBMITTED:
@@ -465,15 +465,15 @@ def without_card(ctx: Context, platform: str) -> list[int]:
         posted = {
             m.target_id
             for m in messages.posted(session, platform=platform, purpose="approval")
-            if m.message_id != messages.PENDING
+            if not messages.is_reserved(m.message_id)
         }
     return sorted(r.id for r in pending if r.id is not None and r.id not in posted)
 
 
-def reserve_card(ctx: Context, platform: str, request_id: int, channel: str) -> bool:
-    """Whether this caller is the one to post the request's card on this platform (the
-    click that created it and the deliverer catching up may race, on any number of
-    instances). Then `remember_card`, or `release_card` when the post fails."""
+def reserve_card(ctx: Context, platform: str, request_id: int, channel: str) -> str | None:
+    """A token when this caller is the one to post the request's card on this platform
+    (the click that created it and the deliverers of any number of instances race);
+    then `fill_card` with it, or `release_card` when the post fails."""
     with ctx.db.transaction() as session:
         return messages.reserve(
             session,
@@ -485,9 +485,9 @@ def reserve_card(ctx: Context, platform: str, request_id: int, channel: str) -> 
         )
 
 
-def release_card(ctx: Context, platform: str, request_id: int) -> None:
+def release_card(ctx: Context, token: str) -> None:
     with ctx.db.transaction() as session:
-        messages.release(session, platform=platform, purpose="approval", target_id=request_id)
+        messages.release(session, token)
 
 
 def mark_nudged(ctx: Context, posted_id: int) -> None:
@@ -587,17 +587,14 @@ def reassign(ctx: Context, actor: Actor, ref: str, values: dict[str, Any]) -> Re
     )
 
 
-def remember_card(
-    ctx: Context, platform: str, request_id: int, channel: str, message_id: str, card: Reply
-) -> None:
-    """Where a platform posted a request's approval card (and which state of the request
-    it shows), so it is updated in place."""
+def fill_card(ctx: Context, token: str, channel: str, message_id: str, card: Reply) -> bool:
+    """Where the reserved card was posted (and which state of the request it shows), so
+    it is updated in place. False: the reservation was taken over while this poster
+    stalled, and the message just posted is a duplicate to delete."""
     with ctx.db.transaction() as session:
-        messages.remember(
+        return messages.fill(
             session,
-            platform=platform,
-            purpose="approval",
-            target_id=request_id,
+            token,
             channel=channel,
             message_id=message_id,
             now=ctx.clock.now(),

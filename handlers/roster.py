@@ -54,19 +54,23 @@ def identify(
 
 
 def hand_over(ctx: Context, platform: str, platform_user_id: str) -> bool:
-    """Someone `platform` cannot reach yet (Teams can write only to those who have
-    written to the bot) and who has never used DX Desk anywhere: their notices go to
-    another platform they are linked to from now on. True when handed over."""
+    """Whether a notice `platform` cannot deliver (Teams can write only to those who have
+    written to the bot) goes to another platform of the person's instead: it does when
+    they have never used DX Desk anywhere (from now on, their earliest other platform),
+    or when their notices go elsewhere already (a second notice claimed in the same
+    batch as the first)."""
     with ctx.db.transaction() as session:
         person = people.by_identity(session, platform, platform_user_id)
-        if person is None or person.id is None or person.notify_platform is not None:
+        if person is None or person.id is None:
             return False
         others = [p for p in people.platforms_of(session, person.id) if p != platform]
         if not others:
             return False
-        person.notify_platform = others[0]
-        session.add(person)
-        return True
+        if person.notify_platform is None:
+            person.notify_platform = others[0]
+            session.add(person)
+            return True
+        return person.notify_platform in others
 
 
 def find(ctx: Context, key: str) -> list[Actor]:

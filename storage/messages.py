@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from datetime import datetime, timedelta
 
 from sqlalchemy import delete, or_, update
@@ -10,20 +11,27 @@ from sqlmodel import Session, col, select
 
 from storage.models import InboundEvent, PostedMessage, Request
 
-PENDING = ""
-"""The message id of a reservation: the post is under way (or its poster died)."""
+RESERVED = "reserved:"
+"""The message id of a reservation starts so (then a token): the post is under way, or
+its poster died."""
 RESERVATION_TIMEOUT = timedelta(minutes=5)
 RETRIES = (timedelta(minutes=1), timedelta(minutes=10), timedelta(hours=1), timedelta(hours=6))
-"""Back-off of a message that cannot be updated (deleted, or its channel archived);
-after the last one it is left as it is."""
+"""Back-off of a message that cannot be updated (deleted, its channel archived, or the
+platform down); it keeps being tried every 6 hours after the last step."""
+
+
+def is_reserved(message_id: str) -> bool:
+    return message_id.startswith(RESERVED)
 
 
 def reserve(
     session: Session, *, platform: str, purpose: str, target_id: int, channel: str, now: datetime
-) -> bool:
-    """Claim the right to post the one message about a record on a platform: True for
-    exactly one caller, however many instances race (the unique key decides). A
-    reservation whose poster died is taken over after a few minutes."""
+) -> str | None:
+    """Claim the right to post the one message about a record on a platform: a token
+    for exactly one caller, however many instances race (the unique key decides); None
+    for the others. A reservation whose poster died is taken over after a few minutes
+    (with a new token: the late poster can then neither fill nor release it)."""
+    token = f"{RESERVED}{uuid.uuid4().hex}"
     dialect = session.get_bind().dialect.name
     insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
     statement = (
@@ -33,7 +41,7 @@ def reserve(
             purpose=purpose,
             target_id=target_id,
             channel=channel,
-            message_id=PENDING,
+            message_id=token,
             posted_at=now,
             failures=0,
         )
@@ -41,62 +49,43 @@ def reserve(
         .returning(col(PostedMessage.id))
     )
     if session.exec(statement).first() is not None:  # type: ignore[call-overload]
-        return True
+        return token
     taken = session.exec(
         update(PostedMessage)
         .where(col(PostedMessage.platform) == platform)
         .where(col(PostedMessage.purpose) == purpose)
         .where(col(PostedMessage.target_id) == target_id)
-        .where(col(PostedMessage.message_id) == PENDING)
+        .where(col(PostedMessage.message_id).startswith(RESERVED))
         .where(col(PostedMessage.posted_at) < now - RESERVATION_TIMEOUT)
-        .values(posted_at=now)
+        .values(posted_at=now, message_id=token)
     )  # type: ignore[call-overload]
-    return bool(taken.rowcount)
+    return token if taken.rowcount else None
 
 
-def release(session: Session, *, platform: str, purpose: str, target_id: int) -> None:
-    """Give a reservation back (the post failed): the next run posts again."""
-    session.exec(
-        delete(PostedMessage)
-        .where(col(PostedMessage.platform) == platform)
-        .where(col(PostedMessage.purpose) == purpose)
-        .where(col(PostedMessage.target_id) == target_id)
-        .where(col(PostedMessage.message_id) == PENDING)
-    )  # type: ignore[call-overload]
+def release(session: Session, token: str) -> None:
+    """Give a reservation back (the post failed): the next run posts again. Only its
+    holder can."""
+    session.exec(delete(PostedMessage).where(col(PostedMessage.message_id) == token))  # type: ignore[call-overload]
 
 
-def remember(
+def fill(
     session: Session,
+    token: str,
     *,
-    platform: str,
-    purpose: str,
-    target_id: int,
     channel: str,
     message_id: str,
     now: datetime,
-    version: datetime | None = None,
-) -> None:
-    """Where the message was posted (filling its reservation, if any), and which state of
-    its record it shows."""
-    existing = find(session, platform=platform, purpose=purpose, target_id=target_id)
-    if existing:
-        existing.channel, existing.message_id = channel, message_id
-        existing.shows_version = version
-        existing.posted_at = now
-        session.add(existing)
-        return
-    session.add(
-        PostedMessage(
-            platform=platform,
-            purpose=purpose,
-            target_id=target_id,
-            channel=channel,
-            message_id=message_id,
-            posted_at=now,
-            shows_version=version,
-        )
-    )
-    session.flush()
+    version: datetime | None,
+) -> bool:
+    """The reserved message was posted here, showing this version of its record. False
+    when the reservation was taken over meanwhile (this poster had stalled): the other
+    poster's message is the one, and this one should be deleted."""
+    filled = session.exec(
+        update(PostedMessage)
+        .where(col(PostedMessage.message_id) == token)
+        .values(channel=channel, message_id=message_id, posted_at=now, shows_version=version)
+    )  # type: ignore[call-overload]
+    return bool(filled.rowcount)
 
 
 def shown(session: Session, posted_id: int, version: datetime | None) -> None:
@@ -110,18 +99,12 @@ def shown(session: Session, posted_id: int, version: datetime | None) -> None:
 
 
 def update_failed(session: Session, posted_id: int, now: datetime) -> None:
-    """Try again later, less often each time; after the last retry, leave it as it is."""
+    """Try again later, less often each time (every 6 hours after the last step)."""
     row = session.get(PostedMessage, posted_id)
-    if row is None:
-        return
-    if row.failures >= len(RETRIES):
-        request = session.get(Request, row.target_id)
-        row.shows_version = request.updated_at if request else row.shows_version
-        row.retry_at, row.failures = None, 0
-    else:
-        row.retry_at = now + RETRIES[row.failures]
+    if row is not None:
+        row.retry_at = now + RETRIES[min(row.failures, len(RETRIES) - 1)]
         row.failures += 1
-    session.add(row)
+        session.add(row)
 
 
 def stale_requests(session: Session, platform: str, now: datetime) -> list[PostedMessage]:
@@ -133,7 +116,7 @@ def stale_requests(session: Session, platform: str, now: datetime) -> list[Poste
             .join(Request, col(Request.id) == col(PostedMessage.target_id))
             .where(PostedMessage.platform == platform)
             .where(PostedMessage.purpose == "approval")
-            .where(col(PostedMessage.message_id) != PENDING)
+            .where(~col(PostedMessage.message_id).startswith(RESERVED))
             .where(
                 or_(
                     col(PostedMessage.shows_version).is_(None),
@@ -147,7 +130,7 @@ def stale_requests(session: Session, platform: str, now: datetime) -> list[Poste
 
 
 def find(session: Session, *, platform: str, purpose: str, target_id: int) -> PostedMessage | None:
-    """The message, or its reservation (`message_id` PENDING)."""
+    """The message, or its reservation (`is_reserved(message_id)`)."""
     return session.exec(
         select(PostedMessage)
         .where(PostedMessage.platform == platform)

@@ -144,22 +144,30 @@ def test_cancel_and_book_at_once_never_leave_a_live_session_on_a_cancelled_reque
 
 def test_one_poster_per_card_however_many_race(ctx, cast, staff):
     """The click that created a request and the deliverers of several instances all try
-    to post its card: the reservation lets exactly one; a dead poster's is taken over."""
+    to post its card: the reservation lets exactly one; a dead poster's is taken over,
+    and the late poster can then neither release nor fill it."""
     from concurrent.futures import ThreadPoolExecutor
 
     request_id = submit(ctx, staff)
     barrier = threading.Barrier(6)
 
-    def reserve(_: int) -> bool:
+    def reserve(_: int) -> str | None:
         barrier.wait()
         return approval.reserve_card(ctx, "teams", request_id, "19:channel")
 
     with ThreadPoolExecutor(6) as pool:
-        won = list(pool.map(reserve, range(6)))
-    assert won.count(True) == 1
+        tokens = [t for t in pool.map(reserve, range(6)) if t]
+    assert len(tokens) == 1
+    late = tokens[0]
     assert approval.without_card(ctx, "teams") == [request_id]  # not posted yet
-    assert not approval.reserve_card(ctx, "teams", request_id, "19:channel")
-    ctx.clock.advance(minutes=6)  # the poster died: its reservation lapses
-    assert approval.reserve_card(ctx, "teams", request_id, "19:channel")
-    approval.release_card(ctx, "teams", request_id)  # the post failed
-    assert approval.reserve_card(ctx, "teams", request_id, "19:channel")
+    assert approval.reserve_card(ctx, "teams", request_id, "19:channel") is None
+    ctx.clock.advance(minutes=6)  # the poster stalled: its reservation lapses
+    taken = approval.reserve_card(ctx, "teams", request_id, "19:channel")
+    assert taken and taken != late
+    approval.release_card(ctx, late)  # the late poster's post failed: not its to give back
+    assert approval.reserve_card(ctx, "teams", request_id, "19:channel") is None
+    card = approval.card(ctx, request_id, "ja")
+    assert not approval.fill_card(ctx, late, "19:channel", "m-late", card)  # a duplicate
+    assert approval.fill_card(ctx, taken, "19:channel", "m-1", card)
+    assert approval.without_card(ctx, "teams") == []
+    assert approval.stale_cards(ctx, "teams") == []

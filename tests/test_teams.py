@@ -498,16 +498,6 @@ def test_an_invite_file_is_uploaded_once_its_reader_agrees(teams, ctx, cast):
     assert removed.path.endswith("/activities/activity-consent")
 
 
-def test_a_declined_file_is_not_uploaded(teams, ctx, cast):
-    attachment, _ = invite_for_tanaka(teams, ctx, cast)
-    teams.fake.reset()
-    response = consent_answer(teams, TANAKA, "decline", attachment["content"]["declineContext"])
-    assert response.status_code == 200
-    told = teams.fake.wait_for(lambda c: c.method == "POST")
-    assert "保存しませんでした" in json.dumps(told.body, ensure_ascii=False)
-    assert not [c for c in teams.fake.calls if c.method == "PUT"]
-
-
 def test_someone_elses_file_is_refused_and_audited(teams, ctx, cast):
     attachment, _ = invite_for_tanaka(teams, ctx, cast)
     teams.fake.reset()
@@ -643,11 +633,33 @@ def test_someone_teams_cannot_reach_yet_gets_notices_on_their_other_platform(tea
     with ctx.db.transaction() as session:
         people.link_identity(session, tanaka, "slack", "U-TANAKA")
     queue(ctx, tanaka)
+    queue(ctx, tanaka, key="reminder.test:2")  # two in one batch: both move
     assert teams.bot.deliver() == 0
     with ctx.db.transaction() as session:
-        row = session.exec(select(Notification)).one()
-        assert (row.status, row.attempts) == ("pending", 0)
+        rows = session.exec(select(Notification)).all()
+        assert [(r.status, r.attempts) for r in rows] == [("pending", 0)] * 2
         assert people.get(session, tanaka).notify_platform == "slack"
-    (out,) = notices.claim(ctx, "slack")
-    assert out.to == "U-TANAKA"
+    assert {out.to for out in notices.claim(ctx, "slack")} == {"U-TANAKA"}
+    assert len(statuses(ctx)) == 2
     assert teams.fake.calls == []
+
+
+@pytest.mark.parametrize(
+    "action, forged_url, told",
+    [("decline", False, "保存しませんでした"), ("accept", True, "保存できませんでした")],
+    ids=["declined", "forged upload URL"],
+)
+def test_no_upload_when_declined_or_to_anywhere_but_onedrive(
+    teams, ctx, cast, action, forged_url, told
+):
+    attachment, _ = invite_for_tanaka(teams, ctx, cast)
+    teams.bot.any_upload_host = not forged_url  # as in production: OneDrive over https only
+    teams.fake.reset()
+    response = consent_answer(teams, TANAKA, action, attachment["content"][f"{action}Context"])
+    assert response.status_code == 200
+    answer = teams.fake.wait_for(lambda c: c.method == "POST")
+    assert told in json.dumps(answer.body, ensure_ascii=False)
+    assert not [c for c in teams.fake.calls if c.method == "PUT"]
+    with ctx.db.transaction() as session:
+        refused = session.exec(select(AuditEntry).where(AuditEntry.outcome == "refused")).all()
+    assert [a.target_type for a in refused] == (["notification"] if forged_url else [])

@@ -343,17 +343,18 @@ class SlackBot:
     def post_card(self, request_id: int) -> None:
         """The request's card in the approval channel, posted once however many try."""
         channel = self.channel
-        if not channel or not approval.reserve_card(self.ctx, PLATFORM, request_id, channel):
+        token = approval.reserve_card(self.ctx, PLATFORM, request_id, channel) if channel else None
+        if not channel or not token:
             return
         try:
             card = approval.card(self.ctx, request_id, self.lang)
             posted = self.post(channel, card)
         except Exception:
-            approval.release_card(self.ctx, PLATFORM, request_id)
+            approval.release_card(self.ctx, token)
             raise
-        approval.remember_card(
-            self.ctx, PLATFORM, request_id, posted["channel"], posted["ts"], card
-        )
+        if not approval.fill_card(self.ctx, token, posted["channel"], posted["ts"], card):
+            log.warning("approval card for request %s posted twice: deleting ours", request_id)
+            self.client.chat_delete(channel=posted["channel"], ts=posted["ts"])
 
     def update_card(self, request_id: int, *, thread: bool) -> None:
         """Show the decision (who, when) in place; questions and answers go in the thread."""
@@ -361,7 +362,7 @@ class SlackBot:
             posted = messages.find(
                 session, platform=PLATFORM, purpose="approval", target_id=request_id
             )
-        if posted is None or posted.message_id == messages.PENDING:
+        if posted is None or messages.is_reserved(posted.message_id):
             return
         card = approval.card(self.ctx, request_id, self.lang)
         try:

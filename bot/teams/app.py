@@ -165,6 +165,7 @@ class TeamsBot(TeamsActivityHandler):
         self.ctx = ctx
         self.lang = ctx.rules.language
         self.anonymous = settings.teams_anonymous
+        self.any_upload_host = settings.teams_anonymous  # a local emulator uploads anywhere
         self.channel = settings.teams_approval_channel
         # Notices for the prefecture's channel go to one platform: Slack's channel when
         # both are configured (a row is sent once), else this one.
@@ -445,19 +446,28 @@ class TeamsBot(TeamsActivityHandler):
         channel = self.channel
         if reference is None or not channel:
             return
-        if not await asyncio.to_thread(
+        token = await asyncio.to_thread(
             approval.reserve_card, self.ctx, PLATFORM, request_id, channel
-        ):
+        )
+        if not token:
             return  # posted, or being posted, by someone else
         try:
             card, shown = await asyncio.to_thread(self.shared_card, request_id)
-            posted = await self.in_conversation(reference, channel, [card])
+            (message_id,) = await self.in_conversation(reference, channel, [card])
         except Exception:
-            await asyncio.to_thread(approval.release_card, self.ctx, PLATFORM, request_id)
+            await asyncio.to_thread(approval.release_card, self.ctx, token)
             raise
-        await asyncio.to_thread(
-            approval.remember_card, self.ctx, PLATFORM, request_id, channel, posted[0], shown
-        )
+        if not await asyncio.to_thread(
+            approval.fill_card, self.ctx, token, channel, message_id, shown
+        ):
+            log.warning(
+                "teams approval card for request %s posted twice: deleting ours", request_id
+            )
+
+            async def remove(turn_context: TurnContext) -> None:
+                await turn_context.delete_activity(message_id)
+
+            await self.continue_in(reference, channel, remove)
 
     async def update_card(self, request_id: int) -> None:
         def find() -> tuple[Any, TeamsConversation | None]:
@@ -469,7 +479,7 @@ class TeamsBot(TeamsActivityHandler):
                 return posted, stored
 
         posted, reference = await asyncio.to_thread(find)
-        if posted is None or reference is None or posted.message_id == messages.PENDING:
+        if posted is None or reference is None or messages.is_reserved(posted.message_id):
             return
         update, shown = await asyncio.to_thread(self.shared_card, request_id)
         update.id = posted.message_id
@@ -676,7 +686,7 @@ class TeamsBot(TeamsActivityHandler):
             await turn_context.send_activity(text)
             return
         url = str(upload.get("uploadUrl") or "")
-        if not self.anonymous and not onedrive(url):
+        if not self.any_upload_host and not onedrive(url):
             refusal = Refused(
                 "refusal.bad_payload", target_type="notification", target_id=notification
             )
