@@ -6,9 +6,9 @@ import uuid
 from datetime import datetime, timedelta
 
 from sqlalchemy import delete, or_, update
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session, col, select
 
+from storage.db import insert_for
 from storage.models import InboundEvent, PostedMessage, Request
 
 RESERVED = "reserved:"
@@ -32,8 +32,7 @@ def reserve(
     for the others. A reservation whose poster died is taken over after a few minutes
     (with a new token: the late poster can then neither fill nor release it)."""
     token = f"{RESERVED}{uuid.uuid4().hex}"
-    dialect = session.get_bind().dialect.name
-    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    insert = insert_for(session)
     statement = (
         insert(PostedMessage)
         .values(
@@ -160,8 +159,7 @@ def mark_nudged(session: Session, posted_id: int, now: datetime) -> None:
 def first_time(session: Session, *, platform: str, event_id: str, now: datetime) -> bool:
     """True the first time an event id is seen; False for every redelivery, even when two
     deliveries race (the unique key decides)."""
-    dialect = session.get_bind().dialect.name
-    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    insert = insert_for(session)
     statement = (
         insert(InboundEvent)
         .values(platform=platform, event_id=event_id, received_at=now)

@@ -18,9 +18,9 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import update
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session, col, or_, select
 
+from storage.db import insert_for
 from storage.models import Notification, NotificationStatus
 
 LEASE = timedelta(minutes=5)  # far longer than one send, so only a dead sender loses it
@@ -41,8 +41,7 @@ def enqueue(
 ) -> None:
     """Queue once: a second row with the same key is silently ignored. A row goes to one
     person, or to a channel named by `audience`."""
-    dialect = session.get_bind().dialect.name
-    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    insert = insert_for(session)
     statement = (
         insert(Notification)
         .values(

@@ -6,6 +6,7 @@ from datetime import datetime
 
 from sqlmodel import Session, col, select
 
+from storage.db import insert_for
 from storage.models import Person, TeamsConversation
 
 PERSONAL = "personal"
@@ -24,7 +25,9 @@ def remember_personal(
 ) -> TeamsConversation:
     """The person's 1:1 reference. Without a `conversation_id` (seen in a channel only)
     an existing conversation is kept and only the addresses are refreshed."""
-    row = personal(session, person_id) or TeamsConversation(kind=PERSONAL, person_id=person_id)
+    _ensure(session, kind=PERSONAL, person_id=person_id, service_url=service_url, now=now)
+    row = personal(session, person_id)
+    assert row is not None
     row.service_url = service_url
     row.conversation_id = conversation_id or row.conversation_id
     row.user_id = user_id or row.user_id
@@ -38,7 +41,9 @@ def remember_personal(
 def remember_channel(
     session: Session, channel_id: str, *, service_url: str, now: datetime, tenant_id: str | None
 ) -> TeamsConversation:
-    row = channel(session, channel_id) or TeamsConversation(kind=CHANNEL, channel_id=channel_id)
+    _ensure(session, kind=CHANNEL, channel_id=channel_id, service_url=service_url, now=now)
+    row = channel(session, channel_id)
+    assert row is not None
     row.conversation_id = channel_id
     row.service_url = service_url
     row.tenant_id = tenant_id or row.tenant_id
@@ -46,6 +51,32 @@ def remember_channel(
     session.add(row)
     session.flush()
     return row
+
+
+def _ensure(
+    session: Session,
+    *,
+    kind: str,
+    service_url: str,
+    now: datetime,
+    person_id: int | None = None,
+    channel_id: str | None = None,
+) -> None:
+    """The reference's row exists: two activities (or instances) remembering the same
+    person or channel at once both succeed (the unique key decides who inserts)."""
+    insert = insert_for(session)
+    key = ["person_id", "kind"] if kind == PERSONAL else ["channel_id"]
+    session.exec(
+        insert(TeamsConversation)
+        .values(
+            kind=kind,
+            person_id=person_id,
+            channel_id=channel_id,
+            service_url=service_url,
+            updated_at=now,
+        )
+        .on_conflict_do_nothing(index_elements=key)
+    )  # type: ignore[call-overload]
 
 
 def personal(session: Session, person_id: int) -> TeamsConversation | None:

@@ -171,3 +171,33 @@ def test_one_poster_per_card_however_many_race(ctx, cast, staff):
     assert approval.fill_card(ctx, taken, "19:channel", "m-1", card)
     assert approval.without_card(ctx, "teams") == []
     assert approval.stale_cards(ctx, "teams") == []
+
+
+def test_references_remembered_at_once_are_one_row(ctx, cast):
+    """Two activities (or instances) remembering the same channel or person at once."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from sqlmodel import select
+
+    from storage import teams
+    from storage.models import TeamsConversation
+
+    person = cast["熊本 県子"].id
+    barrier = threading.Barrier(6)
+
+    def remember(i: int) -> None:
+        barrier.wait()
+        with ctx.db.transaction() as session:
+            url = f"https://smba.example/{i}/"
+            if i % 2:
+                teams.remember_channel(
+                    session, "19:c", service_url=url, now=ctx.clock.now(), tenant_id=None
+                )
+            else:
+                teams.remember_personal(session, person, service_url=url, now=ctx.clock.now())
+
+    with ThreadPoolExecutor(6) as pool:
+        list(pool.map(remember, range(6)))
+    with ctx.db.transaction() as session:
+        rows = session.exec(select(TeamsConversation)).all()
+    assert sorted(r.kind for r in rows) == ["channel", "personal"]
