@@ -38,8 +38,8 @@ from handlers.errors import Refused
 from handlers.i18n import t
 from handlers.reply import Button, Buttons, Field, Fields, Reply, Text
 from handlers.travel import OFFICE, TravelTable
-from storage import audit, calendar_tokens, people, sessions
-from storage.models import Notification, Person, Role, SupportSession
+from storage import audit, calendar_tokens, outbox, people, sessions
+from storage.models import Person, Role, SupportSession
 
 FEED_PAST = timedelta(days=180)  # older sessions drop out of subscribed calendars
 T = TypeVar("T")
@@ -78,7 +78,7 @@ def invite_file(ctx: Context, actor: Actor, ref: str) -> Reply:
     consent). Anyone else's notice, or one without a file, is refused and audited."""
     notification_id = payloads.require_id(ref)
     with ctx.db.transaction() as session:
-        row = session.get(Notification, notification_id)
+        row = outbox.get(session, notification_id)
         if row is None or row.person_id != actor.id or row.kind != invites.CHAT_KIND:
             raise Refused(
                 "refusal.not_allowed",

@@ -60,6 +60,10 @@ def enqueue(
     session.exec(statement)  # type: ignore[call-overload]
 
 
+def get(session: Session, notification_id: int) -> Notification | None:
+    return session.get(Notification, notification_id)
+
+
 def for_person(
     session: Session, person_id: int, limit: int = 20, *, exclude_kinds: Collection[str] = ()
 ) -> list[Notification]:

@@ -18,7 +18,8 @@ from sqlmodel import select
 
 from bot import scheduler
 from bot.config import ConfigError, Settings, load
-from bot.teams.app import TeamsBot, onedrive
+from bot.teams.app import TeamsBot
+from bot.teams.files import onedrive
 from bot.web import create_web_app
 from handlers import clockwork, notices, payloads, roster, router
 from handlers.clock import TOKYO

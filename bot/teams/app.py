@@ -1,49 +1,32 @@
-"""The Teams app: `POST /api/messages` on the Microsoft 365 Agents SDK.
+"""The Teams app: `POST /api/messages` on the Microsoft 365 Agents SDK — the activity
+handler that mirrors the Slack adapter: resolve the Teams user (AAD object id) to an
+Actor, call the platform-neutral handlers, render their replies as Adaptive Cards.
+Beside it: transport.py (requests in, tokens in and out), activities.py (reading and
+building activities), proactive.py (writing first), files.py (file consent), cards.py.
 
-The SDK's framework-neutral `HttpAdapterBase` runs each activity through a turn (the
-connector client that calls back to the activity's serviceUrl comes with it); this module
-adds the Starlette request wrapper, the JWT check in front of it, and an activity handler
-that mirrors the Slack adapter: resolve the Teams user (AAD object id) to an Actor, call
-the platform-neutral handlers, render their replies as Adaptive Cards.
+A message answers with a card (the form, or what the words ask for); asked in a channel,
+in the person's own chat. A card button or form submit is an `Action.Execute` invoke
+(`adaptiveCard/action`): it runs `router.press`/`router.submit` and its invoke response
+is the refreshed card, so field errors and decisions show in place; a refusal answers
+with a message and leaves the card as it was. Handlers block on the database, so they
+run in a worker thread.
 
-A message answers with a card (the form, or what the words ask for). A card button or
-form submit is an `Action.Execute` invoke (`adaptiveCard/action`): it runs
-`router.press`/`router.submit` and its invoke response is the refreshed card, so field
-errors and decisions show in place; a refusal answers with a message and leaves the card
-as it was. Handlers block on the database, so they run in a worker thread.
-
-Every inbound activity refreshes the conversation reference of its sender (a linked
-person) and of the approval channel (storage/teams.py); `deliver` (run by the scheduler)
-sends the outbox's notices through them proactively: it continues a stored conversation,
-or creates the 1:1 chat at the stored serviceUrl for someone seen only in a channel.
+Every activity the person makes refreshes the conversation reference of its sender (a
+linked person) and of the approval channel (storage/teams.py); `deliver` (run by the
+scheduler) keeps the channel's approval cards and sends the outbox's notices through
+those references.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Awaitable, Callable
 from datetime import timedelta
 from typing import Any
-from urllib.parse import urlsplit
 
-import httpx
-from microsoft_agents.activity import (
-    Activity,
-    ActivityTypes,
-    Attachment,
-    ChannelAccount,
-    ConversationAccount,
-    ConversationParameters,
-    InvokeResponse,
-)
-from microsoft_agents.hosting.core import RestChannelServiceClientFactory, TurnContext
-from microsoft_agents.hosting.core.authorization import (
-    AgentAuthConfiguration,
-    ClaimsIdentity,
-    JwtTokenValidator,
-)
-from microsoft_agents.hosting.core.http import HttpAdapterBase
+from microsoft_agents.activity import Activity, ActivityTypes, InvokeResponse
+from microsoft_agents.hosting.core import TurnContext
+from microsoft_agents.hosting.core.authorization import ClaimsIdentity, JwtTokenValidator
 from microsoft_agents.hosting.teams import TeamsActivityHandler
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
@@ -51,113 +34,49 @@ from starlette.responses import JSONResponse, Response
 from bot import delivery
 from bot.config import Settings
 from bot.teams import cards
+from bot.teams.activities import (
+    CARD,
+    PERSONAL,
+    aad_id,
+    acted,
+    answer,
+    automatic,
+    message,
+    staff_view,
+    strip_mention,
+    tenant_of,
+)
+from bot.teams.files import consent, file_info, onedrive, put_file
+from bot.teams.proactive import Proactive
+from bot.teams.transport import (
+    Adapter,
+    AnonymousClients,
+    SdkRequest,
+    auth,
+    connections,
+    issuers,
+    same_service,
+)
 from handlers import approval, notices, payloads, policy, roster, router
 from handlers.actor import Actor
 from handlers.context import Context
 from handlers.core import record_refusal
 from handlers.errors import Refused
 from handlers.i18n import t
-from handlers.reply import Button, File, Reply, Text
+from handlers.reply import Reply, Text
 from storage import messages
 from storage import teams as references
 from storage.models import Audience, TeamsConversation
 
 log = logging.getLogger("dxdesk.teams")
 PLATFORM = "teams"
-CARD = "application/vnd.microsoft.card.adaptive"
-MESSAGE = "application/vnd.microsoft.activity.message"
 NEW_REQUESTS = ("request.submit", "bpr.apply")
 DECISIONS = ("request.approve", "request.decline", "request.ask_info", "request.reassign")
 CHANGES_CARD = (*DECISIONS, "request.answer", "request.amend", "request.cancel", "session.book")
 STAFF_VIEWS = (*DECISIONS, "request.card")
 """Answers that are an approver's own view of the channel's shared card."""
-CONSENT = "application/vnd.microsoft.teams.card.file.consent"
-FILE_INFO = "application/vnd.microsoft.teams.card.file.info"
-TEAMS_CHANNEL_ID = "msteams"
-SHAREPOINT_HOSTS = (".sharepoint.com", ".sharepoint.us", ".sharepoint-mil.us", ".sharepoint.cn")
-PERSONAL = (None, "personal")  # conversation types of a 1:1 chat with the bot
-BOT_FRAMEWORK_ISSUER = "https://api.botframework.com"
 NO_REFERENCE_RETRY = timedelta(hours=1)
 """A person linked to Teams who has never written to the bot cannot be reached yet."""
-
-
-class _Request:
-    """A Starlette request as the SDK's HttpRequestProtocol, with the checked claims."""
-
-    def __init__(self, request: Request, body: Any, claims: ClaimsIdentity) -> None:
-        self._request, self._body, self._claims = request, body, claims
-
-    @property
-    def method(self) -> str:
-        return self._request.method
-
-    @property
-    def headers(self) -> dict[str, str]:
-        return dict(self._request.headers)
-
-    async def json(self) -> Any:
-        return self._body
-
-    def get_claims_identity(self) -> ClaimsIdentity:
-        return self._claims
-
-    def get_path_param(self, name: str) -> str:
-        return str(self._request.path_params.get(name, ""))
-
-
-class _Adapter(HttpAdapterBase):
-    """The SDK's HTTP adapter; a failed turn is logged, never shown as a traceback."""
-
-    def __init__(self, **kwargs: Any) -> None:
-        super().__init__(**kwargs)
-
-        async def on_turn_error(context: TurnContext, error: Exception) -> None:
-            log.error("teams turn failed", exc_info=error)
-
-        self.on_turn_error = on_turn_error
-
-
-class _AnonymousClients(RestChannelServiceClientFactory):
-    """Anonymous mode (local development): outbound calls, proactive ones included,
-    carry no token."""
-
-    async def create_connector_client(
-        self,
-        context: Any,
-        claims_identity: Any,
-        service_url: str,
-        audience: str,
-        scopes: Any = None,
-        use_anonymous: bool = False,
-    ) -> Any:
-        return await super().create_connector_client(
-            context, claims_identity, service_url, audience, scopes, use_anonymous=True
-        )
-
-    async def create_user_token_client(
-        self, context: Any, claims_identity: Any, use_anonymous: bool = False
-    ) -> Any:
-        return await super().create_user_token_client(context, claims_identity, use_anonymous=True)
-
-
-def connections(settings: Settings) -> Any:
-    """The MSAL connection that gets outbound tokens (None in anonymous mode)."""
-    if settings.teams_anonymous:
-        return None
-    from microsoft_agents.authentication.msal import MsalConnectionManager
-
-    return MsalConnectionManager(connections_configurations={"SERVICE_CONNECTION": auth(settings)})
-
-
-def auth(settings: Settings) -> AgentAuthConfiguration:
-    secret = settings.teams_app_password
-    return AgentAuthConfiguration(
-        client_id=settings.teams_app_id,
-        tenant_id=settings.teams_tenant_id,
-        authority=settings.teams_authority,  # None: the public cloud's, per tenant
-        client_secret=secret.get_secret_value() if secret else None,
-        anonymous_allowed=settings.teams_anonymous,
-    )
 
 
 class TeamsBot(TeamsActivityHandler):
@@ -172,21 +91,13 @@ class TeamsBot(TeamsActivityHandler):
         self.channel_notices = bool(self.channel) and not (
             settings.slack_enabled and settings.slack_approval_channel
         )
-        self.app_id = settings.teams_app_id or ""
         self.validator = JwtTokenValidator(auth(settings))
-        tenant = settings.teams_tenant_id
-        self.issuers = {BOT_FRAMEWORK_ISSUER} | (
-            {
-                f"https://sts.windows.net/{tenant}/",
-                f"https://login.microsoftonline.com/{tenant}/v2.0",
-            }
-            if tenant
-            else set()
-        )
+        self.issuers = issuers(settings)
         if settings.teams_anonymous:
-            self.adapter = _Adapter(channel_service_client_factory=_AnonymousClients(None))
+            self.adapter = Adapter(channel_service_client_factory=AnonymousClients(None))
         else:
-            self.adapter = _Adapter(connection_manager=connections(settings))
+            self.adapter = Adapter(connection_manager=connections(settings))
+        self.proactive = Proactive(self.adapter, settings.teams_app_id or "")
 
     # -- HTTP ----------------------------------------------------------------------------
     async def handle(self, request: Request) -> Response:
@@ -205,7 +116,7 @@ class TeamsBot(TeamsActivityHandler):
             log.warning("teams token refused: its serviceurl is not the activity's")
             return JSONResponse({"error": "Unauthorized"}, status_code=401)
         try:
-            response = await self.adapter.process_request(_Request(request, body, claims), self)
+            response = await self.adapter.process_request(SdkRequest(request, body, claims), self)
         except Exception:  # e.g. no outbound token (a wrong TEAMS_APP_PASSWORD)
             log.exception("teams activity not processed")
             return JSONResponse({"error": "Internal error"}, status_code=500)
@@ -323,7 +234,7 @@ class TeamsBot(TeamsActivityHandler):
         reference = await asyncio.to_thread(find)
         if reference is None:
             raise LookupError("no Teams reference for this person")
-        created = await self.post_proactive(reference, activities)
+        created = await self.proactive.send_to_person(reference, activities)
         if created:
             await asyncio.to_thread(self.remember_created, reference, created)
 
@@ -453,7 +364,7 @@ class TeamsBot(TeamsActivityHandler):
             return  # posted, or being posted, by someone else
         try:
             card, shown = await asyncio.to_thread(self.shared_card, request_id)
-            (message_id,) = await self.in_conversation(reference, channel, [card])
+            (message_id,) = await self.proactive.send(reference, channel, [card])
         except Exception:
             await asyncio.to_thread(approval.release_card, self.ctx, token)
             raise
@@ -467,7 +378,7 @@ class TeamsBot(TeamsActivityHandler):
             async def remove(turn_context: TurnContext) -> None:
                 await turn_context.delete_activity(message_id)
 
-            await self.continue_in(reference, channel, remove)
+            await self.proactive.continue_in(reference, channel, remove)
 
     async def update_card(self, request_id: int) -> None:
         def find() -> tuple[Any, TeamsConversation | None]:
@@ -488,7 +399,7 @@ class TeamsBot(TeamsActivityHandler):
             await turn_context.update_activity(update)
 
         try:
-            await self.continue_in(reference, posted.channel, replace)
+            await self.proactive.continue_in(reference, posted.channel, replace)
         except Exception:
             await asyncio.to_thread(approval.card_not_updated, self.ctx, posted.id or 0)
             raise
@@ -515,7 +426,7 @@ class TeamsBot(TeamsActivityHandler):
                 continue
             thread = f"{nudge.channel};messageid={nudge.message_id}"
             try:
-                asyncio.run(self.in_conversation(reference, thread, [message(nudge.reply)]))
+                asyncio.run(self.proactive.send(reference, thread, [message(nudge.reply)]))
             except Exception:
                 log.exception("teams nudge for card %s not posted", nudge.message_id)
                 continue
@@ -560,7 +471,7 @@ class TeamsBot(TeamsActivityHandler):
         if not out.audience:
             activities += [consent(out.notification_id, f, out.language) for f in reply.files]
         try:
-            created = asyncio.run(self.post_proactive(reference, activities))
+            created = asyncio.run(self.proactive.send_to_person(reference, activities))
         except Exception:
             log.exception("notice %s not delivered", out.notification_id)
             return False, retry_after
@@ -585,82 +496,6 @@ class TeamsBot(TeamsActivityHandler):
                 conversation_id=conversation_id,
             )
 
-    def agent_account(self) -> ChannelAccount:
-        return ChannelAccount(id=f"28:{self.app_id}")
-
-    async def continue_in(
-        self,
-        reference: TeamsConversation,
-        conversation_id: str,
-        work: Callable[[TurnContext], Awaitable[None]],
-    ) -> None:
-        """Run `work` in a turn of a stored conversation (a chat, a channel, or a
-        channel's thread `…;messageid=…`), through the SDK's proactive path."""
-        fields: dict[str, Any] = {}
-        if reference.user_id:  # a person's chat; a channel has no one to name
-            fields["from_property"] = ChannelAccount(id=reference.user_id)
-        continuation = Activity(
-            type=ActivityTypes.event,
-            name="ContinueConversation",
-            channel_id=TEAMS_CHANNEL_ID,
-            service_url=reference.service_url,
-            conversation=ConversationAccount(id=conversation_id, tenant_id=reference.tenant_id),
-            recipient=self.agent_account(),
-            **fields,
-        )
-        guard = Guard(work)
-        await self.adapter.continue_conversation(self.app_id, continuation, guard)
-        guard.check()
-
-    async def in_conversation(
-        self, reference: TeamsConversation, conversation_id: str, activities: list[Activity]
-    ) -> list[str]:
-        """Send these into a stored conversation; the ids Teams gave them."""
-        ids: list[str] = []
-
-        async def send(turn_context: TurnContext) -> None:
-            for activity in activities:
-                sent = await turn_context.send_activity(activity)
-                ids.append(str(sent.id) if sent and sent.id else "")
-
-        await self.continue_in(reference, conversation_id, send)
-        return ids
-
-    async def post_proactive(
-        self, reference: TeamsConversation, activities: list[Activity]
-    ) -> str | None:
-        """Send to a person: into their stored chat, or into a new one opened with
-        their Teams user id. The id of a conversation it had to create (None when it
-        continued a stored one)."""
-        if reference.conversation_id:
-            await self.in_conversation(reference, reference.conversation_id, activities)
-            return None
-        if not reference.user_id:
-            raise LookupError("no Teams user id to open a conversation with")
-        created: list[str] = []
-
-        async def send_and_note(turn_context: TurnContext) -> None:
-            conversation = turn_context.activity.conversation
-            created.append(conversation.id if conversation else "")
-            for activity in activities:
-                await turn_context.send_activity(activity)
-
-        parameters = ConversationParameters(
-            is_group=False,
-            agent=self.agent_account(),
-            members=[ChannelAccount(id=reference.user_id)],
-            tenant_id=reference.tenant_id,
-            channel_data={"tenant": {"id": reference.tenant_id}} if reference.tenant_id else None,
-        )
-        audience = self.adapter.create_claims_identity(self.app_id).get_token_audience()
-        guard = Guard(send_and_note)
-        await self.adapter.create_conversation(
-            self.app_id, TEAMS_CHANNEL_ID, reference.service_url, audience, parameters, guard
-        )
-        guard.check()
-        return created[0] if created and created[0] else None
-
-    # -- files: Teams' file-consent flow ----------------------------------------------------
     async def on_file_consent(self, turn_context: TurnContext) -> None:
         """The reader answered a file-consent card. On accept the file (built again from
         the notice, for its own reader only) is PUT to the upload URL Teams gave, then
@@ -707,143 +542,3 @@ class TeamsBot(TeamsActivityHandler):
                 await turn_context.delete_activity(activity.reply_to_id)
             except Exception:
                 log.warning("teams consent card %s not removed", activity.reply_to_id)
-
-
-class Guard:
-    """A proactive turn's work whose failure reaches the caller: the adapter's turn-error
-    handler would log and swallow it, and a notice that was not sent would count as sent."""
-
-    def __init__(self, work: Callable[[TurnContext], Awaitable[None]]) -> None:
-        self.work = work
-        self.error: Exception | None = None
-
-    async def __call__(self, turn_context: TurnContext) -> None:
-        try:
-            await self.work(turn_context)
-        except Exception as error:
-            self.error = error
-
-    def check(self) -> None:
-        if self.error is not None:
-            raise self.error
-
-
-def same_service(claims: ClaimsIdentity, body: Any) -> bool:
-    """Whether the activity's serviceUrl is the one its token names (Bot Framework's
-    rule: replies go only where the token says the activity came from)."""
-    claimed = str(claims.get_claim_value("serviceurl") or "")
-    given = str(body.get("serviceUrl") or "") if isinstance(body, dict) else ""
-    return bool(claimed) and claimed.rstrip("/").lower() == given.rstrip("/").lower()
-
-
-def acted(activity: Activity) -> bool:
-    """Whether the person did this (wrote, clicked), rather than Teams on their behalf."""
-    return activity.type == ActivityTypes.message or (
-        activity.type == ActivityTypes.invoke and not automatic(activity)
-    )
-
-
-def automatic(activity: Activity) -> bool:
-    """A universal action Teams ran by itself (a card's refresh as it is shown)."""
-    value = activity.value if isinstance(activity.value, dict) else {}
-    return activity.name == "adaptiveCard/action" and value.get("trigger") == "automatic"
-
-
-def tenant_of(activity: Activity) -> str | None:
-    if activity.conversation and activity.conversation.tenant_id:
-        return activity.conversation.tenant_id
-    data = activity.channel_data if isinstance(activity.channel_data, dict) else {}
-    tenant = data.get("tenant") if isinstance(data.get("tenant"), dict) else {}
-    value = tenant.get("id")
-    return str(value) if value else None
-
-
-def aad_id(activity: Activity) -> str | None:
-    sender = activity.from_property
-    return sender.aad_object_id if sender and sender.aad_object_id else None
-
-
-def strip_mention(text: str) -> str:
-    """In a channel the message starts with <at>DX Desk</at>: drop it."""
-    while "<at>" in text and "</at>" in text:
-        start, end = text.index("<at>"), text.index("</at>") + len("</at>")
-        text = text[:start] + text[end:]
-    return text.strip()
-
-
-def message(reply: Reply, *, refresh: Refresh | None = None) -> Activity:
-    return Activity(
-        type=ActivityTypes.message,
-        summary=cards.fallback_text(reply)[:200],  # the notification preview
-        attachments=[Attachment(content_type=CARD, content=card_of(reply, refresh))],
-    )
-
-
-Refresh = tuple[Button, list[str]]
-"""A card's universal-action refresh: the action, and the Teams users it runs for."""
-
-
-def card_of(reply: Reply, refresh: Refresh | None) -> dict[str, Any]:
-    card = cards.card(reply)
-    return cards.with_refresh(card, *refresh) if refresh else card
-
-
-def staff_view(request_id: int) -> Button:
-    return Button("request.card", "", payloads.encode(id=request_id))
-
-
-def answer(reply: Reply, *, card: bool = False, refresh: Refresh | None = None) -> dict[str, Any]:
-    """The invoke response: the refreshed card, or a message that leaves the card be."""
-    if card:
-        return {"statusCode": 200, "type": CARD, "value": card_of(reply, refresh)}
-    return {"statusCode": 200, "type": MESSAGE, "value": cards.fallback_text(reply)}
-
-
-def consent(notification_id: int, file: File, language: str) -> Activity:
-    """A file-consent card: Teams asks the reader, then tells the bot where to upload."""
-    context = {"notification": notification_id}
-    return Activity(
-        type=ActivityTypes.message,
-        attachments=[
-            Attachment(
-                content_type=CONSENT,
-                name=file.name,
-                content={
-                    "description": t(language, "teams.file.description", name=file.name),
-                    "sizeInBytes": len(file.content),
-                    "acceptContext": context,
-                    "declineContext": context,
-                },
-            )
-        ],
-    )
-
-
-def file_info(upload: dict[str, Any], name: str) -> Attachment:
-    """The uploaded file as Teams shows it: a card that opens it from OneDrive."""
-    return Attachment(
-        content_type=FILE_INFO,
-        content_url=str(upload.get("contentUrl") or ""),
-        name=str(upload.get("name") or name),
-        content={"uniqueId": upload.get("uniqueId"), "fileType": upload.get("fileType")},
-    )
-
-
-def onedrive(url: str) -> bool:
-    """Whether an upload URL is one Teams hands out: the reader's OneDrive, over https
-    (a forged consent answer must not make the bot send a file anywhere else)."""
-    parts = urlsplit(url)
-    host = (parts.hostname or "").lower()
-    return parts.scheme == "https" and host.endswith(SHAREPOINT_HOSTS)
-
-
-async def put_file(url: str, content: bytes) -> None:
-    """One PUT of the whole file to the upload session Teams opened (files this small
-    need no chunks)."""
-    if not url.startswith(("https://", "http://")):
-        raise ValueError("no upload URL")
-    size = len(content)
-    headers = {"Content-Range": f"bytes 0-{size - 1}/{size}"}
-    async with httpx.AsyncClient(timeout=30) as client:
-        response = await client.put(url, content=content, headers=headers)
-        response.raise_for_status()

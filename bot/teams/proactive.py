@@ -1,0 +1,125 @@
+"""Writing to Teams without being spoken to first: continuing a stored conversation
+(a person's chat, a channel, a channel's thread) or opening a 1:1 chat, through the
+SDK's proactive path. The SDK's turn-error handler logs and swallows a failure inside
+such a turn; here every proactive turn reports its own, so a notice that was not sent
+is never counted as sent."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from microsoft_agents.activity import (
+    Activity,
+    ActivityTypes,
+    ChannelAccount,
+    ConversationAccount,
+    ConversationParameters,
+)
+from microsoft_agents.hosting.core import TurnContext
+from microsoft_agents.hosting.core.http import HttpAdapterBase
+
+from storage.models import TeamsConversation
+
+TEAMS_CHANNEL_ID = "msteams"
+
+
+class Proactive:
+    def __init__(self, adapter: HttpAdapterBase, app_id: str) -> None:
+        self.adapter, self.app_id = adapter, app_id
+
+    def agent_account(self) -> ChannelAccount:
+        return ChannelAccount(id=f"28:{self.app_id}")
+
+    async def continue_in(
+        self,
+        reference: TeamsConversation,
+        conversation_id: str,
+        work: Callable[[TurnContext], Awaitable[None]],
+    ) -> None:
+        """Run `work` in a turn of a stored conversation (a chat, a channel, or a
+        channel's thread `…;messageid=…`), through the SDK's proactive path."""
+        fields: dict[str, Any] = {}
+        if reference.user_id:  # a person's chat; a channel has no one to name
+            fields["from_property"] = ChannelAccount(id=reference.user_id)
+        continuation = Activity(
+            type=ActivityTypes.event,
+            name="ContinueConversation",
+            channel_id=TEAMS_CHANNEL_ID,
+            service_url=reference.service_url,
+            conversation=ConversationAccount(id=conversation_id, tenant_id=reference.tenant_id),
+            recipient=self.agent_account(),
+            **fields,
+        )
+        guard = Guard(work)
+        await self.adapter.continue_conversation(self.app_id, continuation, guard)
+        guard.check()
+
+    async def send(
+        self, reference: TeamsConversation, conversation_id: str, activities: list[Activity]
+    ) -> list[str]:
+        """Send these into a stored conversation; the ids Teams gave them."""
+        ids: list[str] = []
+
+        async def send(turn_context: TurnContext) -> None:
+            for activity in activities:
+                sent = await turn_context.send_activity(activity)
+                ids.append(str(sent.id) if sent and sent.id else "")
+
+        await self.continue_in(reference, conversation_id, send)
+        return ids
+
+    async def send_to_person(
+        self, reference: TeamsConversation, activities: list[Activity]
+    ) -> str | None:
+        """Send to a person: into their stored chat, or into a new one opened with
+        their Teams user id. The id of a conversation it had to create (None when it
+        continued a stored one)."""
+        if reference.conversation_id:
+            await self.send(reference, reference.conversation_id, activities)
+            return None
+        if not reference.user_id:
+            raise LookupError("no Teams user id to open a conversation with")
+        created: list[str] = []
+
+        async def send_and_note(turn_context: TurnContext) -> None:
+            conversation = turn_context.activity.conversation
+            created.append(conversation.id if conversation else "")
+            for activity in activities:
+                await turn_context.send_activity(activity)
+
+        parameters = ConversationParameters(
+            is_group=False,
+            agent=self.agent_account(),
+            members=[ChannelAccount(id=reference.user_id)],
+            tenant_id=reference.tenant_id,
+            channel_data={"tenant": {"id": reference.tenant_id}} if reference.tenant_id else None,
+        )
+        audience = self.adapter.create_claims_identity(self.app_id).get_token_audience()
+        guard = Guard(send_and_note)
+        await self.adapter.create_conversation(
+            self.app_id, TEAMS_CHANNEL_ID, reference.service_url, audience, parameters, guard
+        )
+        guard.check()
+        return created[0] if created and created[0] else None
+
+    # -- files: Teams' file-consent flow ----------------------------------------------------
+
+
+class Guard:
+    """A proactive turn's work whose failure reaches the caller: the adapter's turn-error
+    handler would log and swallow it, and a notice that was not sent would count as sent."""
+
+    def __init__(self, work: Callable[[TurnContext], Awaitable[None]]) -> None:
+        self.work = work
+        self.error: Exception | None = None
+
+    async def __call__(self, turn_context: TurnContext) -> None:
+        try:
+            await self.work(turn_context)
+        except Exception as error:
+            self.error = error
+
+    def check(self) -> None:
+        if self.error is not None:
+            raise self.error
