@@ -281,14 +281,15 @@ class Demo:
         self.at(date(2026, 6, 10), 9)
         clerk = self.cast["水前寺 花"]
         drafted = self.expect(season.draft(self.ctx, clerk))
-        counts = self.plan_counts(drafted.data["plan_id"])
+        summary = self.plan_summary(drafted.data["plan_id"])
+        counts = summary.get("counts", {})
         self.event(
             "demo.plan_drafted",
             bpr=counts.get("bpr", 0),
             office=counts.get("office_day", 0),
             reserve=counts.get("reserve", 0),
             results=counts.get("results_meeting", 0),
-            minutes=self.plan_travel(drafted.data["plan_id"]),
+            minutes=int(summary.get("travel_minutes", 0)),
         )
         confirmed = self.expect(
             season.confirm(self.ctx, clerk, payloads.encode(id=drafted.data["plan_id"]))
@@ -344,7 +345,7 @@ class Demo:
         )
         self.event("demo.cancelled", text=reply.plain_text())
         drafted = self.expect(season.draft(self.ctx, clerk))
-        counts = self.plan_counts(drafted.data["plan_id"])
+        counts = self.plan_summary(drafted.data["plan_id"]).get("counts", {})
         self.expect(season.confirm(self.ctx, clerk, payloads.encode(id=drafted.data["plan_id"])))
         self.event("demo.replanned", bpr=counts.get("bpr", 0))
 
@@ -453,24 +454,14 @@ class Demo:
         staff_of |= {self.cast[n].municipality_id: n for n in ("森 翔太", "山口 健二")}
         held: dict[str, int] = {}
         batched = self.unlogged  # Uto's sessions by author, carried across months
-        with self.db.transaction() as session:
-            rows = [
-                (
-                    s,
-                    sessions.municipality_ids(session, s.id or 0),
-                    sessions.consultant_ids(session, s.id or 0),
-                )
-                for s in sessions.listing(
-                    session,
-                    start=datetime.combine(first, time(0), TOKYO),
-                    end=datetime.combine(last + timedelta(days=1), time(0), TOKYO),
-                )
-            ]
-        by_id = {a.id: a for a in self.cast.values()}
+        rows = [
+            (s, self.places_of(s.id or 0), self.consultants_of(s.id or 0))
+            for s in self.sessions_between(first, last)
+        ]
         for row, municipality_ids, consultant_ids in rows:
             held[row.kind] = held.get(row.kind, 0) + 1
             staff = [staff_of[m] for m in municipality_ids if m in staff_of]
-            author = by_id[lead.id if lead.id in consultant_ids else consultant_ids[0]]
+            author = self.actor_of(lead.id if lead.id in consultant_ids else consultant_ids[0])
             if row.kind == "office_day":
                 self.expect(
                     logs.file_minutes(
@@ -494,7 +485,7 @@ class Demo:
                         self.advance(name)
         for author_id, session_ids in batched.items():
             if len(session_ids) >= 2:
-                self.file_log(by_id[author_id], session_ids, ["田中 美咲"])
+                self.file_log(self.actor_of(author_id), session_ids, ["田中 美咲"])
                 for _ in session_ids:
                     self.advance("田中 美咲")
                 session_ids.clear()
@@ -700,15 +691,10 @@ class Demo:
     def name_of(self, person_id: str | None) -> str:
         return next((a.name for a in self.cast.values() if str(a.id) == person_id), "?")
 
-    def plan_counts(self, plan_id: int) -> dict[str, int]:
+    def plan_summary(self, plan_id: int) -> dict[str, Any]:
         with self.db.transaction() as session:
             plan = plans.get(session, plan_id)
-            return dict(plan.summary.get("counts", {})) if plan else {}
-
-    def plan_travel(self, plan_id: int) -> int:
-        with self.db.transaction() as session:
-            plan = plans.get(session, plan_id)
-            return int(plan.summary.get("travel_minutes", 0)) if plan else 0
+            return dict(plan.summary) if plan else {}
 
     def sessions_of(self, staff: Actor, first: date, last: date) -> list[SupportSession]:
         with self.db.transaction() as session:

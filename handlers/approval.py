@@ -38,6 +38,12 @@ from storage.models import (
     RequestState,
 )
 
+NEW_REQUESTS = ("request.submit", "bpr.apply")
+"""Actions that create a request: its card is posted to the approval channel."""
+DECISIONS = ("request.approve", "request.decline", "request.ask_info", "request.reassign")
+CHANGES_CARD = (*DECISIONS, "request.answer", "request.amend", "request.cancel", "session.book")
+"""Actions after which a request's approval card shows something new."""
+
 APPROVE = FormSpec(
     "request.approve",
     "form.approve.title",
@@ -439,8 +445,6 @@ def nudges_due(ctx: Context, platform: str) -> list[Nudge]:
     due: list[Nudge] = []
     with ctx.db.transaction() as session:
         for posted in messages.posted(session, platform=platform, purpose="approval"):
-            if messages.is_reserved(posted.message_id):
-                continue
             request = requests.get(session, posted.target_id)
             if request is None or request.state != RequestState.SUBMITTED:
                 continue
@@ -461,13 +465,7 @@ def without_card(ctx: Context, platform: str) -> list[int]:
     platform or the terminal, or whose post failed or whose poster died), oldest
     first; `reserve_card` decides who posts each."""
     with ctx.db.transaction() as session:
-        pending, _ = requests.listing(session, states=workflow.PENDING)
-        posted = {
-            m.target_id
-            for m in messages.posted(session, platform=platform, purpose="approval")
-            if not messages.is_reserved(m.message_id)
-        }
-    return sorted(r.id for r in pending if r.id is not None and r.id not in posted)
+        return messages.unposted_requests(session, platform, workflow.PENDING)
 
 
 def reserve_card(ctx: Context, platform: str, request_id: int, channel: str) -> str | None:

@@ -13,7 +13,7 @@ from typing import Any
 
 from sqlmodel import Session
 
-from handlers import forms, payloads, policy
+from handlers import diary, forms, payloads, policy
 from handlers.actor import Actor
 from handlers.clock import TOKYO
 from handlers.common import consultant_choices, name_of
@@ -151,9 +151,7 @@ def _refuse_if_booked_outside(
     now = ctx.clock.now()
     end = datetime.combine(ctx.rules.contract_end + timedelta(days=1), time(0), TOKYO)
     for _, booked in sessions.booked_for(session, [person_id], now, end):
-        start, finish = booked.starts_at.astimezone(TOKYO), booked.ends_at.astimezone(TOKYO)
-        window = hours.get(start.weekday())
-        if window is None or start.time() < window[0] or finish.time() > window[1]:
+        if diary.outside_week(hours, booked.starts_at, booked.ends_at):
             raise Refused(
                 "refusal.week_over_booking",
                 target_type="person",

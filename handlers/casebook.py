@@ -63,7 +63,7 @@ import templates
 from handlers.i18n import t
 from handlers.report_data import LogData, Names, Period, gather_logs
 from storage import engagements, people, report_rows
-from storage.models import Municipality, StepStatus
+from storage.models import Municipality, SessionKind, StepStatus
 
 PRACTICES_FILE = templates.DIR / "casebook" / "practices.json"
 TABLE_FILE = templates.DIR / "casebook" / "anonymise.json"
@@ -286,10 +286,19 @@ def _variants(value: str) -> list[tuple[str, bool]]:
     return found
 
 
-def redactor(session: Session, language: str) -> Redactor:
+def redactor(
+    session: Session,
+    language: str,
+    known: Names | None = None,
+    municipalities: list[Municipality] | None = None,
+) -> Redactor:
+    """`known` and `municipalities`: what the caller has read already (else read here)."""
+    known = known or Names(session)
+    if municipalities is None:
+        municipalities = people.municipalities(session)
     names: set[str] = set()
     titles: set[str] = set()
-    for person in report_rows.everyone(session).values():
+    for person in known.people.values():
         names.add(person.name)
         titles.add(person.title or "")
     for name, title in [
@@ -298,10 +307,7 @@ def redactor(session: Session, language: str) -> Redactor:
     ]:
         names.add(name)
         titles.add(title)
-    places = [
-        Place(m.name, m.reading, m.kind, _place(language, m))
-        for m in people.municipalities(session)
-    ]
+    places = [Place(m.name, m.reading, m.kind, _place(language, m)) for m in municipalities]
     words = Words(
         t(language, "casebook.someone"),
         t(language, "casebook.staff"),
@@ -317,22 +323,16 @@ def _place(language: str, municipality: Municipality | None) -> str:
 
 def gather_cases(session: Session, language: str) -> list[Case]:
     """Every consultation with a filed log, and every BPR engagement, anonymised."""
-    redact = redactor(session, language)
-    by_id = {m.id: m for m in people.municipalities(session)}
     names = Names(session)
+    municipalities = people.municipalities(session)
+    redact = redactor(session, language, names, municipalities)
+    by_id = {m.id: m for m in municipalities}
     logs = gather_logs(session, Period(), names=names)
     by_request: dict[int, list[LogData]] = {}
-    session_requests = {
-        s.id: s.request_id
-        for s in report_rows.sessions_by_id(
-            session, [r.id for log in logs for r in log.sessions]
-        ).values()
-    }
     for log in logs:
         for row in log.sessions:
-            request_id = session_requests.get(row.id)
-            if request_id:
-                by_request.setdefault(request_id, []).append(log)
+            if row.request_id:
+                by_request.setdefault(row.request_id, []).append(log)
     cases: list[Case] = []
     for request in report_rows.consultation_requests(session):
         found = list({log.id: log for log in by_request.get(request.id or 0, [])}.values())
@@ -356,7 +356,7 @@ def gather_cases(session: Session, language: str) -> list[Case]:
         )
     engagement_logs: dict[str, list[LogData]] = {}
     for log in logs:
-        if any(r.kind == "bpr" for r in log.sessions):
+        if any(r.kind == SessionKind.BPR for r in log.sessions):
             for place in log.municipalities:
                 engagement_logs.setdefault(place, []).append(log)
     for engagement in engagements.listing(session):

@@ -16,13 +16,13 @@ from sqlmodel import Session
 from handlers import calendar, intake, payloads, policy
 from handlers.actor import Actor
 from handlers.clock import TOKYO
-from handlers.common import municipality_name
+from handlers.common import municipality_name, requester_or_staff
 from handlers.context import Context
 from handlers.core import intent
 from handlers.errors import Refused
 from handlers.i18n import t
 from handlers.reply import Reply, Text
-from storage import audit, logs, outbox, people
+from storage import audit, logs, outbox
 from storage.models import FollowUpIssue, IssueStatus, RequestKind, Role
 
 KIND = "checkin"
@@ -62,9 +62,7 @@ def queue_due(ctx: Context) -> int:
 def _askers(session: Session, issue: FollowUpIssue) -> list[int]:
     """The staff who asked for the support, else everyone registered for the town."""
     asked = logs.requester_for_log(session, issue.log_id, issue.municipality_id)
-    if asked is not None:
-        return [asked]
-    return [p.id or 0 for p in people.staff_of(session, issue.municipality_id)]
+    return requester_or_staff(session, asked, issue.municipality_id)
 
 
 def _payload(session: Session, issue: FollowUpIssue) -> dict[str, object]:

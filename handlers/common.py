@@ -51,6 +51,16 @@ def requester_ids(request: Request) -> list[int]:
     return [request.requester_id or request.entered_by_id]
 
 
+def requester_or_staff(
+    session: Session, requester_id: int | None, municipality_id: int
+) -> list[int]:
+    """Who is asked on the municipality's side: the registered requester, else every
+    active staff member registered for the municipality."""
+    if requester_id is not None:
+        return [requester_id]
+    return [p.id or 0 for p in people.staff_of(session, municipality_id)]
+
+
 def notify(
     session: Session,
     *,
@@ -61,15 +71,22 @@ def notify(
     now: datetime,
     action: str | None = None,
     ref: str | None = None,
+    buttons: list[list[str]] | None = None,
 ) -> None:
-    """Queue one notice per person in the caller's transaction (sent by bot/notify)."""
+    """Queue one notice per person in the caller's transaction (sent by bot/notify).
+    `buttons` ([action, label key, value] triples) replace the one `action`/`ref` button."""
+    payload: dict[str, Any] = (
+        {"message": message, "params": params, "buttons": buttons}
+        if buttons is not None
+        else {"message": message, "params": params, "action": action, "ref": ref}
+    )
     for person_id in dict.fromkeys(person_ids):
         outbox.enqueue(
             session,
             key=f"{key}:{person_id}",
             kind=key.split(":", 1)[0],
             person_id=person_id,
-            payload={"message": message, "params": params, "action": action, "ref": ref},
+            payload=payload,
             due_at=now,
             now=now,
         )

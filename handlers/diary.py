@@ -10,7 +10,7 @@ their sessions before and after on that day leaves the car time between the two 
 
 from __future__ import annotations
 
-from collections.abc import Collection, Iterable
+from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 
@@ -90,12 +90,24 @@ def load(
         diaries[absence.person_id].absences.append(absence)
     start = datetime.combine(first, time(0), TOKYO)
     end = datetime.combine(last + timedelta(days=1), time(0), TOKYO)
-    for person_id, booked in sessions.booked_for(session, person_ids, start, end):
+    rows = sessions.booked_for(session, person_ids, start, end)
+    places = sessions.municipalities_of_sessions(session, {b.id or 0 for _, b in rows})
+    for person_id, booked in rows:
         if booked.id == ignore_session_id:
             continue
-        site = site_of(booked.kind, booked.mode, sessions.municipality_ids(session, booked.id or 0))
+        site = site_of(booked.kind, booked.mode, places[booked.id or 0])
         diaries[person_id].busy.append(Busy(booked.starts_at, booked.ends_at, site, booked.id))
     return diaries
+
+
+def outside_week(
+    week: Mapping[int, tuple[time, time]], starts_at: datetime, ends_at: datetime
+) -> bool:
+    """Whether [starts_at, ends_at) is not within the hours a usual week (weekday →
+    (from, to), Tokyo time) gives its day."""
+    start, end = starts_at.astimezone(TOKYO), ends_at.astimezone(TOKYO)
+    hours = week.get(start.weekday())
+    return hours is None or start.time() < hours[0] or end.time() > hours[1]
 
 
 def conflicts(
@@ -105,10 +117,8 @@ def conflicts(
     local_start, local_end = starts_at.astimezone(TOKYO), ends_at.astimezone(TOKYO)
     day = local_start.date()
     out: list[Conflict] = []
-    if diary.week:
-        hours = diary.week.get(day.weekday())
-        if hours is None or local_start.time() < hours[0] or local_end.time() > hours[1]:
-            out.append(Conflict(pid, "conflict.outside_week"))
+    if diary.week and outside_week(diary.week, starts_at, ends_at):
+        out.append(Conflict(pid, "conflict.outside_week"))
     for absence in diary.absences:
         if absence.day != day:
             continue

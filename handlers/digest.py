@@ -19,9 +19,10 @@ from handlers.common import municipality_name
 from handlers.context import Context
 from handlers.i18n import format_day, format_when, join, t
 from handlers.reply import Field, Fields, ListItem, ListView, Reply, Text
+from handlers.report_data import Names, session_rows
 from storage import logs as log_rows
 from storage import outbox, requests, sessions
-from storage.models import Audience, SessionStatus, SupportSession
+from storage.models import Audience, SessionKind, SessionStatus, SupportSession
 
 KIND = "digest.weekly"
 SHOWN = 15  # items per section; the rest is counted
@@ -38,7 +39,7 @@ def queue_due(ctx: Context) -> int:
     monday = week_start(today)
     first = monday if calendar.is_business_day(monday) else calendar.add_business_days(monday, 1)
     due = datetime.combine(first, ctx.rules.office_open, TOKYO)
-    if now < due or first > today + timedelta(days=6):
+    if now < due:
         return 0
     year, week, _ = monday.isocalendar()
     with ctx.db.transaction() as session:
@@ -63,12 +64,13 @@ def render(ctx: Context, session: Session, language: str, payload: dict[str, Any
     decided = requests.decided_between(session, last_start, this_start)
     missing = [
         item.row
-        for item in reminders.owed(ctx, session, ctx.clock.now())
+        for item in reminders.owed(session, ctx.clock.now())
         if item.days >= logs.OVERDUE_AFTER_DAYS  # logs and minutes alike
     ]
     issues = log_rows.open_issues(session)
     coming = sessions.listing(session, start=this_start, end=this_end)
     rows = quotas.figures(ctx, session)
+    names = Names(session)
     blocks: list[Any] = [
         Text(
             t(
@@ -79,7 +81,7 @@ def render(ctx: Context, session: Session, language: str, payload: dict[str, Any
             ),
             "heading",
         ),
-        _sessions(session, lang, "digest.last_week", held),
+        _sessions(session, names, lang, "digest.last_week", held),
         ListView(
             t(lang, "digest.decisions"),
             tuple(
@@ -96,7 +98,7 @@ def render(ctx: Context, session: Session, language: str, payload: dict[str, Any
             ),
             empty_text=t(lang, "digest.none"),
         ),
-        _sessions(session, lang, "digest.missing_logs", missing),
+        _sessions(session, names, lang, "digest.missing_logs", missing),
         ListView(
             t(lang, "digest.open_issues", count=len(issues)),
             tuple(
@@ -108,7 +110,7 @@ def render(ctx: Context, session: Session, language: str, payload: dict[str, Any
             ),
             empty_text=t(lang, "digest.none"),
         ),
-        _sessions(session, lang, "digest.next_week", coming),
+        _sessions(session, names, lang, "digest.next_week", coming),
         Fields(
             tuple(
                 Field(
@@ -134,24 +136,22 @@ def _at(day: date) -> datetime:
     return datetime.combine(day, time(0), TOKYO)
 
 
-def _sessions(session: Session, lang: str, title: str, rows: list[SupportSession]) -> ListView:
+def _sessions(
+    session: Session, names: Names, lang: str, title: str, rows: list[SupportSession]
+) -> ListView:
+    shown = rows[:SHOWN]
+    named = session_rows(session, names, shown)
     items = tuple(
         ListItem(
             f"{format_when(lang, s.starts_at)} {t(lang, f'choice.session_kind.{s.kind}')} "
             + (
-                join(
-                    lang,
-                    (
-                        municipality_name(session, m)
-                        for m in sessions.municipality_ids(session, s.id or 0)
-                    ),
-                )
-                if s.kind != "results_meeting"
+                join(lang, named[s.id or 0].municipalities)
+                if s.kind != SessionKind.RESULTS_MEETING
                 else ""
             )
             + (f" ({t(lang, 'digest.cancelled')})" if s.status == SessionStatus.CANCELLED else "")
         )
-        for s in rows[:SHOWN]
+        for s in shown
     )
     more = len(rows) - SHOWN
     title_text = t(lang, title, count=len(rows))

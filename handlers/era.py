@@ -38,6 +38,10 @@ def era_year(day: date) -> EraYear:
     return EraYear(found.era.kanji, found.era.english, found.era.calc_relative_year(day))
 
 
+def _era_name(language: str, era: EraYear) -> str:
+    return era.kanji if language == "ja" else era.english
+
+
 def _year_text(language: str, era: EraYear) -> str:
     return t(language, "doc.era.first_year") if era.year == 1 else str(era.year)
 
@@ -49,7 +53,7 @@ def _worded(language: str, key: str, day: date, iso: str | None = None) -> str:
     return t(
         language,
         key,
-        era=era.kanji if language == "ja" else era.english,
+        era=_era_name(language, era),
         year=_year_text(language, era),
         month=day.month,
         day=day.day,
@@ -93,7 +97,7 @@ def fiscal_year_label(language: str, day: date) -> str:
     return t(
         language,
         "format.era_fiscal_year",
-        era=era.kanji if language == "ja" else era.english,
+        era=_era_name(language, era),
         year=_year_text(language, era),
         western=fiscal_year(day),
     )

@@ -201,8 +201,9 @@ def travel_blocks(
     diary accepted. Office days are at the office (no drive to them from it, and from or
     to a visit the same day via it); online sessions have no place and need no drive."""
     days: dict[date, list[tuple[SupportSession, int | None]]] = {}
+    places = sessions.municipalities_of_sessions(session, [r.id or 0 for r in rows])
     for row in sorted(rows, key=lambda r: r.starts_at):
-        site = diary.site_of(row.kind, row.mode, sessions.municipality_ids(session, row.id or 0))
+        site = diary.site_of(row.kind, row.mode, places[row.id or 0])
         if site != diary.ONLINE:
             days.setdefault(row.starts_at.astimezone(TOKYO).date(), []).append((row, site))
     names = people.municipality_names(session)

@@ -232,10 +232,12 @@ def session_data(
     *,
     with_people: bool = True,
     sequence: int | None = None,
+    attendees: list[tuple[Person, str]] | None = None,
 ) -> InviteData:
     """The invite's content for one session in `language`, as stored now, without the
     organizer (the service's, added by `addressed`). Feeds leave out the attendees too
-    (`with_people=False`): a subscribed calendar is not a meeting."""
+    (`with_people=False`): a subscribed calendar is not a meeting. A caller that has
+    read `attendees_of(row)` already passes it as `attendees`."""
     lang = language
     session_id = row.id or 0
     kind = t(lang, f"choice.session_kind.{row.kind}")
@@ -273,11 +275,11 @@ def session_data(
         lines.append(line(t(lang, "field.request_number"), request.number))
     lines.extend(("", t(lang, "invite.description.footer")))
 
-    attendees: tuple[Party, ...] = ()
+    parties: tuple[Party, ...] = ()
     if with_people:
-        attendees = tuple(
-            Party(p.name, p.email, role) for p, role in attendees_of(db_session, row) if p.email
-        )
+        if attendees is None:
+            attendees = attendees_of(db_session, row)
+        parties = tuple(Party(p.name, p.email, role) for p, role in attendees if p.email)
     summary = (
         t(lang, "invite.summary", kind=kind, where=where)
         if where and row.kind != SessionKind.RESULTS_MEETING
@@ -294,7 +296,7 @@ def session_data(
         description="\n".join(lines),
         location=row.place if row.mode == Mode.VISIT else row.meeting_url,
         meeting_url=row.meeting_url if row.mode == Mode.ONLINE else None,
-        attendees=attendees,
+        attendees=parties,
     )
 
 
@@ -350,22 +352,27 @@ def queue_invites(
     outbox, smaller than the .ics, and free of the builder's iCalendar syntax."""
     session_id = support_session.id or 0
     sequence = support_session.sequence
+    attendees = attendees_of(db_session, support_session)
     worded: dict[str, dict[str, Any]] = {}
+    wheres: dict[str, str] = {}
 
     def snapshot(languages: tuple[str, ...]) -> dict[str, dict[str, Any]]:
         for lang in languages:
             if lang not in worded:
-                worded[lang] = session_data(db_session, support_session, lang).to_payload()
+                data = session_data(db_session, support_session, lang, attendees=attendees)
+                worded[lang] = data.to_payload()
         return {lang: worded[lang] for lang in languages}
 
-    for person, _role in attendees_of(db_session, support_session):
+    for person, _role in attendees:
         language = person.language or "ja"
+        if language not in wheres:
+            wheres[language] = where_of(db_session, support_session, language)
         payload: dict[str, Any] = {
             "message": NOTICES[variant(method, sequence)],
             "params": {
                 "kind": support_session.kind,
                 "when": support_session.starts_at.isoformat(),
-                "where": where_of(db_session, support_session, language),
+                "where": wheres[language],
             },
             "action": None,
             "ref": None,

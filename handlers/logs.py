@@ -109,7 +109,7 @@ def _prefill(session: Session, session_id: int | None, due: list[Choice]) -> dic
         attendees = [f"{request.department}/{request.requester_title}/{request.requester_name}"]
     else:  # a BPR visit: the staff of the engaged department, else everyone registered
         engagement = engagements.get(session, row.engagement_id) if row.engagement_id else None
-        staff = [p for m in municipality_ids for p in people.staff_of(session, m)]
+        staff = people.staff_of_municipalities(session, municipality_ids)
         own = [p for p in staff if engagement and p.department == engagement.department]
         attendees = [f"{p.department}/{p.title or '-'}/{p.name}" for p in own or staff]
     place = row.place or row.meeting_url or ""
@@ -295,7 +295,7 @@ def overdue_sessions(ctx: Context, session: Session) -> list[SupportSession]:
     counted by the same rule as the reminders and the escalation."""
     return [
         item.row
-        for item in reminders.owed(ctx, session, ctx.clock.now())
+        for item in reminders.owed(session, ctx.clock.now())
         if item.paper == "log" and item.days >= OVERDUE_AFTER_DAYS
     ]
 

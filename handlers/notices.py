@@ -118,12 +118,13 @@ def compose(
 
 @dataclass(frozen=True)
 class Outgoing:
-    """A claimed notice, worded for its reader: to a person (`to`, their platform user id)
-    or to a channel (`audience`), in `language`. `maybe_sent`: a sender that died may
-    have sent it."""
+    """A claimed notice, worded for its reader: to a person (`person_id`; `to`, their
+    platform user id) or to a channel (`audience`), in `language`. `maybe_sent`: a
+    sender that died may have sent it."""
 
     notification_id: int
     key: str
+    person_id: int | None
     to: str | None
     audience: str | None
     reply: Reply
@@ -161,10 +162,11 @@ def claim(
             audiences=audiences,
         )
         claims = _hold_for_leave(ctx, session, claims)
+        known = people.by_ids(session, _person_ids(claims))
         out = []
         for claim in claims:
             row = claim.notification
-            person = people.get(session, row.person_id) if row.person_id else None
+            person = known.get(row.person_id) if row.person_id else None
             language = _language(ctx, person)
             files = (
                 (
@@ -183,6 +185,7 @@ def claim(
                 Outgoing(
                     notification_id=row.id or 0,
                     key=row.key,
+                    person_id=row.person_id,
                     to=reachable[row.person_id] if row.person_id else None,
                     audience=row.audience,
                     reply=reply,
@@ -198,15 +201,15 @@ def _hold_for_leave(
     ctx: Context, session: Session, claims: list[outbox.Claim]
 ) -> list[outbox.Claim]:
     today = ctx.clock.now().astimezone(TOKYO).date()
-    away = [
-        c
-        for c in claims
-        if c.notification.person_id
-        and availability.on_leave(session, c.notification.person_id, today)
-    ]
+    leave = availability.on_leave_among(session, _person_ids(claims), today)
+    away = [c for c in claims if c.notification.person_id and c.notification.person_id in leave]
     back = datetime.combine(calendar.add_business_days(today, 1), ctx.rules.office_open, TOKYO)
     outbox.defer(session, away, back)
     return [c for c in claims if c not in away]
+
+
+def _person_ids(claims: list[outbox.Claim]) -> set[int]:
+    return {c.notification.person_id for c in claims if c.notification.person_id}
 
 
 def claim_mail(ctx: Context, limit: int = 50) -> list[Mail]:
@@ -219,9 +222,11 @@ def claim_mail(ctx: Context, limit: int = 50) -> list[Mail]:
     if not calendar.is_business_time(ctx.rules, now):
         return out  # e-mail waits for the business morning too
     with ctx.db.transaction() as session:
-        for claim in outbox.claim_due(session, now, None, limit, kinds=MAIL_KINDS):
+        claims = outbox.claim_due(session, now, None, limit, kinds=MAIL_KINDS)
+        known = people.by_ids(session, _person_ids(claims))
+        for claim in claims:
             row = claim.notification
-            person = people.get(session, row.person_id) if row.person_id else None
+            person = known.get(row.person_id) if row.person_id else None
             if person is None or not person.active:
                 outbox.cancel_claimed(session, row.id or 0)
                 continue

@@ -440,9 +440,11 @@ class _Season:
         stops = self.diary.get((consultant_id, day), [])
         return route_minutes([s.site for s in stops], self.problem.travel)
 
-    def extra_travel(self, consultant_id: int, day: date, start: int, end: int, site: int | None):
+    def extra_travel(
+        self, consultant_id: int, day: date, start: int, end: int, site: int | None
+    ) -> int:
         stops = self.diary.get((consultant_id, day), [])
-        before = route_minutes([s.site for s in stops], self.problem.travel)
+        before = self.day_travel(consultant_id, day)
         probe = _Item("probe", day, start, end, [], site)
         after = sorted([*stops, probe], key=lambda i: (i.start, i.end))
         return route_minutes([s.site for s in after], self.problem.travel) - before

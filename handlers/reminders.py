@@ -28,12 +28,13 @@ from sqlmodel import Session
 from handlers import calendar, payloads, policy
 from handlers.actor import Actor
 from handlers.clock import TOKYO
-from handlers.common import municipality_name
+from handlers.common import municipality_name, notify, requester_or_staff
 from handlers.context import Context
 from handlers.core import intent
 from handlers.errors import Refused
 from handlers.i18n import format_when, join, t
 from handlers.reply import ListItem, ListView, Reply, Text
+from handlers.report_data import Names, session_rows
 from storage import availability, engagements, outbox, people, requests, sessions
 from storage.models import Audience, SessionKind, SupportSession
 
@@ -66,7 +67,7 @@ class Owed:
     days: int
 
 
-def owed(ctx: Context, session: Session, now: datetime) -> list[Owed]:
+def owed(session: Session, now: datetime) -> list[Owed]:
     """Every ended session still owing its paperwork — the one definition the reminders,
     the escalation, the digest and the dashboards all count from."""
     today = now.astimezone(TOKYO).date()
@@ -90,10 +91,18 @@ def _paperwork(ctx: Context, session: Session, now: datetime) -> int:
     )
     reminding = calendar.is_business_day(today) and now >= morning
     count, late = 0, False
-    for item in owed(ctx, session, now):
+    items = owed(session, now)
+    consultants = sessions.consultants_of_sessions(session, [i.row.id or 0 for i in items])
+    active = set(
+        people.active_ids(
+            session, list(dict.fromkeys(p for i in items for p in consultants[i.row.id or 0]))
+        )
+    )
+    away = availability.on_leave_among(session, active, today)
+    for item in items:
         row = item.row
-        for person_id in people.active_ids(session, sessions.consultant_ids(session, row.id or 0)):
-            if availability.on_leave(session, person_id, today):
+        for person_id in (p for p in consultants[row.id or 0] if p in active):
+            if person_id in away:
                 continue  # nothing goes to someone on leave; tomorrow's reminder will
             _queue(session, item.paper, ASK, row, person_id, due=row.ends_at, now=now)
             if (
@@ -218,36 +227,31 @@ def render_escalation(
     ctx: Context, session: Session, language: str, payload: dict[str, Any]
 ) -> Reply | None:
     """Who is missing what, as of now; None (not sent) if everything was filed since."""
+    late = [
+        item
+        for item in owed(session, ctx.clock.now())
+        if item.days >= ctx.rules.escalate_after_days
+    ]
+    if not late:
+        return None
+    rows = session_rows(session, Names(session), [item.row for item in late])
     items = [
         ListItem(
             title=t(
                 language,
                 f"reminder.escalation.{item.paper}",
-                who=join(
-                    language,
-                    people.names(
-                        session, sessions.consultant_ids(session, item.row.id or 0)
-                    ).values(),
-                ),
+                who=join(language, rows[item.row.id or 0].consultants),
                 when=format_when(language, item.row.starts_at),
                 kind=t(language, f"choice.session_kind.{item.row.kind}"),
-                where=join(
-                    language,
-                    (
-                        municipality_name(session, m)
-                        for m in sessions.municipality_ids(session, item.row.id or 0)
-                    ),
-                )
+                # the session's own place, not SessionRow.place (which falls back to the URL)
+                where=join(language, rows[item.row.id or 0].municipalities)
                 or item.row.place
                 or "-",
                 days=item.days,
             )
         )
-        for item in owed(ctx, session, ctx.clock.now())
-        if item.days >= ctx.rules.escalate_after_days
+        for item in late
     ]
-    if not items:
-        return None
     return Reply((ListView(t(language, "reminder.escalation.title"), tuple(items)),))
 
 
@@ -272,28 +276,24 @@ def _goals(ctx: Context, session: Session, now: datetime) -> int:
         ):
             continue
         application = requests.get(session, engagement.application_id)
-        staff = [application.requester_id] if application and application.requester_id else []
-        staff = staff or [p.id or 0 for p in people.staff_of(session, engagement.municipality_id)]
+        staff = requester_or_staff(
+            session, application.requester_id if application else None, engagement.municipality_id
+        )
         recipients = [*sessions.consultant_ids(session, third.id or 0), *staff]
         params = {
             "municipality": municipality_name(session, engagement.municipality_id),
             "when": third.starts_at.isoformat(),
         }
         ref = payloads.encode(id=engagement.id)
-        for person_id in dict.fromkeys(recipients):
-            outbox.enqueue(
-                session,
-                key=f"{GOAL}:{engagement.id}:{person_id}",
-                kind=GOAL,
-                person_id=person_id,
-                payload={
-                    "message": "reminder.goal",
-                    "params": params,
-                    "buttons": [["bpr.goal.form", "button.goal", ref]],
-                },
-                due_at=now,
-                now=now,
-            )
+        notify(
+            session,
+            key=f"{GOAL}:{engagement.id}",
+            person_ids=recipients,
+            message="reminder.goal",
+            params=params,
+            now=now,
+            buttons=[["bpr.goal.form", "button.goal", ref]],
+        )
         outbox.enqueue(
             session,
             key=f"{GOAL_FLAG}:{engagement.id}",

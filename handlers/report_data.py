@@ -33,7 +33,7 @@ from storage.models import (
 Progress = Callable[[str, int], None]  # (stage key, count) for long runs
 
 
-def _quiet(stage: str, count: int) -> None:
+def quiet(stage: str, count: int) -> None:
     """No progress wanted (chat requests)."""
 
 
@@ -63,6 +63,7 @@ class SessionRow:
     place: str
     municipalities: tuple[str, ...]
     consultants: tuple[str, ...]
+    request_id: int | None  # the consultation it serves, if any
 
 
 @dataclass(frozen=True)
@@ -195,12 +196,13 @@ class Names:
         return self.places.get(municipality_id, "?")
 
 
-def _session_rows(
+def session_rows(
     session: Session, names: Names, rows: list[SupportSession]
 ) -> dict[int, SessionRow]:
+    """The rows by id, named: their municipalities and consultants in two queries."""
     ids = [r.id for r in rows if r.id is not None]
-    places = report_rows.municipalities_of_sessions(session, ids)
-    consultants = report_rows.consultants_of_sessions(session, ids)
+    places = sessions.municipalities_of_sessions(session, ids)
+    consultants = sessions.consultants_of_sessions(session, ids)
     return {
         r.id: SessionRow(
             id=r.id,
@@ -212,6 +214,7 @@ def _session_rows(
             place=r.place or r.meeting_url or "",
             municipalities=tuple(names.place(m) for m in places.get(r.id, [])),
             consultants=names.persons(consultants.get(r.id, [])),
+            request_id=r.request_id,
         )
         for r in rows
         if r.id is not None
@@ -236,7 +239,7 @@ def gather_logs(
     chosen.sort(key=lambda pair: (pair[1], pair[0].id or 0))
     ids = [log.id for log, _ in chosen if log.id is not None]
     links = report_rows.sessions_of_logs(session, ids)
-    session_map = _session_rows(
+    session_map = session_rows(
         session,
         names,
         list(
@@ -288,7 +291,7 @@ def gather_minutes(
         if s.kind == SessionKind.OFFICE_DAY and s.status != SessionStatus.CANCELLED
     ]
     filed = report_rows.minutes_of_sessions(session, [d.id for d in days if d.id])
-    rows = _session_rows(session, names, [d for d in days if d.id in filed])
+    rows = session_rows(session, names, [d for d in days if d.id in filed])
     return [
         MinutesData(
             session=rows[m.session_id],
@@ -308,9 +311,7 @@ def _plan(
     assert engagement.id is not None
     application = requests.get(session, engagement.application_id)
     consultant_ids = list(requests.consultant_ids(session, engagement.application_id))
-    for ids in report_rows.consultants_of_sessions(
-        session, [s.id for s in booked if s.id]
-    ).values():
+    for ids in sessions.consultants_of_sessions(session, [s.id for s in booked if s.id]).values():
         consultant_ids += ids
     steps = tuple(
         StepRow(s.number, s.phase, s.status, day, s.done_on, s.note or "")
@@ -401,7 +402,7 @@ def _months(rows: list[SessionRow]) -> tuple[tuple[date, dict[str, int]], ...]:
     return tuple(sorted(months.items()))
 
 
-def gather_final(ctx: Context, period: Period, progress: Progress = _quiet) -> FinalData:
+def gather_final(ctx: Context, period: Period, progress: Progress = quiet) -> FinalData:
     """実績報告書: the team, the month-by-month schedule, sessions per program against the
     plan, goals reached, with every plan, log and set of minutes of the period attached."""
     with ctx.db.transaction() as session:
@@ -412,13 +413,13 @@ def gather_final(ctx: Context, period: Period, progress: Progress = _quiet) -> F
             for s in sessions.listing(session, start=start, end=end, include_cancelled=True)
             if s.status != SessionStatus.CANCELLED
         ]
-        rows = list(_session_rows(session, names, booked).values())
+        rows = list(session_rows(session, names, booked).values())
         progress("report.progress.sessions", len(rows))
         # The team: every consultant active now, and everyone who took part in a session
         # of the period even if they have left since (their work is in this report).
         took_part = {
             i
-            for ids in report_rows.consultants_of_sessions(
+            for ids in sessions.consultants_of_sessions(
                 session, [s.id for s in booked if s.id]
             ).values()
             for i in ids

@@ -23,7 +23,7 @@ from handlers.report_data import (
     PlanData,
     SessionRow,
 )
-from storage.models import SessionKind
+from storage.models import SessionKind, StepStatus
 
 
 def document(
@@ -366,8 +366,8 @@ def final_document(language: str, data: FinalData, project: str) -> Document:
                         t(
                             lang,
                             "doc.final.progress",
-                            done=sum(s.status == "done" for s in p.steps),
-                            skipped=sum(s.status == "skipped" for s in p.steps),
+                            done=sum(s.status == StepStatus.DONE for s in p.steps),
+                            skipped=sum(s.status == StepStatus.SKIPPED for s in p.steps),
                             total=len(p.steps),
                         ),
                         t(lang, "doc.final.reached" if p.reached else "doc.final.in_progress"),

@@ -24,7 +24,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date
-from typing import Any
+from typing import Any, NoReturn
 
 from handlers import forms, policy
 from handlers.actor import Actor
@@ -33,17 +33,18 @@ from handlers.common import municipality_choices
 from handlers.context import Context
 from handlers.core import intent
 from handlers.document import FORMATS, KINDS, Document
+from handlers.errors import Invalid
 from handlers.forms import FieldSpec, FormSpec
 from handlers.i18n import t
 from handlers.reply import Field, File, ListItem, ListView, Reply, Text
 from handlers.report_data import (
     Period,
     Progress,
-    _quiet,
     gather_final,
     gather_logs,
     gather_minutes,
     gather_plans,
+    quiet,
 )
 from handlers.report_docx import DOCX_MIME, render_docx
 from handlers.report_html import render_html
@@ -124,33 +125,50 @@ def document_for(
     language: str,
     period: Period,
     municipality_id: int | None = None,
-    progress: Progress = _quiet,
+    progress: Progress = quiet,
     log_ids: list[int] | None = None,
 ) -> tuple[Document, bool]:
     """The document and whether its selection was empty (it then says so itself)."""
+    document, empty, _ = _document_and_place(
+        ctx, kind, language, period, municipality_id, progress, log_ids
+    )
+    return document, empty
+
+
+def _document_and_place(
+    ctx: Context,
+    kind: str,
+    language: str,
+    period: Period,
+    municipality_id: int | None,
+    progress: Progress,
+    log_ids: list[int] | None,
+) -> tuple[Document, bool, str | None]:
+    """`document_for`, with the name of `municipality_id` as it read it (None when
+    unknown, and for the final report, which takes no municipality)."""
     now = ctx.clock.now()
     if kind == "final":
         period = report_period(ctx, kind, period)
         data = gather_final(ctx, period, progress)
-        return final_document(language, data, project_name(language, period)), data.empty
+        return final_document(language, data, project_name(language, period)), data.empty, None
     with ctx.db.transaction() as session:
         place = people.municipality_names(session).get(municipality_id or 0)
         if kind == "plan":
             plans = gather_plans(session, municipality_id)
             progress("report.progress.plans", len(plans))
-            return plan_document(language, plans, now, place), not plans
+            return plan_document(language, plans, now, place), not plans, place
         if kind == "log":
             logs = gather_logs(session, period, municipality_id, log_ids=log_ids)
             progress("report.progress.logs", len(logs))
-            return log_document(language, logs, period, now, place), not logs
+            return log_document(language, logs, period, now, place), not logs, place
         if kind == "minutes":
             minutes = gather_minutes(session, period)
             progress("report.progress.minutes", len(minutes))
-            return minutes_document(language, minutes, period, now), not minutes
+            return minutes_document(language, minutes, period, now), not minutes, place
         if kind == "casebook":
             cases = gather_cases(session, language)
             progress("report.progress.cases", len(cases))
-            return casebook_document(language, cases, now), not cases
+            return casebook_document(language, cases, now), not cases, place
     raise ValueError(f"unknown document kind: {kind}")
 
 
@@ -171,7 +189,7 @@ def build(
     language: str,
     period: Period | None = None,
     municipality_id: int | None = None,
-    progress: Progress = _quiet,
+    progress: Progress = quiet,
     log_ids: list[int] | None = None,
 ) -> Built:
     """`log_ids`: exact 業務日報 numbers (kind log only). Options that `kind` does not take
@@ -181,14 +199,15 @@ def build(
     period = period or Period()
     if refused := not_applicable(kind, municipality_id, period, log_ids):
         raise ValueError(f"{kind} does not take {refused}")
-    document, empty = document_for(ctx, kind, language, period, municipality_id, progress, log_ids)
+    document, empty, place = _document_and_place(
+        ctx, kind, language, period, municipality_id, progress, log_ids
+    )
     progress("report.progress.render", len(document.blocks))
     suffix = ""
     if log_ids:
         suffix = "-".join(f"No{i}" for i in sorted(set(log_ids)))
     elif municipality_id is not None:
-        with ctx.db.transaction() as session:
-            suffix = people.municipality_names(session).get(municipality_id, "")
+        suffix = place or ""  # read once, with the document
     elif period.start or period.end:
         suffix = "-".join(d.strftime("%Y%m%d") for d in (period.start, period.end) if d)
     content = render(document, fmt)
@@ -253,9 +272,7 @@ def request_report(ctx: Context, actor: Actor, values: dict[str, Any]) -> Reply:
 
 def raise_invalid(
     language: str, values: dict[str, Any], choices: dict[str, Any], errors: dict[str, str]
-) -> None:
-    from handlers.errors import Invalid
-
+) -> NoReturn:
     form = forms.build(REPORT, language, choices=choices).with_errors(values, errors)
     raise Invalid(errors, form)
 

@@ -18,7 +18,7 @@ from handlers.i18n import join, t
 from handlers.reply import Choice, Reply, Text
 from handlers.scheduling import revise
 from storage import audit, engagements, sessions
-from storage.models import SessionKind, SupportSession
+from storage.models import SupportSession
 
 RESULTS = FormSpec(
     "results.set",
@@ -30,11 +30,11 @@ RESULTS = FormSpec(
 )
 
 
-def _meeting(session: Session) -> SupportSession:
-    found = [s for s in sessions.listing(session) if s.kind == SessionKind.RESULTS_MEETING]
-    if not found:
+def _meeting(session: Session, *, lock: bool = False) -> SupportSession:
+    found = sessions.results_meeting(session, lock=lock)
+    if found is None:
         raise Refused("refusal.no_results_meeting", target_type="session")
-    return found[0]
+    return found
 
 
 def _choices(session: Session) -> dict[str, Any]:
@@ -63,8 +63,7 @@ def set_presenters(ctx: Context, actor: Actor, values: dict[str, Any]) -> Reply:
     policy.require(actor, "plan.manage")
     lang = actor.language
     with ctx.db.transaction() as session:
-        meeting = _meeting(session)
-        sessions.get(session, meeting.id or 0, lock=True)
+        meeting = _meeting(session, lock=True)
         choices = _choices(session)
         clean = forms.check(ctx, actor, RESULTS, values, choices=choices)
         presenters = [int(v) for v in clean["presenters"]]

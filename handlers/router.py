@@ -35,7 +35,7 @@ from handlers.actor import Actor
 from handlers.context import Context
 from handlers.core import record_refusal, refusal_reply
 from handlers.errors import Refused
-from handlers.i18n import t
+from handlers.i18n import LANGUAGES, t
 from handlers.payloads import decode
 from handlers.reply import Reply
 
@@ -166,7 +166,7 @@ def command(ctx: Context, actor: Actor, words: str) -> Reply:
     rest = rest.strip()
 
     def means(key: str) -> bool:
-        return first in (t("ja", key), t("en", key))
+        return any(first == t(lang, key) for lang in LANGUAGES)
 
     if means("command.casebook"):  # the search; bare, its form
         if rest:

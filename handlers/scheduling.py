@@ -158,6 +158,50 @@ def unavailable(
     )
 
 
+def check_slot(
+    session: Session,
+    ctx: Context,
+    actor: Actor,
+    slot: Slot,
+    *,
+    moving: int | None = None,
+    by_municipality: bool = False,
+    diaries: dict[int, diary.Diary] | None = None,
+    travel: TravelTable | None = None,
+) -> tuple[dict[int, diary.Diary], int | None]:
+    """Raise `Refused` unless the calendar, the programme's rules and every consultant's
+    diary (travel included) allow `slot`; else (the diaries checked, the slot's site).
+
+    `moving` is the session being moved to `slot` (left out of the diaries, named by
+    the refusals); `by_municipality`, a municipality moving its own session: the BPR
+    spacing is kept and the notice period required. The consultants' rows are locked
+    before their diaries are read (unless the caller passes `diaries` loaded already)."""
+    refusal = calendar_refusal(ctx, slot.starts_at, slot.ends_at) or program_refusal(
+        session,
+        ctx,
+        slot.kind,
+        slot.engagement_id,
+        slot.starts_at,
+        moving,
+        spacing=by_municipality,
+    )
+    if refusal is not None:
+        raise refusal
+    if by_municipality:
+        _require_notice(ctx, slot.starts_at, moving)
+    people.lock(session, slot.consultant_ids)
+    day = slot.starts_at.astimezone(TOKYO).date()
+    if diaries is None:
+        diaries = diary.load(session, slot.consultant_ids, day, day, ignore_session_id=moving)
+    travel = travel or diary.travel_table(session)
+    site = diary.site_of(slot.kind, slot.mode, slot.municipality_ids)
+    chosen = {pid: diaries[pid] for pid in slot.consultant_ids}
+    conflict = diary.first_conflict(chosen, travel, slot.starts_at, slot.ends_at, site)
+    if conflict is not None:
+        raise unavailable(session, actor.language, conflict, moving)
+    return diaries, site
+
+
 def reserve(
     session: Session,
     ctx: Context,
@@ -172,21 +216,7 @@ def reserve(
     Consultants' rows are locked first, so two bookings of one consultant queue and the
     second sees the first (on PostgreSQL as on SQLite). Callers booking many slots in
     one transaction pass the diaries they loaded once."""
-    refusal = calendar_refusal(ctx, slot.starts_at, slot.ends_at) or program_refusal(
-        session, ctx, slot.kind, slot.engagement_id, slot.starts_at
-    )
-    if refusal is not None:
-        raise refusal
-    people.lock(session, slot.consultant_ids)
-    day = slot.starts_at.astimezone(TOKYO).date()
-    if diaries is None:
-        diaries = diary.load(session, slot.consultant_ids, day, day)
-    travel = travel or diary.travel_table(session)
-    site = diary.site_of(slot.kind, slot.mode, slot.municipality_ids)
-    chosen = {pid: diaries[pid] for pid in slot.consultant_ids}
-    conflict = diary.first_conflict(chosen, travel, slot.starts_at, slot.ends_at, site)
-    if conflict is not None:
-        raise unavailable(session, actor.language, conflict)
+    diaries, site = check_slot(session, ctx, actor, slot, diaries=diaries, travel=travel)
     now = ctx.clock.now()
     booked = sessions.add(
         session,
@@ -234,7 +264,7 @@ def reserve(
             "consultants": list(slot.consultant_ids),
         },
     )
-    announce(session, booked, "REQUEST", now)
+    invites.queue_invites(session, booked, "REQUEST", now)
     return booked
 
 
@@ -248,18 +278,6 @@ def default_place(
     if kind == SessionKind.OFFICE_DAY or not municipality_ids:
         return PREFECTURAL_OFFICE
     return municipality_name(session, municipality_ids[0])
-
-
-def where_of(session: Session, language: str, booked: SupportSession) -> str:
-    return invites.where_of(session, booked, language)
-
-
-def announce(
-    session: Session, booked: SupportSession, method: invites.Method, now: datetime
-) -> None:
-    """Everyone concerned hears of a booking, a change or a cancellation through its
-    calendar invite (a chat notice carrying the .ics, and an e-mail where configured)."""
-    invites.queue_invites(session, booked, method, now)
 
 
 def _choices(session: Session, language: str) -> dict[str, Any]:
@@ -387,7 +405,7 @@ def book(ctx: Context, actor: Actor, values: dict[str, Any]) -> Reply:
                 engagement_id=engagement_id,
             ),
         )
-        where = where_of(session, lang, booked)
+        where = invites.where_of(session, booked, lang)
     return Reply(
         (
             Text(
@@ -419,6 +437,9 @@ def upcoming(ctx: Context, actor: Actor, ref: str = "") -> Reply:
             municipality_id=actor.municipality_id if actor.role == Role.MUNICIPAL else None,
             limit=20,
         )
+        ids = [s.id or 0 for s in rows]
+        places = sessions.municipalities_of_sessions(session, ids)
+        teams = sessions.consultants_of_sessions(session, ids)
         items = tuple(
             ListItem(
                 title=f"{format_when(lang, s.starts_at)} "
@@ -428,10 +449,7 @@ def upcoming(ctx: Context, actor: Actor, ref: str = "") -> Reply:
                         t(lang, "field.municipalities"),
                         join(
                             lang,
-                            (
-                                municipality_name(session, m)
-                                for m in sessions.municipality_ids(session, s.id or 0)
-                            ),
+                            (municipality_name(session, m) for m in places[s.id or 0]),
                         )
                         or "-",
                     ),
@@ -440,13 +458,11 @@ def upcoming(ctx: Context, actor: Actor, ref: str = "") -> Reply:
                         t(lang, "field.consultants"),
                         join(
                             lang,
-                            people.names(
-                                session, sessions.consultant_ids(session, s.id or 0)
-                            ).values(),
+                            people.names(session, teams[s.id or 0]).values(),
                         ),
                     ),
                 ),
-                buttons=change_buttons(ctx, actor, s, sessions.consultant_ids(session, s.id or 0)),
+                buttons=change_buttons(ctx, actor, s, teams[s.id or 0]),
             )
             for s in rows
         )
@@ -480,7 +496,15 @@ def notice_deadline(rules: Rules, day: date) -> date:
 def _changeable(
     session: Session, ctx: Context, actor: Actor, session_id: int, intent_name: str
 ) -> SupportSession:
-    """The session, locked, if `actor` may change it now; otherwise `Refused`.
+    """The session, locked, if `actor` may change it now; otherwise `Refused`."""
+    return _change_target(session, ctx, actor, session_id, intent_name)[0]
+
+
+def _change_target(
+    session: Session, ctx: Context, actor: Actor, session_id: int, intent_name: str
+) -> tuple[SupportSession, list[int] | None]:
+    """(the session, locked; its municipalities if they were read: for a municipal
+    actor) if `actor` may change it now; otherwise `Refused`.
 
     Its request (if any) is locked first: cancelling a request locks the request and then
     its sessions, so taking them in the same order here means the two never deadlock."""
@@ -494,7 +518,7 @@ def _changeable(
         raise Refused("refusal.session_started", target_type="session", target_id=session_id)
     if actor.role != Role.MUNICIPAL:
         policy.require(actor, intent_name, target_type="session", target_id=session_id)
-        return booked
+        return booked, None
     places = sessions.municipality_ids(session, session_id)
     policy.require(
         actor,
@@ -506,7 +530,7 @@ def _changeable(
     if booked.kind not in CHANGEABLE_BY_MUNICIPALITY:
         raise Refused("refusal.not_allowed", target_type="session", target_id=session_id)
     _require_notice(ctx, booked.starts_at, session_id)
-    return booked
+    return booked, places
 
 
 def _require_notice(ctx: Context, starts_at: datetime, session_id: int | None) -> None:
@@ -524,7 +548,7 @@ def _summary(session: Session, language: str, booked: SupportSession) -> dict[st
     return {
         "kind": t(language, f"choice.session_kind.{booked.kind}"),
         "when": format_when(language, booked.starts_at),
-        "where": where_of(session, language, booked),
+        "where": invites.where_of(session, booked, language),
     }
 
 
@@ -551,37 +575,31 @@ def move(ctx: Context, actor: Actor, ref: str, values: dict[str, Any]) -> Reply:
     session_id = payloads.require_id(ref)
     lang = actor.language
     with ctx.db.transaction() as session:
-        booked = _changeable(session, ctx, actor, session_id, "session.change")
+        booked, places = _change_target(session, ctx, actor, session_id, "session.change")
         clean = forms.check(ctx, actor, MOVE, values, context=ref)
         starts_at = datetime.combine(clean["date"], clean["start"], TOKYO)
         ends_at = starts_at + (booked.ends_at - booked.starts_at)
         if starts_at == booked.starts_at:
             raise Refused("refusal.nothing_changed", target_type="session", target_id=session_id)
-        refusal = calendar_refusal(ctx, starts_at, ends_at) or program_refusal(
+        if places is None:
+            places = sessions.municipality_ids(session, session_id)
+        slot = Slot(
+            kind=SessionKind(booked.kind),
+            starts_at=starts_at,
+            ends_at=ends_at,
+            mode=Mode(booked.mode),
+            municipality_ids=tuple(places),
+            consultant_ids=tuple(sessions.consultant_ids(session, session_id)),
+            engagement_id=booked.engagement_id,
+        )
+        check_slot(
             session,
             ctx,
-            booked.kind,
-            booked.engagement_id,
-            starts_at,
-            session_id,
-            spacing=actor.role == Role.MUNICIPAL,
+            actor,
+            slot,
+            moving=session_id,
+            by_municipality=actor.role == Role.MUNICIPAL,
         )
-        if refusal is not None:
-            raise refusal
-        if actor.role == Role.MUNICIPAL:
-            _require_notice(ctx, starts_at, session_id)
-        consultant_ids = sessions.consultant_ids(session, session_id)
-        people.lock(session, consultant_ids)
-        day = starts_at.date()
-        diaries = diary.load(session, consultant_ids, day, day, ignore_session_id=session_id)
-        site = diary.site_of(
-            booked.kind, booked.mode, sessions.municipality_ids(session, session_id)
-        )
-        conflict = diary.first_conflict(
-            diaries, diary.travel_table(session), starts_at, ends_at, site
-        )
-        if conflict is not None:
-            raise unavailable(session, lang, conflict, session_id)
         before = {"starts_at": booked.starts_at.isoformat(), "sequence": booked.sequence}
         booked.starts_at, booked.ends_at = starts_at, ends_at
         revise(
@@ -756,7 +774,7 @@ def revise(
         before=before,
         after={**after, "sequence": booked.sequence},
     )
-    announce(session, booked, method, now)
+    invites.queue_invites(session, booked, method, now)  # everyone concerned hears of it
 
 
 def _may_change(ctx: Context, actor: Actor, booked: SupportSession) -> bool:

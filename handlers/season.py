@@ -43,7 +43,7 @@ RESERVE = "reserve"
 def problem(session: Session, ctx: Context) -> planner.Problem:
     """The planner's input, gathered from storage."""
     rules = ctx.rules
-    start = max(rules.contract_start, earliest_day(ctx))
+    start = earliest_day(ctx)  # never before the contract starts
     consultants = people.listing(session, Role.CONSULTANT)
     ids = [c.id or 0 for c in consultants]
     weeks = availability.weeks(session, ids)
@@ -63,14 +63,18 @@ def problem(session: Session, ctx: Context) -> planner.Problem:
     )
     fixed = []
     window_start = datetime.combine(rules.contract_start, time(0), TOKYO)
-    for booked in sessions.listing(session, start=window_start):
-        municipality_ids = sessions.municipality_ids(session, booked.id or 0)
+    live = sessions.listing(session, start=window_start)
+    live_ids = [b.id or 0 for b in live]
+    places = sessions.municipalities_of_sessions(session, live_ids)
+    teams = sessions.consultants_of_sessions(session, live_ids)
+    for booked in live:
+        municipality_ids = places[booked.id or 0]
         fixed.append(
             planner.Booking(
                 kind=booked.kind,
                 starts_at=booked.starts_at.astimezone(TOKYO),
                 ends_at=booked.ends_at.astimezone(TOKYO),
-                consultant_ids=tuple(sessions.consultant_ids(session, booked.id or 0)),
+                consultant_ids=tuple(teams[booked.id or 0]),
                 municipality_id=municipality_ids[0]
                 if booked.kind != SessionKind.RESULTS_MEETING and municipality_ids
                 else None,

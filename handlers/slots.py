@@ -13,7 +13,7 @@ from datetime import date, datetime, time, timedelta
 
 from sqlmodel import Session
 
-from handlers import calendar, diary, payloads, policy
+from handlers import calendar, diary, invites, payloads, policy
 from handlers.actor import Actor
 from handlers.clock import TOKYO
 from handlers.common import municipality_name
@@ -22,7 +22,7 @@ from handlers.core import intent
 from handlers.errors import Refused
 from handlers.i18n import format_day, format_when, t
 from handlers.reply import Button, Buttons, Reply, Text
-from handlers.scheduling import Slot, default_place, reserve, where_of
+from handlers.scheduling import Slot, default_place, reserve
 from storage import plans, requests
 from storage.models import Mode, Request, RequestKind, RequestState, Role, SessionKind
 
@@ -204,7 +204,7 @@ def pick(ctx: Context, actor: Actor, ref: str) -> Reply:
                 request_id=request.id,
             ),
         )
-        where = where_of(session, lang, booked)
+        where = invites.where_of(session, booked, lang)
     return Reply(
         (
             Text(

@@ -43,12 +43,10 @@ class TravelTable:
         self.sites = {site.id: site for site in sites}
         self.office = office
         ratios = [
-            site.office_minutes / kilometres(office, (site.latitude, site.longitude))
+            site.office_minutes / distance
             for site in self.sites.values()
-            if office
-            and site.latitude is not None
-            and site.longitude is not None
-            and kilometres(office, (site.latitude, site.longitude)) > 5
+            if office and site.latitude is not None and site.longitude is not None
+            if (distance := kilometres(office, (site.latitude, site.longitude))) > 5
         ]
         self.minutes_per_km = statistics.median(ratios) if ratios else 1.5
         self._cache: dict[tuple[int | None, int | None], int] = {}

@@ -105,16 +105,6 @@ def last_change(session: Session, issue_id: int) -> datetime | None:
     ).one()
 
 
-def history(session: Session, issue_id: int) -> list[IssueStatusChange]:
-    return list(
-        session.exec(
-            select(IssueStatusChange)
-            .where(IssueStatusChange.issue_id == issue_id)
-            .order_by(col(IssueStatusChange.changed_at), col(IssueStatusChange.id))
-        ).all()
-    )
-
-
 def set_issue_status(
     session: Session, issue: FollowUpIssue, status: str, *, by: int, at: datetime, note: str | None
 ) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Collection
 from datetime import datetime, timedelta
 
 from sqlalchemy import delete, or_, update
@@ -18,10 +19,6 @@ RESERVATION_TIMEOUT = timedelta(minutes=5)
 RETRIES = (timedelta(minutes=1), timedelta(minutes=10), timedelta(hours=1), timedelta(hours=6))
 """Back-off of a message that cannot be updated (deleted, its channel archived, or the
 platform down); it keeps being tried every 6 hours after the last step."""
-
-
-def is_reserved(message_id: str) -> bool:
-    return message_id.startswith(RESERVED)
 
 
 def reserve(
@@ -106,6 +103,28 @@ def update_failed(session: Session, posted_id: int, now: datetime) -> None:
         session.add(row)
 
 
+def unposted_requests(session: Session, platform: str, states: Collection[str]) -> list[int]:
+    """Requests in these states whose approval message is not posted on the platform (a
+    reservation does not count: `reserve` decides who posts), oldest first. One query:
+    the deliverers ask every second."""
+    posted = (
+        select(PostedMessage.id)
+        .where(PostedMessage.platform == platform)
+        .where(PostedMessage.purpose == "approval")
+        .where(col(PostedMessage.target_id) == col(Request.id))
+        .where(~col(PostedMessage.message_id).startswith(RESERVED))
+        .exists()
+    )
+    return list(
+        session.exec(
+            select(Request.id)
+            .where(col(Request.state).in_(list(states)))
+            .where(~posted)
+            .order_by(col(Request.id))
+        ).all()
+    )
+
+
 def stale_requests(session: Session, platform: str, now: datetime) -> list[PostedMessage]:
     """Approval messages showing another state of their request than it has now (and
     not waiting out a back-off)."""
@@ -129,21 +148,24 @@ def stale_requests(session: Session, platform: str, now: datetime) -> list[Poste
 
 
 def find(session: Session, *, platform: str, purpose: str, target_id: int) -> PostedMessage | None:
-    """The message, or its reservation (`is_reserved(message_id)`)."""
+    """The message posted (not a reservation: nothing to update yet)."""
     return session.exec(
         select(PostedMessage)
         .where(PostedMessage.platform == platform)
         .where(PostedMessage.purpose == purpose)
         .where(PostedMessage.target_id == target_id)
+        .where(~col(PostedMessage.message_id).startswith(RESERVED))
     ).first()
 
 
 def posted(session: Session, *, platform: str, purpose: str) -> list[PostedMessage]:
+    """The messages posted (reservations left out)."""
     return list(
         session.exec(
             select(PostedMessage)
             .where(PostedMessage.platform == platform)
             .where(PostedMessage.purpose == purpose)
+            .where(~col(PostedMessage.message_id).startswith(RESERVED))
             .order_by(col(PostedMessage.id))
         ).all()
     )

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 
 from sqlalchemy import and_, func, or_
 from sqlalchemy.orm import aliased
@@ -180,23 +180,33 @@ def lock(session: Session, person_ids: Sequence[int]) -> None:
 
 def staff_of(session: Session, municipality_id: int) -> list[Person]:
     """The active municipal staff registered for one municipality."""
-    return list(
-        session.exec(
-            select(Person)
-            .where(Person.active)
-            .where(Person.role == Role.MUNICIPAL)
-            .where(Person.municipality_id == municipality_id)
-            .order_by(col(Person.id))
-        ).all()
-    )
+    return staff_of_municipalities(session, [municipality_id])
 
 
-def prefecture_staff(session: Session) -> list[Person]:
-    return list(
-        session.exec(
-            select(Person).where(Person.active).where(Person.role == Role.PREFECTURE)
-        ).all()
-    )
+def staff_of_municipalities(session: Session, municipality_ids: Sequence[int]) -> list[Person]:
+    """The active municipal staff of each of these municipalities in turn (in the order
+    given, each one's by id), in one query."""
+    if not municipality_ids:
+        return []
+    rows = session.exec(
+        select(Person)
+        .where(Person.active)
+        .where(Person.role == Role.MUNICIPAL)
+        .where(col(Person.municipality_id).in_(set(municipality_ids)))
+        .order_by(col(Person.id))
+    ).all()
+    staff: dict[int | None, list[Person]] = {}
+    for person in rows:
+        staff.setdefault(person.municipality_id, []).append(person)
+    return [p for m in municipality_ids for p in staff.get(m, [])]
+
+
+def by_ids(session: Session, person_ids: Collection[int]) -> dict[int, Person]:
+    """These people (active or not) by id, in one query; unknown ids are left out."""
+    if not person_ids:
+        return {}
+    rows = session.exec(select(Person).where(col(Person.id).in_(set(person_ids))))
+    return {p.id: p for p in rows if p.id is not None}
 
 
 def active_ids(session: Session, person_ids: Sequence[int]) -> list[int]:

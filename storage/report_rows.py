@@ -10,7 +10,6 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Collection
 from datetime import datetime
-from typing import Any
 
 from sqlalchemy import func
 from sqlmodel import Session, col, select
@@ -20,14 +19,13 @@ from storage.models import (
     Minutes,
     Person,
     Request,
-    SessionConsultant,
-    SessionMunicipality,
     SessionStatus,
     SupportSession,
     WorkLog,
     WorkLogAttendee,
     WorkLogSession,
 )
+from storage.sessions import grouped_ids
 
 
 def counts_as_held(status: str, starts_at: datetime, now: datetime) -> bool:
@@ -56,15 +54,6 @@ def logs_with_first_start(session: Session) -> list[tuple[WorkLog, datetime | No
     return [(log, first) for log, first in rows]
 
 
-def _grouped(session: Session, key: Any, value: Any, ids: Collection[int]) -> dict[int, list[int]]:
-    """value ids per key id, for the given key ids, in value order (one query)."""
-    found: dict[int, list[int]] = defaultdict(list)
-    if ids:
-        for owner, item in session.exec(select(key, value).where(key.in_(ids)).order_by(value)):
-            found[owner].append(item)
-    return found
-
-
 def existing_log_ids(session: Session, log_ids: Collection[int] | None) -> set[int]:
     """Which of `log_ids` are filed logs."""
     if not log_ids:
@@ -73,7 +62,7 @@ def existing_log_ids(session: Session, log_ids: Collection[int] | None) -> set[i
 
 
 def sessions_of_logs(session: Session, log_ids: Collection[int]) -> dict[int, list[int]]:
-    return _grouped(session, col(WorkLogSession.log_id), col(WorkLogSession.session_id), log_ids)
+    return grouped_ids(session, col(WorkLogSession.log_id), col(WorkLogSession.session_id), log_ids)
 
 
 def sessions_by_id(session: Session, session_ids: Collection[int]) -> dict[int, SupportSession]:
@@ -81,23 +70,6 @@ def sessions_by_id(session: Session, session_ids: Collection[int]) -> dict[int, 
         return {}
     rows = session.exec(select(SupportSession).where(col(SupportSession.id).in_(session_ids)))
     return {row.id: row for row in rows if row.id is not None}
-
-
-def municipalities_of_sessions(
-    session: Session, session_ids: Collection[int]
-) -> dict[int, list[int]]:
-    return _grouped(
-        session,
-        col(SessionMunicipality.session_id),
-        col(SessionMunicipality.municipality_id),
-        session_ids,
-    )
-
-
-def consultants_of_sessions(session: Session, session_ids: Collection[int]) -> dict[int, list[int]]:
-    return _grouped(
-        session, col(SessionConsultant.session_id), col(SessionConsultant.person_id), session_ids
-    )
 
 
 def attendees_of_logs(

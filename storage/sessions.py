@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+from collections import defaultdict
 from collections.abc import Collection, Sequence
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import case, func
 from sqlmodel import Session, col, select
 
 from storage.models import (
     SessionConsultant,
+    SessionKind,
     SessionMunicipality,
     SessionStatus,
     SupportSession,
@@ -86,6 +89,51 @@ def consultant_ids(session: Session, session_id: int) -> list[int]:
             .order_by(col(SessionConsultant.person_id))
         ).all()
     )
+
+
+def grouped_ids(
+    session: Session, key: Any, value: Any, ids: Collection[int]
+) -> dict[int, list[int]]:
+    """value ids per key id, for the given key ids, in value order (one query)."""
+    found: dict[int, list[int]] = defaultdict(list)
+    if ids:
+        for owner, item in session.exec(select(key, value).where(key.in_(ids)).order_by(value)):
+            found[owner].append(item)
+    return found
+
+
+def municipalities_of_sessions(
+    session: Session, session_ids: Collection[int]
+) -> dict[int, list[int]]:
+    """`municipality_ids` of many sessions in one query (a session without any: [])."""
+    return grouped_ids(
+        session,
+        col(SessionMunicipality.session_id),
+        col(SessionMunicipality.municipality_id),
+        session_ids,
+    )
+
+
+def consultants_of_sessions(session: Session, session_ids: Collection[int]) -> dict[int, list[int]]:
+    """`consultant_ids` of many sessions in one query (a session without any: [])."""
+    return grouped_ids(
+        session, col(SessionConsultant.session_id), col(SessionConsultant.person_id), session_ids
+    )
+
+
+def results_meeting(session: Session, *, lock: bool = False) -> SupportSession | None:
+    """The first live results meeting by start (with `lock`, its row held until the
+    transaction ends), or None."""
+    query = (
+        select(SupportSession)
+        .where(SupportSession.kind == SessionKind.RESULTS_MEETING)
+        .where(SupportSession.status != SessionStatus.CANCELLED)
+        .order_by(col(SupportSession.starts_at))
+        .limit(1)
+    )
+    if lock:
+        query = query.with_for_update()
+    return session.exec(query).first()
 
 
 def listing(

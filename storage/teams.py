@@ -95,17 +95,6 @@ def channel(session: Session, channel_id: str) -> TeamsConversation | None:
     ).first()
 
 
-def for_people(session: Session, person_ids: list[int]) -> dict[int, TeamsConversation]:
-    if not person_ids:
-        return {}
-    rows = session.exec(
-        select(TeamsConversation)
-        .where(TeamsConversation.kind == PERSONAL)
-        .where(TeamsConversation.person_id.in_(person_ids))  # type: ignore[union-attr]
-    ).all()
-    return {r.person_id or 0: r for r in rows}
-
-
 def approver_user_ids(session: Session, limit: int) -> list[str]:
     """The Teams user ids of active approvers who have written to the bot (the only ones
     Teams can be told to show their own view of a shared card), longest-known first."""

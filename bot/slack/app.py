@@ -44,17 +44,6 @@ PLATFORM = "slack"
 NOTICE_EVENT = "dxdesk_notice"  # message metadata type carrying a notice's outbox key
 MESSAGE_SHORTCUT = "dx_request_from_message"
 ACTION_IDS = re.compile(r"^[a-z_]+(\.[a-z_]+)*$")
-NEW_REQUESTS = ("request.submit", "bpr.apply")
-CHANGES_CARD = (
-    "request.approve",
-    "request.decline",
-    "request.ask_info",
-    "request.answer",
-    "request.amend",
-    "request.cancel",
-    "request.reassign",
-    "session.book",
-)
 
 
 def make_client(settings: Settings) -> WebClient:
@@ -295,9 +284,9 @@ class SlackBot:
         steps: list[tuple[str, Any]] = [
             ("dm", lambda: self.post(user_id, reply)),
         ]
-        if request_id and action in NEW_REQUESTS:
+        if request_id and action in approval.NEW_REQUESTS:
             steps.append(("card", lambda: self.post_card(int(request_id))))
-        elif request_id and action in CHANGES_CARD:
+        elif request_id and action in approval.CHANGES_CARD:
             thread = action in ("request.ask_info", "request.answer")
             steps.append(("card", lambda: self.update_card(int(request_id), thread=thread)))
         steps.append(("notices", self.deliver))
@@ -320,13 +309,17 @@ class SlackBot:
             self.upload(str(posted.get("channel") or channel), reply.files)
         return posted
 
-    def upload(self, channel: str, files: tuple[File, ...]) -> None:
-        """files_upload_v2 shares into a conversation id: a user id (a DM) is first turned
-        into the bot's DM channel with that user (conversations.open, im:write)."""
+    def conversation_of(self, channel: str) -> str:
+        """A user id (a DM) as the bot's DM channel with that user (conversations.open,
+        im:write); a conversation id as it is."""
         if channel[:1] in ("U", "W"):
-            channel = self.client.conversations_open(users=channel)["channel"]["id"]
+            return str(self.client.conversations_open(users=channel)["channel"]["id"])
+        return channel
+
+    def upload(self, channel: str, files: tuple[File, ...]) -> None:
+        """files_upload_v2 shares into a conversation id, not a user id."""
         self.client.files_upload_v2(
-            channel=channel,
+            channel=self.conversation_of(channel),
             file_uploads=[
                 {"content": file.content, "filename": file.name, "title": file.name}
                 for file in files
@@ -362,7 +355,7 @@ class SlackBot:
             posted = messages.find(
                 session, platform=PLATFORM, purpose="approval", target_id=request_id
             )
-        if posted is None or messages.is_reserved(posted.message_id):
+        if posted is None:
             return
         card = approval.card(self.ctx, request_id, self.lang)
         try:
@@ -404,6 +397,8 @@ class SlackBot:
         target = (self.channel if out.audience else out.to) or ""
         retry_after: timedelta | None = None
         try:
+            if out.maybe_sent:  # checked and resent in the one DM conversation
+                target = self.conversation_of(target)
             if out.maybe_sent and self.already_posted(target, out.key):
                 if out.reply.files:  # the message went out; its file may not have
                     self.upload(target, out.reply.files)
@@ -428,10 +423,8 @@ class SlackBot:
         """Whether a notice went out before its sender died (its row was reaped): every
         notice carries its outbox key in the message metadata, so the conversation's
         recent history says. Only reaped rows pay for this lookup."""
-        if channel[:1] in ("U", "W"):
-            channel = self.client.conversations_open(users=channel)["channel"]["id"]
         history = self.client.conversations_history(
-            channel=channel, limit=100, include_all_metadata=True
+            channel=self.conversation_of(channel), limit=100, include_all_metadata=True
         )
         return any(
             (message.get("metadata") or {}).get("event_payload", {}).get("key") == key

@@ -70,10 +70,8 @@ from storage.models import Audience, TeamsConversation
 
 log = logging.getLogger("dxdesk.teams")
 PLATFORM = "teams"
-NEW_REQUESTS = ("request.submit", "bpr.apply")
-DECISIONS = ("request.approve", "request.decline", "request.ask_info", "request.reassign")
-CHANGES_CARD = (*DECISIONS, "request.answer", "request.amend", "request.cancel", "session.book")
-STAFF_VIEWS = (*DECISIONS, "request.card")
+STAFF_VIEWS = (*approval.DECISIONS, "request.card")
+SENDER = "dxdesk.sender"  # the turn state's key for the Actor behind the activity
 """Answers that are an approver's own view of the channel's shared card."""
 NO_REFERENCE_RETRY = timedelta(hours=1)
 """A person linked to Teams who has never written to the bot cannot be reached yet."""
@@ -165,15 +163,27 @@ class TeamsBot(TeamsActivityHandler):
 
     # -- conversation references -----------------------------------------------------------
     async def on_turn(self, turn_context: TurnContext) -> None:
-        if not automatic(turn_context.activity):  # no write each time a card is shown
-            await asyncio.to_thread(self.remember, turn_context.activity)
+        """Who sent the activity, looked up once for the whole turn (`sender`)."""
+        turn_context.turn_state[SENDER] = await asyncio.to_thread(
+            self.arrive, turn_context.activity
+        )
         await super().on_turn(turn_context)
+
+    def arrive(self, activity: Activity) -> Actor | None:
+        actor = self.actor(activity)
+        if not automatic(activity):  # no write each time a card is shown
+            self.remember(activity, actor)
+        return actor
+
+    @staticmethod
+    def sender(turn_context: TurnContext) -> Actor | None:
+        return turn_context.turn_state.get(SENDER)
 
     async def on_conversation_update_activity(self, turn_context: TurnContext) -> None:
         """Members added or removed, the app installed: nothing to answer (the Teams
         handler would look each new member up); the reference was refreshed above."""
 
-    def remember(self, activity: Activity) -> None:
+    def remember(self, activity: Activity, actor: Actor | None) -> None:
         """Refresh where the sender (a linked person) and the approval channel can be
         written to later. Never fails the turn."""
         conversation = activity.conversation
@@ -182,7 +192,6 @@ class TeamsBot(TeamsActivityHandler):
         try:
             tenant = tenant_of(activity)
             now = self.ctx.clock.now()
-            actor = self.actor(activity)
             base = conversation.id.split(";", 1)[0]  # a channel reply: "19:…;messageid=…"
             with self.ctx.db.transaction() as session:
                 if self.channel and base == self.channel:
@@ -209,15 +218,16 @@ class TeamsBot(TeamsActivityHandler):
         group chat), in the person's own chat with the bot instead — answers are
         personal (their requests, their private calendar URL)."""
         activity = turn_context.activity
-        reply = await asyncio.to_thread(self.message_reply, activity)
+        actor = self.sender(turn_context)
+        reply = await asyncio.to_thread(self.message_reply, activity, actor)
         conversation = activity.conversation
-        if not reply.ok or conversation is None or conversation.conversation_type in PERSONAL:
+        personal = conversation is None or conversation.conversation_type in PERSONAL
+        if actor is None or not reply.ok or personal:
             await turn_context.send_activity(message(reply))
             return
-        actor = await asyncio.to_thread(self.actor, activity)
-        language = actor.language if actor else self.lang
+        language = actor.language
         try:
-            await self.send_personal(actor.id if actor else 0, [message(reply)])
+            await self.send_personal(actor.id, [message(reply)])
         except Exception:
             log.exception("teams answer to a channel message not sent privately")
             await turn_context.send_activity(t(language, "teams.not_sent_privately"))
@@ -238,8 +248,7 @@ class TeamsBot(TeamsActivityHandler):
         if created:
             await asyncio.to_thread(self.remember_created, reference, created)
 
-    def message_reply(self, activity: Activity) -> Reply:
-        actor = self.actor(activity)
+    def message_reply(self, activity: Activity, actor: Actor | None) -> Reply:
         if actor is None:
             return self.stranger(activity, "teams.message")
         return router.command(self.ctx, actor, strip_mention(activity.text or ""))
@@ -261,10 +270,10 @@ class TeamsBot(TeamsActivityHandler):
 
     async def on_action(self, turn_context: TurnContext, data: dict[str, Any]) -> dict[str, Any]:
         activity = turn_context.activity
-        quiet = await asyncio.to_thread(self.shared_view, activity, data)
+        actor = self.sender(turn_context)
+        quiet = await asyncio.to_thread(self.shared_view, activity, data, actor)
         if quiet is not None:
             return quiet
-        actor = self.actor(activity)
         if actor is None:
             reply = await asyncio.to_thread(self.stranger, activity, str(data.get("action"))[:50])
             return answer(reply)
@@ -279,16 +288,18 @@ class TeamsBot(TeamsActivityHandler):
         if not reply.ok and not reply.data.get("errors"):
             return answer(reply)  # refused: the card stays as it was
         request_id = reply.data.get("request_id")
-        if reply.ok and request_id and action in (*NEW_REQUESTS, *CHANGES_CARD):
+        if reply.ok and request_id and action in (*approval.NEW_REQUESTS, *approval.CHANGES_CARD):
             await self.card_after(turn_context, action, int(request_id))
-            if action in DECISIONS:  # the approver's own view, refreshed: who, when
+            if action in approval.DECISIONS:  # the approver's own view, refreshed: who, when
                 reply = await asyncio.to_thread(approval.card, self.ctx, int(request_id), self.lang)
         if action in STAFF_VIEWS and request_id:  # an approver's view keeps refreshing
             user_ids = await asyncio.to_thread(self.approver_user_ids)
             return answer(reply, card=True, refresh=(staff_view(int(request_id)), user_ids))
         return answer(reply, card=True)
 
-    def shared_view(self, activity: Activity, data: dict[str, Any]) -> dict[str, Any] | None:
+    def shared_view(
+        self, activity: Activity, data: dict[str, Any], actor: Actor | None
+    ) -> dict[str, Any] | None:
         """A card in the approval channel refreshing itself for someone who may not
         decide (in a small channel Teams refreshes a shared card for everyone): the card
         everyone sees, without an audit entry each time it scrolls past. None: the usual
@@ -300,7 +311,6 @@ class TeamsBot(TeamsActivityHandler):
             return None
         if conversation.id.split(";", 1)[0] != self.channel:  # type: ignore[union-attr]
             return None
-        actor = self.actor(activity)
         if actor is not None and policy.allowed(actor, "request.approve"):
             return None
         try:
@@ -390,7 +400,7 @@ class TeamsBot(TeamsActivityHandler):
                 return posted, stored
 
         posted, reference = await asyncio.to_thread(find)
-        if posted is None or reference is None or messages.is_reserved(posted.message_id):
+        if posted is None or reference is None:
             return
         update, shown = await asyncio.to_thread(self.shared_card, request_id)
         update.id = posted.message_id
@@ -409,9 +419,9 @@ class TeamsBot(TeamsActivityHandler):
         """Keep the channel's card current after a click; a failure is logged, the
         click's own answer still goes back."""
         try:
-            if action in NEW_REQUESTS:
+            if action in approval.NEW_REQUESTS:
                 await self.post_card(request_id, turn_context.activity)
-            elif action in CHANGES_CARD:
+            elif action in approval.CHANGES_CARD:
                 await self.update_card(request_id)
         except Exception:
             log.exception("teams approval card for request %s not posted/updated", request_id)
@@ -419,9 +429,12 @@ class TeamsBot(TeamsActivityHandler):
     def nudge(self) -> int:
         """Remind the card's thread of requests waiting more than a business day."""
         count = 0
+        channels: dict[str, TeamsConversation | None] = {}
         for nudge in approval.nudges_due(self.ctx, PLATFORM):
-            with self.ctx.db.transaction() as session:
-                reference = references.channel(session, nudge.channel)
+            if nudge.channel not in channels:
+                with self.ctx.db.transaction() as session:
+                    channels[nudge.channel] = references.channel(session, nudge.channel)
+            reference = channels[nudge.channel]
             if reference is None:
                 continue
             thread = f"{nudge.channel};messageid={nudge.message_id}"
@@ -456,7 +469,6 @@ class TeamsBot(TeamsActivityHandler):
         from a sender that died mid-send cannot be checked: it is sent again, marked as a
         resend (at least once, never silently twice). Files (an invite's .ics) follow as
         file-consent cards: Teams uploads one to the reader's OneDrive once they agree."""
-        retry_after: timedelta | None = None
         reference = self.reference(out)
         if reference is None:
             if out.to and roster.hand_over(self.ctx, PLATFORM, out.to):
@@ -474,17 +486,16 @@ class TeamsBot(TeamsActivityHandler):
             created = asyncio.run(self.proactive.send_to_person(reference, activities))
         except Exception:
             log.exception("notice %s not delivered", out.notification_id)
-            return False, retry_after
+            return False, None
         if created:
             self.remember_created(reference, created)
-        return True, retry_after
+        return True, None
 
     def reference(self, out: notices.Outgoing) -> TeamsConversation | None:
-        actor = roster.identify(self.ctx, PLATFORM, out.to, inbound=False) if out.to else None
         with self.ctx.db.transaction() as session:
             if out.audience:
                 return references.channel(session, self.channel) if self.channel else None
-            return references.personal(session, actor.id) if actor else None
+            return references.personal(session, out.person_id) if out.person_id else None
 
     def remember_created(self, reference: TeamsConversation, conversation_id: str) -> None:
         with self.ctx.db.transaction() as session:
@@ -504,7 +515,7 @@ class TeamsBot(TeamsActivityHandler):
         value = activity.value if isinstance(activity.value, dict) else {}
         context = value.get("context") if isinstance(value.get("context"), dict) else {}
         upload = value.get("uploadInfo") if isinstance(value.get("uploadInfo"), dict) else {}
-        actor = await asyncio.to_thread(self.actor, activity)
+        actor = self.sender(turn_context)
         if actor is None:
             reply = await asyncio.to_thread(self.stranger, activity, "teams.file")
             await turn_context.send_activity(message(reply))

@@ -72,11 +72,6 @@ def with_refresh(card: Json, action: Button, user_ids: list[str]) -> Json:
     return {**card, "refresh": refresh}
 
 
-def attachment(reply: Reply) -> Json:
-    """The card as a message attachment (Bot Framework's content type)."""
-    return {"contentType": "application/vnd.microsoft.card.adaptive", "content": card(reply)}
-
-
 def fallback_text(reply: Reply) -> str:
     return _cut(reply.plain_text())
 

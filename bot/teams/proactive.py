@@ -103,8 +103,6 @@ class Proactive:
         guard.check()
         return created[0] if created and created[0] else None
 
-    # -- files: Teams' file-consent flow ----------------------------------------------------
-
 
 class Guard:
     """A proactive turn's work whose failure reaches the caller: the adapter's turn-error
