@@ -157,8 +157,6 @@ def add_log(session, author: int, session_ids, town: int, day: date, index: int)
         session,
         WorkLog(
             author_id=author,
-            method="visit",
-            place="市役所 会議室",
             summary="対象業務の現状と課題を確認した。" * 4,
             response="業務フローを整理し、改善案の方向性を助言した。" * 4,
             next_plan="次回は業務分析の結果を共有する。",

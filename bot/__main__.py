@@ -54,6 +54,7 @@ def parser(lang: str) -> argparse.ArgumentParser:
     report.add_argument("--format", choices=FORMATS, help=t(lang, "cli.report.format"))
     report.add_argument("--out", type=Path, required=True, help=t(lang, "cli.report.out"))
     commands.add_parser("municipalities", help=t(lang, "cli.municipalities"))
+    commands.add_parser("check", help=t(lang, "cli.check"))
     package = commands.add_parser("teams-package", help=t(lang, "cli.teams_package"))
     package.add_argument(
         "--out", type=Path, default=Path("dxdesk-teams.zip"), help=t(lang, "cli.teams_package.out")

@@ -8,12 +8,17 @@ import uuid
 from pathlib import Path
 from typing import Any
 
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import DBAPIError
+
 from bot import console, demo
 from bot.cast import CAST, person_values
 from bot.config import ConfigError, Settings
 from bot.render_text import render, table
 from bot.wiring import build_context, database_errors
-from handlers import roster
+from handlers import consistency, roster
+from handlers.clock import SystemClock
+from handlers.context import Context
 from handlers.core import invalid_reply, refusal_reply
 from handlers.errors import Invalid, Refused
 from handlers.i18n import t
@@ -41,6 +46,8 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
         return demo.run(args.out, sys.stdout, lang)
     if command == "teams-package":
         return _teams_package(args.out, settings, lang)
+    if command == "check":
+        return _check(settings, lang)
     with database_errors():
         ctx = build_context(settings)
     if command == "console":
@@ -140,6 +147,29 @@ def _roster(ctx: Any, args: argparse.Namespace, lang: str) -> int:
         return 2
     print(t(lang, "cli.linked", name=found[0].name, platform=args.platform, user=args.user_id))
     return 0
+
+
+def _check(settings: Settings, lang: str) -> int:
+    """`python -m bot check`: the findings (exit 1 if any, 0 if none). It only reads: a
+    missing SQLite file is not created and an old schema not migrated (exit 2, one line)."""
+    url = make_url(settings.database_url)
+    if url.get_backend_name() == "sqlite" and not (url.database and Path(url.database).is_file()):
+        path = url.database or settings.database_url
+        print(t(lang, "check.no_database", path=path), file=sys.stderr)
+        return 2
+    try:
+        database = Database(settings.database_url)
+        current, head = migrate.current(database), migrate.head()
+        if current != head:
+            print(t(lang, "check.schema", current=current or "-", head=head), file=sys.stderr)
+            return 2
+        found = consistency.findings(Context(database, SystemClock(), settings.rules()))
+    except DBAPIError as error:
+        reason = str(error).strip().splitlines()[0]
+        print(t(lang, "check.unreadable", reason=reason), file=sys.stderr)
+        return 2
+    print("\n".join(consistency.report(found, lang)))
+    return 1 if found else 0
 
 
 def _teams_package(out: Path, settings: Settings, lang: str) -> int:

@@ -5,7 +5,7 @@ told who did."""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlmodel import Session
@@ -533,14 +533,7 @@ def reassign(ctx: Context, actor: Actor, ref: str, values: dict[str, Any]) -> Re
     lang = actor.language
     with ctx.db.transaction() as session:
         request = load_visible(session, actor, request_id, "request.approve", lock=True)
-        if request.state not in REASSIGNABLE:
-            raise Refused(
-                "refusal.not_reassignable",
-                target_type="request",
-                target_id=request_id,
-                number=request.number,
-                state=Key(f"state.{request.state}"),
-            )
+        check_reassignable(request)
         clean = forms.check(
             ctx,
             actor,
@@ -550,38 +543,59 @@ def reassign(ctx: Context, actor: Actor, ref: str, values: dict[str, Any]) -> Re
             context=ref,
             title_params={"number": request.number},
         )
-        before = requests.consultant_ids(session, request_id)
         after = sorted(int(v) for v in clean["consultants"])
-        requests.assign(session, request_id, after)
-        now = ctx.clock.now()
-        request.updated_at = now  # the cards show who carries it: they are now stale
-        session.add(request)
-        audit.record(
-            session,
-            at=now,
-            actor_id=actor.id,
-            action="request.reassign",
-            target_type="request",
-            target_id=request_id,
-            before={"consultants": before},
-            after={"consultants": after},
-        )
-        notify(
-            session,
-            key=f"request.assigned:{request_id}:{now.isoformat()}",
-            person_ids=[i for i in after if i not in before],
-            message="notice.assigned",
-            params={
-                "number": request.number,
-                "municipality": municipality_name(session, request.municipality_id),
-            },
-            now=now,
-            action="request.view",
-            ref=ref,
-        )
+        assign_team(session, actor, request, after, ctx.clock.now())
     return Reply(
         (Text(t(lang, "decided.reassigned", number=request.number), "success"),),
         data={"request_id": request_id, "state": request.state},
+    )
+
+
+def check_reassignable(request: Request) -> None:
+    """Only an approved or scheduled request changes hands (refused, audited, otherwise)."""
+    if request.state not in REASSIGNABLE:
+        raise Refused(
+            "refusal.not_reassignable",
+            target_type="request",
+            target_id=request.id,
+            number=request.number,
+            state=Key(f"state.{request.state}"),
+        )
+
+
+def assign_team(
+    session: Session, actor: Actor, request: Request, after: list[int], now: datetime
+) -> None:
+    """Who carries a (locked, reassignable) request, changed in the caller's transaction:
+    audited as `request.reassign` with before and after, its cards made stale, the newly
+    assigned told. `reassign` and the season plan's balance proposal both come here."""
+    request_id = request.id or 0
+    before = requests.consultant_ids(session, request_id)
+    requests.assign(session, request_id, after)
+    request.updated_at = now  # the cards show who carries it: they are now stale
+    session.add(request)
+    audit.record(
+        session,
+        at=now,
+        actor_id=actor.id,
+        action="request.reassign",
+        target_type="request",
+        target_id=request_id,
+        before={"consultants": before},
+        after={"consultants": after},
+    )
+    notify(
+        session,
+        key=f"request.assigned:{request_id}:{now.isoformat()}",
+        person_ids=[i for i in after if i not in before],
+        message="notice.assigned",
+        params={
+            "number": request.number,
+            "municipality": municipality_name(session, request.municipality_id),
+        },
+        now=now,
+        action="request.view",
+        ref=payloads.encode(id=request_id),
     )
 
 

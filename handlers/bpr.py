@@ -1,26 +1,43 @@
 """R3 and R4: a selected municipality's engagement — its goal (set by about the 3rd
 session, revisable with the municipality) and its 10-step path, where steps already
-done elsewhere can be skipped."""
+done elsewhere can be skipped. A done step names the held session(s) it was done in
+(`storage.engagements.close_step`); its 実施日 is their date."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from dataclasses import replace
+from datetime import date
 from typing import Any
 
 from sqlmodel import Session
 
 from handlers import forms, payloads, policy
 from handlers.actor import Actor
+from handlers.clock import TOKYO
 from handlers.common import municipality_name, name_of
 from handlers.context import Context
 from handlers.core import intent
 from handlers.errors import Invalid, Key, Refused
 from handlers.forms import FieldSpec, FormSpec
 from handlers.i18n import format_day, format_when, t
-from handlers.reply import Button, Buttons, Field, Fields, ListItem, ListView, Reply, Text
+from handlers.reply import (
+    Button,
+    Buttons,
+    Choice,
+    Field,
+    Fields,
+    Form,
+    ListItem,
+    ListView,
+    Reply,
+    Text,
+)
 from storage import audit, engagements, requests
-from storage.models import Engagement, GoalRevision, Role, StepStatus
+from storage.engagements import MAX_STEP_SESSIONS
+from storage.models import Engagement, GoalRevision, Role, StepStatus, SupportSession
 
-GOAL_DUE_BY_STEP = 3
+GOAL_DUE_BY_SESSION = 3
 GOAL = FormSpec(
     "bpr.goal",
     "form.goal.title",
@@ -35,7 +52,7 @@ STEP = FormSpec(
     (
         FieldSpec("step", "number", minimum=1, maximum=10),
         FieldSpec("step_action", "select", choices=("done", "skipped")),
-        FieldSpec("done_on", "date", required=False),
+        FieldSpec("done_in", "multiselect", required=False, hint=True),
         FieldSpec("note", "textarea", required=False, max_length=1000),
     ),
 )
@@ -60,9 +77,38 @@ def _load(
     return engagement
 
 
-def goal_overdue(engagement: Engagement, done_steps: int) -> bool:
-    """R3: without a goal, the goal must be set by about the 3rd session."""
-    return not engagement.goal and done_steps >= GOAL_DUE_BY_STEP - 1
+def goal_overdue(engagement: Engagement, held_sessions: int) -> bool:
+    """R3: without a goal, the goal must be set by about the 3rd session — flagged once
+    two of its BPR sessions are held (`engagements.held_sessions`), the one count of
+    how far an engagement has come (steps are done in those same sessions)."""
+    return not engagement.goal and held_sessions >= GOAL_DUE_BY_SESSION - 1
+
+
+def done_days(language: str, days: Sequence[date]) -> str:
+    """A done step's 実施日: its session's day, or first〜last when it spans two."""
+    if not days:
+        return ""
+    if days[0] == days[-1]:
+        return format_day(language, days[0])
+    return t(
+        language,
+        "step.span",
+        first=format_day(language, days[0]),
+        last=format_day(language, days[-1]),
+    )
+
+
+def session_choices(language: str, rows: Sequence[SupportSession]) -> list[Choice]:
+    return [Choice(str(s.id), format_when(language, s.starts_at)) for s in rows]
+
+
+def without_empty_choices(form: Form) -> Form:
+    """The form without optional choice inputs that have nothing to offer (no held
+    session yet, no BPR step to mark): Slack refuses a select without options."""
+    inputs = tuple(
+        i for i in form.inputs if i.required or i.kind not in ("select", "multiselect") or i.choices
+    )
+    return replace(form, inputs=inputs)
 
 
 @intent("bpr.list")
@@ -75,8 +121,7 @@ def listing(ctx: Context, actor: Actor, ref: str = "") -> Reply:
         )
         items = []
         for e in rows:
-            steps = engagements.steps(session, e.id or 0)
-            done = sum(s.status != StepStatus.PLANNED for s in steps)
+            done = engagements.completed(engagements.steps(session, e.id or 0))
             items.append(
                 ListItem(
                     title=f"{municipality_name(session, e.municipality_id)} {e.department}",
@@ -107,6 +152,8 @@ def view(ctx: Context, actor: Actor, ref: str) -> Reply:
     with ctx.db.transaction() as session:
         engagement = _load(session, actor, engagement_id, "bpr.view")
         steps = engagements.steps(session, engagement_id)
+        done_in = engagements.step_sessions(session, [s.id for s in steps if s.id])
+        held = len(engagements.held_sessions(session, engagement_id, ctx.clock.now()))
         history = engagements.goal_history(session, engagement_id)
         heading = t(
             lang,
@@ -129,19 +176,20 @@ def view(ctx: Context, actor: Actor, ref: str) -> Reply:
         Field(
             t(lang, "step.label", number=s.number, phase=t(lang, f"phase.{s.phase}")),
             t(lang, f"step.{s.status}")
-            + (f" {format_day(lang, s.done_on)}" if s.done_on else "")
+            + (f" {day}" if (day := _done_on(lang, done_in.get(s.id or 0, []))) else "")
             + (f" — {s.note}" if s.note else ""),
         )
         for s in steps
     )
-    done = sum(s.status != StepStatus.PLANNED for s in steps)
+    done = engagements.completed(steps)
     blocks: list[Any] = [
         Text(heading, "heading"),
         Fields((Field(t(lang, "field.goal"), engagement.goal or t(lang, "goal.none")),)),
     ]
-    if goal_overdue(engagement, done):
+    if goal_overdue(engagement, held):
         blocks.append(Text(t(lang, "goal.overdue"), "error"))
     blocks += [Text(line, "muted") for line in revisions]
+    blocks.append(Text(t(lang, "steps.progress", done=done), "muted"))
     blocks.append(Fields(step_rows))
     buttons = []
     if policy.allowed(actor, "bpr.goal"):
@@ -152,7 +200,11 @@ def view(ctx: Context, actor: Actor, ref: str) -> Reply:
         blocks.append(Buttons(tuple(buttons)))
     return Reply(
         tuple(blocks),
-        data={"engagement_id": engagement_id, "goal_overdue": goal_overdue(engagement, done)},
+        data={
+            "engagement_id": engagement_id,
+            "goal_overdue": goal_overdue(engagement, held),
+            "done": done,
+        },
     )
 
 
@@ -202,30 +254,41 @@ def set_goal(ctx: Context, actor: Actor, ref: str, values: dict[str, Any]) -> Re
     return Reply((Text(t(actor.language, key), "success"),), data={"engagement_id": engagement_id})
 
 
+def _done_on(language: str, rows: Sequence[SupportSession]) -> str:
+    return done_days(language, [r.starts_at.astimezone(TOKYO).date() for r in rows])
+
+
 @intent("bpr.step.form")
 def step_form(ctx: Context, actor: Actor, ref: str) -> Reply:
+    """The next planned step, done in the latest held session (a choice of the held ones)."""
     engagement_id = payloads.require_id(ref)
     with ctx.db.transaction() as session:
         _load(session, actor, engagement_id, "bpr.step")
         steps = engagements.steps(session, engagement_id)
+        held = engagements.held_sessions(session, engagement_id, ctx.clock.now())
     upcoming = next((s.number for s in steps if s.status == StepStatus.PLANNED), None)
     values = {
         "step": upcoming,
         "step_action": "done",
-        "done_on": ctx.clock.now().date().isoformat(),
+        "done_in": [str(held[-1].id)] if held else [],
     }
-    return Reply((forms.build(STEP, actor.language, values=values, context=ref),))
+    choices = {"done_in": session_choices(actor.language, held)}
+    form = forms.build(STEP, actor.language, values=values, choices=choices, context=ref)
+    return Reply((without_empty_choices(form),))
 
 
 @intent("bpr.step")
 def update_step(ctx: Context, actor: Actor, ref: str, values: dict[str, Any]) -> Reply:
-    """Mark a step done (with its date) or skipped (already done by the municipality)."""
+    """Mark a step done in held session(s) of the engagement (none chosen: the latest
+    held one), or skipped (already done by the municipality)."""
     engagement_id = payloads.require_id(ref)
     lang = actor.language
     with ctx.db.transaction() as session:
         _load(session, actor, engagement_id, "bpr.step", lock=True)
-        today = ctx.clock.now().date()
-        clean = forms.check(ctx, actor, STEP, values, context=ref)
+        now = ctx.clock.now()
+        held = engagements.held_sessions(session, engagement_id, now)
+        choices = {"done_in": session_choices(lang, held)}
+        clean = forms.check(ctx, actor, STEP, values, context=ref, choices=choices)
         step = next(
             s for s in engagements.steps(session, engagement_id) if s.number == clean["step"]
         )
@@ -237,33 +300,42 @@ def update_step(ctx: Context, actor: Actor, ref: str, values: dict[str, Any]) ->
                 number=step.number,
                 status=Key(f"step.{step.status}"),
             )
-        done_on = clean.get("done_on") or today
-        if clean["step_action"] == StepStatus.DONE and done_on > today:
-            message = t(
-                lang,
-                "error.date_future",
-                field=t(lang, "field.done_on"),
-                value=format_day(lang, done_on),
-            )
+        done = clean["step_action"] == StepStatus.DONE
+        done_in = [int(v) for v in clean["done_in"]] if done else []
+        if done and not done_in and held:
+            done_in = [held[-1].id or 0]
+        if len(done_in) > MAX_STEP_SESSIONS:
+            errors = {
+                "done_in": t(
+                    lang,
+                    "error.too_many",
+                    field=t(lang, "field.done_in"),
+                    maximum=MAX_STEP_SESSIONS,
+                )
+            }
             raise Invalid(
-                {"done_on": message},
-                forms.build(STEP, lang, context=ref).with_errors(values, {"done_on": message}),
+                errors,
+                forms.build(STEP, lang, choices=choices, context=ref).with_errors(values, errors),
             )
         before = step.status
-        step.status = clean["step_action"]
-        step.done_on = done_on if step.status == StepStatus.DONE else None
-        step.note = clean.get("note")
-        step.updated_by_id = actor.id
-        session.add(step)
+        engagements.close_step(
+            session,
+            step,
+            clean["step_action"],
+            done_in,
+            now=now,
+            by=actor.id,
+            note=clean.get("note"),
+        )
         audit.record(
             session,
-            at=ctx.clock.now(),
+            at=now,
             actor_id=actor.id,
             action="bpr.step",
             target_type="engagement",
             target_id=engagement_id,
             before={"step": step.number, "status": before},
-            after={"step": step.number, "status": step.status},
+            after={"step": step.number, "status": step.status, "sessions": done_in},
         )
     return Reply(
         (Text(t(lang, f"step.updated.{step.status}", number=step.number), "success"),),

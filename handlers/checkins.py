@@ -1,7 +1,7 @@
 """Follow-up check-ins (R10): every open issue found in a work log is followed up with
 its municipality every `checkin_every_days` business days until it is resolved.
 
-The municipality answers with a button — 解決した, 進行中, 支援が必要 — and the answer is
+The municipality answers with a button — 解決済み, 対応中, 支援が必要 — and the answer is
 kept in the issue's history. 支援が必要 opens a new consultation request prefilled with
 the issue. The schedule is anchored on the issue's last change, so an answer restarts
 the count; keys carry the check-in's day, so every instance queues each one once.
@@ -76,7 +76,7 @@ def _payload(session: Session, issue: FollowUpIssue) -> dict[str, object]:
         "buttons": [
             [
                 "checkin.answer",
-                f"checkin.button.{answer.value}",
+                f"issue.status.{answer.value}",  # the status it records, worded as everywhere
                 payloads.encode(id=issue.id, kind=answer.value),
             ]
             for answer in ANSWERS
@@ -119,7 +119,10 @@ def answer(ctx: Context, actor: Actor, ref: str) -> Reply:
             after={"status": payload.kind},
         )
         content, policy_text = issue.content, issue.policy
-    thanks = Text(t(lang, f"checkin.thanks.{payload.kind}"), "success")
+    thanks = Text(
+        t(lang, f"checkin.thanks.{payload.kind}", status=t(lang, f"issue.status.{payload.kind}")),
+        "success",
+    )
     if payload.kind != IssueStatus.NEED_HELP or actor.role != Role.MUNICIPAL:
         return Reply((thanks,), data={"status": payload.kind})
     form = intake.new_form(

@@ -1,6 +1,10 @@
 """The one error path: every intent runs inside `intent`, which turns refusals into a
 friendly reply (audited), bad input into the form with its errors, and anything
-unexpected into "something went wrong (ref …)" plus a log line with the traceback."""
+unexpected into "something went wrong (ref …)" plus a log line with the traceback.
+
+A rule the record holds in storage (`storage.rules.Broken`) is refused here like any
+other refusal; a refusal a form turned into field errors (`Invalid.refusal`) is
+still audited."""
 
 from __future__ import annotations
 
@@ -12,10 +16,11 @@ from typing import Any, Concatenate, ParamSpec
 
 from handlers.actor import Actor
 from handlers.context import Context
-from handlers.errors import Invalid, Key, Refused
+from handlers.errors import Invalid, Refused
 from handlers.i18n import t
-from handlers.reply import Reply, Text
+from handlers.reply import Block, Buttons, Reply, Text
 from storage import audit
+from storage.rules import Broken
 
 log = logging.getLogger("dxdesk")
 P = ParamSpec("P")
@@ -28,11 +33,14 @@ def intent(name: str) -> Callable[[Intent[P]], Intent[P]]:
         def run(ctx: Context, actor: Actor, /, *args: P.args, **kwargs: P.kwargs) -> Reply:
             try:
                 return function(ctx, actor, *args, **kwargs)
-            except Refused as refusal:
+            except (Refused, Broken) as error:
+                refusal = error if isinstance(error, Refused) else refused_by_rule(error)
                 if refusal.audit:
                     record_refusal(ctx, actor, name, refusal)
                 return refusal_reply(actor.language, refusal)
             except Invalid as invalid:
+                if invalid.refusal is not None and invalid.refusal.audit:
+                    record_refusal(ctx, actor, name, invalid.refusal)
                 return invalid_reply(actor.language, invalid)
             except Exception:
                 return unexpected_reply(actor.language, name)
@@ -58,16 +66,19 @@ def record_refusal(ctx: Context, actor: Actor | None, name: str, refusal: Refuse
         )
 
 
-def refusal_reply(language: str, refusal: Refused) -> Reply:
-    params = {
-        name: t(language, value) if isinstance(value, Key) else value
-        for name, value in refusal.params.items()
-    }
-    return Reply(
-        (Text(t(language, refusal.key, **params), "error"),),
-        ok=False,
-        data={"refusal": refusal.key},
+def refused_by_rule(broken: Broken) -> Refused:
+    """A storage rule's refusal, as the handlers' own."""
+    return Refused(
+        broken.key, target_type=broken.target_type, target_id=broken.target_id, **broken.params
     )
+
+
+def refusal_reply(language: str, refusal: Refused) -> Reply:
+    blocks: list[Block] = [Text(refusal.text(language), "error")]
+    blocks.extend(Text(more.text(language), "error") for more in refusal.also)
+    if refusal.buttons:
+        blocks.append(Buttons(refusal.buttons))
+    return Reply(tuple(blocks), ok=False, data={"refusal": refusal.key})
 
 
 def invalid_reply(language: str, invalid: Invalid) -> Reply:
@@ -75,7 +86,10 @@ def invalid_reply(language: str, invalid: Invalid) -> Reply:
     blocks.extend(Text(message, "error") for message in invalid.errors.values())
     if invalid.form is not None:
         blocks.append(invalid.form)
-    return Reply(tuple(blocks), ok=False, data={"errors": invalid.errors})
+    data: dict[str, Any] = {"errors": invalid.errors}
+    if invalid.refusal is not None:
+        data["refusal"] = invalid.refusal.key
+    return Reply(tuple(blocks), ok=False, data=data)
 
 
 def unexpected_reply(language: str, name: str) -> Reply:

@@ -70,6 +70,8 @@ def render(ctx: Context, session: Session, language: str, payload: dict[str, Any
     issues = log_rows.open_issues(session)
     coming = sessions.listing(session, start=this_start, end=this_end)
     rows = quotas.figures(ctx, session)
+    done = quotas.figures(ctx, session, start=last_start, end=this_start)
+    ahead = quotas.figures(ctx, session, start=this_start, end=this_end)
     names = Names(session)
     blocks: list[Any] = [
         Text(
@@ -81,7 +83,7 @@ def render(ctx: Context, session: Session, language: str, payload: dict[str, Any
             ),
             "heading",
         ),
-        _sessions(session, names, lang, "digest.last_week", held),
+        _sessions(session, names, lang, "digest.last_week", held, sum(r.held for r in done)),
         ListView(
             t(lang, "digest.decisions"),
             tuple(
@@ -110,7 +112,14 @@ def render(ctx: Context, session: Session, language: str, payload: dict[str, Any
             ),
             empty_text=t(lang, "digest.none"),
         ),
-        _sessions(session, names, lang, "digest.next_week", coming),
+        _sessions(
+            session,
+            names,
+            lang,
+            "digest.next_week",
+            coming,
+            sum(r.held + r.booked for r in ahead),
+        ),
         Fields(
             tuple(
                 Field(
@@ -121,6 +130,7 @@ def render(ctx: Context, session: Session, language: str, payload: dict[str, Any
                         held=r.held,
                         booked=r.booked,
                         plan=r.plan,
+                        projected=f"{r.projected:.0f}",
                         pace=t(lang, f"pace.{r.pace}"),
                     ),
                 )
@@ -137,8 +147,16 @@ def _at(day: date) -> datetime:
 
 
 def _sessions(
-    session: Session, names: Names, lang: str, title: str, rows: list[SupportSession]
+    session: Session,
+    names: Names,
+    lang: str,
+    title: str,
+    rows: list[SupportSession],
+    count: int | None = None,
 ) -> ListView:
+    """The rows listed; the title's `count` (the rows by default) comes from
+    `quotas.figures` where it counts sessions held or booked, so it matches every other
+    count (a cancelled session is listed, marked, but not counted)."""
     shown = rows[:SHOWN]
     named = session_rows(session, names, shown)
     items = tuple(
@@ -149,12 +167,16 @@ def _sessions(
                 if s.kind != SessionKind.RESULTS_MEETING
                 else ""
             )
-            + (f" ({t(lang, 'digest.cancelled')})" if s.status == SessionStatus.CANCELLED else "")
+            + (
+                f" ({t(lang, 'session.status.cancelled')})"
+                if s.status == SessionStatus.CANCELLED
+                else ""
+            )
         )
         for s in shown
     )
     more = len(rows) - SHOWN
-    title_text = t(lang, title, count=len(rows))
+    title_text = t(lang, title, count=len(rows) if count is None else count)
     if more > 0:
         title_text += " " + t(lang, "digest.more", count=more)
     return ListView(title_text, items, empty_text=t(lang, "digest.none"))

@@ -5,7 +5,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from handlers.reply import Form
+from handlers.i18n import t
+from handlers.reply import Button, Form
 
 
 class Key(str):
@@ -13,7 +14,13 @@ class Key(str):
 
 
 class Refused(Exception):
-    """A known, expected refusal: not allowed, wrong state, already decided…"""
+    """A known, expected refusal: not allowed, wrong state, already decided…
+
+    `field` names what the refusal is about when that is something a form asks for
+    (the date, the consultants): a form submission shows it next to that field, with
+    what was typed kept (`forms.Submission.refusals`); elsewhere it is shown as is.
+    `also` carries further refusals found by the same check, so a form can show all
+    of them at once. `buttons` offer the way out (e.g. moving what is in the way)."""
 
     def __init__(
         self,
@@ -22,6 +29,9 @@ class Refused(Exception):
         target_type: str | None = None,
         target_id: int | str | None = None,
         audit: bool = True,
+        field: str | None = None,
+        also: tuple[Refused, ...] = (),
+        buttons: tuple[Button, ...] = (),
         **params: Any,
     ) -> None:
         super().__init__(key)
@@ -30,12 +40,29 @@ class Refused(Exception):
         self.target_type = target_type
         self.target_id = target_id
         self.audit = audit
+        self.field = field
+        self.also = also
+        self.buttons = buttons
+
+    def text(self, language: str) -> str:
+        """The refusal in words; parameters that are keys (`Key`) worded too."""
+        params = {
+            name: t(language, value) if isinstance(value, Key) else value
+            for name, value in self.params.items()
+        }
+        return t(language, self.key, **params)
 
 
 class Invalid(Exception):
-    """Bad input: a message per field, and the form to show again with them."""
+    """Bad input: a message per field, and the form to show again with them.
 
-    def __init__(self, errors: dict[str, str], form: Form | None = None) -> None:
+    `refusal` is set when a `Refused` about a field was turned into this (the form kept
+    instead of thrown away): the refusal is still audited."""
+
+    def __init__(
+        self, errors: dict[str, str], form: Form | None = None, *, refusal: Refused | None = None
+    ) -> None:
         super().__init__(", ".join(f"{k}: {v}" for k, v in errors.items()))
         self.errors = errors
         self.form = form
+        self.refusal = refusal

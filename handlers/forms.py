@@ -7,7 +7,8 @@ Labels, hints and choice labels are catalog keys (`field.<name>`, `hint.<name>`,
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date, time
 from typing import Any
@@ -15,7 +16,7 @@ from typing import Any
 from handlers import calendar
 from handlers.actor import Actor
 from handlers.context import Context, Rules
-from handlers.errors import Invalid
+from handlers.errors import Invalid, Refused
 from handlers.i18n import format_day, t
 from handlers.reply import Choice, Form, Input, InputKind
 
@@ -98,16 +99,7 @@ def validate(
 
     `shown_choices` is what the form offers when it comes back with its errors, where
     that is narrower than what validation accepts."""
-    clean: dict[str, Any] = {}
-    errors: dict[str, str] = {}
-    for field in spec.fields:
-        label = t(language, f"field.{field.name}")
-        try:
-            clean[field.name] = _clean(
-                field, values.get(field.name), language, today, rules, choices
-            )
-        except _FieldError as error:
-            errors[field.name] = t(language, error.key, field=label, **error.params)
+    clean, errors = _validated(spec, language, values, today, rules, choices)
     if errors:
         form = build(
             spec,
@@ -127,6 +119,123 @@ def check(
     return validate(
         spec, actor.language, values, today=ctx.clock.now().date(), rules=ctx.rules, **kwargs
     )
+
+
+class Submission:
+    """One form submission checked as a whole, so the person fixes everything at once
+    and retypes nothing: the spec's own checks, the handler's checks (`fail`) and the
+    refusals of the write itself (`refusals`) all come back as one `Invalid` — the same
+    form, refilled with what was typed, every error next to its field.
+
+    Usage (see handlers.scheduling.book)::
+
+        form = forms.Submission(ctx, actor, BOOK, values, choices=choices)
+        if form.has("date", "start"):   # checks that need clean values
+            ...  form.fail("start", "error.office_hours", ...)
+        clean = form.done()             # Invalid with every error so far
+        with form.refusals():           # Refused(field=…) → Invalid with this form
+            reserve(...)
+
+    Errors are keyed by the spec's field names only (Slack accepts errors on the
+    form's own inputs only); a refusal about something the form has no field for goes
+    on `fallback` (a move form shows a consultant's clash on its date), or, with no
+    fallback, stays a refusal."""
+
+    def __init__(
+        self,
+        ctx: Context,
+        actor: Actor,
+        spec: FormSpec,
+        values: Mapping[str, Any],
+        *,
+        choices: Choices | None = None,
+        shown_choices: Choices | None = None,
+        context: str = "",
+        title_params: Mapping[str, Any] | None = None,
+        fallback: str | None = None,
+    ) -> None:
+        self.spec = spec
+        self.language = actor.language
+        self.values = dict(values)
+        self.names = tuple(f.name for f in spec.fields)
+        assert fallback is None or fallback in self.names, fallback
+        self.fallback = fallback
+        self._shown = shown_choices or choices
+        self._context = context
+        self._title_params = title_params
+        self.clean, self.errors = _validated(
+            spec, self.language, values, ctx.clock.now().date(), ctx.rules, choices
+        )
+
+    def has(self, *names: str) -> bool:
+        """Whether these fields came in clean (and no check has failed them since)."""
+        return all(name in self.clean and name not in self.errors for name in names)
+
+    def fail(self, name: str, key: str, **params: Any) -> None:
+        """Note an error on the field `name` (its first error is the one shown)."""
+        assert name in self.names, name
+        label = t(self.language, f"field.{name}")
+        self.errors.setdefault(name, t(self.language, key, field=label, **params))
+
+    def done(self) -> dict[str, Any]:
+        """The clean values, or `Invalid` with every error noted so far."""
+        if self.errors:
+            raise self.invalid()
+        return self.clean
+
+    def invalid(self, refusal: Refused | None = None) -> Invalid:
+        form = build(
+            self.spec,
+            self.language,
+            choices=self._shown,
+            context=self._context,
+            title_params=self._title_params,
+        ).with_errors(self.values, self.errors)
+        return Invalid(dict(self.errors), form, refusal=refusal)
+
+    @contextmanager
+    def refusals(self) -> Iterator[None]:
+        """Inside, a `Refused` about a field becomes `Invalid` with this form: its
+        message (and those of its `also`) next to that field, the refusal itself kept for
+        the audit. A refusal about no field (not allowed, already decided…) passes on."""
+        try:
+            yield
+        except Refused as refusal:
+            placed = False
+            for each in (refusal, *refusal.also):
+                name = each.field if each.field in self.names else self.fallback
+                if each.field is None or name is None:
+                    continue
+                message = each.text(self.language)
+                self.errors[name] = (
+                    f"{self.errors[name]} {message}" if name in self.errors else message
+                )
+                placed = True
+            if not placed:
+                raise
+            raise self.invalid(refusal) from refusal
+
+
+def _validated(
+    spec: FormSpec,
+    language: str,
+    values: Mapping[str, Any],
+    today: date,
+    rules: Rules,
+    choices: Choices | None,
+) -> tuple[dict[str, Any], dict[str, str]]:
+    """(clean values of the good fields, a message per bad field)."""
+    clean: dict[str, Any] = {}
+    errors: dict[str, str] = {}
+    for field in spec.fields:
+        label = t(language, f"field.{field.name}")
+        try:
+            clean[field.name] = _clean(
+                field, values.get(field.name), language, today, rules, choices
+            )
+        except _FieldError as error:
+            errors[field.name] = t(language, error.key, field=label, **error.params)
+    return clean, errors
 
 
 class _FieldError(Exception):

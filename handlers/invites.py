@@ -219,10 +219,19 @@ def municipality_names(db_session: Session, row: SupportSession) -> list[str]:
 
 def where_of(db_session: Session, row: SupportSession, language: str) -> str:
     """The municipalities a session is for, or else its place or meeting link. The
-    results meeting invites every municipality: its link says more than 45 names."""
+    results meeting invites every municipality: its link says more than 45 names.
+
+    Never empty: every notice puts this in brackets after the time, and a results
+    meeting booked before its link is known (a confirmed season plan) read 「14:00()」;
+    such a session is named by who it is for, or by its mode."""
     if row.kind == SessionKind.RESULTS_MEETING:
-        return row.meeting_url or row.place or ""
-    return join(language, municipality_names(db_session, row)) or row.place or row.meeting_url or ""
+        return row.meeting_url or row.place or t(language, "where.all_municipalities")
+    return (
+        join(language, municipality_names(db_session, row))
+        or row.place
+        or row.meeting_url
+        or t(language, f"choice.mode.{row.mode}")
+    )
 
 
 def session_data(

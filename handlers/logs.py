@@ -1,5 +1,9 @@
 """R9 work logs (業務日報) and R6 office-day minutes (議事録). One log may cover several
-sessions (a batched log); the issues it records stay open for follow-up (R10)."""
+sessions (a batched log); the issues it records stay open for follow-up (R10).
+
+A log's method, place or meeting link, consultants and dates are its sessions': the form
+shows them read-only and the log stores none of them, so it cannot contradict them.
+Filing a BPR log can mark the engagement's next step(s) done in its sessions."""
 
 from __future__ import annotations
 
@@ -10,22 +14,36 @@ from sqlmodel import Session
 
 from handlers import forms, payloads, policy, reminders, workflow
 from handlers.actor import Actor
+from handlers.bpr import without_empty_choices
 from handlers.common import municipality_name
 from handlers.context import Context
 from handlers.core import intent
 from handlers.errors import Invalid, Refused
 from handlers.forms import FieldSpec, FormSpec
 from handlers.i18n import format_when, join, t
-from handlers.reply import Button, Buttons, Choice, Field, ListItem, ListView, Reply, Text
+from handlers.reply import (
+    Button,
+    Buttons,
+    Choice,
+    Field,
+    Fields,
+    Form,
+    ListItem,
+    ListView,
+    Reply,
+    Text,
+)
+from handlers.report_data import session_where
 from storage import audit, engagements, logs, people, requests, sessions
+from storage.engagements import MAX_STEP_SESSIONS
 from storage.models import (
+    EngagementStep,
     FollowUpIssue,
     IssueStatus,
     Minutes,
-    Mode,
     RequestState,
     SessionKind,
-    SessionStatus,
+    StepStatus,
     SupportSession,
     WorkLog,
 )
@@ -37,8 +55,7 @@ WORK_LOG = FormSpec(
     "form.log.title",
     (
         FieldSpec("sessions", "multiselect", hint=True),
-        FieldSpec("method", "select", choices=tuple(m.value for m in Mode)),
-        FieldSpec("place", max_length=200),
+        FieldSpec("steps", "multiselect", required=False, hint=True),
         FieldSpec("attendees", "textarea", max_length=LONG, hint=True),
         FieldSpec("summary", "textarea", max_length=LONG),
         FieldSpec("response", "textarea", max_length=LONG),
@@ -57,6 +74,7 @@ MINUTES = FormSpec(
     ),
 )
 LOGGED_KINDS = (SessionKind.BPR, SessionKind.CONSULTATION)
+FACTS_SHOWN = 10
 
 
 def _session_label(session: Session, language: str, row: SupportSession) -> str:
@@ -84,17 +102,87 @@ def _due(ctx: Context, session: Session, actor: Actor, kinds: tuple[str, ...]) -
     ]
 
 
+def _log_choices(ctx: Context, session: Session, actor: Actor) -> dict[str, list[Choice]]:
+    """The actor's sessions due a log, and the planned steps of their BPR engagements."""
+    due = _due(ctx, session, actor, LOGGED_KINDS)
+    rows = [sessions.get(session, int(c.value)) for c in due]
+    engagement_ids = dict.fromkeys(
+        r.engagement_id for r in rows if r and r.kind == SessionKind.BPR and r.engagement_id
+    )
+    steps = [
+        Choice(str(step.id), _step_label(session, actor.language, step))
+        for engagement_id in engagement_ids
+        for step in engagements.steps(session, engagement_id)
+        if step.status == StepStatus.PLANNED
+    ]
+    return {"sessions": due, "steps": steps}
+
+
+def _step_label(session: Session, language: str, step: EngagementStep) -> str:
+    engagement = engagements.get(session, step.engagement_id)
+    return t(
+        language,
+        "log.step_choice",
+        municipality=municipality_name(session, engagement.municipality_id) if engagement else "?",
+        step=t(
+            language, "step.label", number=step.number, phase=t(language, f"phase.{step.phase}")
+        ),
+    )
+
+
+def _facts(session: Session, language: str, session_ids: list[int]) -> Fields:
+    """What the log will say of each session, read from the session (not editable here:
+    a wrong place or mode is corrected on the booking)."""
+    consultants = sessions.consultants_of_sessions(session, session_ids)
+    names = people.names(session, [p for ids in consultants.values() for p in ids])
+    items = []
+    for session_id in session_ids[:FACTS_SHOWN]:
+        row = sessions.get(session, session_id)
+        assert row is not None
+        items.append(
+            Field(
+                _session_label(session, language, row),
+                t(
+                    language,
+                    "log.fact",
+                    method=t(language, f"choice.method.{row.mode}"),
+                    where=session_where(row.mode, row.place, row.meeting_url) or "-",
+                    consultants=join(
+                        language, (names[p] for p in consultants.get(session_id, []) if p in names)
+                    )
+                    or "-",
+                ),
+            )
+        )
+    return Fields(tuple(items))
+
+
+def _log_form(
+    session: Session, language: str, choices: dict[str, list[Choice]], values: dict[str, Any]
+) -> tuple[Fields, Form]:
+    """The facts taken from the sessions (those chosen, else every due one) and the form."""
+    chosen = [int(v) for v in values.get("sessions") or []]
+    shown = chosen or [int(c.value) for c in choices["sessions"]]
+    return (
+        _facts(session, language, shown),
+        without_empty_choices(forms.build(WORK_LOG, language, choices=choices, values=values)),
+    )
+
+
 @intent("log.form")
 def log_form(ctx: Context, actor: Actor, ref: str = "") -> Reply:
     """With a session in `ref` (the reminder's button), the form comes prefilled with what
-    is known of it: the session, method, place and the municipal attendees."""
+    is known of it: the session, the municipal attendees and, for a BPR visit, the
+    engagement's next planned step. Method, place and consultants are shown above the
+    form, from the sessions."""
     policy.require(actor, "log.file")
     with ctx.db.transaction() as session:
-        choices = {"sessions": _due(ctx, session, actor, LOGGED_KINDS)}
+        choices = _log_choices(ctx, session, actor)
+        if not choices["sessions"]:
+            return Reply((Text(t(actor.language, "log.nothing_due")),))
         values = _prefill(session, payloads.decode(ref).id, choices["sessions"])
-    if not choices["sessions"]:
-        return Reply((Text(t(actor.language, "log.nothing_due")),))
-    return Reply((forms.build(WORK_LOG, actor.language, choices=choices, values=values),))
+        blocks = _log_form(session, actor.language, choices, values)
+    return Reply((Text(t(actor.language, "log.facts"), "muted"), *blocks))
 
 
 def _prefill(session: Session, session_id: int | None, due: list[Choice]) -> dict[str, Any]:
@@ -112,58 +200,105 @@ def _prefill(session: Session, session_id: int | None, due: list[Choice]) -> dic
         staff = people.staff_of_municipalities(session, municipality_ids)
         own = [p for p in staff if engagement and p.department == engagement.department]
         attendees = [f"{p.department}/{p.title or '-'}/{p.name}" for p in own or staff]
-    place = row.place or row.meeting_url or ""
-    return {
-        "sessions": [str(session_id)],
-        "method": row.mode,
-        "place": place,
-        "attendees": "\n".join(attendees),
-    }
+    values: dict[str, Any] = {"sessions": [str(session_id)], "attendees": "\n".join(attendees)}
+    if row.kind == SessionKind.BPR and row.engagement_id:
+        upcoming = [
+            s
+            for s in engagements.steps(session, row.engagement_id)
+            if s.status == StepStatus.PLANNED
+        ]
+        values["steps"] = [str(upcoming[0].id)] if upcoming else []
+    return values
 
 
 def _lines(value: str | None) -> list[str]:
     return [line.strip() for line in (value or "").splitlines() if line.strip()]
 
 
+def _attendee_lines(
+    lang: str, text: str | None, errors: dict[str, str]
+) -> list[tuple[str, str, str]]:
+    attendees: list[tuple[str, str, str]] = []
+    for line in _lines(text):
+        parts = PARTS.split(line)
+        if len(parts) != 3 or not all(parts):
+            errors["attendees"] = t(
+                lang, "error.attendee_line", field=t(lang, "field.attendees"), line=line[:60]
+            )
+            break
+        attendees.append((parts[0][:100], parts[1][:100], parts[2][:100]))
+    return attendees
+
+
+def _issue_lines(lang: str, text: str | None, errors: dict[str, str]) -> list[tuple[str, str]]:
+    found: list[tuple[str, str]] = []
+    for line in _lines(text):
+        parts = PARTS.split(line, maxsplit=1)
+        if len(parts) != 2 or not all(parts):
+            errors["issues"] = t(
+                lang, "error.issue_line", field=t(lang, "field.issues"), line=line[:60]
+            )
+            break
+        found.append((parts[0], parts[1]))
+    return found
+
+
+def _steps_done_in(
+    session: Session,
+    lang: str,
+    step_ids: list[int],
+    rows: list[SupportSession],
+    errors: dict[str, str],
+) -> list[tuple[EngagementStep, list[int]]]:
+    """Each chosen step with the log's sessions of its engagement it is done in (1–2);
+    a step of another engagement, or more sessions than a step may span, is a field error."""
+    found = []
+    field = t(lang, "field.steps")
+    for step_id in step_ids:
+        step = session.get(EngagementStep, step_id)
+        assert step is not None  # a chosen value: one of the offered steps
+        done_in = [
+            r.id or 0
+            for r in rows
+            if r.kind == SessionKind.BPR and r.engagement_id == step.engagement_id
+        ]
+        label = _step_label(session, lang, step)
+        if not done_in:
+            errors["steps"] = t(lang, "error.log_step_elsewhere", field=field, step=label)
+        elif len(done_in) > MAX_STEP_SESSIONS:
+            errors["steps"] = t(
+                lang, "error.log_step_span", field=field, step=label, maximum=MAX_STEP_SESSIONS
+            )
+        found.append((step, done_in))
+    return sorted(found, key=lambda pair: (pair[0].engagement_id, pair[0].number))
+
+
 @intent("log.file")
 def file_log(ctx: Context, actor: Actor, values: dict[str, Any]) -> Reply:
-    """File one log for one or more of the actor's sessions; each must not be logged yet."""
+    """File one log for one or more of the actor's sessions; each must not be logged yet
+    and must have begun. Chosen steps are marked done in the log's sessions of their
+    engagement, in the same transaction (all or nothing)."""
     policy.require(actor, "log.file")
     lang = actor.language
     with ctx.db.transaction() as session:
-        choices = {"sessions": _due(ctx, session, actor, LOGGED_KINDS)}
+        choices = _log_choices(ctx, session, actor)
         clean = forms.check(ctx, actor, WORK_LOG, values, choices=choices)
-        errors: dict[str, str] = {}
-        attendees: list[tuple[str, str, str]] = []
-        for line in _lines(clean["attendees"]):
-            parts = PARTS.split(line)
-            if len(parts) != 3 or not all(parts):
-                errors["attendees"] = t(
-                    lang, "error.attendee_line", field=t(lang, "field.attendees"), line=line[:60]
-                )
-                break
-            attendees.append((parts[0][:100], parts[1][:100], parts[2][:100]))
-        found: list[tuple[str, str]] = []
-        for line in _lines(clean.get("issues")):
-            parts = PARTS.split(line, maxsplit=1)
-            if len(parts) != 2 or not all(parts):
-                errors["issues"] = t(
-                    lang, "error.issue_line", field=t(lang, "field.issues"), line=line[:60]
-                )
-                break
-            found.append((parts[0], parts[1]))
-        if errors:
-            raise Invalid(
-                errors, forms.build(WORK_LOG, lang, choices=choices).with_errors(values, errors)
-            )
-        now = ctx.clock.now()
         session_ids = [int(v) for v in clean["sessions"]]
+        rows = [sessions.get(session, i, lock=True) for i in sorted(session_ids)]
+        assert all(rows)  # chosen values: the actor's due sessions
+        live = [r for r in rows if r is not None]
+        errors: dict[str, str] = {}
+        attendees = _attendee_lines(lang, clean["attendees"], errors)
+        found = _issue_lines(lang, clean.get("issues"), errors)
+        steps = _steps_done_in(session, lang, [int(v) for v in clean["steps"]], live, errors)
+        if errors:
+            form = without_empty_choices(forms.build(WORK_LOG, lang, choices=choices))
+            raise Invalid(errors, form.with_errors(values, errors))
+        now = ctx.clock.now()
         log = logs.add(
             session,
             WorkLog(
                 author_id=actor.id,
-                method=clean["method"],
-                place=clean["place"],
                 summary=clean["summary"],
                 response=clean["response"],
                 next_plan=clean.get("next_plan"),
@@ -174,14 +309,14 @@ def file_log(ctx: Context, actor: Actor, values: dict[str, Any]) -> Reply:
             attendees,
         )
         municipality_ids: list[int] = []
-        for session_id in session_ids:
-            row = sessions.get(session, session_id)
-            assert row is not None
-            row.status = SessionStatus.HELD
-            session.add(row)
-            municipality_ids += sessions.municipality_ids(session, session_id)
+        for row in live:
+            sessions.mark_held(session, row, now)
+            municipality_ids += sessions.municipality_ids(session, row.id or 0)
             if row.request_id:
                 _close_request(session, row.request_id, now, actor.id)
+        session.flush()
+        for step, done_in in steps:
+            engagements.close_step(session, step, StepStatus.DONE, done_in, now=now, by=actor.id)
         for municipality_id in dict.fromkeys(municipality_ids):
             for content, policy_text in found:
                 logs.add_issue(
@@ -205,12 +340,16 @@ def file_log(ctx: Context, actor: Actor, values: dict[str, Any]) -> Reply:
             action="log.file",
             target_type="work_log",
             target_id=log.id,
-            after={"sessions": session_ids, "issues": len(found)},
+            after={
+                "sessions": session_ids,
+                "issues": len(found),
+                "steps": [step.number for step, _ in steps],
+            },
         )
-    return Reply(
-        (Text(t(lang, "log.filed", count=len(session_ids), issues=len(found)), "success"),),
-        data={"log_id": log.id},
-    )
+    text = t(lang, "log.filed", count=len(session_ids), issues=len(found))
+    if steps:
+        text += t(lang, "log.steps_done", steps=join(lang, (str(step.number) for step, _ in steps)))
+    return Reply((Text(text, "success"),), data={"log_id": log.id, "steps": len(steps)})
 
 
 def _close_request(session: Session, request_id: int, now: Any, actor_id: int) -> None:
@@ -269,10 +408,9 @@ def file_minutes(ctx: Context, actor: Actor, values: dict[str, Any]) -> Reply:
                 filed_at=now,
             ),
         )
-        row = sessions.get(session, session_id)
+        row = sessions.get(session, session_id, lock=True)
         assert row is not None
-        row.status = SessionStatus.HELD
-        session.add(row)
+        sessions.mark_held(session, row, now)
         reminders.cancel_for(session, [session_id])
         audit.record(
             session,

@@ -32,6 +32,8 @@ prefecture confirms is one booking accepts:
 - BPR sessions last `bpr_minutes`, by default 210 ("4時間程度" in the specification: a
   half day, 09:00–12:30 or 13:30–17:00), so at the default 09:00–17:00 one consultant
   can visit two municipalities up to 60 min apart on one day (a *tour*).
+- No municipality is in two overlapping sessions (`towns_of`: a joint session counts
+  for every town in it, the results meeting for none), the rule booking applies.
 - No consultant is in two places at once; the lead consultant(s) attend every office
   day; the results meeting is online, with every consultant, in March of the contract's
   fiscal year; a BPR session takes `per_session` of the engagement's eligible
@@ -62,17 +64,30 @@ Algorithm: a constructive greedy in a fixed order, then a balancing local search
 1. Results meeting (needs everyone), then office days (need the lead), then BPR
    sessions in order of target date, then reserve windows (they only hold capacity, so
    they must not block real sessions).
-2. Partners: engagements are paired greedily by the travel a tour saves over two round
-   trips, travel(office, a) + travel(office, b) − travel(a, b), among pairs that fit one
-   day (two sessions plus the drive between them within office hours) and share
-   `per_session` eligible consultants (人吉市 with 錦町: 160 car minutes saved a day).
+2. Tours (`_plan_tours`), decided before any date: how many sessions of each engagement
+   go on tours with which other engagement and team, and who carries the rest. A tour
+   is two engagements within reach of each other (two sessions plus the drive between
+   them within office hours, `per_session` consultants eligible for both); it saves
+   travel(office, a) + travel(office, b) − travel(a, b) over two round trips (人吉市
+   with 錦町: 160 car minutes a day). Balance comes first: each consultant may carry up
+   to the most even load that can carry every missing session (a bisection over caps,
+   each checked by a small maximum flow of sessions to eligible consultants); tours are
+   then added greedily by saving while the rest can still be carried under it,
+   including exchanges along alternating paths — a tour (a, b) given up for (x, a) and
+   (b, y) — so the tours are chosen across the whole cluster of neighbouring towns, not
+   pair by pair: three towns within reach of each other tour every two of them on
+   different days. A tour that saves more than balance is worth (see step 5) may go
+   over the cap.
 3. Targets: office days and reserves are apportioned to months by business days (so
    they spread evenly over the season, filling months that fixed ones leave thin) and
    spread evenly inside each month. An engagement's missing sessions are spread evenly
-   over the window and between its fixed sessions. Partner pairs and single engagements
-   are ordered along a nearest-neighbour chain from the office and get staggered phases
-   (partners share one), so the season's load is staggered; partners' targets are
-   matched into tours, nearest first.
+   over the window and between its fixed sessions. Clusters (engagements linked by
+   planned tours) and single engagements are ordered along a nearest-neighbour chain
+   from the office and get staggered phases, so the season's load is staggered; inside
+   a cluster the members' phases are staggered too, and its targets are swept in date
+   order, each matched into a tour with the nearest later target of an engagement it
+   has tours left with (a rotation, in a cluster of three). Tours and sessions keep the
+   team the tour plan gave them where it fits, else any eligible team.
 4. Each session (or tour) goes to the best-scoring feasible option among days within
    `SEARCH_RADIUS_DAYS` of its target (further out only if none fits), found by an exact
    feasibility check of the whole consultant-day (grid starts, earliest feasible start;
@@ -85,18 +100,24 @@ Algorithm: a constructive greedy in a fixed order, then a balancing local search
 5. Balance: hand a consultant's BPR day (a tour moves whole) or one session of it to a
    less loaded eligible consultant at the same times, narrowing their spread: first
    every hand-over that does not add travel, then, while the most loaded consultant is
-   more than `BALANCE_SLACK` sessions above the mean, the one off them that adds the
-   least travel per hour moved, up to `BALANCE_TRAVEL_PER_HOUR` (this may split a tour).
+   more than `BALANCE_SLACK` sessions above the mean (and alone at the top: else it
+   would not lower the most anyone carries, only cost travel), the one off them that
+   adds the least travel per hour moved, up to `BALANCE_TRAVEL_PER_HOUR` (this may split
+   a tour).
 
 Why a heuristic and not CP-SAT: the season is loose (about 200 business days, around
 100 consultant-days of work for 3 consultants); the hard part is the exact day-level
 timing with travel and arbitrary fixed bookings, which a direct check expresses plainly,
 while a time-indexed CP-SAT model with routing would be far larger. The travel that can
-be saved comes almost entirely from tours of neighbouring towns, which the partner
-pairing captures directly; the rest is spacing and balance, which the targets and the
-hand-overs handle. On the benchmark season (bench/planner.py) it books every session
-in well under a second with about two thirds of a naive first-fit plan's travel and
-loads within a few hours of each other. It never returns an infeasible item (every
+be saved comes almost entirely from tours of neighbouring towns, which the tour plan
+chooses on counts alone (small); the rest is spacing and balance, which the targets and
+the hand-overs handle. bench/planner.py measures the gap against an exact CP-SAT model
+of the same problem (a benchmark-only extra) solved in the same run: on the benchmark
+season (8 towns) and on a 12-town one with two clusters of three, the plan is at the
+optimum for its load balance (7,885 and 9,355 car minutes; about two thirds of a naive
+first-fit plan's travel), in well under a second. When the teams themselves are
+lopsided (a consultant on no team), `imbalance` says so and proposes which engagement
+could take whom. It never returns an infeasible item (every
 placement and hand-over is checked exactly) and is deterministic: `seed` only breaks
 ties between equally good consultants.
 """
@@ -106,7 +127,7 @@ from __future__ import annotations
 import bisect
 import random
 from collections import Counter, defaultdict
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import date, datetime, time, timedelta
 from itertools import combinations, pairwise
@@ -173,6 +194,7 @@ class Booking:
     municipality_id: int | None = None  # None = prefectural office / online
     engagement_id: int | None = None
     online: bool = False
+    towns: tuple[int, ...] = ()  # every municipality of a joint session (else municipality_id)
 
 
 @dataclass(frozen=True)
@@ -230,6 +252,17 @@ def site_of(booking: Booking) -> int | None:
     return None if booking.kind == "office_day" else booking.municipality_id
 
 
+def towns_of(booking: Booking) -> tuple[int, ...]:
+    """The municipalities a booking occupies for the rule that no municipality is in two
+    overlapping sessions (`handlers.scheduling`): every town of a joint session, none for
+    the results meeting (every town is invited to it) or the office's own bookings."""
+    if booking.kind == "results_meeting":
+        return ()
+    if booking.towns:
+        return booking.towns
+    return () if booking.municipality_id is None else (booking.municipality_id,)
+
+
 def route_minutes(sites: Sequence[int | None], travel: TravelTable) -> int:
     """Office → sites in order → office; online stops need no car and are skipped."""
     path = [None, *(s for s in sites if s != ONLINE), None]
@@ -273,6 +306,7 @@ class _Item:
     engagement_id: int | None = None
     online: bool = False
     fixed: bool = False
+    towns: tuple[int, ...] = ()  # municipalities it occupies (`towns_of`)
 
     @property
     def hours(self) -> float:
@@ -303,6 +337,33 @@ class _Option:
     visits: tuple[tuple[EngagementNeed, int], ...] = ()  # BPR sessions: engagement, start
 
 
+class _Tally:
+    """Minutes per calendar day with prefix sums (a Fenwick tree), so a consultant's load
+    up to a date costs a few steps however many bookings the season holds."""
+
+    def __init__(self, first: date, last: date) -> None:
+        self.first = first.toordinal()
+        self.size = max(1, last.toordinal() - self.first + 1)
+        self.tree = [0] * (self.size + 1)
+        self.total = 0
+
+    def add(self, day: date, minutes: int) -> None:
+        self.total += minutes
+        index = day.toordinal() - self.first + 1
+        while 0 < index <= self.size:
+            self.tree[index] += minutes
+            index += index & -index
+
+    def until(self, day: date | None) -> int:
+        if day is None:
+            return self.total
+        index, found = min(day.toordinal() - self.first + 1, self.size), 0
+        while index > 0:
+            found += self.tree[index]
+            index -= index & -index
+        return found
+
+
 @dataclass
 class _Season:
     problem: Problem
@@ -313,6 +374,9 @@ class _Season:
     engagement_days: dict[int | None, list[date]] = field(
         default_factory=lambda: defaultdict(list)
     )  # days of each engagement's BPR sessions, fixed and new
+    town_days: dict[tuple[int, date], list[_Item]] = field(
+        default_factory=lambda: defaultdict(list)
+    )  # what occupies each municipality on each day, fixed and new
 
     def __post_init__(self) -> None:
         p = self.problem
@@ -325,6 +389,10 @@ class _Season:
         self.open = _minutes(p.office_open)
         self.close = _minutes(p.office_close)
         self.consultants = {c.id: c for c in p.consultants}
+        fixed_days = [b.starts_at.astimezone(TOKYO).date() for b in p.fixed]
+        first, last = min([p.start, *fixed_days]), max([p.end, *fixed_days])
+        self.tallies: dict[tuple[int, bool], _Tally] = defaultdict(lambda: _Tally(first, last))
+        self.away = {(c.id, a.day) for c in p.consultants for a in c.absences}
         rng = random.Random(p.seed)
         self.rank = {c.id: rng.random() for c in sorted(p.consultants, key=lambda c: c.id)}
         for booking in p.fixed:
@@ -336,6 +404,8 @@ class _Season:
         self.items.append(item)
         if item.kind == "bpr":
             self.engagement_days[item.engagement_id].append(item.day)
+        for town in item.towns:
+            self.town_days[town, item.day].append(item)
         for consultant_id in item.team:
             self._enter(consultant_id, item)
 
@@ -343,6 +413,8 @@ class _Season:
         self.items.remove(item)
         if item.kind == "bpr":
             self.engagement_days[item.engagement_id].remove(item.day)
+        for town in item.towns:
+            self.town_days[town, item.day].remove(item)
         for consultant_id in item.team:
             self._leave(consultant_id, item)
 
@@ -350,9 +422,13 @@ class _Season:
         stops = self.diary[consultant_id, item.day]
         stops.append(item)
         stops.sort(key=lambda i: (i.start, i.end))
+        tally = self.tallies[consultant_id, item.kind == "reserve"]
+        tally.add(item.day, item.end - item.start)
 
     def _leave(self, consultant_id: int, item: _Item) -> None:
         self.diary[consultant_id, item.day].remove(item)
+        tally = self.tallies[consultant_id, item.kind == "reserve"]
+        tally.add(item.day, item.start - item.end)
 
     def new_items(self, kind: str) -> list[_Item]:
         return [i for i in self.items if i.kind == kind and not i.fixed]
@@ -366,13 +442,10 @@ class _Season:
 
     def load(self, consultant_id: int, until: date | None = None, reserves: bool = False) -> float:
         """Hours booked (optionally up to a date, optionally with reserve windows)."""
-        return sum(
-            i.hours
-            for i in self.items
-            if consultant_id in i.team
-            and (until is None or i.day <= until)
-            and (reserves or i.kind != "reserve")
-        )
+        minutes = self.tallies[consultant_id, False].until(until)
+        if reserves:
+            minutes += self.tallies[consultant_id, True].until(until)
+        return minutes / 60
 
     # -- feasibility --
 
@@ -412,9 +485,17 @@ class _Season:
         return True
 
     def starts(
-        self, consultant_id: int, day: date, minutes: int, site: int | None, first_only: bool
+        self,
+        consultant_id: int,
+        day: date,
+        minutes: int,
+        site: int | None,
+        first_only: bool,
+        moving: Sequence[_Item] = (),
     ) -> list[int]:
-        """Grid start minutes at which the consultant can take a new stop at `site`."""
+        """Grid start minutes at which the consultant can take a new stop at `site`: free
+        under the rules, and (on site in a municipality) the municipality in no other
+        session then; `moving` are the items being handed over, which do not count."""
         window = self.window(consultant_id, day)
         if window is None:
             return []
@@ -423,10 +504,20 @@ class _Season:
         busy = sum(max(0, min(s.end, hi) - max(s.start, lo)) for s in stops)
         if busy + minutes > hi - lo:
             return []
+        town = [
+            i
+            for i in self.town_days.get((site, day), ())  # type: ignore[call-overload]
+            if i not in moving
+        ]
         first = -(-lo // GRID_MINUTES) * GRID_MINUTES
+        grid = range(first, hi - minutes + 1, GRID_MINUTES)
+        if not stops and not town and (consultant_id, day) not in self.away:
+            return list(grid[:1] if first_only else grid)  # a free day: every start fits
         found: list[int] = []
-        for start in range(first, hi - minutes + 1, GRID_MINUTES):
+        for start in grid:
             if self.absent(consultant_id, day, start, start + minutes):
+                continue
+            if any(i.start < start + minutes and start < i.end for i in town):
                 continue
             probe = _Item("probe", day, start, start + minutes, [], site)
             trial = sorted([*stops, probe], key=lambda i: (i.start, i.end))
@@ -511,6 +602,7 @@ def _from_booking(booking: Booking) -> _Item:
         engagement_id=booking.engagement_id,
         online=booking.online,
         fixed=True,
+        towns=towns_of(booking),
     )
 
 
@@ -672,12 +764,16 @@ def _visit_score(
 
 
 def _bpr_options(
-    season: _Season, need: EngagementNeed, eligible: Sequence[int], day: date, distance: int
+    season: _Season,
+    need: EngagementNeed,
+    teams: Iterable[tuple[int, ...]],
+    day: date,
+    distance: int,
 ) -> Iterator[_Option]:
     if not _spaced(season, need, day):
         return
     site, minutes = need.municipality_id, season.problem.bpr_minutes
-    for team in combinations(eligible, need.per_session):
+    for team in teams:
         if len(team) == 1:
             found = season.starts(team[0], day, minutes, site, first_only=True)
             start = found[0] if found else None
@@ -691,15 +787,290 @@ def _bpr_options(
         )
 
 
+def _teams(season: _Season, need: EngagementNeed) -> list[tuple[int, ...]]:
+    """Every team that can carry one of the engagement's sessions."""
+    if need.per_session < 1:
+        return []
+    return list(combinations(_eligible(season, need), need.per_session))
+
+
+# --- tours: which engagements share a consultant-day, and how often ----------------------
+
+
+@dataclass(frozen=True)
+class _Reach:
+    """Two engagements one team can visit on one day, and the car minutes that saves:
+    travel(office, a) + travel(office, b) - travel(a, b) against two round trips."""
+
+    first: int  # engagement ids, first < second
+    second: int
+    saved: int
+    teams: tuple[tuple[int, ...], ...]  # teams eligible for both
+
+
+@dataclass
+class _TourPlan:
+    """How the missing sessions are to be carried: tours per (engagement, engagement,
+    team) and, for one-consultant engagements, sessions on their own per consultant."""
+
+    tours: Counter[tuple[int, int, tuple[int, ...]]]
+    singles: Counter[tuple[int, int]]  # (engagement, consultant) → sessions
+
+
+def _reaches(season: _Season) -> list[_Reach]:
+    """Every pair of engagements within reach of each other on one day: both sessions and
+    the drive between them fit the office hours, and `per_session` consultants are eligible
+    for both."""
+    p = season.problem
+    travel, span = p.travel, season.close - season.open
+    found = []
+    for a, b in combinations(sorted(p.engagements, key=lambda n: n.engagement_id), 2):
+        if a.per_session != b.per_session or a.engagement_id == b.engagement_id:
+            continue
+        teams = tuple(t for t in _teams(season, a) if set(t) <= set(_eligible(season, b)))
+        between = travel.minutes(a.municipality_id, b.municipality_id)
+        if not teams or 2 * p.bpr_minutes + between > span:
+            continue
+        saved = travel.minutes(None, a.municipality_id) + travel.minutes(None, b.municipality_id)
+        if saved - between > 0:
+            found.append(_Reach(a.engagement_id, b.engagement_id, saved - between, teams))
+    return found
+
+
+def _assign(
+    demand: Mapping[int, int], eligible: Mapping[int, Sequence[int]], room: Mapping[int, int]
+) -> Counter[tuple[int, int]] | None:
+    """Sessions per (engagement, consultant) carrying every session in `demand` with no
+    consultant above their `room`, or None if impossible: a maximum flow by shortest
+    augmenting paths over this small bipartite graph, deterministic."""
+    flow: Counter[tuple[int, int]] = Counter()
+    left = {c: max(0, r) for c, r in room.items()}
+    for engagement in sorted(demand):
+        wanted = demand[engagement]
+        while wanted > 0:
+            path = _augmenting_path(engagement, eligible, flow, left)
+            if path is None:
+                return None
+            end = path[-1][1]
+            push = min(
+                wanted,
+                left[end],
+                *(flow[e, c] for (e, c), sign in zip(path, _signs(path), strict=True) if sign < 0),
+            )
+            for (e, c), sign in zip(path, _signs(path), strict=True):
+                flow[e, c] += sign * push
+            left[end] -= push
+            wanted -= push
+    return +flow
+
+
+def _signs(path: Sequence[tuple[int, int]]) -> list[int]:
+    return [1 if index % 2 == 0 else -1 for index in range(len(path))]
+
+
+def _augmenting_path(
+    start: int,
+    eligible: Mapping[int, Sequence[int]],
+    flow: Mapping[tuple[int, int], int],
+    left: Mapping[int, int],
+) -> list[tuple[int, int]] | None:
+    """(engagement, consultant) edges from `start` to a consultant with room left,
+    alternately added to and taken from the flow; breadth first."""
+    previous: dict[int, tuple[int, int | None]] = {}  # consultant → (engagement, came from)
+    seen_engagements = {start}
+    frontier: list[tuple[int, int | None]] = [(start, None)]
+    while frontier:
+        following: list[tuple[int, int | None]] = []
+        for engagement, came in frontier:
+            for consultant in eligible.get(engagement, ()):
+                if consultant in previous or consultant not in left:
+                    continue
+                previous[consultant] = (engagement, came)
+                if left[consultant] > 0:
+                    path: list[tuple[int, int]] = []
+                    here: int | None = consultant
+                    while here is not None:
+                        via, back = previous[here]
+                        path.append((via, here))
+                        if back is not None:
+                            path.append((via, back))
+                        here = back
+                    return path[::-1]
+                for (other, held), units in sorted(flow.items()):
+                    if held == consultant and units > 0 and other not in seen_engagements:
+                        seen_engagements.add(other)
+                        following.append((other, consultant))
+        frontier = following
+    return None
+
+
+def _rooms(
+    season: _Season, demand: Mapping[int, int], eligible: Mapping[int, Sequence[int]]
+) -> dict[int, int]:
+    """Sessions each consultant may take at the most even load that carries `demand`."""
+    base = {c: season.load(c) for c in sorted(season.consultants)}
+    return _even(base, season.problem.bpr_minutes / 60, demand, eligible)[1]
+
+
+def _even(
+    base: Mapping[int, float],
+    hours: float,
+    demand: Mapping[int, int],
+    eligible: Mapping[int, Sequence[int]],
+) -> tuple[float, dict[int, int]]:
+    """The most even load that carries `demand` sessions of `hours` each on top of `base`
+    hours: the least cap on anyone's hours under which every session still has an
+    eligible consultant (found by bisection), and the sessions each may take under it."""
+    total = sum(demand.values())
+
+    def rooms_at(cap: float) -> dict[int, int]:
+        return {c: max(0, int((cap - b) / hours + 1e-9)) for c, b in base.items()}
+
+    caps = sorted({b + k * hours for b in base.values() for k in range(total + 1)})
+    if not caps or _assign(demand, eligible, rooms_at(caps[-1])) is None:
+        return (caps[-1] if caps else 0.0), {c: total for c in base}
+    lo, hi = 0, len(caps) - 1
+    while lo < hi:
+        middle = (lo + hi) // 2
+        if _assign(demand, eligible, rooms_at(caps[middle])) is None:
+            lo = middle + 1
+        else:
+            hi = middle
+    return caps[lo], rooms_at(caps[lo])
+
+
+def _plan_tours(season: _Season, missing: Mapping[int, int]) -> _TourPlan:
+    """Which sessions go on tours, with whom, and who carries the rest.
+
+    Balance first: the cap on each consultant's sessions is the most even load that can
+    carry every missing session (`_rooms`). Then tours are added one at a time, the move
+    that saves the most car minutes first while the sessions left on their own can still
+    be carried under the cap (`_assign`): a new tour of two engagements with sessions to
+    spare, or an exchange along an alternating path — a tour (a, b) given up for (x, a)
+    and (b, y) — which is how a cluster of three or more towns ends up with every two of
+    them touring on different days instead of one pair taking everything. A tour that
+    saves more than balance is worth (`BALANCE_TRAVEL_PER_HOUR` per hour of a session,
+    what `_rebalance` would pay to move one of its sessions away) may go over the cap."""
+    needs = {n.engagement_id: n for n in season.problem.engagements}
+    carried = {
+        e: _eligible(season, n)
+        for e, n in needs.items()
+        if missing.get(e, 0) > 0 and n.per_session == 1 and _eligible(season, n)
+    }
+    room = _rooms(season, {e: missing[e] for e in carried}, carried)
+    reaches = [r for r in _reaches(season) if missing.get(r.first) and missing.get(r.second)]
+    by_engagement: dict[int, list[_Reach]] = defaultdict(list)
+    for reach in reaches:
+        by_engagement[reach.first].append(reach)
+        by_engagement[reach.second].append(reach)
+    worth = BALANCE_TRAVEL_PER_HOUR * season.problem.bpr_minutes / 60  # per session moved
+    dear = {(r.first, r.second) for r in reaches if r.saved > worth}
+    tours: Counter[tuple[int, int, tuple[int, ...]]] = Counter()
+    used: Counter[int] = Counter()
+    busy: Counter[tuple[int, bool]] = Counter()  # (consultant, dear) → sessions on tours
+
+    def change(key: tuple[int, int, tuple[int, ...]], by: int) -> None:
+        tours[key] += by
+        used[key[0]] += by
+        used[key[1]] += by
+        for member in key[2]:
+            busy[member, key[:2] in dear] += 2 * by
+
+    def carry() -> Counter[tuple[int, int]] | None:
+        if any(busy[c, False] > room.get(c, 0) for c, _ in busy):
+            return None
+        rest = {e: missing[e] - used[e] for e in carried}
+        left = {c: r - busy[c, False] - busy[c, True] for c, r in room.items()}
+        return _assign(rest, carried, left)
+
+    singles = carry() or Counter()
+    while True:
+        for _, adds, drops in _tour_moves(reaches, by_engagement, tours, missing, used):
+            for key in drops:
+                change(key, -1)
+            for key in adds:
+                change(key, 1)
+            found = carry()
+            if found is not None:
+                singles = found
+                break
+            for key in adds:
+                change(key, -1)
+            for key in drops:
+                change(key, 1)
+        else:
+            break
+    return _TourPlan(+tours, singles)
+
+
+_Key = tuple[int, int, tuple[int, ...]]
+
+
+def _tour_moves(
+    reaches: Sequence[_Reach],
+    by_engagement: Mapping[int, Sequence[_Reach]],
+    tours: Mapping[_Key, int],
+    missing: Mapping[int, int],
+    used: Mapping[int, int],
+) -> list[tuple[Any, tuple[_Key, ...], tuple[_Key, ...]]]:
+    """Moves that save car minutes, best first: (sort key, tours added, tours given up)."""
+
+    def free(engagement: int, wanted: int = 1) -> bool:
+        return missing.get(engagement, 0) - used.get(engagement, 0) >= wanted
+
+    def other(reach: _Reach, engagement: int) -> int:
+        return reach.second if reach.first == engagement else reach.first
+
+    moves: list[tuple[Any, tuple[_Key, ...], tuple[_Key, ...]]] = []
+    for reach in reaches:
+        if free(reach.first) and free(reach.second):
+            for team in reach.teams:
+                key = (reach.first, reach.second, team)
+                moves.append(((-reach.saved, 1, key), (key,), ()))
+    savings = {(r.first, r.second): r.saved for r in reaches}
+    for dropped, count in sorted(tours.items()):
+        if count <= 0:
+            continue
+        a, b, _ = dropped
+        lost = savings[a, b]
+        ends = {a: [r for r in by_engagement[a] if free(other(r, a)) and other(r, a) != b]}
+        ends[b] = [r for r in by_engagement[b] if free(other(r, b)) and other(r, b) != a]
+        for reach in (*ends[a], *ends[b]):  # (x, a) or (b, y) replaces (a, b)
+            gain = reach.saved - lost
+            for team in reach.teams if gain > 0 else ():
+                key = (reach.first, reach.second, team)
+                moves.append(((-gain, 2, key, dropped), (key,), (dropped,)))
+        for left_reach in ends[a]:  # (x, a) and (b, y) replace (a, b)
+            x = other(left_reach, a)
+            for right_reach in ends[b]:
+                y = other(right_reach, b)
+                gain = left_reach.saved + right_reach.saved - lost
+                if gain <= 0 or (x == y and not free(x, 2)):
+                    continue
+                for left_team in left_reach.teams:
+                    for right_team in right_reach.teams:
+                        keys = (
+                            (left_reach.first, left_reach.second, left_team),
+                            (right_reach.first, right_reach.second, right_team),
+                        )
+                        moves.append(((-gain, 3, keys, dropped), keys, (dropped,)))
+    moves.sort(key=lambda m: m[0])
+    return moves
+
+
+# --- tours: when, and placing them ---------------------------------------------------------
+
+
 @dataclass(frozen=True)
 class _Tour:
-    """One consultant-day (per team) visiting two partner engagements, one session each."""
+    """One consultant-day (per team) visiting two engagements, one session each."""
 
     first: EngagementNeed
     first_target: date
     second: EngagementNeed
     second_target: date
-    teams: tuple[tuple[int, ...], ...]  # teams eligible for both
+    team: tuple[int, ...] | None  # the team the tour plan gave it, tried first
+    teams: tuple[tuple[int, ...], ...]  # every team eligible for both
 
     @property
     def target(self) -> date:
@@ -707,14 +1078,16 @@ class _Tour:
         return date.fromordinal(int(middle))
 
 
-def _tour_options(season: _Season, tour: _Tour, day: date) -> Iterator[_Option]:
+def _tour_options(
+    season: _Season, tour: _Tour, teams: Iterable[tuple[int, ...]], day: date
+) -> Iterator[_Option]:
     """Both sessions on `day` by one team: either engagement first, at the earliest start,
     the other after it (preferring the afternoon half-day)."""
     if not (_spaced(season, tour.first, day) and _spaced(season, tour.second, day)):
         return
     minutes = season.problem.bpr_minutes
     spread = abs((day - tour.first_target).days) + abs((day - tour.second_target).days)
-    for team in tour.teams:
+    for team in teams:
         ranks = tuple(season.rank[c] for c in team)
         for order, (a, b) in enumerate(((tour.first, tour.second), (tour.second, tour.first))):
             start_a = season.team_start(team, day, minutes, a.municipality_id, (season.open,))
@@ -734,40 +1107,31 @@ def _tour_options(season: _Season, tour: _Tour, day: date) -> Iterator[_Option]:
             yield _Option(score, (ranks, day, order), day, start_a, team, visits)
 
 
-def _partners(season: _Season) -> list[tuple[EngagementNeed, EngagementNeed]]:
-    """Pairs of engagements worth visiting on one consultant-day, greedily by travel saved.
+def _clusters(
+    engagements: Sequence[EngagementNeed], plan: _TourPlan
+) -> list[tuple[EngagementNeed, ...]]:
+    """Engagements linked by planned tours, each group in id order; the rest alone."""
+    group = {n.engagement_id: n.engagement_id for n in engagements}
 
-    Two sessions fit one day when both and the drive between them fit the office hours;
-    visiting both saves travel(office, a) + travel(office, b) - travel(a, b) against two
-    round trips. The pair needs `per_session` consultants eligible for both."""
-    p = season.problem
-    travel, span = p.travel, season.close - season.open
-    candidates = []
-    for a, b in combinations(sorted(p.engagements, key=lambda n: n.engagement_id), 2):
-        common = set(_eligible(season, a)) & set(_eligible(season, b))
-        if a.per_session != b.per_session or len(common) < a.per_session or a.per_session < 1:
-            continue
-        between = travel.minutes(a.municipality_id, b.municipality_id)
-        if 2 * p.bpr_minutes + between > span:
-            continue
-        saved = travel.minutes(None, a.municipality_id) + travel.minutes(None, b.municipality_id)
-        saved -= between
-        if saved > 0:
-            candidates.append((-saved, a.engagement_id, b.engagement_id, a, b))
-    taken: set[int] = set()
-    pairs = []
-    for _, first, second, a, b in sorted(candidates, key=lambda c: c[:3]):
-        if first not in taken and second not in taken:
-            taken |= {first, second}
-            pairs.append((a, b))
-    return pairs
+    def root(e: int) -> int:
+        while group[e] != e:
+            e = group[e]
+        return e
+
+    for a, b, _ in sorted(plan.tours):
+        first, second = sorted((root(a), root(b)))
+        group[second] = first
+    members: dict[int, list[EngagementNeed]] = defaultdict(list)
+    for need in sorted(engagements, key=lambda n: n.engagement_id):
+        members[root(need.engagement_id)].append(need)
+    return [tuple(m) for _, m in sorted(members.items())]
 
 
 def _chain(
     units: Sequence[tuple[EngagementNeed, ...]], travel: TravelTable
 ) -> list[tuple[EngagementNeed, ...]]:
-    """Units (a single engagement or a partner pair) along a nearest-neighbour chain from
-    the office, so that neighbouring units are adjacent."""
+    """Clusters along a nearest-neighbour chain from the office, so that neighbouring
+    clusters are adjacent."""
     left = list(units)
     chain: list[tuple[EngagementNeed, ...]] = []
     here: tuple[int | None, ...] = (None,)
@@ -784,75 +1148,129 @@ def _chain(
     return chain
 
 
-def _pair_targets(
-    firsts: Sequence[date], seconds: Sequence[date], within: int
-) -> tuple[list[tuple[date, date]], list[date], list[date]]:
-    """Match two target lists nearest first (at most `within` days apart); the rest stay single."""
-    pairs = sorted(
-        (abs((x - y).days), i, j)
-        for i, x in enumerate(firsts)
-        for j, y in enumerate(seconds)
-        if abs((x - y).days) <= within
-    )
-    used_i: set[int] = set()
-    used_j: set[int] = set()
-    matched = []
-    for _, i, j in pairs:
-        if i not in used_i and j not in used_j:
-            used_i.add(i)
-            used_j.add(j)
-            matched.append((firsts[i], seconds[j]))
-    rest_i = [x for i, x in enumerate(firsts) if i not in used_i]
-    rest_j = [y for j, y in enumerate(seconds) if j not in used_j]
-    return sorted(matched), rest_i, rest_j
+def _match_tours(
+    cluster: Sequence[EngagementNeed],
+    targets: Mapping[int, Sequence[date]],
+    plan: _TourPlan,
+    season: _Season,
+) -> list[tuple[date, EngagementNeed | _Tour, tuple[int, ...] | None]]:
+    """The cluster's sessions as tasks (target, tour or engagement, team tried first).
+
+    The targets of all its engagements are swept in date order; each one still free
+    becomes a tour with the nearest later free target of an engagement it has planned
+    tours left with, else a session on its own. With the members' targets staggered,
+    a cluster of three touring every two of its towns comes out as a rotation."""
+    needs = {n.engagement_id: n for n in cluster}
+    left: Counter[tuple[int, int]] = Counter()
+    teams_left: dict[tuple[int, int], Counter[tuple[int, ...]]] = defaultdict(Counter)
+    for (a, b, team), count in plan.tours.items():
+        if a in needs:
+            left[a, b] += count
+            teams_left[a, b][team] += count
+    alone = {e: Counter({c: n for (f, c), n in plan.singles.items() if f == e}) for e in needs}
+    points = sorted((d, e) for e, ds in targets.items() for d in ds)
+    taken = [False] * len(points)
+    tasks: list[tuple[date, EngagementNeed | _Tour, tuple[int, ...] | None]] = []
+    for index, (day, engagement) in enumerate(points):
+        if taken[index]:
+            continue
+        taken[index] = True
+        partner = next(
+            (
+                j
+                for j in range(index + 1, len(points))
+                if not taken[j] and left[tuple(sorted((engagement, points[j][1])))] > 0
+            ),
+            None,
+        )
+        if partner is None:
+            pinned = _most(alone[engagement])
+            tasks.append((day, needs[engagement], None if pinned is None else (pinned,)))
+            continue
+        taken[partner] = True
+        other_day, other = points[partner]
+        key = (min(engagement, other), max(engagement, other))
+        left[key] -= 1
+        team = _most(teams_left[key])
+        first, second = needs[engagement], needs[other]
+        common = tuple(t for t in _teams(season, first) if set(t) <= set(_eligible(season, second)))
+        tour = _Tour(first, day, second, other_day, team, common)
+        tasks.append((tour.target, tour, team))
+    return tasks
+
+
+def _most(counts: Counter[Any]) -> Any:
+    """Take one of the most plentiful key (the smallest on a tie), or None if none left."""
+    if not +counts:
+        return None
+    key = min(+counts, key=lambda k: (-counts[k], k))
+    counts[key] -= 1
+    return key
 
 
 def _place_bpr(season: _Season) -> None:
     p = season.problem
-    pairs = _partners(season)
-    paired = {n.engagement_id for pair in pairs for n in pair}
-    units = [*pairs, *((n,) for n in p.engagements if n.engagement_id not in paired)]
-    chain = _chain(units, p.travel)
-    tasks: list[tuple[date, int, int, EngagementNeed | _Tour]] = []
-    for position, unit in enumerate(chain):
-        phase = (position + 0.5) / len(chain)
-        targets: list[list[date]] = []
-        for need in unit:
+    lo, hi = (season.days[0], season.days[-1]) if season.days else (p.start, p.end)
+    missing = {
+        n.engagement_id: max(0, n.sessions - len(season.engagement_days[n.engagement_id]))
+        if season.days
+        else 0
+        for n in p.engagements
+    }
+    plan = _plan_tours(season, missing)
+    chain = _chain(_clusters(p.engagements, plan), p.travel)
+    tasks: list[tuple[date, int, int, EngagementNeed | _Tour, tuple[int, ...] | None]] = []
+    for position, cluster in enumerate(chain):
+        targets = {}
+        for member, need in enumerate(cluster):
+            phase = ((position + 0.5) / len(chain) + member / len(cluster)) % 1
             have = season.engagement_days[need.engagement_id]
-            missing = need.sessions - len(have) if season.days else 0
-            lo, hi = (season.days[0], season.days[-1]) if season.days else (p.start, p.end)
-            targets.append(spread_targets(lo, hi, have, missing, phase))
-        if len(unit) == 2:
-            a, b = unit
-            common = sorted(set(_eligible(season, a)) & set(_eligible(season, b)))
-            teams = tuple(combinations(common, a.per_session))
-            matched, targets[0], targets[1] = _pair_targets(*targets, SEARCH_RADIUS_DAYS)
-            for first, second in matched:
-                tour = _Tour(a, first, b, second, teams)
-                tasks.append((tour.target, position, a.engagement_id, tour))
-        for need, mine in zip(unit, targets, strict=True):
-            tasks += [(target, position, need.engagement_id, need) for target in mine]
+            count = missing[need.engagement_id]
+            targets[need.engagement_id] = spread_targets(lo, hi, have, count, phase)
+        for target, task, team in _match_tours(cluster, targets, plan, season):
+            first = task.first if isinstance(task, _Tour) else task
+            tasks.append((target, position, first.engagement_id, task, team))
     failed: Counter[int] = Counter()
-    for target, _, _, task in sorted(tasks, key=lambda t: t[:3]):
+    for target, _, _, task, team in sorted(tasks, key=lambda t: t[:3]):
         if isinstance(task, _Tour):
             for need in _place_tour(season, task):
                 failed[need.engagement_id] += 1
-        elif _place_single(season, task, target) is None:
+        elif _place_single(season, task, target, team) is None:
             failed[task.engagement_id] += 1
     for need in p.engagements:
         if failed[need.engagement_id]:
             failed[need.engagement_id] = _repack(season, need, failed[need.engagement_id])
 
 
+def _pinned_best(
+    season: _Season,
+    target: date,
+    options: Any,
+    team: tuple[int, ...] | None,
+    teams: Sequence[tuple[int, ...]],
+) -> _Option | None:
+    """The best option for the team the tour plan chose, else for any eligible team;
+    `options(teams)` gives the `season.best` option function for those teams."""
+    if team is not None and team in teams:
+        chosen = season.best(target, options((team,)))
+        if chosen is not None:
+            return chosen
+    return season.best(target, options(teams))
+
+
 def _place_single(
-    season: _Season, need: EngagementNeed, target: date
+    season: _Season, need: EngagementNeed, target: date, team: tuple[int, ...] | None = None
 ) -> tuple[float, _Item] | None:
     """Book one session at its best option near `target`: its score and item, or None."""
-    eligible = _eligible(season, need)
-    if len(eligible) < need.per_session or need.per_session < 1:
+    teams = _teams(season, need)
+    if not teams:
         return None
-    chosen = season.best(
-        target, lambda day, distance: _bpr_options(season, need, eligible, day, distance)
+    chosen = _pinned_best(
+        season,
+        target,
+        lambda some: lambda day, distance: _bpr_options(season, need, some, day, distance),
+        team,
+        teams,
     )
     if chosen is None:
         return None
@@ -864,9 +1282,15 @@ def _place_single(
 def _place_tour(season: _Season, tour: _Tour) -> list[EngagementNeed]:
     """Book a tour, or its two sessions separately when that scores better (or the tour
     fits nowhere); the engagements whose session could not be placed."""
-    chosen = season.best(tour.target, lambda day, _: _tour_options(season, tour, day))
-    first = _place_single(season, tour.first, tour.first_target)
-    second = _place_single(season, tour.second, tour.second_target)
+    chosen = _pinned_best(
+        season,
+        tour.target,
+        lambda some: lambda day, _: _tour_options(season, tour, some, day),
+        tour.team,
+        tour.teams,
+    )
+    first = _place_single(season, tour.first, tour.first_target, tour.team)
+    second = _place_single(season, tour.second, tour.second_target, tour.team)
     singles = [s for s in (first, second) if s is not None]
     if chosen is None or (len(singles) == 2 and sum(s[0] for s in singles) < chosen.score):
         return [n for n, s in ((tour.first, first), (tour.second, second)) if s is None]
@@ -889,6 +1313,7 @@ def _bpr_item(
         need.municipality_id,
         municipality_id=need.municipality_id,
         engagement_id=need.engagement_id,
+        towns=(need.municipality_id,),
     )
 
 
@@ -903,8 +1328,8 @@ def _repack(season: _Season, need: EngagementNeed, failed: int) -> int:
         for i in season.items
         if i.kind == "bpr" and not i.fixed and i.engagement_id == need.engagement_id
     ]
-    eligible = _eligible(season, need)
-    if len(eligible) < need.per_session or need.per_session < 1:
+    teams = _teams(season, need)
+    if not teams:
         return failed
     for item in ours:
         season.remove(item)
@@ -912,7 +1337,7 @@ def _repack(season: _Season, need: EngagementNeed, failed: int) -> int:
     for day in season.days:
         if len(placed) == wanted:
             break
-        options = list(_bpr_options(season, need, eligible, day, 0))
+        options = list(_bpr_options(season, need, teams, day, 0))
         if options:
             chosen = min(options, key=lambda o: (o.score, o.tiebreak))
             placed.append(_bpr_item(season, need, chosen.day, chosen.start, chosen.team))
@@ -932,8 +1357,9 @@ def _rebalance(season: _Season) -> int:
 
     What moves is a consultant's whole BPR day (so a tour stays a tour) or one session of
     it. Moves that do not add travel are made first; while the most loaded consultant is
-    still more than `BALANCE_SLACK` sessions above the mean, the move off them that adds
-    the least travel is made (this can split a tour)."""
+    still more than `BALANCE_SLACK` sessions above the mean and the only one that loaded,
+    the move off them that adds the least travel is made (this can split a tour); with two
+    at the top a paid move would not lower the most anyone carries, so none is made."""
     needs = {n.engagement_id: n for n in season.problem.engagements}
     slack = BALANCE_SLACK * season.problem.bpr_minutes / 60
     moves = 0
@@ -943,6 +1369,7 @@ def _rebalance(season: _Season) -> int:
             break
         mean = sum(loads.values()) / len(loads)
         top = max(loads, key=lambda c: (loads[c], -c))
+        alone = sum(1 for load in loads.values() if load == loads[top]) == 1
         paid: tuple[Any, ...] | None = None
         for member, group, other in _handovers(season, needs, loads):
             change = _hand_over(season, group, member, other)
@@ -954,7 +1381,12 @@ def _rebalance(season: _Season) -> int:
                 break
             _hand_back(season, group, member, other)
             rate = change / sum(i.hours for i in group)
-            if member == top and loads[top] > mean + slack and rate <= BALANCE_TRAVEL_PER_HOUR:
+            if (
+                member == top
+                and alone  # else the most any consultant carries stays as it is
+                and loads[top] > mean + slack
+                and rate <= BALANCE_TRAVEL_PER_HOUR
+            ):
                 key = (rate, group[0].day, other)
                 if paid is None or key < paid[0]:
                     paid = (key, group, member, other)
@@ -997,7 +1429,8 @@ def _hand_over(season: _Season, group: Sequence[_Item], member: int, other: int)
         season._leave(member, item)
     entered: list[_Item] = []
     for item in group:
-        if item.start not in season.starts(other, day, item.end - item.start, item.site, False):
+        found = season.starts(other, day, item.end - item.start, item.site, False, group)
+        if item.start not in found:
             break
         item.team[item.team.index(member)] = other
         season._enter(other, item)
@@ -1099,6 +1532,170 @@ def _unplaced(season: _Season) -> tuple[Unplaced, ...]:
             Unplaced(what="reserve", count=missing, reason=why((not everyone, "no_consultant")))
         )
     return tuple(out)
+
+
+# --- balance across consultants ---------------------------------------------------------
+
+IMBALANCE_RATIO = 1.2  # hours above this many times the mean are lopsided
+
+
+@dataclass(frozen=True, kw_only=True)
+class Imbalance:
+    """A season whose load across consultants is lopsided, and which engagement could take
+    which consultant to even it out, as plain data (worded by the caller)."""
+
+    hours: Mapping[int, float]  # per consultant: fixed and planned, reserve windows apart
+    idle: tuple[int, ...]  # without a visit, and under the mean
+    over: tuple[int, ...]  # above IMBALANCE_RATIO × the mean
+    proposal: tuple[tuple[int, int], ...]  # (engagement, consultant to join its team)
+    expected: Mapping[int, float]  # hours per consultant once the proposal is taken (estimate)
+
+    @property
+    def mean(self) -> float:
+        return sum(self.hours.values()) / len(self.hours)
+
+    def as_dict(self) -> dict[str, Any]:
+        """JSON-serialisable, for the stored plan summary."""
+        return {
+            "hours": {str(c): h for c, h in self.hours.items()},
+            "idle": list(self.idle),
+            "over": list(self.over),
+            "proposal": [list(pair) for pair in self.proposal],
+            "expected": {str(c): h for c, h in self.expected.items()},
+        }
+
+
+def season_hours(problem: Problem, plan: Plan) -> dict[int, float]:
+    """Hours per consultant over the season, fixed bookings and the plan's, reserve windows
+    apart (the lead's office days and the results meeting count); idle ones at 0."""
+    hours = {c.id: 0.0 for c in problem.consultants}
+    for booking in (*problem.fixed, *plan.bookings):
+        if booking.kind != "reserve":
+            length = (booking.ends_at - booking.starts_at).total_seconds() / 3600
+            for person in booking.consultant_ids:
+                if person in hours:
+                    hours[person] += length
+    return hours
+
+
+def imbalance(problem: Problem, plan: Plan) -> Imbalance | None:
+    """None when the load is even enough; else who is idle or over, and a proposal.
+
+    Lopsided: a consultant without a BPR visit while under the mean (the lead, whose
+    office days may fill their season, is not idle), or anyone above `IMBALANCE_RATIO`
+    times the mean. The proposal adds consultants to engagements' teams, one at a time,
+    each the addition that leaves the fewest idle, then the lowest highest load, then the
+    most even loads (sum of squares), while that improves: estimated by spreading the
+    plan's BPR sessions evenly over the eligible consultants (`_spread`). The lead's
+    office days may keep them over whatever the teams; then the warning stays, with no
+    further proposal."""
+    hours = season_hours(problem, plan)
+    visited = {
+        c for b in (*problem.fixed, *plan.bookings) if b.kind == "bpr" for c in b.consultant_ids
+    }
+    verdict = _lopsided(hours, visited)
+    if verdict is None:
+        return None
+    proposal, expected = _proposal(problem, plan, hours)
+    return Imbalance(
+        hours=hours, idle=verdict[0], over=verdict[1], proposal=proposal, expected=expected
+    )
+
+
+def _lopsided(
+    hours: Mapping[int, float], visited: Collection[int]
+) -> tuple[tuple[int, ...], tuple[int, ...]] | None:
+    """(idle, over), or None when neither: see `imbalance`."""
+    if not hours or not visited:
+        return None  # no visits at all: nothing to share out
+    mean = sum(hours.values()) / len(hours)
+    idle = tuple(sorted(c for c, h in hours.items() if c not in visited and h < mean))
+    over = tuple(sorted(c for c, h in hours.items() if h > IMBALANCE_RATIO * mean))
+    return (idle, over) if idle or over else None
+
+
+def _proposal(
+    problem: Problem, plan: Plan, hours: Mapping[int, float]
+) -> tuple[tuple[tuple[int, int], ...], dict[int, float]]:
+    """Additions to teams, and the hours expected once they are made (see `imbalance`)."""
+    length = problem.bpr_minutes / 60
+    people = sorted(hours)
+    needs = {n.engagement_id: n for n in problem.engagements if n.per_session == 1}
+    demand: Counter[int] = Counter()
+    base = dict(hours)
+    for booking in plan.bookings:
+        if booking.kind == "bpr" and booking.engagement_id in needs:
+            demand[booking.engagement_id] += 1
+            for person in booking.consultant_ids:
+                base[person] -= length
+    for entry in plan.unplaced:
+        if entry.what == "bpr" and entry.engagement_id in needs:
+            demand[entry.engagement_id] += entry.count
+    fixed = {c for b in problem.fixed if b.kind == "bpr" for c in b.consultant_ids}
+    eligible = {e: [c for c in needs[e].consultant_ids if c in base] for e in demand}
+
+    def outcome(teams: Mapping[int, Sequence[int]]) -> tuple[Any, dict[int, float]]:
+        shares = _spread(base, length, demand, teams)
+        expected = {c: base[c] + length * shares[c] for c in people}
+        visited = fixed | {c for c in people if shares[c]}
+        idle = (_lopsided(expected, visited) or ((), ()))[0]
+        spread = round(sum(h * h for h in expected.values()) / length**2)
+        key = (len(idle), max(expected.values()), spread)
+        return key, expected
+
+    chosen: list[tuple[int, int]] = []
+    key, expected = outcome(eligible)
+    while True:
+        trials = [
+            (*outcome({**eligible, e: sorted([*eligible[e], c])}), -demand[e], e, c)
+            for e in sorted(demand)
+            for c in people
+            if c not in eligible[e]
+        ]
+        if not trials:
+            break
+        best = min(trials, key=lambda trial: (trial[0], trial[2:]))
+        if best[0] >= key:
+            break
+        key, expected, _, e, c = best
+        eligible[e] = sorted([*eligible[e], c])
+        chosen.append((e, c))
+    return tuple(chosen), expected
+
+
+def _spread(
+    base: Mapping[int, float],
+    length: float,
+    demand: Mapping[int, int],
+    eligible: Mapping[int, Sequence[int]],
+) -> Counter[int]:
+    """Sessions per consultant when each session goes to its least loaded eligible
+    consultant, then sessions move while that evens out a pair (an estimate)."""
+    load = dict(base)
+    flow: Counter[tuple[int, int]] = Counter()
+    for e in sorted(demand, key=lambda e: (len(eligible[e]), e)):
+        for _ in range(demand[e]):
+            if eligible[e]:
+                c = min(eligible[e], key=lambda c: (load[c], c))
+                flow[e, c] += 1
+                load[c] += length
+    moved = True
+    while moved:
+        moved = False
+        for (e, c), count in sorted(flow.items()):
+            if count <= 0:
+                continue
+            other = min(eligible[e], key=lambda d: (load[d], d))
+            if load[other] + length < load[c]:
+                flow[e, c] -= 1
+                flow[e, other] += 1
+                load[c] -= length
+                load[other] += length
+                moved = True
+    shares: Counter[int] = Counter()
+    for (_, c), count in flow.items():
+        shares[c] += count
+    return shares
 
 
 # --- entry point ------------------------------------------------------------------------

@@ -21,6 +21,7 @@ from storage import engagements, people, report_rows, requests, sessions
 from storage.models import (
     Engagement,
     EngagementStep,
+    Mode,
     Person,
     Role,
     SessionKind,
@@ -64,6 +65,15 @@ class SessionRow:
     municipalities: tuple[str, ...]
     consultants: tuple[str, ...]
     request_id: int | None  # the consultation it serves, if any
+    where: str = ""  # `session_where`: a visit's place, an online session's meeting link
+
+
+def session_where(mode: str, place: str | None, meeting_url: str | None) -> str:
+    """Where a session took place, as its log reports it: the meeting link of an online
+    session, the place of a visit ("" when the booking names none)."""
+    if mode == Mode.ONLINE:
+        return meeting_url or place or ""
+    return place or ""
 
 
 @dataclass(frozen=True)
@@ -85,9 +95,7 @@ class LogData:
     id: int
     filed_at: datetime
     author: str
-    method: str
-    place: str
-    sessions: tuple[SessionRow, ...]
+    sessions: tuple[SessionRow, ...]  # method, place, consultants and dates are theirs
     attendees: tuple[Attendee, ...]
     summary: str
     response: str
@@ -122,8 +130,8 @@ class StepRow:
     number: int
     phase: str
     status: str
-    planned: date | None
-    done_on: date | None
+    planned: date | None  # the day of the booked session it is expected in
+    done_days: tuple[date, ...]  # the days of the held session(s) it was done in
     note: str
 
 
@@ -152,21 +160,12 @@ class ConsultantRow:
 
 
 @dataclass(frozen=True)
-class ProgramRow:
-    kind: str
-    plan: int
-    held: int
-    booked: int
-    joint: int  # held sessions shared by several municipalities, each counted once
-
-
-@dataclass(frozen=True)
 class FinalData:
     period: Period
     generated_at: datetime
     consultants: tuple[ConsultantRow, ...]
-    months: tuple[tuple[date, dict[str, int]], ...]  # first of month → sessions per kind
-    programs: tuple[ProgramRow, ...]
+    months: tuple[quotas.MonthRow, ...]  # held and booked per programme, month by month
+    programs: tuple[quotas.QuotaRow, ...]  # the period's sessions against the plan
     plans: tuple[PlanData, ...]
     logs: tuple[LogData, ...]
     minutes: tuple[MinutesData, ...]
@@ -215,6 +214,7 @@ def session_rows(
             municipalities=tuple(names.place(m) for m in places.get(r.id, [])),
             consultants=names.persons(consultants.get(r.id, [])),
             request_id=r.request_id,
+            where=session_where(r.mode, r.place, r.meeting_url),
         )
         for r in rows
         if r.id is not None
@@ -259,8 +259,6 @@ def gather_logs(
             id=log.id,
             filed_at=log.filed_at,
             author=names.person(log.author_id),
-            method=log.method,
-            place=log.place,
             sessions=rows,
             attendees=tuple(
                 Attendee(a.department, a.title, a.name) for a in attendees.get(log.id, [])
@@ -305,7 +303,11 @@ def gather_minutes(
 
 
 def _plan(
-    session: Session, names: Names, engagement: Engagement, booked: list[SupportSession]
+    session: Session,
+    names: Names,
+    engagement: Engagement,
+    booked: list[SupportSession],
+    now: datetime,
 ) -> PlanData:
     """`booked`: the engagement's live sessions in time order."""
     assert engagement.id is not None
@@ -313,9 +315,23 @@ def _plan(
     consultant_ids = list(requests.consultant_ids(session, engagement.application_id))
     for ids in sessions.consultants_of_sessions(session, [s.id for s in booked if s.id]).values():
         consultant_ids += ids
+    rows = engagements.steps(session, engagement.id)
+    done_in = engagements.step_sessions(session, [s.id for s in rows if s.id])
+    upcoming = [
+        s
+        for s in booked
+        if s.kind == SessionKind.BPR and not sessions.counts_as_held(s.status, s.starts_at, now)
+    ]
     steps = tuple(
-        StepRow(s.number, s.phase, s.status, day, s.done_on, s.note or "")
-        for s, day in planned_days(engagements.steps(session, engagement.id), booked)
+        StepRow(
+            s.number,
+            s.phase,
+            s.status,
+            day,
+            tuple(dict.fromkeys(_day(r.starts_at) for r in done_in.get(s.id or 0, []))),
+            s.note or "",
+        )
+        for s, day in planned_days(rows, upcoming)
     )
     return PlanData(
         municipality=names.place(engagement.municipality_id),
@@ -342,24 +358,32 @@ def _plan(
     )
 
 
+def _day(moment: datetime) -> date:
+    return moment.astimezone(TOKYO).date()
+
+
 def planned_days(
-    steps: list[EngagementStep], booked: list[SupportSession]
+    steps: list[EngagementStep], upcoming: list[SupportSession]
 ) -> list[tuple[EngagementStep, date | None]]:
-    """The support day of each step. No date is stored per step, so the engagement's live
-    sessions (time order) are given to its steps in order, passing over skipped steps:
-    step N is not simply the N-th session once a step was skipped. Steps beyond the
-    booked sessions, and skipped ones, get none (the document says how it was derived)."""
-    days = iter(s.starts_at.astimezone(TOKYO).date() for s in booked)
+    """予定日 of each step: the k-th remaining planned step (by number) falls on the k-th
+    upcoming booked BPR session (`upcoming`, time order); none when there are fewer
+    sessions. Done and skipped steps have none (a done step has its 実施日 instead)."""
+    days = iter(_day(s.starts_at) for s in upcoming)
     return [
-        (step, None if step.status == StepStatus.SKIPPED else next(days, None))
+        (step, next(days, None) if step.status == StepStatus.PLANNED else None)
         for step in sorted(steps, key=lambda s: s.number)
     ]
 
 
 def gather_plans(
-    session: Session, municipality_id: int | None = None, *, names: Names | None = None
+    session: Session,
+    municipality_id: int | None = None,
+    *,
+    now: datetime,
+    names: Names | None = None,
 ) -> list[PlanData]:
-    """支援計画書: one per BPR engagement (or the one of `municipality_id`)."""
+    """支援計画書: one per BPR engagement (or the one of `municipality_id`), as of `now`
+    (which sessions are held, which are still to come)."""
     names = names or Names(session)
     live = [
         s
@@ -367,39 +391,9 @@ def gather_plans(
         if s.engagement_id is not None and s.status != SessionStatus.CANCELLED
     ]
     return [
-        _plan(session, names, e, [s for s in live if s.engagement_id == e.id])
+        _plan(session, names, e, [s for s in live if s.engagement_id == e.id], now)
         for e in engagements.listing(session, municipality_id)
     ]
-
-
-def _programs(ctx: Context, rows: list[SessionRow]) -> tuple[ProgramRow, ...]:
-    """Per program: held and still booked in the period against the plan. A joint session
-    is one row, so it counts once (§2.4); `joint` says how many held ones were shared.
-    Held is `report_rows.counts_as_held` (started and not cancelled)."""
-    now = ctx.clock.now()
-    found = []
-    for kind, plan in quotas.plans(ctx.rules).items():
-        mine = [r for r in rows if r.kind == kind]
-        held = [r for r in mine if report_rows.counts_as_held(r.status, r.starts_at, now)]
-        found.append(
-            ProgramRow(
-                kind=kind,
-                plan=plan,
-                held=len(held),
-                booked=len(mine) - len(held),
-                joint=sum(len(r.municipalities) > 1 for r in held),
-            )
-        )
-    return tuple(found)
-
-
-def _months(rows: list[SessionRow]) -> tuple[tuple[date, dict[str, int]], ...]:
-    months: dict[date, dict[str, int]] = {}
-    for r in rows:
-        first = r.starts_at.astimezone(TOKYO).date().replace(day=1)
-        counts = months.setdefault(first, {k.value: 0 for k in SessionKind})
-        counts[r.kind] = counts.get(r.kind, 0) + 1
-    return tuple(sorted(months.items()))
 
 
 def gather_final(ctx: Context, period: Period, progress: Progress = quiet) -> FinalData:
@@ -435,7 +429,7 @@ def gather_final(ctx: Context, period: Period, progress: Progress = quiet) -> Fi
                 key=lambda p: (not p.is_lead, p.id or 0),
             )
         )
-        plans = tuple(gather_plans(session, names=names))
+        plans = tuple(gather_plans(session, now=ctx.clock.now(), names=names))
         progress("report.progress.plans", len(plans))
         logs = tuple(gather_logs(session, period, names=names))
         progress("report.progress.logs", len(logs))
@@ -445,12 +439,15 @@ def gather_final(ctx: Context, period: Period, progress: Progress = quiet) -> Fi
         presenters: tuple[str, ...] = ()
         if meeting is not None:
             presenters = tuple(names.place(m) for m in sessions.presenting_ids(session, meeting.id))
+        # The counts are `quotas`' (one rule for held, booked and joint everywhere).
+        months = tuple(quotas.by_month(ctx, session, start=start, end=end))
+        programs = tuple(quotas.figures(ctx, session, start=start, end=end))
     return FinalData(
         period=period,
         generated_at=ctx.clock.now(),
         consultants=consultants,
-        months=_months(rows),
-        programs=_programs(ctx, rows),
+        months=months,
+        programs=programs,
         plans=plans,
         logs=logs,
         minutes=minutes,

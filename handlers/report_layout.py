@@ -8,7 +8,8 @@ that says so rather than an error.
 
 from __future__ import annotations
 
-from datetime import datetime
+from collections.abc import Callable
+from datetime import date, datetime
 
 from handlers.casebook import Case, load_practices
 from handlers.clock import TOKYO
@@ -24,6 +25,7 @@ from handlers.report_data import (
     SessionRow,
 )
 from storage.models import SessionKind, StepStatus
+from storage.sessions import Tally
 
 
 def document(
@@ -113,7 +115,7 @@ def plan_blocks(language: str, plan: PlanData, level: int = 2) -> list[Block]:
                     str(s.number),
                     t(lang, f"phase.{s.phase}"),
                     era_date(lang, s.planned) if s.planned else "-",
-                    era_date(lang, s.done_on) if s.done_on else "-",
+                    _done_days(lang, s.done_days),
                     t(lang, f"step.{s.status}"),
                     s.note or "",
                 )
@@ -139,7 +141,34 @@ def plan_document(
     return document(language, t(language, "doc.title.plan"), subtitle, now, blocks)
 
 
+def _done_days(language: str, days: tuple[date, ...]) -> str:
+    """実施日: the day of the session a step was done in, first〜last when it spans two."""
+    if not days:
+        return "-"
+    if len(days) == 1:
+        return era_date(language, days[0])
+    return t(
+        language, "step.span", first=era_date(language, days[0]), last=era_date(language, days[-1])
+    )
+
+
 # -- 業務日報 ------------------------------------------------------------------------
+def _per_session(language: str, log: LogData, value: Callable[[SessionRow], str]) -> str:
+    """A fact of the log's sessions: one value when they agree, else one dated line per
+    session (a batched log over a visit and an online session says which was which)."""
+    values = [value(s) for s in log.sessions]
+    if len(set(values)) <= 1:
+        return values[0] if values else "-"
+    return "\n".join(
+        t(language, "doc.log.per_session", when=era_when(language, s.starts_at), value=v)
+        for s, v in zip(log.sessions, values, strict=True)
+    )
+
+
+def _where(language: str, row: SessionRow) -> str:
+    return row.where or _names(language, row.municipalities)
+
+
 def log_blocks(language: str, log: LogData, level: int = 2) -> list[Block]:
     lang = language
     first = log.sessions[0].starts_at if log.sessions else log.filed_at
@@ -153,8 +182,11 @@ def log_blocks(language: str, log: LogData, level: int = 2) -> list[Block]:
                     t(lang, "doc.field.when"),
                     "\n".join(_when(lang, s) for s in log.sessions) or era_date(lang, first),
                 ),
-                (t(lang, "doc.field.method"), t(lang, f"choice.method.{log.method}")),
-                (t(lang, "doc.field.place"), log.place),
+                (
+                    t(lang, "doc.field.method"),
+                    _per_session(lang, log, lambda s: t(lang, f"choice.method.{s.mode}")),
+                ),
+                (t(lang, "doc.field.place"), _per_session(lang, log, lambda s: _where(lang, s))),
                 (t(lang, "doc.field.consultants"), _names(lang, consultants or (log.author,))),
                 (t(lang, "doc.field.filed_by"), log.author),
                 (t(lang, "doc.field.filed_on"), era_date(lang, log.filed_at)),
@@ -190,7 +222,9 @@ def log_blocks(language: str, log: LogData, level: int = 2) -> list[Block]:
                     t(lang, "doc.field.policy"),
                     t(lang, "doc.field.status"),
                 ),
-                tuple((i.content, i.policy, t(lang, f"doc.issue.{i.status}")) for i in log.issues),
+                tuple(
+                    (i.content, i.policy, t(lang, f"issue.status.{i.status}")) for i in log.issues
+                ),
             )
         )
     else:
@@ -266,6 +300,14 @@ def _kind(language: str, kind: str) -> str:
     return t(language, f"choice.session_kind.{kind}")
 
 
+def _month_cell(language: str, counts: Tally | None) -> str:
+    """Held in the month, with what is still only booked beside it: a booked month is
+    never shown as held (月別の実施回数)."""
+    if counts is None or not counts.booked:
+        return str(counts.held if counts else 0)
+    return t(language, "doc.final.month_cell", held=counts.held, booked=counts.booked)
+
+
 def final_document(language: str, data: FinalData, project: str) -> Document:
     """`project`: the contract's name as the prefecture calls it (a catalog text)."""
     lang = language
@@ -313,11 +355,12 @@ def final_document(language: str, data: FinalData, project: str) -> Document:
             Table(
                 (t(lang, "doc.field.month"), *(_kind(lang, k) for k in KINDS)),
                 tuple(
-                    (era_month(lang, month), *(str(counts.get(k, 0)) for k in KINDS))
-                    for month, counts in data.months
+                    (era_month(lang, m.month), *(_month_cell(lang, m.counts.get(k)) for k in KINDS))
+                    for m in data.months
                 ),
             )
         )
+        blocks.append(Paragraph(t(lang, "doc.final.month_note"), "note"))
     else:
         blocks.append(_empty(lang, period))
     blocks += [
@@ -326,8 +369,8 @@ def final_document(language: str, data: FinalData, project: str) -> Document:
             (
                 t(lang, "doc.field.program"),
                 t(lang, "doc.field.plan"),
-                t(lang, "doc.field.held"),
-                t(lang, "doc.field.booked"),
+                t(lang, "session.status.held"),
+                t(lang, "session.status.booked"),
                 t(lang, "doc.field.joint"),
                 t(lang, "doc.field.ratio"),
             ),

@@ -154,7 +154,7 @@ def _document_and_place(
     with ctx.db.transaction() as session:
         place = people.municipality_names(session).get(municipality_id or 0)
         if kind == "plan":
-            plans = gather_plans(session, municipality_id)
+            plans = gather_plans(session, municipality_id, now=now)
             progress("report.progress.plans", len(plans))
             return plan_document(language, plans, now, place), not plans, place
         if kind == "log":

@@ -16,7 +16,7 @@ from handlers.errors import Refused
 from handlers.forms import FieldSpec, FormSpec
 from handlers.i18n import join, t
 from handlers.reply import Choice, Reply, Text
-from handlers.scheduling import revise
+from handlers.scheduling import URL, revise
 from storage import audit, engagements, sessions
 from storage.models import SupportSession
 
@@ -65,7 +65,11 @@ def set_presenters(ctx: Context, actor: Actor, values: dict[str, Any]) -> Reply:
     with ctx.db.transaction() as session:
         meeting = _meeting(session, lock=True)
         choices = _choices(session)
-        clean = forms.check(ctx, actor, RESULTS, values, choices=choices)
+        form = forms.Submission(ctx, actor, RESULTS, values, choices=choices)
+        url = form.clean.get("meeting_url")
+        if url and not URL.match(url):
+            form.fail("meeting_url", "error.bad_url")
+        clean = form.done()
         presenters = [int(v) for v in clean["presenters"]]
         now = ctx.clock.now()
         before = {
@@ -73,7 +77,6 @@ def set_presenters(ctx: Context, actor: Actor, values: dict[str, Any]) -> Reply:
             "meeting_url": meeting.meeting_url,
         }
         sessions.set_presenting(session, meeting.id or 0, presenters)
-        url = clean.get("meeting_url")
         if url and url != meeting.meeting_url:
             old_url, meeting.meeting_url = meeting.meeting_url, url
             revise(

@@ -80,6 +80,7 @@ BUTTONS: dict[str, Handler] = {
     "plan.view": season.view,
     "plan.confirm": season.confirm,
     "plan.discard": season.discard,
+    "plan.balance": season.balance,
     "results.form": results_meeting.results_form,
     "log.form": logs.log_form,
     "minutes.form": logs.minutes_form,

@@ -1,6 +1,13 @@
 """R5–R7 booking: by hand, from a proposed slot or from a confirmed season plan, every
-booking goes through `reserve`, which checks the calendar and the consultants' diaries
-under row locks; moving and cancelling go through `move` and `cancel_session`.
+booking goes through `reserve`, which checks the calendar, the consultants' diaries and
+the municipalities' sessions under row locks (`check_slot`); moving and cancelling go
+through `move` and `cancel_session`.
+
+The rules held there, whatever the entry point: no consultant and no municipality in two
+overlapping live sessions (a joint session counts for every town in it; the results
+meeting, which every town attends, is the exception), and one results meeting per
+programme year. Row locks are always taken in one order — request → session →
+consultants → municipalities — so two writers queue and never deadlock.
 
 Every change bumps the session's SEQUENCE and queues calendar invites in the same
 transaction, so what people's calendars show never runs ahead of what is stored."""
@@ -26,7 +33,8 @@ from handlers.common import (
 )
 from handlers.context import Context, Rules
 from handlers.core import intent
-from handlers.errors import Invalid, Refused
+from handlers.era import fiscal_year_label
+from handlers.errors import Key, Refused
 from handlers.forms import FieldSpec, FormSpec
 from handlers.i18n import format_when, join, t
 from handlers.reply import Button, Field, ListItem, ListView, Reply, Text
@@ -60,6 +68,7 @@ BOOK = FormSpec(
         FieldSpec("consultants", "multiselect"),
     ),
 )
+URL = re.compile(r"^https?://\S+$")
 
 
 @dataclass(frozen=True)
@@ -93,12 +102,13 @@ def calendar_refusal(ctx: Context, starts_at: datetime, ends_at: datetime) -> Re
     day = starts_at.astimezone(TOKYO).date()
     lang = ctx.rules.language
     if starts_at <= ctx.clock.now():
-        return Refused("refusal.slot_past", when=format_when(lang, starts_at))
+        return Refused("refusal.slot_past", field="date", when=format_when(lang, starts_at))
     if not calendar.in_contract(ctx.rules, day) or calendar.closed_reason(day):
-        return Refused("refusal.slot_closed", when=format_when(lang, starts_at))
+        return Refused("refusal.slot_closed", field="date", when=format_when(lang, starts_at))
     if outside_hours(ctx.rules, starts_at, ends_at):
         return Refused(
             "refusal.slot_hours",
+            field="start",
             open=f"{ctx.rules.office_open:%H:%M}",
             close=f"{ctx.rules.office_close:%H:%M}",
         )
@@ -122,7 +132,10 @@ def program_refusal(
     day = starts_at.astimezone(TOKYO).date()
     if kind == SessionKind.RESULTS_MEETING and day.month != 3:
         return Refused(
-            "refusal.results_in_march", target_type="session", target_id=ignore_session_id
+            "refusal.results_in_march",
+            target_type="session",
+            target_id=ignore_session_id,
+            field="date",
         )
     if not spacing or kind != SessionKind.BPR or engagement_id is None:
         return None
@@ -135,6 +148,7 @@ def program_refusal(
                 "refusal.too_close",
                 target_type="session",
                 target_id=ignore_session_id,
+                field="date",
                 when=format_when(ctx.rules.language, other.starts_at),
                 days=ctx.rules.min_gap_days,
             )
@@ -153,9 +167,88 @@ def unavailable(
         "refusal.unavailable",
         target_type="session",
         target_id=target_id,
+        field="consultants",
         who=people.names(session, [conflict.person_id]).get(conflict.person_id, "?"),
         reason=reason,
     )
+
+
+def municipality_refusals(
+    session: Session, language: str, slot: Slot, moving: int | None = None
+) -> list[Refused]:
+    """One refusal per municipality of `slot` already in another live session at that
+    time (joint sessions count for each town in them); none for the results meeting."""
+    if slot.kind == SessionKind.RESULTS_MEETING:
+        return []
+    clashes = sessions.municipality_clashes(
+        session, slot.municipality_ids, slot.starts_at, slot.ends_at, ignore_session_id=moving
+    )
+    first: dict[int, SupportSession] = {}
+    for municipality_id, other in clashes:
+        first.setdefault(municipality_id, other)
+    return [
+        Refused(
+            "refusal.municipality_busy",
+            target_type="session",
+            target_id=moving,
+            field="date",
+            municipality=municipality_name(session, municipality_id),
+            when=format_when(language, other.starts_at),
+            end=f"{other.ends_at.astimezone(TOKYO):%H:%M}",
+            kind=Key(f"choice.session_kind.{other.kind}"),
+        )
+        for municipality_id, other in first.items()
+    ]
+
+
+def results_meeting_refusal(
+    session: Session, ctx: Context, actor: Actor, slot: Slot, moving: int | None = None
+) -> Refused | None:
+    """A second results meeting in one programme year (April–March) is refused; the
+    refusal offers moving the one there is, to those who may move it."""
+    if slot.kind != SessionKind.RESULTS_MEETING:
+        return None
+    day = slot.starts_at.astimezone(TOKYO).date()
+    year = calendar.fiscal_year(day)
+    start = datetime(year, 4, 1, tzinfo=TOKYO)
+    end = datetime(year + 1, 4, 1, tzinfo=TOKYO)
+    others = [
+        other
+        for other in sessions.live_of_kind(session, SessionKind.RESULTS_MEETING, start, end)
+        if other.id != moving
+    ]
+    if not others:
+        return None
+    other = others[0]
+    lang = actor.language
+    buttons = (
+        (
+            Button(
+                "session.move.form",
+                t(lang, "button.move_results_meeting"),
+                payloads.encode(id=other.id),
+                "primary",
+            ),
+        )
+        if _may_change(ctx, actor, other)
+        else ()
+    )
+    return Refused(
+        "refusal.results_meeting_exists",
+        target_type="session",
+        target_id=other.id,
+        buttons=buttons,
+        year=fiscal_year_label(lang, day),
+        when=format_when(lang, other.starts_at),
+    )
+
+
+def _lock_municipalities(session: Session, slot: Slot) -> None:
+    """The slot's towns (every town for a results meeting: two of those queue too)."""
+    if slot.kind == SessionKind.RESULTS_MEETING:
+        people.lock_municipalities(session, [m.id or 0 for m in people.municipalities(session)])
+    else:
+        people.lock_municipalities(session, slot.municipality_ids)
 
 
 def check_slot(
@@ -169,13 +262,20 @@ def check_slot(
     diaries: dict[int, diary.Diary] | None = None,
     travel: TravelTable | None = None,
 ) -> tuple[dict[int, diary.Diary], int | None]:
-    """Raise `Refused` unless the calendar, the programme's rules and every consultant's
-    diary (travel included) allow `slot`; else (the diaries checked, the slot's site).
+    """Raise `Refused` unless the calendar, the programme's rules (one results meeting a
+    year), every consultant's diary (travel included) and every municipality's sessions
+    allow `slot`; else (the diaries checked, the slot's site). A consultant's clash and
+    the towns' clashes are raised together (`Refused.also`), so a form shows them all.
 
-    `moving` is the session being moved to `slot` (left out of the diaries, named by
-    the refusals); `by_municipality`, a municipality moving its own session: the BPR
-    spacing is kept and the notice period required. The consultants' rows are locked
-    before their diaries are read (unless the caller passes `diaries` loaded already)."""
+    `moving` is the session being moved to `slot` (left out of the diaries and the
+    towns' sessions, named by the refusals); `by_municipality`, a municipality moving
+    its own session: the BPR spacing is kept and the notice period required.
+
+    Locks, in the order every writer keeps (request → session → consultants →
+    municipalities; the request and the session are the caller's): the consultants'
+    rows before their diaries are read (unless the caller passes `diaries` loaded
+    under those locks already), then the slot's municipalities (every one for a results
+    meeting) before their sessions are read."""
     refusal = calendar_refusal(ctx, slot.starts_at, slot.ends_at) or program_refusal(
         session,
         ctx,
@@ -190,6 +290,10 @@ def check_slot(
     if by_municipality:
         _require_notice(ctx, slot.starts_at, moving)
     people.lock(session, slot.consultant_ids)
+    _lock_municipalities(session, slot)
+    refusal = results_meeting_refusal(session, ctx, actor, slot, moving)
+    if refusal is not None:
+        raise refusal
     day = slot.starts_at.astimezone(TOKYO).date()
     if diaries is None:
         diaries = diary.load(session, slot.consultant_ids, day, day, ignore_session_id=moving)
@@ -197,8 +301,11 @@ def check_slot(
     site = diary.site_of(slot.kind, slot.mode, slot.municipality_ids)
     chosen = {pid: diaries[pid] for pid in slot.consultant_ids}
     conflict = diary.first_conflict(chosen, travel, slot.starts_at, slot.ends_at, site)
-    if conflict is not None:
-        raise unavailable(session, actor.language, conflict, moving)
+    found = [unavailable(session, actor.language, conflict, moving)] if conflict else []
+    found += municipality_refusals(session, actor.language, slot, moving)
+    if found:
+        found[0].also = tuple(found[1:])
+        raise found[0]
     return diaries, site
 
 
@@ -213,9 +320,11 @@ def reserve(
 ) -> SupportSession:
     """Book `slot` in the caller's transaction, or raise `Refused` with nothing written.
 
-    Consultants' rows are locked first, so two bookings of one consultant queue and the
-    second sees the first (on PostgreSQL as on SQLite). Callers booking many slots in
-    one transaction pass the diaries they loaded once."""
+    Consultants' rows are locked first, then the municipalities' (`check_slot`), so two
+    bookings of one consultant or one town queue and the second sees the first (on
+    PostgreSQL as on SQLite). Callers booking many slots in one transaction take those
+    locks for all of them first, in the same order, and pass the diaries they loaded
+    once."""
     diaries, site = check_slot(session, ctx, actor, slot, diaries=diaries, travel=travel)
     now = ctx.clock.now()
     booked = sessions.add(
@@ -310,101 +419,18 @@ def book_form(ctx: Context, actor: Actor, ref: str = "") -> Reply:
 
 @intent("session.book")
 def book(ctx: Context, actor: Actor, values: dict[str, Any]) -> Reply:
+    """Book by hand. Every problem comes back at once, next to its field, with what was
+    typed kept: the form's own checks, the programme's, and a clash found under the
+    locks (a consultant or a town already booked, travel, a closed day)."""
     policy.require(actor, "session.book")
     lang = actor.language
     with ctx.db.transaction() as session:
-        choices = _choices(session, lang)
-        clean = forms.check(ctx, actor, BOOK, values, choices=choices)
-        errors: dict[str, str] = {}
-
-        def fail(field: str, key: str, **params: Any) -> None:
-            errors[field] = t(lang, key, field=t(lang, f"field.{field}"), **params)
-
-        kind = SessionKind(clean["session_kind"])
-        municipality_ids = [int(v) for v in clean["municipalities"]]
-        consultant_ids = [int(v) for v in clean["consultants"]]
-        starts_at = datetime.combine(clean["date"], clean["start"], TOKYO)
-        ends_at = starts_at + timedelta(minutes=clean["minutes"])
-        if outside_hours(ctx.rules, starts_at, ends_at):
-            fail(
-                "start",
-                "error.office_hours",
-                open=f"{ctx.rules.office_open:%H:%M}",
-                close=f"{ctx.rules.office_close:%H:%M}",
-            )
-        if starts_at <= ctx.clock.now():
-            fail("start", "error.date_past", value=format_when(lang, starts_at))
-        request: Request | None = None
-        engagement_id: int | None = None
-        if kind == SessionKind.CONSULTATION:
-            request = requests.by_number(session, clean.get("request_number") or "", lock=True)
-            if request is None:
-                fail(
-                    "request_number",
-                    "error.required"
-                    if not clean.get("request_number")
-                    else "error.no_such_request",
-                )
-            elif request.kind != RequestKind.CONSULTATION or request.state not in (
-                RequestState.APPROVED,
-                RequestState.SCHEDULED,
-            ):
-                fail(
-                    "request_number",
-                    "error.request_not_bookable",
-                    number=request.number,
-                    state=t(lang, f"state.{request.state}"),
-                )
-            else:
-                municipality_ids = [request.municipality_id, *municipality_ids]
-        elif kind == SessionKind.BPR:
-            if not municipality_ids:
-                fail("municipalities", "error.required")
-            for municipality_id in municipality_ids:
-                engagement = engagements.by_municipality(session, municipality_id)
-                if engagement is None:
-                    fail(
-                        "municipalities",
-                        "error.not_engaged",
-                        municipality=municipality_name(session, municipality_id),
-                    )
-                elif engagement_id is None:
-                    engagement_id = engagement.id
-        elif kind == SessionKind.OFFICE_DAY:
-            leads = [p.id for p in people.listing(session, Role.CONSULTANT) if p.is_lead]
-            if leads and not set(leads) & set(consultant_ids):
-                fail("consultants", "error.lead_required")
-        elif kind == SessionKind.RESULTS_MEETING:
-            if clean["date"].month != 3:
-                fail("date", "error.results_in_march")
-            municipality_ids = [m.id or 0 for m in people.municipalities(session)]  # all invited
-        mode = Mode(clean["mode"])
-        if kind == SessionKind.RESULTS_MEETING:
-            mode = Mode.ONLINE
-        if mode == Mode.ONLINE and not clean.get("meeting_url"):
-            fail("meeting_url", "error.required")
-        if errors:
-            raise Invalid(
-                errors, forms.build(BOOK, lang, choices=choices).with_errors(values, errors)
-            )
-        place = clean.get("place") or default_place(session, kind, mode, municipality_ids)
-        booked = reserve(
-            session,
-            ctx,
-            actor,
-            Slot(
-                kind=kind,
-                starts_at=starts_at,
-                ends_at=ends_at,
-                mode=mode,
-                municipality_ids=tuple(municipality_ids),
-                consultant_ids=tuple(consultant_ids),
-                place=place if mode == Mode.VISIT else None,
-                meeting_url=clean.get("meeting_url") if mode == Mode.ONLINE else None,
-                request_id=request.id if request else None,
-                engagement_id=engagement_id,
-            ),
-        )
+        form = forms.Submission(ctx, actor, BOOK, values, choices=_choices(session, lang))
+        slot = _booking(session, ctx, form)
+        form.done()
+        assert slot is not None  # the form had no errors, so it made a slot
+        with form.refusals():
+            booked = reserve(session, ctx, actor, slot)
         where = invites.where_of(session, booked, lang)
     return Reply(
         (
@@ -412,15 +438,126 @@ def book(ctx: Context, actor: Actor, values: dict[str, Any]) -> Reply:
                 t(
                     lang,
                     "booked",
-                    kind=t(lang, f"choice.session_kind.{kind.value}"),
-                    when=format_when(lang, starts_at),
+                    kind=t(lang, f"choice.session_kind.{slot.kind.value}"),
+                    when=format_when(lang, slot.starts_at),
                     where=where,
                 ),
                 "success",
             ),
         ),
-        data={"session_id": booked.id, "request_id": request.id if request else None},
+        data={"session_id": booked.id, "request_id": slot.request_id},
     )
+
+
+def _booking(session: Session, ctx: Context, form: forms.Submission) -> Slot | None:
+    """The slot the booking form asks for, each problem noted on its field; None when
+    the form lacks something a slot needs (then it has errors)."""
+    clean = form.clean
+    starts_at: datetime | None = None
+    if form.has("start", "minutes"):  # the hours hold whatever the day, even a bad one
+        day = clean["date"] if form.has("date") else ctx.clock.now().date()
+        starts_at = datetime.combine(day, clean["start"], TOKYO)
+        _check_time(ctx, form, starts_at, starts_at + timedelta(minutes=clean["minutes"]))
+    if not form.has("session_kind"):
+        return None
+    kind = SessionKind(clean["session_kind"])
+    municipality_ids = [int(v) for v in clean.get("municipalities") or []]
+    consultant_ids = [int(v) for v in clean.get("consultants") or []]
+    request: Request | None = None
+    engagement_id: int | None = None
+    if kind == SessionKind.CONSULTATION:
+        request = _bookable_request(session, form)
+        if request is not None:
+            municipality_ids = [request.municipality_id, *municipality_ids]
+    elif kind == SessionKind.BPR:
+        engagement_id = _engagement_of(session, form, municipality_ids)
+    elif kind == SessionKind.OFFICE_DAY and form.has("consultants"):
+        leads = [p.id for p in people.listing(session, Role.CONSULTANT) if p.is_lead]
+        if leads and not set(leads) & set(consultant_ids):
+            form.fail("consultants", "error.lead_required")
+    elif kind == SessionKind.RESULTS_MEETING:
+        if form.has("date") and clean["date"].month != 3:
+            form.fail("date", "error.results_in_march")
+        municipality_ids = [m.id or 0 for m in people.municipalities(session)]  # all invited
+    mode = Mode.ONLINE if kind == SessionKind.RESULTS_MEETING else None
+    if mode is None and form.has("mode"):
+        mode = Mode(clean["mode"])
+    url = clean.get("meeting_url")
+    if url and not URL.match(url):
+        form.fail("meeting_url", "error.bad_url")
+    if mode == Mode.ONLINE and not url:
+        form.fail("meeting_url", "error.required")
+    if starts_at is None or mode is None or form.errors:
+        return None
+    place = clean.get("place") or default_place(session, kind, mode, municipality_ids)
+    return Slot(
+        kind=kind,
+        starts_at=starts_at,
+        ends_at=starts_at + timedelta(minutes=clean["minutes"]),
+        mode=mode,
+        municipality_ids=tuple(municipality_ids),
+        consultant_ids=tuple(consultant_ids),
+        place=place if mode == Mode.VISIT else None,
+        meeting_url=url if mode == Mode.ONLINE else None,
+        request_id=request.id if request else None,
+        engagement_id=engagement_id,
+    )
+
+
+def _check_time(
+    ctx: Context, form: forms.Submission, starts_at: datetime, ends_at: datetime
+) -> None:
+    if outside_hours(ctx.rules, starts_at, ends_at):
+        form.fail(
+            "start",
+            "error.office_hours",
+            open=f"{ctx.rules.office_open:%H:%M}",
+            close=f"{ctx.rules.office_close:%H:%M}",
+        )
+    if form.has("date") and starts_at <= ctx.clock.now():
+        form.fail("start", "error.date_past", value=format_when(form.language, starts_at))
+
+
+def _bookable_request(session: Session, form: forms.Submission) -> Request | None:
+    """The consultation request the form names (locked: its state is about to change),
+    if it is one that can be booked."""
+    number = form.clean.get("request_number") or ""
+    request = requests.by_number(session, number, lock=True)
+    if request is None:
+        form.fail("request_number", "error.no_such_request" if number else "error.required")
+        return None
+    if request.kind != RequestKind.CONSULTATION or request.state not in (
+        RequestState.APPROVED,
+        RequestState.SCHEDULED,
+    ):
+        form.fail(
+            "request_number",
+            "error.request_not_bookable",
+            number=request.number,
+            state=t(form.language, f"state.{request.state}"),
+        )
+        return None
+    return request
+
+
+def _engagement_of(
+    session: Session, form: forms.Submission, municipality_ids: Sequence[int]
+) -> int | None:
+    """The BPR engagement of the first of the towns; every town must have one."""
+    if not municipality_ids and form.has("municipalities"):
+        form.fail("municipalities", "error.required")
+    engagement_id: int | None = None
+    for municipality_id in municipality_ids:
+        engagement = engagements.by_municipality(session, municipality_id)
+        if engagement is None:
+            form.fail(
+                "municipalities",
+                "error.not_engaged",
+                municipality=municipality_name(session, municipality_id),
+            )
+        elif engagement_id is None:
+            engagement_id = engagement.id
+    return engagement_id
 
 
 @intent("session.list")
@@ -540,6 +677,7 @@ def _require_notice(ctx: Context, starts_at: datetime, session_id: int | None) -
             "refusal.too_late_to_change",
             target_type="session",
             target_id=session_id,
+            field="date",
             days=ctx.rules.min_notice_business_days,
         )
 
@@ -576,11 +714,18 @@ def move(ctx: Context, actor: Actor, ref: str, values: dict[str, Any]) -> Reply:
     lang = actor.language
     with ctx.db.transaction() as session:
         booked, places = _change_target(session, ctx, actor, session_id, "session.change")
-        clean = forms.check(ctx, actor, MOVE, values, context=ref)
+        form = forms.Submission(
+            ctx,
+            actor,
+            MOVE,
+            values,
+            context=ref,
+            title_params=_summary(session, lang, booked),
+            fallback="date",  # a consultant's clash, a town's: this form's answer is the date
+        )
+        clean = form.done()
         starts_at = datetime.combine(clean["date"], clean["start"], TOKYO)
         ends_at = starts_at + (booked.ends_at - booked.starts_at)
-        if starts_at == booked.starts_at:
-            raise Refused("refusal.nothing_changed", target_type="session", target_id=session_id)
         if places is None:
             places = sessions.municipality_ids(session, session_id)
         slot = Slot(
@@ -592,14 +737,22 @@ def move(ctx: Context, actor: Actor, ref: str, values: dict[str, Any]) -> Reply:
             consultant_ids=tuple(sessions.consultant_ids(session, session_id)),
             engagement_id=booked.engagement_id,
         )
-        check_slot(
-            session,
-            ctx,
-            actor,
-            slot,
-            moving=session_id,
-            by_municipality=actor.role == Role.MUNICIPAL,
-        )
+        with form.refusals():
+            if starts_at == booked.starts_at:
+                raise Refused(
+                    "refusal.nothing_changed",
+                    target_type="session",
+                    target_id=session_id,
+                    field="date",
+                )
+            check_slot(
+                session,
+                ctx,
+                actor,
+                slot,
+                moving=session_id,
+                by_municipality=actor.role == Role.MUNICIPAL,
+            )
         before = {"starts_at": booked.starts_at.isoformat(), "sequence": booked.sequence}
         booked.starts_at, booked.ends_at = starts_at, ends_at
         revise(
@@ -633,7 +786,9 @@ def cancel_session(ctx: Context, actor: Actor, ref: str, values: dict[str, Any])
     lang = actor.language
     with ctx.db.transaction() as session:
         booked = _changeable(session, ctx, actor, session_id, "session.change")
-        clean = forms.check(ctx, actor, CANCEL, values, context=ref)
+        clean = forms.Submission(
+            ctx, actor, CANCEL, values, context=ref, title_params=_summary(session, lang, booked)
+        ).done()
         now = ctx.clock.now()
         withdraw(session, booked, actor_id=actor.id, now=now, reason=clean["reason"])
         if booked.request_id is not None:
@@ -663,7 +818,6 @@ DETAILS = FormSpec(
         FieldSpec("meeting_url", required=False, max_length=500, hint=True),
     ),
 )
-URL = re.compile(r"^https?://\S+$")
 
 
 def _editable(session: Session, actor: Actor, session_id: int) -> SupportSession:
@@ -700,22 +854,32 @@ def details(ctx: Context, actor: Actor, ref: str, values: dict[str, Any]) -> Rep
     lang = actor.language
     with ctx.db.transaction() as session:
         booked = _editable(session, actor, session_id)
-        clean = forms.check(ctx, actor, DETAILS, values, context=ref)
-        url, place = clean.get("meeting_url"), clean.get("place")
-        errors = {}
+        form = forms.Submission(
+            ctx,
+            actor,
+            DETAILS,
+            values,
+            context=ref,
+            title_params=_summary(session, lang, booked),
+        )
+        url, place = form.clean.get("meeting_url"), form.clean.get("place")
         if url and not URL.match(url):
-            errors["meeting_url"] = t(lang, "error.bad_url", field=t(lang, "field.meeting_url"))
+            form.fail("meeting_url", "error.bad_url")
         if booked.mode == Mode.ONLINE and not url:
-            errors["meeting_url"] = t(lang, "error.required", field=t(lang, "field.meeting_url"))
+            form.fail("meeting_url", "error.required")
         if booked.mode == Mode.VISIT and not place:
-            errors["place"] = t(lang, "error.required", field=t(lang, "field.place"))
-        if errors:
-            form = forms.build(DETAILS, lang, context=ref).with_errors(values, errors)
-            raise Invalid(errors, form)
+            form.fail("place", "error.required")
+        form.done()
         before = {"place": booked.place, "meeting_url": booked.meeting_url}
         after = {"place": place, "meeting_url": url}
-        if before == after:
-            raise Refused("refusal.nothing_changed", target_type="session", target_id=session_id)
+        with form.refusals():
+            if before == after:
+                raise Refused(
+                    "refusal.details_unchanged",
+                    target_type="session",
+                    target_id=session_id,
+                    field="meeting_url" if booked.mode == Mode.ONLINE else "place",
+                )
         booked.place, booked.meeting_url = place, url
         revise(
             session,

@@ -17,12 +17,14 @@ from sqlmodel import Session
 
 from handlers import diary, payloads, planner, policy
 from handlers.actor import Actor
+from handlers.approval import assign_team, check_reassignable
 from handlers.clock import TOKYO
 from handlers.common import PAGE_SIZE, municipality_name, pages
 from handlers.context import Context
 from handlers.core import intent
 from handlers.errors import Refused
 from handlers.i18n import format_when, join, t
+from handlers.intake import load_visible
 from handlers.reply import Button, Buttons, Field, Fields, ListItem, ListView, Reply, Text
 from handlers.scheduling import Slot, default_place, reserve
 from handlers.slots import earliest_day
@@ -80,6 +82,7 @@ def problem(session: Session, ctx: Context) -> planner.Problem:
                 else None,
                 engagement_id=booked.engagement_id,
                 online=booked.mode == Mode.ONLINE,
+                towns=tuple(municipality_ids) if len(municipality_ids) > 1 else (),
             )
         )
     consultations = [b for b in fixed if b.kind == SessionKind.CONSULTATION]
@@ -158,33 +161,74 @@ def _discard_drafts(session: Session, actor: Actor, now: datetime) -> None:
 def draft(ctx: Context, actor: Actor, ref: str = "") -> Reply:
     policy.require(actor, "plan.manage")
     with ctx.db.transaction() as session:
-        now = ctx.clock.now()
-        result = planner.plan_season(problem(session, ctx))
-        _discard_drafts(session, actor, now)
-        counts = Counter(b.kind for b in result.bookings)
-        plan = plans.add(
-            session,
-            SeasonPlan(
-                created_by_id=actor.id,
-                created_at=now,
-                summary={
-                    "counts": dict(counts),
-                    "travel_minutes": result.travel_minutes,
-                    "unplaced": [u.as_dict() for u in result.unplaced],
-                },
-            ),
-            [_row(b) for b in result.bookings],
-        )
-        audit.record(
-            session,
-            at=now,
-            actor_id=actor.id,
-            action="plan.draft",
-            target_type="season_plan",
-            target_id=plan.id,
-            after=plan.summary,
-        )
+        plan = _new_draft(session, ctx, actor, ctx.clock.now())
     return view(ctx, actor, payloads.encode(id=plan.id))
+
+
+def _new_draft(session: Session, ctx: Context, actor: Actor, now: datetime) -> SeasonPlan:
+    """Plan the season from what is stored and keep it as the one draft up for review,
+    with what could not be placed and, if the load is lopsided, the balance proposal."""
+    season = problem(session, ctx)
+    result = planner.plan_season(season)
+    lopsided = planner.imbalance(season, result)
+    _discard_drafts(session, actor, now)
+    counts = Counter(b.kind for b in result.bookings)
+    plan = plans.add(
+        session,
+        SeasonPlan(
+            created_by_id=actor.id,
+            created_at=now,
+            summary={
+                "counts": dict(counts),
+                "travel_minutes": result.travel_minutes,
+                "unplaced": [u.as_dict() for u in result.unplaced],
+                "imbalance": lopsided.as_dict() if lopsided else None,
+            },
+        ),
+        [_row(b) for b in result.bookings],
+    )
+    audit.record(
+        session,
+        at=now,
+        actor_id=actor.id,
+        action="plan.draft",
+        target_type="season_plan",
+        target_id=plan.id,
+        after=plan.summary,
+    )
+    return plan
+
+
+@intent("plan.balance")
+def balance(ctx: Context, actor: Actor, ref: str) -> Reply:
+    """Take the draft's balance proposal: each proposed consultant joins the engagement's
+    team through its request's consultants (as a reassignment: audited, the newcomer told),
+    then the season is planned again; all in one transaction. Changing who carries a
+    request is an approver's decision, so the actor must be one."""
+    policy.require(actor, "plan.manage")
+    policy.require(actor, "request.approve")
+    plan_id = payloads.require_id(ref)
+    with ctx.db.transaction() as session:
+        plan = _draft(session, plan_id)
+        proposal = (plan.summary.get("imbalance") or {}).get("proposal") or []
+        if not proposal:
+            raise Refused("refusal.plan_no_proposal", target_type="season_plan", target_id=plan_id)
+        now = ctx.clock.now()
+        joining: dict[int, set[int]] = {}
+        for engagement_id, consultant_id in proposal:
+            joining.setdefault(int(engagement_id), set()).add(int(consultant_id))
+        for engagement_id, added in sorted(joining.items()):
+            engagement = engagements.get(session, engagement_id)
+            if engagement is None:
+                raise Refused("refusal.plan_stale", target_type="season_plan", target_id=plan_id)
+            request = load_visible(
+                session, actor, engagement.application_id, "request.approve", lock=True
+            )
+            check_reassignable(request)
+            team = requests.consultant_ids(session, request.id or 0)
+            assign_team(session, actor, request, sorted({*team, *added}), now)
+        fresh = _new_draft(session, ctx, actor, now)
+    return view(ctx, actor, payloads.encode(id=fresh.id))
 
 
 def _row(booking: planner.Booking) -> PlannedSession:
@@ -236,6 +280,8 @@ def view(ctx: Context, actor: Actor, ref: str) -> Reply:
             for r in shown
         )
         unplaced = _unplaced_lines(session, lang, plan.summary.get("unplaced", []))
+        lopsided = plan.summary.get("imbalance")
+        balance_lines = _imbalance_lines(session, lang, lopsided) if lopsided else []
     counts = plan.summary.get("counts", {})
     blocks: list[Any] = [
         Text(t(lang, "plan.title", status=t(lang, f"plan.status.{plan.status}")), "heading"),
@@ -253,6 +299,25 @@ def view(ctx: Context, actor: Actor, ref: str) -> Reply:
         ),
     ]
     blocks += [Text(line, "error") for line in unplaced]
+    blocks += [Text(line, "error" if n == 0 else "plain") for n, line in enumerate(balance_lines)]
+    if (
+        plan.status == PlanStatus.DRAFT
+        and lopsided
+        and lopsided.get("proposal")
+        and policy.allowed(actor, "request.approve")
+    ):
+        blocks.append(
+            Buttons(
+                (
+                    Button(
+                        "plan.balance",
+                        t(lang, "plan.balance.accept"),
+                        payloads.encode(id=plan.id),
+                        "primary",
+                    ),
+                )
+            )
+        )
     blocks.append(
         ListView(
             t(lang, "plan.sessions"),
@@ -280,6 +345,50 @@ def view(ctx: Context, actor: Actor, ref: str) -> Reply:
             )
         )
     return Reply(tuple(blocks), data={"plan_id": plan.id})
+
+
+def _imbalance_lines(session: Session, lang: str, lopsided: dict[str, Any]) -> list[str]:
+    """The stored `planner.Imbalance` in words: the hours, who is idle or over, and the
+    proposal with the hours it is expected to give (or that no change of team helps)."""
+    hours = {int(c): h for c, h in lopsided["hours"].items()}
+    expected = {int(c): h for c, h in lopsided.get("expected", {}).items()}
+    proposal = [(int(e), int(c)) for e, c in lopsided.get("proposal", [])]
+    names = people.names(session, sorted({*hours, *(c for _, c in proposal)}))
+    selected = {e.id: e.municipality_id for e in engagements.listing(session)}
+
+    def who(ids: list[int]) -> str:
+        return join(lang, (names.get(c, "?") for c in ids))
+
+    def table(by: dict[int, float]) -> str:
+        return join(
+            lang,
+            (
+                t(lang, "plan.imbalance.hours", name=names.get(c, "?"), hours=f"{h:g}")
+                for c, h in by.items()
+            ),
+        )
+
+    mean = sum(hours.values()) / len(hours) if hours else 0.0
+    lines = [t(lang, "plan.imbalance", hours=table(hours), mean=f"{mean:.1f}")]
+    if lopsided.get("idle"):
+        lines.append(t(lang, "plan.imbalance.idle", names=who(lopsided["idle"])))
+    if lopsided.get("over"):
+        lines.append(t(lang, "plan.imbalance.over", names=who(lopsided["over"])))
+    for engagement_id, consultant_id in proposal:
+        town = selected.get(engagement_id)
+        lines.append(
+            t(
+                lang,
+                "plan.imbalance.proposal",
+                municipality="-" if town is None else municipality_name(session, town),
+                name=names.get(consultant_id, "?"),
+            )
+        )
+    if proposal:
+        lines.append(t(lang, "plan.imbalance.expected", hours=table(expected)))
+    else:
+        lines.append(t(lang, "plan.imbalance.no_proposal"))
+    return lines
 
 
 def _unplaced_lines(session: Session, lang: str, entries: list[Any]) -> list[str]:
@@ -325,6 +434,13 @@ def confirm(ctx: Context, actor: Actor, ref: str) -> Reply:
         consultant_ids = sorted({p for r in rows for p in r.consultant_ids})
         people.lock(session, consultant_ids)
         everyone = [m.id or 0 for m in people.municipalities(session)]
+        # every row's towns locked at once, in id order, as `check_slot` does for one
+        people.lock_municipalities(
+            session,
+            everyone
+            if any(r.kind == SessionKind.RESULTS_MEETING for r in rows)
+            else {m for r in rows for m in r.municipality_ids},
+        )
         diaries = (
             diary.load(
                 session,

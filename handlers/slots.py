@@ -1,9 +1,10 @@
 """Slots for an approved consultation (R5): the bot proposes a few times, the requester
 picks one in chat (or asks for others), and picking books it through `reserve`.
 
-Proposals read the same diaries booking checks, so what is offered can be booked;
-between offer and pick someone else may take the time, and then the pick is refused
-with the reason and fresh proposals are one button away.
+Proposals read the same diaries booking checks, and leave out times when the
+municipality is already in a session, so what is offered can be booked; between offer
+and pick someone else may take the time, and then the pick is refused with the reason
+and fresh proposals are one button away.
 """
 
 from __future__ import annotations
@@ -21,9 +22,10 @@ from handlers.context import Context
 from handlers.core import intent
 from handlers.errors import Refused
 from handlers.i18n import format_day, format_when, t
+from handlers.planner import GRID_MINUTES
 from handlers.reply import Button, Buttons, Reply, Text
 from handlers.scheduling import Slot, default_place, reserve
-from storage import plans, requests
+from storage import plans, requests, sessions
 from storage.models import Mode, Request, RequestKind, RequestState, Role, SessionKind
 
 PER_PAGE = 3
@@ -81,10 +83,20 @@ def propose(
     skip: int = 0,
     count: int = PER_PAGE,
 ) -> list[datetime]:
-    """Start times, one per day, where every assigned consultant is free (travel included)."""
+    """Start times, one per day, where every assigned consultant is free (travel included)
+    and the municipality is in no other session (`scheduling.check_slot`'s rules)."""
     minutes = ctx.rules.plan.consultation_minutes
     site = request.municipality_id if request.mode == Mode.VISIT else diary.ONLINE
     diaries = diary.load(session, consultant_ids, earliest_day(ctx), ctx.rules.contract_end)
+    town = [
+        (s.starts_at, s.ends_at)
+        for s in sessions.listing(
+            session,
+            start=datetime.combine(earliest_day(ctx), time(0), TOKYO),
+            municipality_id=request.municipality_id,
+        )
+        if s.kind != SessionKind.RESULTS_MEETING
+    ]
     travel = diary.travel_table(session)
     reserve: dict[date, list[time]] = {}
     for window in plans.reserve_windows(session, ctx.clock.now()):
@@ -96,6 +108,8 @@ def propose(
         for start in [*reserve.get(day, []), *start_times(ctx, minutes)]:
             starts_at = datetime.combine(day, start, TOKYO)
             ends_at = starts_at + timedelta(minutes=minutes)
+            if any(a < ends_at and b > starts_at for a, b in town):
+                continue
             if diary.first_conflict(diaries, travel, starts_at, ends_at, site) is None:
                 found.append(starts_at)
                 break
@@ -177,7 +191,7 @@ def pick(ctx: Context, actor: Actor, ref: str) -> Reply:
         raise Refused("refusal.bad_payload")
     lang = actor.language
     starts_at = payload.at.astimezone(TOKYO)
-    if starts_at.minute % 30 or starts_at.second or starts_at.microsecond:
+    if starts_at.minute % GRID_MINUTES or starts_at.second or starts_at.microsecond:
         raise Refused("refusal.bad_payload")  # not a time this bot ever proposes
     with ctx.db.transaction() as session:
         request = _bookable(session, actor, payload.id, lock=True)

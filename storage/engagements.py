@@ -1,10 +1,32 @@
-"""BPR engagements: one per selected municipality, its goal history and its 10 steps."""
+"""BPR engagements: one per selected municipality, its goal history and its 10 steps.
+
+A step is closed only through `close_step`: a done step names the held BPR session(s)
+of its engagement it was done in, so its 実施日 is always a session's date and progress
+can never run ahead of the sessions.
+"""
 
 from __future__ import annotations
 
+from collections import defaultdict
+from collections.abc import Collection, Sequence
+from datetime import datetime
+
 from sqlmodel import Session, col, select
 
-from storage.models import Engagement, EngagementStep, GoalRevision
+from storage.models import (
+    Engagement,
+    EngagementStep,
+    EngagementStepSession,
+    GoalRevision,
+    SessionKind,
+    SessionStatus,
+    StepStatus,
+    SupportSession,
+)
+from storage.rules import Broken
+from storage.sessions import counts_as_held
+
+MAX_STEP_SESSIONS = 2  # a step is done in one session, or spans two
 
 # R4: the default path; numbers are the session the step usually falls on.
 DEFAULT_STEPS: tuple[tuple[int, str], ...] = (
@@ -74,4 +96,123 @@ def goal_history(session: Session, engagement_id: int) -> list[GoalRevision]:
             .where(GoalRevision.engagement_id == engagement_id)
             .order_by(col(GoalRevision.id))
         ).all()
+    )
+
+
+def bpr_sessions(session: Session, engagement_id: int) -> list[SupportSession]:
+    """The engagement's live (not cancelled) BPR sessions, in time order."""
+    return list(
+        session.exec(
+            select(SupportSession)
+            .where(SupportSession.engagement_id == engagement_id)
+            .where(SupportSession.kind == SessionKind.BPR)
+            .where(SupportSession.status != SessionStatus.CANCELLED)
+            .order_by(col(SupportSession.starts_at), col(SupportSession.id))
+        ).all()
+    )
+
+
+def held_sessions(session: Session, engagement_id: int, now: datetime) -> list[SupportSession]:
+    """The engagement's BPR sessions that count as held (`counts_as_held`), time order:
+    the only sessions a step may be done in."""
+    return [
+        s
+        for s in bpr_sessions(session, engagement_id)
+        if counts_as_held(s.status, s.starts_at, now)
+    ]
+
+
+def upcoming_sessions(session: Session, engagement_id: int, now: datetime) -> list[SupportSession]:
+    """The engagement's booked BPR sessions not yet begun, in time order (予定日 of the
+    remaining planned steps)."""
+    return [
+        s
+        for s in bpr_sessions(session, engagement_id)
+        if not counts_as_held(s.status, s.starts_at, now)
+    ]
+
+
+def step_sessions(session: Session, step_ids: Collection[int]) -> dict[int, list[SupportSession]]:
+    """The sessions each step was done in, in time order (a step without any: absent)."""
+    found: dict[int, list[SupportSession]] = defaultdict(list)
+    if step_ids:
+        rows = session.exec(
+            select(EngagementStepSession.step_id, SupportSession)
+            .join(SupportSession, col(SupportSession.id) == col(EngagementStepSession.session_id))
+            .where(col(EngagementStepSession.step_id).in_(step_ids))
+            .order_by(col(SupportSession.starts_at), col(SupportSession.id))
+        ).all()
+        for step_id, row in rows:
+            found[step_id].append(row)
+    return found
+
+
+def completed(steps: Sequence[EngagementStep]) -> int:
+    """「10工程中N工程完了」: steps done or skipped (a done step always has its sessions)."""
+    return sum(s.status != StepStatus.PLANNED for s in steps)
+
+
+def close_step(
+    session: Session,
+    step: EngagementStep,
+    status: str,
+    session_ids: Sequence[int],
+    *,
+    now: datetime,
+    by: int,
+    note: str | None = None,
+) -> None:
+    """The one way a step leaves `planned`, whoever writes it (the step form, a filed log,
+    the demo): done in 1–2 held BPR sessions of its own engagement, or skipped with none.
+    Its sessions (in id order), then the step, are locked — the order a filed log takes
+    too — so a concurrent writer of the same step, or a cancel or move of one of its
+    sessions, waits; `Broken` (nothing written) when a rule would break."""
+    ids = list(dict.fromkeys(session_ids))
+    rows = {
+        i: session.exec(
+            select(SupportSession).where(SupportSession.id == i).with_for_update()
+        ).first()
+        for i in sorted(ids)
+    }
+    locked = session.exec(
+        select(EngagementStep)
+        .where(EngagementStep.id == step.id)
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    ).one()
+    if locked.status != StepStatus.PLANNED:
+        raise _broken("refusal.step_not_planned", step)
+    if status == StepStatus.SKIPPED and ids:
+        raise _broken("refusal.step_skipped_in_session", step)
+    if status == StepStatus.DONE:
+        _check_done_in(session, step, rows, now)
+    step.status = status
+    step.note = note
+    step.updated_by_id = by
+    session.add(step)
+    for session_id in ids:
+        session.add(EngagementStepSession(step_id=step.id or 0, session_id=session_id))
+    session.flush()
+
+
+def _check_done_in(
+    session: Session,
+    step: EngagementStep,
+    rows: dict[int, SupportSession | None],
+    now: datetime,
+) -> None:
+    if not held_sessions(session, step.engagement_id, now):
+        raise _broken("refusal.step_before_sessions", step)
+    if not 1 <= len(rows) <= MAX_STEP_SESSIONS:
+        raise _broken("refusal.step_sessions_count", step, maximum=MAX_STEP_SESSIONS)
+    for row in rows.values():
+        if row is None or row.kind != SessionKind.BPR or row.engagement_id != step.engagement_id:
+            raise _broken("refusal.step_session_elsewhere", step)
+        if not counts_as_held(row.status, row.starts_at, now):
+            raise _broken("refusal.step_session_not_held", step)
+
+
+def _broken(key: str, step: EngagementStep, **params: int) -> Broken:
+    return Broken(
+        key, target_type="engagement", target_id=step.engagement_id, number=step.number, **params
     )

@@ -245,9 +245,18 @@ class EngagementStep(SQLModel, table=True):
     number: int
     phase: str = Field(max_length=30)
     status: str = Field(max_length=10, default=StepStatus.PLANNED)
-    done_on: date | None = None
     note: str | None = long_text()
     updated_by_id: int | None = Field(default=None, foreign_key="person.id")
+
+
+class EngagementStepSession(SQLModel, table=True):
+    """The held BPR session(s) a done step was done in (1 or 2): its 実施日 is derived from
+    them, so a step can never be dated apart from the session it happened in."""
+
+    __tablename__ = "engagement_step_session"
+
+    step_id: int = Field(foreign_key="engagement_step.id", primary_key=True)
+    session_id: int = Field(foreign_key="support_session.id", primary_key=True)
 
 
 class SupportSession(SQLModel, table=True):
@@ -293,8 +302,7 @@ class WorkLog(SQLModel, table=True):
 
     id: int | None = Field(default=None, primary_key=True)
     author_id: int = Field(foreign_key="person.id")
-    method: str = Field(max_length=10)
-    place: str = Field(max_length=200)
+    # method, place/meeting link, consultants and dates are its sessions' (never copied)
     summary: str = long_text(nullable=False)
     response: str = long_text(nullable=False)
     next_plan: str | None = long_text()

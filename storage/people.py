@@ -178,6 +178,20 @@ def lock(session: Session, person_ids: Sequence[int]) -> None:
         ).all()
 
 
+def lock_municipalities(session: Session, municipality_ids: Collection[int]) -> None:
+    """Row locks on these municipalities, in id order, held until the transaction ends:
+    two bookings of one town queue and the second sees the first (a results meeting
+    locks every town, so two of those queue too). Taken after the consultants' rows
+    (`lock`): the lock order is request → session → consultants → municipalities."""
+    if municipality_ids:
+        session.exec(
+            select(Municipality.id)
+            .where(col(Municipality.id).in_(sorted(set(municipality_ids))))
+            .order_by(col(Municipality.id))
+            .with_for_update()
+        ).all()
+
+
 def staff_of(session: Session, municipality_id: int) -> list[Person]:
     """The active municipal staff registered for one municipality."""
     return staff_of_municipalities(session, [municipality_id])

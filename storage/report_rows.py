@@ -19,23 +19,12 @@ from storage.models import (
     Minutes,
     Person,
     Request,
-    SessionStatus,
     SupportSession,
     WorkLog,
     WorkLogAttendee,
     WorkLogSession,
 )
 from storage.sessions import grouped_ids
-
-
-def counts_as_held(status: str, starts_at: datetime, now: datetime) -> bool:
-    """The report's 「実施」: a session that was not cancelled and has started by `now`.
-
-    The same rule as `storage.sessions.counts_by_kind` (the quota and pace views), so the
-    final report and the chat's figures agree; "held" status is not needed, because
-    nobody has to mark a session held for it to have taken place.
-    """
-    return status != SessionStatus.CANCELLED and starts_at < now
 
 
 def logs_with_first_start(session: Session) -> list[tuple[WorkLog, datetime | None]]:

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Collection, Sequence
-from datetime import datetime
+from dataclasses import dataclass
+from datetime import date, datetime, tzinfo
 from typing import Any
 
-from sqlalchemy import case, func
+from sqlalchemy import func
 from sqlmodel import Session, col, select
 
 from storage.models import (
@@ -18,6 +19,7 @@ from storage.models import (
     SupportSession,
     WorkLogSession,
 )
+from storage.rules import Broken
 
 
 def add(
@@ -69,6 +71,49 @@ def booked_for(
         .order_by(col(SupportSession.starts_at))
     ).all()
     return [(person_id, row) for person_id, row in rows]
+
+
+def municipality_clashes(
+    session: Session,
+    municipality_ids: Collection[int],
+    starts_at: datetime,
+    ends_at: datetime,
+    *,
+    ignore_session_id: int | None = None,
+) -> list[tuple[int, SupportSession]]:
+    """(municipality, session) pairs for live sessions of these municipalities over any
+    part of [starts_at, ends_at), in time order — a joint session once per town in it.
+    The results meeting, which every town attends, clashes with nothing."""
+    if not municipality_ids:
+        return []
+    rows = session.exec(
+        select(SessionMunicipality.municipality_id, SupportSession)
+        .join(SupportSession, col(SupportSession.id) == col(SessionMunicipality.session_id))
+        .where(col(SessionMunicipality.municipality_id).in_(set(municipality_ids)))
+        .where(SupportSession.status != SessionStatus.CANCELLED)
+        .where(SupportSession.kind != SessionKind.RESULTS_MEETING)
+        .where(col(SupportSession.id) != (ignore_session_id or 0))
+        .where(col(SupportSession.starts_at) < ends_at)
+        .where(col(SupportSession.ends_at) > starts_at)
+        .order_by(col(SupportSession.starts_at), col(SessionMunicipality.municipality_id))
+    ).all()
+    return [(municipality_id, row) for municipality_id, row in rows]
+
+
+def live_of_kind(
+    session: Session, kind: str, start: datetime, end: datetime
+) -> list[SupportSession]:
+    """Live (not cancelled) sessions of one kind starting in [start, end), by start."""
+    return list(
+        session.exec(
+            select(SupportSession)
+            .where(SupportSession.kind == kind)
+            .where(SupportSession.status != SessionStatus.CANCELLED)
+            .where(col(SupportSession.starts_at) >= start)
+            .where(col(SupportSession.starts_at) < end)
+            .order_by(col(SupportSession.starts_at), col(SupportSession.id))
+        ).all()
+    )
 
 
 def municipality_ids(session: Session, session_id: int) -> list[int]:
@@ -181,18 +226,69 @@ def unlogged_ids(session: Session, session_ids: Collection[int]) -> set[int]:
     return set(session_ids) - logged
 
 
-def counts_by_kind(session: Session, before: datetime) -> dict[str, tuple[int, int]]:
-    """Per kind, (sessions started before `before`, sessions after) — cancelled left out.
+def counts_as_held(status: str, starts_at: datetime, now: datetime) -> bool:
+    """実施済み: not cancelled and begun by `now` — the one rule of every count shown.
 
-    A joint session for several municipalities is one row here, so it counts once (§2.4).
+    Filing the log (the `held` status) is not needed: nobody has to mark a session for
+    it to have taken place, so a begun session is never still counted as 予定.
     """
-    past = case((col(SupportSession.starts_at) < before, 1), else_=0)
-    rows = session.exec(
-        select(SupportSession.kind, func.sum(past), func.count())
+    return status != SessionStatus.CANCELLED and starts_at <= now
+
+
+@dataclass(frozen=True)
+class Tally:
+    """Live sessions of one programme (and month): a joint session is one (§2.4)."""
+
+    held: int = 0
+    booked: int = 0  # not cancelled, not begun
+    joint: int = 0  # held sessions shared by several municipalities
+
+
+def tallies(
+    session: Session,
+    now: datetime,
+    *,
+    start: datetime | None = None,
+    end: datetime | None = None,
+    months_in: tzinfo | None = None,
+) -> dict[tuple[str, date | None], Tally]:
+    """Held and booked sessions per (kind, month) starting in [start, end), cancelled left
+    out, in one query; the month (first day, of the start in `months_in`) is None unless
+    `months_in` is given. Every count of sessions anyone sees is made from this.
+
+    The rows are folded here rather than grouped in SQL so that held is exactly
+    `counts_as_held` and the month is the calendar month in the caller's zone on both
+    back ends (a season is a few hundred rows).
+    """
+    places = (
+        select(SessionMunicipality.session_id, func.count().label("places"))
+        .group_by(col(SessionMunicipality.session_id))
+        .subquery()
+    )
+    query = (
+        select(
+            SupportSession.kind,
+            SupportSession.status,
+            SupportSession.starts_at,
+            func.coalesce(places.c.places, 0),
+        )
+        .join(places, places.c.session_id == col(SupportSession.id), isouter=True)
         .where(SupportSession.status != SessionStatus.CANCELLED)
-        .group_by(col(SupportSession.kind))
-    ).all()
-    return {kind: (int(held or 0), int(total) - int(held or 0)) for kind, held, total in rows}
+    )
+    if start is not None:
+        query = query.where(col(SupportSession.starts_at) >= start)
+    if end is not None:
+        query = query.where(col(SupportSession.starts_at) < end)
+    found: dict[tuple[str, date | None], list[int]] = defaultdict(lambda: [0, 0, 0])
+    for kind, status, starts_at, place_count in session.exec(query):
+        month = starts_at.astimezone(months_in).date().replace(day=1) if months_in else None
+        counts = found[(kind, month)]
+        if counts_as_held(status, starts_at, now):
+            counts[0] += 1
+            counts[2] += place_count > 1
+        else:
+            counts[1] += 1
+    return {key: Tally(*counts) for key, counts in found.items()}
 
 
 def presenting_ids(session: Session, session_id: int) -> list[int]:
@@ -231,3 +327,16 @@ def awaiting_paperwork(session: Session, now: datetime) -> list[SupportSession]:
 
 
 PAPERWORK_KINDS = ("bpr", "consultation", "office_day")
+
+
+def mark_held(session: Session, row: SupportSession, now: datetime) -> None:
+    """Mark a session 実施 (its log or minutes filed): only a live session that has begun
+    by `now` can be, whoever writes it — else `Broken`, refused by the one error path.
+    The caller holds the row's lock (`get(..., lock=True)`)."""
+    if row.status == SessionStatus.CANCELLED:
+        raise Broken("refusal.session_cancelled", target_type="session", target_id=row.id)
+    if row.starts_at > now:
+        raise Broken("refusal.session_not_begun", target_type="session", target_id=row.id)
+    row.status = SessionStatus.HELD
+    session.add(row)
+    session.flush()

@@ -87,8 +87,10 @@ def database_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         drop_postgres_database(url)
 
 
-@pytest.fixture
-def db(database_url: str, tmp_path: Path) -> Iterator[Database]:
+def fresh_database(database_url: str, directory: Path) -> Database:
+    """A migrated database with nothing in it but the municipalities: on PostgreSQL the
+    run's database, truncated; on SQLite a copy of the migrated template in `directory`.
+    A stateful property test takes one per example (fixtures are made once per test)."""
     if ON_POSTGRES:
         database = Database(database_url)
         with database.engine.begin() as connection:
@@ -100,10 +102,15 @@ def db(database_url: str, tmp_path: Path) -> Iterator[Database]:
                 if row[0] not in KEEP
             ]
             connection.execute(text(f"TRUNCATE {', '.join(tables)} RESTART IDENTITY CASCADE"))
-    else:
-        copy = tmp_path / "test.db"
-        shutil.copy(database_url, copy)
-        database = Database(f"sqlite:///{copy}")
+        return database
+    copy = directory / f"test-{uuid.uuid4().hex[:8]}.db"
+    shutil.copy(database_url, copy)
+    return Database(f"sqlite:///{copy}")
+
+
+@pytest.fixture
+def db(database_url: str, tmp_path: Path) -> Iterator[Database]:
+    database = fresh_database(database_url, tmp_path)
     yield database
     database.dispose()
 
@@ -118,9 +125,8 @@ def ctx(db: Database, clock: FakeClock) -> Context:
     return Context(db, clock, Rules())
 
 
-@pytest.fixture
-def cast(ctx: Context) -> dict[str, Actor]:
-    """The demo's fictional roster, by name."""
+def enrol_cast(ctx: Context) -> dict[str, Actor]:
+    """The demo's fictional roster, registered, by name."""
     with ctx.db.transaction() as session:
         ids = {m.name: m.id or 0 for m in people.municipalities(session)}
     found = {}
@@ -128,6 +134,12 @@ def cast(ctx: Context) -> dict[str, Actor]:
         person = roster.add_person(ctx, person_values(entry, ids))
         found[person.name] = Actor.from_person(person)
     return found
+
+
+@pytest.fixture
+def cast(ctx: Context) -> dict[str, Actor]:
+    """The demo's fictional roster, by name."""
+    return enrol_cast(ctx)
 
 
 @pytest.fixture

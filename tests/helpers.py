@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import func
@@ -10,7 +12,8 @@ from sqlmodel import select
 from handlers import approval, intake, payloads
 from handlers.actor import Actor
 from handlers.context import Context
-from storage.models import AuditEntry, Request
+from storage import sessions
+from storage.models import AuditEntry, Request, SupportSession
 from tests.conftest import consultation
 
 
@@ -75,3 +78,78 @@ def apply(ctx: Context, actor: Actor, **overrides: Any) -> int:
     reply = intake.apply_bpr(ctx, actor, application(actor, **overrides))
     assert reply.ok, reply.plain_text()
     return int(reply.data["request_id"])
+
+
+def add_session_row(
+    ctx: Context,
+    kind: str,
+    starts_at: datetime,
+    municipality_ids: Sequence[int] = (),
+    *,
+    by: Actor,
+    status: str = "booked",
+) -> int:
+    """A session row written straight to storage (no booking rules): for tests of what
+    is derived from the rows, such as the counts shown everywhere."""
+    with ctx.db.transaction() as session:
+        row = sessions.add(
+            session,
+            SupportSession(
+                kind=kind,
+                starts_at=starts_at,
+                ends_at=starts_at + timedelta(hours=2),
+                mode="visit",
+                place="会議室",
+                status=status,
+                uid=f"row-{kind}-{starts_at.isoformat()}-{'-'.join(map(str, municipality_ids))}",
+                created_by_id=by.id,
+                created_at=starts_at - timedelta(days=30),
+            ),
+            municipality_ids,
+            [by.id],
+        )
+        assert row.id is not None
+        return row.id
+
+
+def bpr_session(
+    ctx: Context,
+    engagement_id: int,
+    starts_at: Any,
+    consultants: list[Actor],
+    *,
+    mode: str = "visit",
+    place: str | None = "市役所 会議室",
+    meeting_url: str | None = None,
+    municipality_ids: list[int] | None = None,
+) -> int:
+    """A BPR session of the engagement written straight through storage (2 h long), so a
+    test of steps or logs does not depend on the booking rules."""
+    import uuid
+    from datetime import timedelta
+
+    from storage import engagements, sessions
+    from storage.models import SupportSession
+
+    with ctx.db.transaction() as session:
+        engagement = engagements.get(session, engagement_id)
+        assert engagement is not None
+        row = sessions.add(
+            session,
+            SupportSession(
+                kind="bpr",
+                starts_at=starts_at,
+                ends_at=starts_at + timedelta(hours=2),
+                mode=mode,
+                place=place,
+                meeting_url=meeting_url,
+                engagement_id=engagement_id,
+                uid=f"{uuid.uuid4()}@test",
+                created_by_id=consultants[0].id,
+                created_at=ctx.clock.now(),
+            ),
+            municipality_ids or [engagement.municipality_id],
+            [c.id for c in consultants],
+        )
+        assert row.id is not None
+        return row.id

@@ -5,6 +5,9 @@ string per broken rule. Rules that involve several bookings (clashes, travel buf
 spacing) are checked wherever at least one new booking is involved: fixed bookings are
 the caller's history, and a conflict among them alone is not the plan's doing.
 
+No municipality is in two overlapping sessions (a joint session counts for every town
+in it, the results meeting for none), as booking refuses since issue #14.
+
 Availability is the rule booking by hand applies (handlers/diary.py's description): a
 weekly pattern, when a consultant has a non-empty one, limits the weekdays and hours; an
 absence with both a start and an end blocks [start, end), one missing either blocks the
@@ -96,6 +99,7 @@ def check_plan(problem: Any, plan: Any) -> list[str]:
         if any(_same(booking, f) for f in fixed):
             errors.append(f"{_describe(booking)}: repeats a fixed booking")
     errors += _check_days(problem, fixed, new)
+    errors += _check_towns(fixed, new)
     errors += _check_spacing(problem, fixed, new)
     errors += _check_counts(problem, plan, fixed, new)
     expected_travel = season_travel(fixed + new, problem.travel)
@@ -233,6 +237,30 @@ def _check_days(problem: Any, fixed: list[Any], new: list[Any]) -> list[str]:
                     f"consultant {person} on {day}: {_describe(later)} starts {_hhmm(begin)},"
                     f" needs {_hhmm(free)} + {needed} min travel after {_describe(earlier)}"
                 )
+    return errors
+
+
+def _towns(booking: Any) -> set[int]:
+    """The municipalities a session is held with: every town of a joint one; none for the
+    results meeting (every town is invited) or the office's own bookings."""
+    if booking.kind == "results_meeting":
+        return set()
+    towns = set(getattr(booking, "towns", ()) or ())
+    return towns or ({booking.municipality_id} if booking.municipality_id is not None else set())
+
+
+def _check_towns(fixed: list[Any], new: list[Any]) -> list[str]:
+    """No municipality in two overlapping sessions, where a new booking is one of them."""
+    every = [*((b, False) for b in fixed), *((b, True) for b in new)]
+    errors = []
+    for (a, a_new), (b, b_new) in itertools.combinations(every, 2):
+        if not (a_new or b_new) or not _towns(a) & _towns(b):
+            continue
+        if a.starts_at < b.ends_at and b.starts_at < a.ends_at:
+            errors.append(
+                f"municipality {sorted(_towns(a) & _towns(b))}: {_describe(a)} overlaps"
+                f" {_describe(b)}"
+            )
     return errors
 
 

@@ -1,6 +1,6 @@
-"""The command line: help, configuration errors, the demo, roster and console entry."""
+"""The command line: help, configuration errors, roster and console entry (the demo's own
+tests are in test_demo.py)."""
 
-import io
 import os
 import subprocess
 import sys
@@ -8,7 +8,6 @@ from pathlib import Path
 
 import pytest
 
-from bot import demo
 from bot.__main__ import main
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -61,73 +60,6 @@ def test_a_wrong_setting_stops_with_one_line_naming_it(name, value, tmp_path):
     assert result.returncode == 2
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 1 and name in lines[0], result.stderr
-
-
-@pytest.fixture(scope="module")
-def demo_runs(tmp_path_factory):
-    """The demo, run twice into the same folder (it takes a few seconds: once per module)."""
-    folder = tmp_path_factory.mktemp("demo-runs") / "demo"
-    first, second = io.StringIO(), io.StringIO()
-    assert demo.run(folder, first) == 0
-    assert demo.run(folder, second) == 0
-    return folder, first.getvalue(), second.getvalue()
-
-
-def test_demo_tells_a_season_and_ends_with_the_quota_table(demo_runs):
-    folder, text, _ = demo_runs
-    tmp_path = folder.parent
-    for expected in (
-        "BPR伴走支援に応募",
-        "を選定し",
-        "見送り",
-        "追加情報を依頼",
-        "権限がありません",
-        "さんが",
-        "合同支援",
-        "勤務パターン",
-        "の休暇を登録",
-        "が選ばれて予約",
-        "シーズン計画の案",
-        "件を予約して招待",
-        "日程を変更",
-        "を取り消しました",
-        "不足分のBPR支援1回だけ",
-        "業務日報の提出をお願いします",
-        "お知らせした時刻になりました",
-        "→ 県のチャンネル: 【要確認】",
-        "「解決した」と回答",
-        "「進行中」と回答",
-        "「支援が必要」と回答",
-        "リマインドは止まりました",
-        "週次まとめ",
-        "提出書類",
-        "まとめて提出",
-        "取組目標を設定",
-        "未設定のまま3回目",
-        "成果報告会",
-        "計画",
-        "実施済み",
-        "ペース",
-    ):
-        assert expected in text, expected
-    assert (tmp_path / "demo" / "dxdesk-demo.db").exists()
-    written = {
-        p.name: p.read_text(encoding="utf-8") for p in (tmp_path / "demo" / "invites").glob("*.ics")
-    }
-    assert len(written) > 60
-    methods = {name: text.split("METHOD:", 1)[1].splitlines()[0] for name, text in written.items()}
-    cancelled = [n for n, m in methods.items() if m == "CANCEL"]
-    moved = [n for n in written if not n.endswith("-0.ics") and n not in cancelled]
-    assert len(cancelled) == 1 and "STATUS:CANCELLED" in written[cancelled[0]]
-    assert moved  # the moved session's update, with a higher SEQUENCE
-    assert all(methods[n] == "REQUEST" for n in moved)
-    documents = {p.suffix for p in (tmp_path / "demo" / "documents").iterdir()}
-    assert documents == {".docx", ".html"}
-
-
-def test_demo_twice_in_the_same_folder_starts_fresh(demo_runs):
-    _, first, second = demo_runs
-    assert first == second
 
 
 def test_roster_sample_data_and_console_entry(tmp_path, monkeypatch, capsys):

@@ -1,6 +1,9 @@
 """R3/R4: BPR applications, selection, goals and the 10-step path."""
 
+from datetime import datetime
+
 from handlers import bpr, payloads
+from handlers.clock import TOKYO
 from storage import engagements
 from storage.models import Engagement, GoalRevision
 from tests import helpers
@@ -37,11 +40,17 @@ def test_one_engagement_per_municipality(ctx, cast, staff, approver):
 def test_goal_missing_is_flagged_by_the_third_session_and_revisions_are_kept(
     ctx, cast, staff, approver
 ):
+    """Flagged once two BPR sessions are held without a goal (steps are done in those same
+    sessions, so the held sessions are the one count)."""
     reply = approve(ctx, approver, apply(ctx, staff), [cast["高橋 誠"]])
-    ref = payloads.encode(id=reply.data["engagement_id"])
+    engagement_id = reply.data["engagement_id"]
+    ref = payloads.encode(id=engagement_id)
     lead = cast["高橋 誠"]
-    for number in (1, 2):
-        assert bpr.update_step(ctx, lead, ref, {"step": number, "step_action": "done"}).ok
+    for day in (2, 6):
+        helpers.bpr_session(ctx, engagement_id, datetime(2026, 7, day, 10, tzinfo=TOKYO), [lead])
+    ctx.clock.set(datetime(2026, 7, 3, 9, tzinfo=TOKYO))  # one held
+    assert not bpr.view(ctx, approver, ref).data["goal_overdue"]
+    ctx.clock.set(datetime(2026, 7, 6, 13, tzinfo=TOKYO))  # two held, no step marked
     view = bpr.view(ctx, approver, ref)
     assert view.data["goal_overdue"] and "支援3回目を目途" in view.plain_text()
     assert bpr.set_goal(ctx, staff, ref, {"goal": "証明書のオンライン申請化"}).ok
@@ -59,7 +68,7 @@ def test_goal_missing_is_flagged_by_the_third_session_and_revisions_are_kept(
     assert not bpr.set_goal(ctx, other, ref, {"goal": "x"}).ok
 
 
-def test_steps_can_be_skipped_but_not_closed_twice_or_done_in_the_future(
+def test_steps_can_be_skipped_but_not_closed_twice_or_done_before_a_held_session(
     ctx, cast, staff, approver
 ):
     reply = approve(ctx, approver, apply(ctx, staff), [cast["高橋 誠"]])
@@ -70,19 +79,31 @@ def test_steps_can_be_skipped_but_not_closed_twice_or_done_in_the_future(
     ).ok
     twice = bpr.update_step(ctx, lead, ref, {"step": 3, "step_action": "done"})
     assert not twice.ok and "既に「省略」" in twice.plain_text()
-    future = bpr.update_step(
-        ctx, lead, ref, {"step": 1, "step_action": "done", "done_on": "2026-12-01"}
-    )
-    assert not future.ok
+    early = bpr.update_step(ctx, lead, ref, {"step": 1, "step_action": "done"})
+    assert not early.ok and early.data["refusal"] == "refusal.step_before_sessions"
+    assert "まだ1回も実施されていません" in early.plain_text()
     assert not bpr.update_step(ctx, lead, ref, {"step": 11, "step_action": "done"}).ok
     form = bpr.step_form(ctx, lead, ref).form
     assert next(i.value for i in form.inputs if i.name == "step") == "1"
+    assert "done_in" not in [i.name for i in form.inputs]  # no held session to offer yet
 
 
-def test_a_step_done_in_the_future_is_a_field_error(ctx, cast, staff, approver):
+def test_a_step_names_only_held_sessions_of_its_engagement(ctx, cast, staff, approver):
     reply = approve(ctx, approver, apply(ctx, staff), [cast["高橋 誠"]])
-    ref = payloads.encode(id=reply.data["engagement_id"])
+    engagement_id = reply.data["engagement_id"]
+    ref = payloads.encode(id=engagement_id)
+    lead = cast["高橋 誠"]
+    held = helpers.bpr_session(ctx, engagement_id, datetime(2026, 7, 2, 10, tzinfo=TOKYO), [lead])
+    later = helpers.bpr_session(ctx, engagement_id, datetime(2026, 7, 9, 10, tzinfo=TOKYO), [lead])
+    ctx.clock.set(datetime(2026, 7, 3, 9, tzinfo=TOKYO))
     future = bpr.update_step(
-        ctx, cast["高橋 誠"], ref, {"step": 1, "step_action": "done", "done_on": "2026-12-01"}
+        ctx, lead, ref, {"step": 1, "step_action": "done", "done_in": [str(later)]}
     )
-    assert future.data["errors"]["done_on"].startswith("「実施日」の2026年12月1日(火)は未来")
+    assert not future.ok and "done_in" in future.data["errors"]
+    form = bpr.step_form(ctx, lead, ref).form
+    done_in = next(i for i in form.inputs if i.name == "done_in")
+    assert [c.value for c in done_in.choices] == [str(held)] and done_in.value == (str(held),)
+    assert bpr.update_step(ctx, lead, ref, {"step": 1, "step_action": "done"}).ok
+    view = bpr.view(ctx, approver, ref)
+    assert "1回目 ヒアリング・対象部署の整理: 実施済み 2026年7月2日(木)" in view.plain_text()
+    assert "10工程中1工程完了" in view.plain_text()

@@ -18,6 +18,7 @@ from storage.models import (
     RequestState,
     Role,
     SessionKind,
+    SessionStatus,
     StepStatus,
 )
 
@@ -98,9 +99,8 @@ def dynamic_keys():
     keys |= {f"submitted.{k}" for k in ("consultation", "bpr_application")}
     keys |= {f"notice.approved.{k}" for k in ("consultation", "bpr_application")}
     keys |= {f"pace.{p}" for p in ("on_track", "ahead", "behind", "early")}
-    keys |= {
-        f"quota.{q}" for q in ("program", "plan", "held", "booked", "expected", "projected", "pace")
-    }
+    keys |= {f"quota.{q}" for q in ("program", "plan", "expected", "projected", "pace")}
+    keys |= {f"session.status.{s.value}" for s in SessionStatus}
     keys |= {f"choice.channel.{c}" for c in ("chat", "phone", "email")}
     keys |= {f"choice.topic.{c}" for c in (*intake.TOPICS, "bpr")}
     keys |= {"calendar.closed.weekend", "calendar.closed.holiday", "calendar.closed.year_end"}
@@ -112,12 +112,7 @@ def dynamic_keys():
         keys |= {f"reminder.{paper}.{step}" for step in ("ask", "remind", "snooze", "done")}
         keys |= {f"reminder.escalation.{paper}", f"button.{paper}_now"}
     keys |= {"button.snooze_hour", "button.snooze_morning", "reminder.goal", "reminder.goal_flag"}
-    keys |= {
-        f"checkin.{part}.{s.value}"
-        for part in ("button", "thanks")
-        for s in IssueStatus
-        if s != IssueStatus.OPEN
-    }
+    keys |= {f"checkin.thanks.{s.value}" for s in IssueStatus if s != IssueStatus.OPEN}
     keys |= {f"issue.status.{s.value}" for s in IssueStatus} | {"checkin.question"}
     keys |= {
         f"digest.{k}"
@@ -128,7 +123,6 @@ def dynamic_keys():
             "next_week",
             "decision",
             "pace",
-            "cancelled",
         )
     }
     from handlers.menu import ENTRIES

@@ -15,7 +15,13 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from bench.planner import SEASON_TOWNS, real_travel, season_problem, site_ids
+from bench.planner import (
+    SEASON_TOWNS,
+    real_travel,
+    season_problem,
+    site_ids,
+    twelve_town_problem,
+)
 from handlers import diary, payloads, router
 from handlers.calendar import is_business_day
 from handlers.clock import TOKYO
@@ -29,8 +35,11 @@ from handlers.planner import (
     Plan,
     Problem,
     Unplaced,
+    imbalance,
     plan_season,
+    season_hours,
     spread_targets,
+    towns_of,
     travel_minutes,
 )
 from storage import people, plans
@@ -780,3 +789,135 @@ def test_the_checker_allows_driving_outside_office_hours_only() -> None:
     # and the sessions themselves stay inside office hours
     (line,) = rule_errors(session(reihoku, 8, 45))
     assert "outside office hours" in line
+
+
+# --- tours across clusters, balance (issue #20) -------------------------------------------
+
+BENCHMARK_OPTIMUM = 7885  # bench/planner.py's exact model at the plan's balance (136 h)
+TWELVE_TOWN_OPTIMUM = 9355  # the same for the 12-town season (184 h)
+
+
+def _tour_days(plan: Plan) -> Counter[frozenset[int]]:
+    """Consultant-days visiting two towns, by the pair of towns."""
+    days: dict[tuple[int, date], set[int]] = {}
+    for booking in plan.bookings:
+        if booking.kind == "bpr":
+            for person in booking.consultant_ids:
+                days.setdefault((person, booking.starts_at.date()), set()).add(
+                    booking.municipality_id  # type: ignore[arg-type]
+                )
+    return Counter(frozenset(towns) for towns in days.values() if len(towns) == 2)
+
+
+def _load_ratio(plan: Plan) -> float:
+    hours = plan.stats["hours_by_consultant"]
+    return max(hours.values()) / (sum(hours.values()) / len(hours))
+
+
+def test_the_benchmark_season_stays_at_its_optimum(season: tuple[Problem, Plan]) -> None:
+    _, plan = season
+    assert plan.travel_minutes == BENCHMARK_OPTIMUM
+    assert _load_ratio(plan) <= 1.01
+
+
+def test_clusters_of_three_tour_every_two_of_their_towns() -> None:
+    """The 12-town season: 玉名市, 玉東町 and 和水町 (and 八代市, 氷川町, 宇城市) are within
+    reach of each other; one pair taking every tour would leave the third town driving out
+    alone ten times, so every two of them tour, on different days."""
+    problem = twelve_town_problem()
+    plan = plan_season(problem)
+    assert check_complete(problem, plan) == []
+    tours = _tour_days(plan)
+    tamana = [IDS[town] for town in ("玉名市", "玉東町", "和水町")]
+    for a, b in itertools.combinations(tamana, 2):
+        assert tours[frozenset((a, b))] == 5, (a, b)
+    yatsushiro = [IDS[town] for town in ("八代市", "氷川町", "宇城市")]
+    assert sum(tours[frozenset(p)] for p in itertools.combinations(yatsushiro, 2)) >= 10
+    assert plan.travel_minutes <= 1.02 * TWELVE_TOWN_OPTIMUM
+    assert max(plan.stats["hours_by_consultant"].values()) <= 184
+
+
+def test_a_tour_saving_more_than_balance_is_worth_may_load_one_consultant() -> None:
+    """Only consultant 2 may visit both 苓北町 and 天草市 (250 car minutes saved a day,
+    more than `BALANCE_TRAVEL_PER_HOUR` per hour): they take all three tours."""
+    far = (
+        EngagementNeed(900, IDS["苓北町"], 3, (1, 2)),
+        EngagementNeed(901, IDS["天草市"], 3, (2, 3)),
+    )
+    problem = replace(season_problem(), engagements=far, office_days=0, consultation_reserve=0)
+    plan = plan_season(problem)
+    assert all(b.consultant_ids == (2,) for b in plan.bookings if b.kind == "bpr")
+    assert len(_tour_days(plan)) == 1 and sum(_tour_days(plan).values()) == 3
+
+
+def test_no_municipality_is_in_two_overlapping_sessions() -> None:
+    """宇土市 has an online consultation every morning (another consultant): its BPR
+    sessions go to the afternoons; the checker rejects a plan that overlaps one."""
+    uto = IDS["宇土市"]
+    days = _days(date(2026, 9, 1), date(2026, 11, 30))
+    mornings = tuple(
+        Booking("consultation", at(d, 9), at(d, 12), (3,), municipality_id=uto, online=True)
+        for d in days
+    )
+    problem = replace(
+        season_problem(start=days[0], end=days[-1]),
+        engagements=(EngagementNeed(900, uto, 4, (1, 2)),),
+        office_days=0,
+        consultation_reserve=0,
+        results_meeting=False,
+        fixed=mornings,
+    )
+    plan = plan_season(problem)
+    assert check_complete(problem, plan) == []
+    sessions = [b for b in plan.bookings if b.kind == "bpr"]
+    assert len(sessions) == 4 and all(b.starts_at.time() >= time(12) for b in sessions)
+    clash = replace(sessions[0], starts_at=at(sessions[0].starts_at.date(), 9))
+    clash = replace(clash, ends_at=clash.starts_at + timedelta(minutes=problem.bpr_minutes))
+    broken = replace(plan, bookings=(clash, *sessions[1:]), travel_minutes=0)
+    assert any("overlaps" in line for line in check_plan(problem, broken))
+    joint = replace(mornings[0], municipality_id=IDS["宇城市"], towns=(IDS["宇城市"], uto))
+    assert towns_of(joint) == (IDS["宇城市"], uto)
+    assert towns_of(replace(joint, kind="results_meeting")) == ()
+
+
+def test_an_idle_consultant_is_warned_about_with_a_proposal() -> None:
+    """The demo's situation: every engagement approved with the same two of three
+    consultants. The third gets no visit; the warning names them and proposes which
+    engagements could take them; taking the proposal gives them visits and evens the
+    load out (the warning goes)."""
+    problem = season_problem()
+    lopsided = replace(
+        problem, engagements=tuple(replace(n, consultant_ids=(1, 2)) for n in problem.engagements)
+    )
+    plan = plan_season(lopsided)
+    found = imbalance(lopsided, plan)
+    assert found is not None
+    assert found.idle == (3,) and found.over == (1, 2)
+    assert found.hours[3] == 2.0  # the results meeting only
+    assert found.proposal and {c for _, c in found.proposal} == {3}
+    joins: dict[int, set[int]] = {}
+    for engagement, consultant in found.proposal:
+        joins.setdefault(engagement, set()).add(consultant)
+    taken = replace(
+        lopsided,
+        engagements=tuple(
+            replace(
+                n,
+                consultant_ids=tuple(sorted({*n.consultant_ids, *joins.get(n.engagement_id, ())})),
+            )
+            for n in lopsided.engagements
+        ),
+    )
+    again = plan_season(taken)
+    assert check_complete(taken, again) == []
+    assert any(3 in b.consultant_ids for b in again.bookings if b.kind == "bpr")
+    assert imbalance(taken, again) is None
+    hours = season_hours(taken, again)
+    assert max(hours.values()) <= 1.01 * sum(hours.values()) / len(hours) + 1
+    assert found.expected == pytest.approx(hours, abs=3.5)
+
+
+def test_an_even_season_has_no_warning(season: tuple[Problem, Plan]) -> None:
+    problem, plan = season
+    assert imbalance(problem, plan) is None
+    assert set(season_hours(problem, plan)) == {1, 2, 3}

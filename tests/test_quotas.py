@@ -1,10 +1,10 @@
 """Quota status: a joint session counts once; pace is judged against the plan."""
 
-from datetime import datetime
+from datetime import date, datetime, time, timedelta
 
 from handlers import quotas, scheduling
 from handlers.clock import TOKYO
-from tests.helpers import apply, approve, number, submit
+from tests.helpers import add_session_row, apply, approve, number, submit
 
 
 def book(ctx, actor, cast, kind, day, municipalities=(), request_number=None, start="13:00"):
@@ -56,6 +56,8 @@ def test_pace_warns_when_far_from_plan(ctx, cast):
     rows = {r.kind: r for r in reply.data["quotas"]}
     assert rows["bpr"].pace == "behind"  # nothing held four months in
     assert "協議してください" in reply.plain_text()
+    # The warning says why: the projection and the band it left.
+    assert "年度末の見込み 0回、計画 80回、許容 ±20%" in reply.plain_text()
     share = quotas.elapsed_share(ctx.rules, ctx.clock.now().date())
     assert 0.3 < share < 0.5
     assert abs(rows["bpr"].expected - 80 * share) < 1e-9
@@ -69,3 +71,76 @@ def test_pace_is_not_judged_at_the_start(ctx, cast):
 
 def test_municipal_staff_cannot_see_quotas(ctx, cast):
     assert not quotas.status(ctx, cast["田中 美咲"]).ok
+
+
+def at(ctx, day: str, hour: int = 10) -> None:
+    ctx.clock.set(datetime.combine(date.fromisoformat(day), time(hour), TOKYO))
+
+
+def rows_at(ctx) -> dict[str, quotas.QuotaRow]:
+    return {r.kind: r for r in quotas.figures(ctx)}
+
+
+def add_rows(ctx, cast, kind: str, first: str, count: int, every_days: int = 7) -> None:
+    start = datetime.combine(date.fromisoformat(first), time(9), TOKYO)
+    for n in range(count):
+        add_session_row(ctx, kind, start + timedelta(days=n * every_days), by=cast["高橋 誠"])
+
+
+def test_all_office_days_booked_early_are_on_track(ctx, cast):
+    """Regression: with all 30 office days booked and none begun yet, the projection was
+    0 and the 協議 warning fired every week."""
+    add_rows(ctx, cast, "office_day", "2026-07-15", 30)  # Wednesdays, July to February
+    at(ctx, "2026-07-10")
+    office = rows_at(ctx)["office_day"]
+    assert (office.held, office.booked, office.projected) == (0, 30, 30)
+    assert office.pace == "on_track"
+    text = quotas.status(ctx, cast["熊本 県子"]).plain_text()
+    assert "県庁業務の回数が計画から" not in text and "BPR伴走支援の回数が計画から" in text
+
+
+def test_a_demand_driven_programme_projects_its_pace(ctx, cast):
+    add_rows(ctx, cast, "consultation", "2026-06-03", 10, every_days=14)  # to mid-October
+    at(ctx, "2026-10-20")
+    share = quotas.elapsed_share(ctx.rules, date(2026, 10, 20))
+    consultation = rows_at(ctx)["consultation"]
+    assert consultation.held == 10 and consultation.booked == 0
+    assert abs(consultation.projected - 10 / share) < 1e-9  # about 21 of 30
+    assert consultation.pace == "behind"
+    text = quotas.status(ctx, cast["熊本 県子"]).plain_text()
+    assert f"年度末の見込み {consultation.projected:.0f}回、計画 30回、許容 ±20%" in text
+    add_rows(ctx, cast, "consultation", "2026-11-04", 15)  # bookings beyond the pace count
+    consultation = rows_at(ctx)["consultation"]
+    assert consultation.projected == 25 and consultation.pace == "on_track"
+
+
+def test_the_results_meeting_booked_is_on_track(ctx, cast):
+    """Regression: it showed 見込み 0 yet 計画どおり; now what is booked is projected."""
+    at(ctx, "2026-09-01")
+    assert rows_at(ctx)["results_meeting"].pace == "early"  # not booked, season young
+    at(ctx, "2026-12-15")
+    meeting = rows_at(ctx)["results_meeting"]
+    assert (meeting.projected, meeting.pace) == (0, "behind")  # past half: book it
+    add_session_row(
+        ctx, "results_meeting", datetime(2027, 2, 19, 14, 0, tzinfo=TOKYO), by=cast["高橋 誠"]
+    )
+    at(ctx, "2027-01-15")
+    meeting = rows_at(ctx)["results_meeting"]
+    assert (meeting.held, meeting.booked, meeting.projected, meeting.pace) == (0, 1, 1, "on_track")
+    text = quotas.status(ctx, cast["熊本 県子"]).plain_text()
+    assert "成果報告会の回数が計画から" not in text
+
+
+def test_early_only_while_the_projection_is_outside_the_band():
+    # Too soon to judge only matters when the projection is off: fully booked is on track.
+    assert quotas.pace("bpr", 80, 80, 0.05, 0.2) == "on_track"
+    assert quotas.pace("bpr", 80, 10, 0.05, 0.2) == "early"
+    assert quotas.pace("bpr", 80, 63, 0.5, 0.2) == "behind"  # below 64
+    assert quotas.pace("bpr", 80, 97, 0.5, 0.2) == "ahead"  # above 96
+    assert quotas.pace("results_meeting", 1, 0, 0.4, 0.2) == "early"
+    assert quotas.pace("results_meeting", 1, 2, 0.6, 0.2) == "ahead"  # a second meeting
+    # held + max(booked, held / share × (1 − share))
+    assert quotas.projection("bpr", 20, 70, 0.25) == 90  # booked beyond the pace
+    assert quotas.projection("bpr", 20, 10, 0.25) == 80  # the pace beyond the booked
+    assert quotas.projection("results_meeting", 1, 0, 0.5) == 1
+    assert quotas.projection("bpr", 0, 5, 0.0) == 5

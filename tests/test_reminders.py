@@ -107,7 +107,9 @@ def test_filing_the_log_stops_the_reminders_and_the_form_comes_prefilled(ctx, li
     form = router.press(ctx, ken, "log.form", payloads.encode(id=first))
     values = {i.name: i.value for i in form.form.inputs}
     assert values["sessions"] == (str(first),)
-    assert values["method"] == "visit" and values["place"] == "宇土市"
+    # method and place are the session's, shown read-only above the form (#14)
+    assert "method" not in values and "place" not in values
+    assert "訪問(宇土市)/担当: 小林 健" in form.plain_text()
     assert "田中 美咲" in values["attendees"]
     filed = router.submit(
         ctx,
@@ -264,11 +266,11 @@ def test_check_ins_follow_an_open_issue_until_it_is_resolved(ctx, linked):
     (checkin,) = [o for o in sent(ctx) if o.key.startswith("checkin")]
     assert checkin.to == "U_TANAKA" and "申請様式が紙のみ" in checkin.reply.plain_text()
     buttons = {b.label: b for block in checkin.reply.blocks for b in getattr(block, "buttons", ())}
-    assert set(buttons) == {"解決した", "進行中", "支援が必要"}
+    assert set(buttons) == {"解決済み", "対応中", "支援が必要"}
 
-    foreign = router.press(ctx, linked["森 翔太"], "checkin.answer", buttons["進行中"].value)
+    foreign = router.press(ctx, linked["森 翔太"], "checkin.answer", buttons["対応中"].value)
     assert not foreign.ok and refusals(ctx, "checkin.answer")
-    going = router.press(ctx, linked["田中 美咲"], "checkin.answer", buttons["進行中"].value)
+    going = router.press(ctx, linked["田中 美咲"], "checkin.answer", buttons["対応中"].value)
     assert going.ok, going.plain_text()
     at(ctx, 2026, 7, 22, 9, 5)
     clockwork.tick(ctx)
@@ -279,7 +281,7 @@ def test_check_ins_follow_an_open_issue_until_it_is_resolved(ctx, linked):
     assert help_wanted.ok and help_wanted.form is not None
     description = next(i for i in help_wanted.form.inputs if i.name == "description")
     assert "申請様式が紙のみ" in description.value
-    done = router.press(ctx, linked["田中 美咲"], "checkin.answer", buttons["解決した"].value)
+    done = router.press(ctx, linked["田中 美咲"], "checkin.answer", buttons["解決済み"].value)
     assert done.ok
     with ctx.db.transaction() as session:
         history = [
@@ -292,7 +294,7 @@ def test_check_ins_follow_an_open_issue_until_it_is_resolved(ctx, linked):
     at(ctx, 2026, 9, 1, 9, 5)
     clockwork.tick(ctx)
     assert not [o for o in sent(ctx) if o.key.startswith("checkin")]
-    again = router.press(ctx, linked["田中 美咲"], "checkin.answer", buttons["進行中"].value)
+    again = router.press(ctx, linked["田中 美咲"], "checkin.answer", buttons["対応中"].value)
     assert not again.ok
 
 

@@ -67,8 +67,6 @@ def add_log(ctx, cast, session_ids, municipality_id, summary, issue=True):
             session,
             WorkLog(
                 author_id=cast["高橋 誠"].id,
-                method="visit",
-                place="宇土市役所",
                 summary=summary,
                 response="業務フローを整理し、改善案を助言した。",
                 next_plan="次回は To-Be を共有する。",
@@ -117,6 +115,11 @@ def season(ctx, cast):
         engagement_id = engagement.id
     bpr = add_session(ctx, cast, "bpr", DAY, [uto, yamaga], engagement_id=engagement_id)
     add_log(ctx, cast, [bpr], uto, "田中美咲さんと宇土次郎係長から現状を聞いた。")
+    with ctx.db.transaction() as session:  # step 1 was done in that visit
+        first = engagements.steps(session, engagement_id)[0]
+        engagements.close_step(
+            session, first, "done", [bpr], now=at(DAY, 18), by=cast["高橋 誠"].id
+        )
     request = submit(ctx, staff, description="電子申請の様式づくりを相談したい。主査の田中です。")
     consult = add_session(ctx, cast, "consultation", DAY + timedelta(days=1), [uto], request)
     add_log(ctx, cast, [consult], uto, "宇土市の申請様式を確認した。tanaka@uto.example.jp")
@@ -170,7 +173,7 @@ REQUIRED = {
         "山鹿市",
         "令和8年6月10日",
         "訪問",
-        "宇土市役所",
+        "市役所 会議室",  # the session's place: a log has none of its own (#14)
         "高橋 誠",
         "中村 由紀",
         "主査",
@@ -436,17 +439,16 @@ def test_consultants_who_left_stay_in_the_team(ctx, season, cast):
 
 
 def test_held_is_the_quota_views_rule(ctx, season):
-    from storage import sessions as session_rows
+    from handlers import quotas
 
     ctx.clock.set(at(DAY + timedelta(days=1), 11))  # the consultation has begun, not ended
     document, _ = reports.document_for(ctx, "final", "ja", Period(date(2026, 6, 1), None))
     results = next(b for b in document.blocks if getattr(b, "header", ("",))[-1] == "計画比")
-    with ctx.db.transaction() as session:
-        counts = session_rows.counts_by_kind(session, ctx.clock.now())
+    counts = {r.kind: (r.held, r.booked) for r in quotas.figures(ctx)}
+    assert counts["consultation"][0] == 1  # begun counts as held before its log is filed
     for row in results.rows:
         kind = next(k for k, v in LABELS.items() if v == row[0])
-        held, booked = counts.get(kind, (0, 0))
-        assert (int(row[2]), int(row[3])) == (held, booked), row
+        assert (int(row[2]), int(row[3])) == counts[kind], row
 
 
 LABELS = {
@@ -457,18 +459,17 @@ LABELS = {
 }
 
 
-def test_planned_days_pass_over_skipped_steps(ctx, season, cast):
+def test_planned_days_come_from_upcoming_sessions_and_done_days_from_held_ones(ctx, season, cast):
+    """予定日: the k-th remaining planned step falls on the k-th upcoming booked BPR
+    session; 実施日: the session a done step was done in (step 1, the 6/10 visit)."""
     uto = season["uto"]
-    later = [
+    for d in (28, 35):  # 7/8 and 7/15, after the clock (7/1)
         add_session(
             ctx, cast, "bpr", DAY + timedelta(days=d), [uto], engagement_id=season["engagement"]
         )
-        for d in (7, 14)
-    ]
-    assert later
     with ctx.db.transaction() as session:
         steps = engagements.steps(session, season["engagement"])
-        steps[1].status = "skipped"
+        engagements.close_step(session, steps[1], "skipped", [], now=ctx.clock.now(), by=1)
     document, _ = reports.document_for(ctx, "plan", "ja", Period(), uto)
     table = next(
         b
@@ -476,9 +477,11 @@ def test_planned_days_pass_over_skipped_steps(ctx, season, cast):
         if getattr(b, "header", ("",))[:3] == ("回", "工程", "予定日(支援日)")
     )
     planned = [row[2] for row in table.rows]
-    assert planned[:4] == ["令和8年6月10日", "-", "令和8年6月17日", "令和8年6月24日"]
+    assert planned[:4] == ["-", "-", "令和8年7月8日", "令和8年7月15日"]
     assert set(planned[4:]) == {"-"}  # beyond the booked sessions: blank
-    assert "省略した工程を除く" in document.text()
+    assert [row[3] for row in table.rows][:3] == ["令和8年6月10日", "-", "-"]
+    assert [row[4] for row in table.rows][:4] == ["実施済み", "省略", "予定", "予定"]
+    assert "実施日は工程を実施した支援の日付" in document.text()
 
 
 def test_the_word_file_says_who_made_it_and_when(ctx, season):

@@ -4,11 +4,12 @@ incremental re-plan after one session moved and another was cancelled."""
 from datetime import datetime
 
 import pytest
+from sqlmodel import select
 
 from handlers import calendar, payloads, router
 from handlers.clock import TOKYO
 from storage import sessions
-from storage.models import PlannedSession, SeasonPlan, SupportSession
+from storage.models import AuditEntry, PlannedSession, SeasonPlan, SupportSession
 from tests.helpers import apply, count, ref
 
 
@@ -168,3 +169,49 @@ def test_the_consultation_reserve_is_offered_first(ctx, cast, engaged):
     offered = [datetime.fromisoformat(s) for s in offer.data["slots"]]
     assert offered[0].date().isoformat() == "2027-03-31"  # what they asked for comes first
     assert offered[1] == first.starts_at.astimezone(TOKYO)  # then the reserve
+
+
+def test_a_lopsided_draft_proposes_teams_and_taking_it_replans(ctx, cast, engaged):
+    """The demo's situation (every engagement with 高橋 and 中村, 小林 with none): the
+    draft says so and proposes who could take 小林; an approver takes it from chat, the
+    requests' teams change (audited, 小林 told) and the new draft gives 小林 visits."""
+    approver, clerk, kobayashi = cast["熊本 県子"], cast["水前寺 花"], cast["小林 健"]
+    drafted = router.press(ctx, approver, "plan.draft")
+    assert drafted.ok, drafted.plain_text()
+    text = drafted.plain_text()
+    assert "担当時間に偏りがあります" in text
+    assert "訪問のないデジタル人材: 小林 健" in text
+    assert "を加える" in text and "提案どおりにした場合の見込み" in text
+    balance = [
+        b
+        for block in drafted.blocks
+        for b in getattr(block, "buttons", ())
+        if b.action == "plan.balance"
+    ]
+    assert len(balance) == 1
+    # a clerk sees the proposal but may not change who carries a request
+    as_clerk = router.press(ctx, clerk, "plan.view", balance[0].value)
+    assert "を加える" in as_clerk.plain_text()
+    assert "plan.balance" not in {
+        b.action for bl in as_clerk.blocks for b in getattr(bl, "buttons", ())
+    }
+    assert not router.press(ctx, clerk, "plan.balance", balance[0].value).ok
+
+    taken = router.press(ctx, approver, "plan.balance", balance[0].value)
+    assert taken.ok, taken.plain_text()
+    assert taken.data["plan_id"] != drafted.data["plan_id"]
+    with ctx.db.transaction() as session:
+        old = session.get(SeasonPlan, drafted.data["plan_id"])
+        assert old.status == "discarded"
+        proposal = old.summary["imbalance"]["proposal"]
+        assert proposal and all(c == kobayashi.id for _, c in proposal)
+        reassigned = session.exec(
+            select(AuditEntry).where(AuditEntry.action == "request.reassign")
+        ).all()
+        assert len(reassigned) == len(proposal)
+        assert all(kobayashi.id in entry.after["consultants"] for entry in reassigned)
+        rows = session.exec(
+            select(PlannedSession).where(PlannedSession.plan_id == taken.data["plan_id"])
+        ).all()
+    assert any(kobayashi.id in r.consultant_ids for r in rows if r.kind == "bpr")
+    assert not router.press(ctx, approver, "plan.balance", balance[0].value).ok  # decided

@@ -95,10 +95,12 @@ def test_a_batched_log_clears_its_sessions_records_issues_and_closes_the_request
     form = logs.log_form(ctx, kobayashi)
     assert "日報が未提出の支援はありません" in form.plain_text()  # nothing has happened yet
     ctx.clock.set(datetime(2026, 7, 7, 17, 0, tzinfo=TOKYO))
+    form = logs.log_form(ctx, kobayashi)
+    # no BPR session due: no steps to offer; method and place are the sessions' (#14)
+    assert {"steps", "method", "place"}.isdisjoint(i.name for i in form.form.inputs)
+    assert form.plain_text().count("訪問(美里町)/担当: 小林 健") == 2  # the default place
     values = {
         "sessions": ids,
-        "method": "visit",
-        "place": "美里町役場",
         "attendees": "住民課/主事/森 翔太\n住民課/課長/佐藤 一",
         "summary": "電子申請の対象手続を整理した。",
         "response": "様式の作成手順を助言した。",
