@@ -10,7 +10,7 @@ from pathlib import Path
 
 from bot import config
 from bot.config import ConfigError
-from handlers.document import FORMATS, KINDS
+from handlers.document import DATE_STYLES, EXPORTS, FORMATS, KINDS
 from handlers.i18n import t
 
 
@@ -37,24 +37,34 @@ def parser(lang: str) -> argparse.ArgumentParser:
     )
     commands = root.add_subparsers(dest="command", metavar="COMMAND", required=True)
     commands.add_parser("migrate", help=t(lang, "cli.migrate"))
-    commands.add_parser("serve", help=t(lang, "cli.serve"))
+    serve = commands.add_parser("serve", help=t(lang, "cli.serve"))
+    serve.add_argument("--clock", metavar="YYYY-MM-DDTHH:MM", help=t(lang, "cli.serve.clock"))
+    serve.add_argument("--speed", type=float, default=1.0, help=t(lang, "cli.serve.speed"))
+    serve.add_argument("--files", type=Path, default=None, help=t(lang, "cli.serve.files"))
     console = commands.add_parser("console", help=t(lang, "cli.console"))
     console.add_argument("--as", dest="who", metavar="PERSON", help=t(lang, "cli.console.as"))
+    console.add_argument("--clock", metavar="YYYY-MM-DDTHH:MM", help=t(lang, "cli.console.clock"))
     demo = commands.add_parser("demo", help=t(lang, "cli.demo"))
     demo.add_argument("--out", type=Path, default=Path("dxdesk-demo"), help=t(lang, "cli.demo.out"))
     commands.add_parser("sample-data", help=t(lang, "cli.sample_data"))
     report = commands.add_parser("report", help=t(lang, "cli.report"))
-    report.add_argument("kind", choices=KINDS, help=t(lang, "cli.report.kind"))
+    report.add_argument("kind", choices=(*KINDS, *EXPORTS), help=t(lang, "cli.report.kind"))
     report.add_argument("--municipality", help=t(lang, "cli.report.municipality"))
     report.add_argument("--from", dest="start", metavar="DATE", help=t(lang, "cli.report.from"))
     report.add_argument("--to", dest="end", metavar="DATE", help=t(lang, "cli.report.to"))
     report.add_argument(
         "--log", type=int, action="append", metavar="ID", help=t(lang, "report.cli.log")
     )
-    report.add_argument("--format", choices=FORMATS, help=t(lang, "cli.report.format"))
+    formats = (*FORMATS, *dict.fromkeys(EXPORTS.values()))
+    report.add_argument("--format", choices=formats, help=t(lang, "cli.report.format"))
+    report.add_argument("--dates", choices=DATE_STYLES, help=t(lang, "cli.report.dates"))
     report.add_argument("--out", type=Path, required=True, help=t(lang, "cli.report.out"))
     commands.add_parser("municipalities", help=t(lang, "cli.municipalities"))
     commands.add_parser("check", help=t(lang, "cli.check"))
+    outbox = commands.add_parser("outbox", help=t(lang, "cli.outbox"))
+    outbox.add_argument("action", nargs="?", choices=["resend"], help=t(lang, "cli.outbox.action"))
+    outbox.add_argument("ids", nargs="*", type=int, metavar="ID", help=t(lang, "cli.outbox.ids"))
+    outbox.add_argument("--all", action="store_true", help=t(lang, "cli.outbox.all"))
     package = commands.add_parser("teams-package", help=t(lang, "cli.teams_package"))
     package.add_argument(
         "--out", type=Path, default=Path("dxdesk-teams.zip"), help=t(lang, "cli.teams_package.out")

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 import uuid
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -17,40 +18,46 @@ from bot.config import ConfigError, Settings
 from bot.render_text import render, table
 from bot.wiring import build_context, database_errors
 from handlers import consistency, roster
-from handlers.clock import SystemClock
+from handlers.clock import TOKYO, ScaledClock, SystemClock
 from handlers.context import Context
 from handlers.core import invalid_reply, refusal_reply
 from handlers.errors import Invalid, Refused
-from handlers.i18n import t
-from storage import migrate, people
+from handlers.i18n import format_when, t
+from storage import migrate, outbox, people
 from storage.db import Database
 
 
 def run(args: argparse.Namespace, settings: Settings) -> int:
     lang = settings.language
     command = args.command
+    url = settings.database_url
     if command == "migrate":
         database = Database(settings.database_url)
-        with database_errors():
+        with database_errors(lang, url):
             migrate.upgrade(database)
             print(t(lang, "cli.migrated", revision=migrate.current(database)))
         return 0
     if command == "serve":
-        if not (settings.slack_enabled or settings.teams_enabled):
-            print(t(lang, "cli.serve.no_platform"), file=sys.stderr)
-            return 2
-        from bot import serve
-
-        return serve.run(build_context(settings), settings)
+        return _serve(args, settings, lang)
     if command == "demo":
-        return demo.run(args.out, sys.stdout, lang)
+        try:
+            with database_errors(lang, f"sqlite:///{args.out}"):
+                return demo.run(args.out, sys.stdout, lang)
+        except (PermissionError, FileNotFoundError, NotADirectoryError):
+            print(t(lang, "cli.database.unwritable", path=str(args.out)), file=sys.stderr)
+            return 2
     if command == "teams-package":
         return _teams_package(args.out, settings, lang)
     if command == "check":
         return _check(settings, lang)
-    with database_errors():
+    with database_errors(lang, url):
         ctx = build_context(settings)
     if command == "console":
+        if args.clock is not None:  # the same moment as a local service's `--clock`
+            start = _moment(args.clock, lang)
+            if start is None:
+                return 2
+            ctx.clock = ScaledClock(start)
         return _console(ctx, args.who, lang)
     if command == "sample-data":
         return _sample(ctx, lang)
@@ -68,7 +75,45 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
         from bot import report_command
 
         return report_command.run(ctx, args, lang)
+    if command == "outbox":
+        return _outbox(ctx, args, lang)
     raise ConfigError(f"unknown command {command}")
+
+
+def _serve(args: argparse.Namespace, settings: Settings, lang: str) -> int:
+    """`python -m bot serve`. A clock of its own (`--clock`, `--speed`) only for the local
+    service: a service people use through Slack or Teams keeps the real time."""
+    from bot import scheduler, serve
+
+    local = not (settings.slack_enabled or settings.teams_enabled)
+    moved = args.clock is not None or args.speed != 1.0
+    if moved and not local:
+        print(t(lang, "cli.serve.clock_local_only"), file=sys.stderr)
+        return 2
+    if args.speed <= 0:
+        print(t(lang, "cli.serve.bad_speed"), file=sys.stderr)
+        return 2
+    start = None
+    if args.clock is not None:
+        start = _moment(args.clock, lang)
+        if start is None:
+            return 2
+    with database_errors(lang, settings.database_url):
+        serving = build_context(settings)
+    if moved:
+        serving.clock = ScaledClock(start or datetime.now(TOKYO), args.speed)
+    files = args.files or scheduler.FILES
+    return serve.run(serving, settings, speed=args.speed, files_dir=files)
+
+
+def _moment(typed: str, lang: str) -> datetime | None:
+    """A `--clock` value (Asia/Tokyo when no zone is given); None, said, when unreadable."""
+    try:
+        moment = datetime.fromisoformat(typed)
+    except ValueError:
+        print(t(lang, "cli.serve.bad_clock", value=typed), file=sys.stderr)
+        return None
+    return moment if moment.tzinfo else moment.replace(tzinfo=TOKYO)
 
 
 def _console(ctx: Any, who: str | None, lang: str) -> int:
@@ -149,6 +194,46 @@ def _roster(ctx: Any, args: argparse.Namespace, lang: str) -> int:
     return 0
 
 
+def _outbox(ctx: Context, args: argparse.Namespace, lang: str) -> int:
+    """`python -m bot outbox`: the notices that could not be sent, with why and when;
+    `outbox resend --all|ID…` puts them back in the queue once the cause is fixed."""
+    if args.action != "resend":
+        with ctx.db.transaction() as session:
+            failed = outbox.failures(session)
+            names = people.by_ids(session, {f.notification.person_id or 0 for f in failed})
+        if not failed:
+            print(t(lang, "cli.outbox.none"))
+            return 0
+        channel = t(lang, "cli.outbox.channel")
+        rows = [
+            [
+                str(f.notification.id),
+                f.notification.key,
+                f.notification.kind,
+                names[f.notification.person_id].name
+                if f.notification.person_id in names
+                else channel,
+                f.reason,
+                format_when(lang, f.at) if f.at else "-",
+            ]
+            for f in failed
+        ]
+        print(t(lang, "cli.outbox.heading", count=len(failed)))
+        print(table(t(lang, "cli.outbox.columns").split("|"), rows))
+        return 0
+    if not args.all and not args.ids:
+        print(t(lang, "cli.outbox.which"), file=sys.stderr)
+        return 2
+    wanted = None if args.all else set(args.ids)
+    with ctx.db.transaction() as session:
+        put_back = outbox.resend(session, wanted, ctx.clock.now())
+    unknown = sorted((wanted or set()) - set(put_back))
+    if unknown:
+        print(t(lang, "cli.outbox.unknown", ids=", ".join(map(str, unknown))), file=sys.stderr)
+    print(t(lang, "cli.outbox.resent", count=len(put_back)))
+    return 1 if unknown else 0
+
+
 def _check(settings: Settings, lang: str) -> int:
     """`python -m bot check`: the findings (exit 1 if any, 0 if none). It only reads: a
     missing SQLite file is not created and an old schema not migrated (exit 2, one line)."""
@@ -180,6 +265,9 @@ def _teams_package(out: Path, settings: Settings, lang: str) -> int:
         uuid.UUID(settings.teams_app_id)
     except ValueError:
         print(t(lang, "cli.teams_package.bad_app_id", value=settings.teams_app_id), file=sys.stderr)
+        return 2
+    if not settings.public_url_set:  # its links must reach this service's /privacy, /terms
+        print(t(lang, "cli.teams_package.no_public_url"), file=sys.stderr)
         return 2
     from bot.teams import package
 

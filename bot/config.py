@@ -21,7 +21,8 @@ from pydantic import (
 )
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
-from handlers.context import Plan, Rules
+from handlers.context import NO_REPLY, Plan, Rules
+from handlers.i18n import t
 
 HOURS = re.compile(r"^\s*(\d{1,2}):(\d{2})\s*-\s*(\d{1,2}):(\d{2})\s*$")
 
@@ -91,11 +92,28 @@ class Settings(BaseSettings):
         default=None, validation_alias=AliasChoices("SLACK_APPROVAL_CHANNEL")
     )
     smtp_url: SecretStr | None = Field(default=None, validation_alias=AliasChoices("SMTP_URL"))
-    mail_from: str = Field(
-        default="dxdesk@localhost", validation_alias=AliasChoices("DXDESK_MAIL_FROM")
-    )
+    mail_from: str = Field(default=NO_REPLY, validation_alias=AliasChoices("DXDESK_MAIL_FROM"))
     public_url: str = Field(
         default="http://localhost:3000", validation_alias=AliasChoices("DXDESK_PUBLIC_URL")
+    )
+    # 宛先 / 提出者 of every document: e.g. 熊本県知事 様 / the contractor and its
+    # representative; unset, each document uses the catalog's default wording.
+    addressee: str = Field(
+        default="", max_length=200, validation_alias=AliasChoices("DXDESK_ADDRESSEE")
+    )
+    submitter: str = Field(
+        default="", max_length=200, validation_alias=AliasChoices("DXDESK_SUBMITTER")
+    )
+    # files attached to logs and minutes: the size of each (MB), how many per log, and
+    # the directory their bytes go to (unset: in the database)
+    attachment_max_mb: int = Field(
+        default=10, ge=1, le=100, validation_alias=AliasChoices("DXDESK_ATTACHMENT_MAX_MB")
+    )
+    attachment_max_files: int = Field(
+        default=5, ge=1, le=20, validation_alias=AliasChoices("DXDESK_ATTACHMENT_MAX_FILES")
+    )
+    attachment_dir: str | None = Field(
+        default=None, validation_alias=AliasChoices("DXDESK_ATTACHMENT_DIR")
     )
     teams_app_id: str | None = Field(default=None, validation_alias=AliasChoices("TEAMS_APP_ID"))
     teams_app_password: SecretStr | None = Field(
@@ -237,6 +255,25 @@ class Settings(BaseSettings):
     def smtp(self) -> SmtpServer | None:
         return smtp_server(self.smtp_url.get_secret_value()) if self.smtp_url else None
 
+    def secrets(self) -> list[str]:
+        """Every credential the settings hold, for the log masks (bot/redact.py)."""
+        held = (
+            self.slack_bot_token,
+            self.slack_signing_secret,
+            self.slack_app_token,
+            self.teams_app_password,
+            self.smtp_url,
+        )
+        values = [secret.get_secret_value() for secret in held if secret is not None]
+        urls = [self.database_url, self.smtp_url.get_secret_value() if self.smtp_url else ""]
+        values += [unquote(urlsplit(url).password or "") for url in urls]
+        return [value for value in values if value]
+
+    @property
+    def public_url_set(self) -> bool:
+        """Whether DXDESK_PUBLIC_URL was given (its default only suits one machine)."""
+        return "public_url" in self.model_fields_set
+
     def rules(self) -> Rules:
         return Rules(
             language=self.language,
@@ -245,7 +282,13 @@ class Settings(BaseSettings):
             contract_start=self.contract_start,
             contract_end=self.contract_end,
             public_url=self.public_url,
+            desk_url=self.public_url if "public_url" in self.model_fields_set else None,
             organizer_email=self.mail_from,
+            addressee=self.addressee.strip(),
+            submitter=self.submitter.strip(),
+            attachment_max_bytes=self.attachment_max_mb * 1024 * 1024,
+            attachment_max_files=self.attachment_max_files,
+            attachment_dir=self.attachment_dir or None,
             min_notice_business_days=self.min_notice_days,
             min_gap_days=self.min_gap_days,
             escalate_after_days=self.escalate_days,
@@ -277,6 +320,11 @@ ENV_NAMES = {
     "smtp_url": "SMTP_URL",
     "mail_from": "DXDESK_MAIL_FROM",
     "public_url": "DXDESK_PUBLIC_URL",
+    "addressee": "DXDESK_ADDRESSEE",
+    "submitter": "DXDESK_SUBMITTER",
+    "attachment_max_mb": "DXDESK_ATTACHMENT_MAX_MB",
+    "attachment_max_files": "DXDESK_ATTACHMENT_MAX_FILES",
+    "attachment_dir": "DXDESK_ATTACHMENT_DIR",
     "teams_app_id": "TEAMS_APP_ID",
     "teams_app_password": "TEAMS_APP_PASSWORD",
     "teams_tenant_id": "TEAMS_TENANT_ID",
@@ -323,7 +371,7 @@ def smtp_server(url: str) -> SmtpServer:
 
 def load() -> Settings:
     try:
-        return Settings()
+        settings = Settings()
     except ValidationError as error:
         first = error.errors()[0]
         location = first["loc"][0] if first["loc"] else ""
@@ -331,3 +379,19 @@ def load() -> Settings:
         if location:
             message = f"{ENV_NAMES.get(str(location), str(location))}: {message}"
         raise ConfigError(f"configuration error: {message}") from None
+    if settings.smtp_url is not None and not deliverable(settings.mail_from):
+        # invites by e-mail from an address nobody owns: replies and bounces vanish
+        raise ConfigError(t(settings.language, "cli.mail.organizer", address=settings.mail_from))
+    return settings
+
+
+RESERVED_NAMES = frozenset({"example", "localhost", "localdomain", "invalid", "test", "local"})
+"""Domain labels that name no real mailbox (RFC 2606, RFC 6761, example.jp and the like)."""
+
+
+def deliverable(address: str) -> bool:
+    """Whether invites may be mailed from `address`: a domain of at least two labels,
+    none of them reserved for examples or local use (dxdesk@localhost, …@pref.example.jp,
+    the default noreply@dxdesk.invalid)."""
+    labels = address.rpartition("@")[2].casefold().rstrip(".").split(".")
+    return len(labels) >= 2 and not RESERVED_NAMES.intersection(labels)

@@ -1,5 +1,7 @@
 """The terminal chat (the embedded default adapter, like Hubot's shell): act as any
-registered person; forms become prompts, buttons numbered choices."""
+registered person; forms become prompts, buttons numbered choices. It opens on the
+person's terminal inbox (bot/inbox.py: what the local service delivered to them, the
+prefecture channel's messages too for the prefecture's staff), unread count first."""
 
 from __future__ import annotations
 
@@ -7,12 +9,13 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TextIO
 
-from bot.render_text import display_width, render
+from bot import inbox
+from bot.render_text import display_width, render, terminal
 from handlers import router
 from handlers.actor import Actor
 from handlers.context import Context
 from handlers.i18n import t
-from handlers.reply import Form, Input, Reply
+from handlers.reply import Form, Input, Reply, Upload
 
 Ask = Callable[[str], str]
 
@@ -33,7 +36,7 @@ class Console:
         self.files_dir = files_dir  # where files in replies are saved; None: only named
 
     def say(self, text: str) -> None:
-        print(text, file=self.out, flush=True)
+        print(terminal(text), file=self.out, flush=True)
 
     def ask(self, prompt: str) -> str:
         try:
@@ -50,13 +53,21 @@ class Console:
 
     def run(self) -> int:
         self.say(t(self.lang, "console.welcome"))
-        reply = router.press(self.ctx, self.actor, "menu")
+        reply = self.inbox() or router.press(self.ctx, self.actor, "menu")
         try:
             while True:
                 reply = self.step(reply)
         except Quit:
             self.say(t(self.lang, "console.bye"))
             return 0
+
+    def inbox(self, *, always: bool = False) -> Reply | None:
+        """The inbox when there is something in it (or `always`), its unread now read;
+        otherwise only the unread count (none) is said and None returned."""
+        if not always and not inbox.unread(self.ctx, self.actor):
+            self.say(t(self.lang, "inbox.unread", count=0))
+            return None
+        return inbox.view(self.ctx, self.actor)
 
     def step(self, reply: Reply) -> Reply:
         """Show one reply and act on the answer; returns the next reply to show."""
@@ -74,6 +85,8 @@ class Console:
             answer = self.ask(t(self.lang, "console.choose", count=len(shown.options))).strip()
             if answer.lower() in ("", *self.words("console.menu_words")):
                 return router.press(self.ctx, self.actor, "menu")
+            if answer.lower() in self.words("console.inbox_words"):
+                return self.inbox(always=True) or router.press(self.ctx, self.actor, "menu")
             if answer.isdigit() and 1 <= int(answer) <= len(shown.options):
                 button = shown.options[int(answer) - 1]
                 self.say("")
@@ -93,7 +106,7 @@ class Console:
     def fill(self, form: Form) -> Reply:
         """Prompt for every field; q abandons the form (not the chat) and nothing is sent."""
         self.say(f"\n■ {form.title}  ({t(self.lang, 'console.form_help')})")
-        values: dict[str, str | list[str]] = {}
+        values: dict[str, str | list[str] | list[Upload]] = {}
         try:
             for item in form.inputs:
                 if item.error:
@@ -107,11 +120,14 @@ class Console:
             return router.press(self.ctx, self.actor, "menu")
         return router.submit(self.ctx, self.actor, form.action, values, form.context)
 
-    def prompt(self, item: Input) -> str | list[str]:
+    def prompt(self, item: Input) -> str | list[str] | list[Upload]:
         mark = t(self.lang, "console.required" if item.required else "console.optional")
         label = f"{item.label}{mark}"
         if item.hint:
             label += f" — {item.hint}"
+        if item.kind == "file":
+            raw = self.ask(f"  {label} {t(self.lang, 'console.file_prompt')}: ")
+            return [self.read_file(part) for part in raw.split(",") if part.strip()]
         default = None if item.error else item.value  # never offer back what was refused
         if item.choices:
             self.say(f"  {label}")
@@ -141,6 +157,18 @@ class Console:
         if not raw and default:
             return ", ".join(default) if isinstance(default, tuple) else str(default)
         return raw
+
+    def read_file(self, typed: str) -> Upload:
+        """A path typed in the terminal, read up to one byte past the size limit (the
+        handler refuses it by its size); a path that cannot be read is a failed file."""
+        path = Path(typed.strip().strip("'\"")).expanduser()
+        try:
+            size = path.stat().st_size
+            with path.open("rb") as handle:
+                content = handle.read(self.ctx.rules.attachment_max_bytes + 1)
+        except OSError:
+            return Upload(path.name or typed.strip(), b"", 0, failed=True)
+        return Upload(path.name, content, size)
 
     @staticmethod
     def _pick(item: Input, part: str) -> str:

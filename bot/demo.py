@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from collections import Counter, defaultdict
 from collections.abc import Callable
+from dataclasses import replace
 from datetime import date, datetime, time, timedelta
 from functools import partial
 from pathlib import Path
@@ -83,6 +84,7 @@ SKIPS = "井上 恵"  # and its As-Is flow exists already: step 3 skipped
 TYPHOON = "台風接近のため"
 FLOOD = "大雨の災害対応のため(市の申し出)"
 ISSUE_EVERY = 4  # one BPR log in four records an issue for follow-up
+ENGLISH = "中村 由紀"  # reads DX Desk in English (R15): her settings, from the first day
 
 
 class DemoFailed(Exception):
@@ -172,6 +174,16 @@ class Demo:
             person = roster.add_person(self.ctx, person_values(entry, ids))
             self.cast[person.name] = Actor.from_person(person, self.lang)
         self.event("demo.roster", count=len(CAST), municipalities=len(ids))
+        self.english()
+
+    def english(self) -> None:
+        """One consultant chooses English in her settings (`/dx 設定`): every reply and
+        notice to her is in English from then on, whatever the demo's language."""
+        speaker = self.cast[ENGLISH]
+        values = {"language": "en", "invite_delivery": "both"}
+        saved = self.expect(router.submit(self.ctx, speaker, "settings.set", values))
+        self.cast[ENGLISH] = replace(speaker, language="en")
+        self.event("demo.english", who=ENGLISH, text=saved.plain_text().splitlines()[0])
 
     def applications(self) -> None:
         self.say("demo.chapter.applications")
@@ -360,6 +372,25 @@ class Demo:
         )
         self.event("demo.plan_confirmed", count=confirmed.data["booked"])
         self.event("demo.plan_teams", teams=self.visits_by_consultant())
+        self.plan_notices(int(drafted.data["plan_id"]))
+
+    def plan_notices(self, plan_id: int) -> None:
+        """What confirming the plan sent: one notice per person listing their sessions,
+        with one .ics of them all (issue #17), shown for the English speaker and one more."""
+        prefix = f"invites:plan.confirm:{plan_id}:"
+        sent = [out for out in self.claim_all() if out.key.startswith(prefix)]
+        per_person = Counter(out.person_id for out in sent)
+        self.event(
+            "demo.plan_notices",
+            people=len(per_person),
+            most=max(per_person.values(), default=0),
+        )
+        for name in (ENGLISH, LEAD):
+            for out in sent:
+                if out.person_id == self.cast[name].id:
+                    lines = out.reply.plain_text().splitlines()
+                    self.event("demo.sent", who=name, text=lines[0] if lines else "")
+                    break
 
     def visits_by_consultant(self) -> str:
         """BPR visits booked per consultant, e.g. 「高橋 誠 12回、…」."""
@@ -383,6 +414,7 @@ class Demo:
         for consultation in CONSULTATIONS[2:]:
             self.on(consultation.submitted, time(10), partial(self.consult, consultation))
         self.on(date(2026, 7, 15), time(14), self.goal_set)
+        self.on(date(2026, 7, 16), time(11), self.cannot_attend)
         self.on(date(2026, 9, 1), time(10), self.move_own_session)
         for first, reason, replan in (
             (date(2026, 9, 1), TYPHOON, True),
@@ -403,6 +435,38 @@ class Demo:
             if waiting:
                 self.file_log(self.actor_of(author_id), waiting)
         self.sent_untold()
+
+    def cannot_attend(self) -> None:
+        """A town's staff member presses 出席できません on a session's notice: the answer
+        is recorded and the prefecture's channel is told (the session stays booked: the
+        prefecture decides)."""
+        today = self.clock.now().date()
+        ahead = self.sessions_between(today + timedelta(days=7), SEASON_END)
+        with self.db.transaction() as session:
+            found = [
+                (row, person)
+                for row in ahead
+                if row.kind == SessionKind.BPR
+                for person, _role in invites.attendees_of(session, row)
+                if person.role == Role.MUNICIPAL and person.name != ENGLISH
+            ]
+        if not found:
+            raise DemoFailed("no session with a town's attendee to decline")
+        row, person = found[0]
+        staff = self.cast[person.name]
+        answer = self.expect(
+            router.press(self.ctx, staff, "attendance.decline", payloads.encode(id=row.id))
+        )
+        self.event(
+            "demo.cannot_attend",
+            who=person.name,
+            when=format_when(self.lang, row.starts_at),
+            text=answer.plain_text().splitlines()[0],
+        )
+        told = [out for out in self.claim_all() if out.audience and out.key.startswith("attend")]
+        for out in told[:1]:
+            lines = out.reply.plain_text().splitlines()
+            self.event("demo.sent", who=t(self.lang, "demo.to_prefecture"), text=lines[0])
 
     def sent_untold(self) -> None:
         """The season's notices (invites, approvals, notices to requesters) went out as

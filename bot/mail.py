@@ -4,9 +4,11 @@ Each message is multipart/alternative: a text/plain body in the recipient's lang
 and a `text/calendar; method=REQUEST|CANCEL` part whose method matches the METHOD inside
 the .ics, which is what makes Outlook and Gmail show accept/decline buttons (or remove
 the event) instead of an attachment. The invites' ORGANIZER is the service itself, the
-From address (`DXDESK_MAIL_FROM`, which `Settings.rules()` makes `Rules.organizer_email`),
-so replies and RSVPs come back to it; it is never mailed (`notices.claim_mail` cancels a
-row addressed to it).
+From address (`DXDESK_MAIL_FROM`, which `Settings.rules()` makes `Rules.organizer_email`);
+it is never mailed (`notices.claim_mail` cancels a row addressed to it). Invites ask for
+no reply (RSVP=FALSE): answers come through the notice's buttons. `config.load` refuses to
+start with SMTP_URL set and no real From address (`config.deliverable`: not @localhost,
+not an example domain, not the default noreply@dxdesk.invalid), in one line, exit 2.
 """
 
 from __future__ import annotations
@@ -21,20 +23,23 @@ from bot.config import Settings, SmtpServer
 from bot.delivery import LEASE_MARGIN
 from handlers import notices
 from handlers.context import Context
+from handlers.text_rules import printable, printable_line
 
 log = logging.getLogger("dxdesk.mail")
 TIMEOUT_SECONDS = 30
 
 
 def message(mail: notices.Mail, sender: str) -> EmailMessage:
+    # Headers are one line (a line break would be refused or start a new header) and
+    # the body printable, whatever old rows hold; the .ics made its own text printable.
     out = EmailMessage()
-    out["Subject"] = mail.subject
+    out["Subject"] = printable_line(mail.subject)
     out["From"] = formataddr(("DX Desk", sender))
-    out["To"] = formataddr((mail.to_name, mail.to_email))
+    out["To"] = formataddr((printable_line(mail.to_name), printable_line(mail.to_email)))
     out["Date"] = formatdate(localtime=False)
     out["Message-ID"] = make_msgid(domain=sender.rpartition("@")[2] or None)
     # base64: safe through any relay, 8BITMIME or not; bytes keep the CRLFs iCalendar needs.
-    out.set_content(mail.body, subtype="plain", charset="utf-8", cte="base64")
+    out.set_content(printable(mail.body), subtype="plain", charset="utf-8", cte="base64")
     out.add_alternative(
         mail.ics,
         maintype="text",

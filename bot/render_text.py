@@ -7,8 +7,10 @@ from dataclasses import dataclass, field
 
 from handlers.i18n import t
 from handlers.reply import Button, Buttons, Fields, File, Form, ListView, Reply, Text
+from handlers.text_rules import BIDI, printable
 
 STYLE = {"heading": "■ ", "success": "✔ ", "error": "✖ ", "muted": "  ", "plain": ""}
+NO_BIDI = dict.fromkeys(map(ord, BIDI))
 
 
 @dataclass
@@ -58,7 +60,17 @@ def render(reply: Reply, language: str) -> Rendered:
         elif isinstance(block, File):
             # A terminal cannot receive a file: name it; the feed URL serves calendars.
             lines.append(t(language, "file.attached", name=block.name, size=len(block.content)))
-    return Rendered("\n".join(lines), options, reply.form)
+    return Rendered(terminal("\n".join(lines)), options, reply.form)
+
+
+def terminal(text: str) -> str:
+    """Text a terminal shows as it is: the one rule for what leaves for a terminal.
+
+    Why: a stored ESC (\\x1b) would let typed text drive the terminal (colours, a
+    cleared screen, a hidden hyperlink), a \\r overwrite the line shown, and a bidi
+    override reorder it. `printable` drops the controls (\\r becomes a line break);
+    bidi controls are dropped here."""
+    return printable(text).translate(NO_BIDI)
 
 
 def table(header: list[str], rows: list[list[str]]) -> str:

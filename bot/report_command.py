@@ -1,9 +1,13 @@
-"""`python -m bot report KIND …`: write one document to a file, and `write_documents` for
-the demo (every document once, in both formats).
+"""`python -m bot report KIND …`: write one document, the workbook or the submission
+bundle to a file, and `write_documents` for the demo (every document once, in each
+format).
 
---out names the file; if it is an existing folder, the file gets its default name there
-(支援計画書_宇土市.docx …). The format comes from --format, else the extension of --out,
-else docx; --format with an --out of another extension (docx to x.pdf) is refused.
+--out names the file; if it is a folder (an existing one, or a name without extension,
+created), the file gets its default name there (支援計画書_宇土市.docx, 提出書類一式_….zip).
+The format comes from --format, else the extension of --out, else the kind's first
+(docx; xlsx for the workbook, zip for the bundle); a format the kind is not written in,
+or --format with an --out of another extension (docx to x.pdf), is refused.
+`--dates era|iso` (the workbook only) chooses how its dates are written.
 `--log ID` (repeatable) writes exactly those 業務日報 (one, or a few together).
 Options a document does not take are refused (`reports.APPLIES`: e.g. `final
 --municipality`, `plan --from`), never silently ignored. Progress lines go to stderr; a
@@ -39,11 +43,18 @@ def _day(language: str, option: str, value: str | None) -> date | None:
         raise BadArgument(t(language, "report.error.date", option=option, value=value)) from None
 
 
-def _format(language: str, chosen: str | None, out: Path) -> str:
+def _format(language: str, kind: str, chosen: str | None, out: Path) -> str:
     extension = out.suffix.lstrip(".").lower() if not out.is_dir() and out.suffix else ""
-    fmt = chosen or extension or "docx"
-    if fmt not in FORMATS:
-        raise BadArgument(t(language, "report.error.format"))
+    fmt = chosen or extension or reports.formats_of(kind)[0]
+    if fmt not in reports.formats_of(kind):
+        raise BadArgument(
+            t(
+                language,
+                "report.error.format",
+                document=t(language, f"choice.report_document.{kind}"),
+                formats=", ".join(reports.formats_of(kind)),
+            )
+        )
     if chosen and extension and extension != chosen:
         raise BadArgument(
             t(language, "report.error.extension", format=chosen, path=str(out), extension=extension)
@@ -51,7 +62,12 @@ def _format(language: str, chosen: str | None, out: Path) -> str:
     return fmt
 
 
-OPTION_NAMES = {"municipality": "--municipality", "period": "--from/--to", "log": "--log"}
+OPTION_NAMES = {
+    "municipality": "--municipality",
+    "period": "--from/--to",
+    "log": "--log",
+    "dates": "--dates",
+}
 
 
 def _applies(language: str, kind: str, refused: list[str], log_ids: list[int] | None) -> None:
@@ -63,7 +79,7 @@ def _applies(language: str, kind: str, refused: list[str], log_ids: list[int] | 
             language,
             "report.error.option",
             option=", ".join(OPTION_NAMES[o] for o in refused),
-            document=t(language, f"doc.title.{kind}"),
+            document=t(language, f"choice.report_document.{kind}"),
             allowed=", ".join(OPTION_NAMES[o] for o in OPTION_NAMES if o in allowed)
             or t(language, "report.error.no_options"),
         )
@@ -72,12 +88,13 @@ def _applies(language: str, kind: str, refused: list[str], log_ids: list[int] | 
 
 def run(ctx: Context, args: argparse.Namespace, language: str, err: TextIO = sys.stderr) -> int:
     log_ids: list[int] | None = list(getattr(args, "log", None) or []) or None
+    dates: str | None = getattr(args, "dates", None)
     try:
         start = _day(language, "--from", args.start)
         end = _day(language, "--to", args.end)
         if start and end and start > end:
             raise BadArgument(t(language, "report.error.range"))
-        fmt = _format(language, args.format, args.out)
+        fmt = _format(language, args.kind, args.format, args.out)
         municipality_id = None
         with ctx.db.transaction() as session:
             if args.municipality:
@@ -92,13 +109,15 @@ def run(ctx: Context, args: argparse.Namespace, language: str, err: TextIO = sys
         _applies(
             language,
             args.kind,
-            reports.not_applicable(args.kind, municipality_id, period, log_ids),
+            reports.not_applicable(args.kind, municipality_id, period, log_ids, dates),
             log_ids,
         )
         if missing:
             raise BadArgument(t(language, "report.error.log", numbers=", ".join(map(str, missing))))
         if not args.out.is_dir() and not args.out.parent.is_dir():
             raise BadArgument(t(language, "report.error.out", path=str(args.out)))
+        if not args.out.suffix and not args.out.exists():
+            args.out.mkdir()  # a name without extension is a folder
     except BadArgument as error:
         print(str(error), file=err)
         return 2
@@ -106,7 +125,9 @@ def run(ctx: Context, args: argparse.Namespace, language: str, err: TextIO = sys
     def progress(stage: str, count: int) -> None:
         print(t(language, stage, count=count), file=err, flush=True)
 
-    built = reports.build(ctx, args.kind, fmt, language, period, municipality_id, progress, log_ids)
+    built = reports.build(
+        ctx, args.kind, fmt, language, period, municipality_id, progress, log_ids, dates
+    )
     path = args.out / built.file.name if args.out.is_dir() else args.out
     try:
         path.write_bytes(built.file.content)
@@ -120,7 +141,7 @@ def run(ctx: Context, args: argparse.Namespace, language: str, err: TextIO = sys
 
 
 def write_documents(ctx: Context, out_dir: Path, language: str = "ja") -> list[Path]:
-    """Every document once, in Word and HTML, into `out_dir` (created if missing): the
+    """Every document once, in Word, HTML and PDF, into `out_dir` (created if missing): the
     support plan of the first BPR municipality, its work logs, the office-day minutes,
     the final report over the contract period and the case book. Returns the paths."""
     out_dir.mkdir(parents=True, exist_ok=True)

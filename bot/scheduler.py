@@ -6,7 +6,13 @@
 - `teams` — the same for people whose notices go to Teams, as proactive Adaptive Cards
   (and the approval cards Teams' channel is missing);
 - `mail` — the same for invite e-mails, when SMTP is configured;
-- `nudge`, `teams_nudge` — remind the approval thread of undecided requests.
+- `nudge`, `teams_nudge` — remind the approval thread of undecided requests;
+- `terminal` — the same as `deliver` for people with no chat identity, into the terminal
+  inbox (bot/inbox.py), and for the prefecture's channel when no chat platform is
+  configured (`python -m bot serve` with none runs only the platform-neutral jobs and this).
+
+With a clock that runs faster than real time (`serve --clock … --speed N`), the tick comes
+N times as often, so reminders fall due on the simulated clock's time, not hours late.
 
 Every job starts at once, so what fell due while the service was down goes out at
 start-up — once, because the facts and the outbox rows are in the database and
@@ -19,11 +25,13 @@ from __future__ import annotations
 
 import logging
 from datetime import datetime
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from apscheduler.schedulers.background import BackgroundScheduler
 
 from bot import mail
+from bot.inbox import TerminalInbox
 from handlers import clockwork
 from handlers.clock import TOKYO
 from handlers.context import Context
@@ -37,6 +45,7 @@ TICK_SECONDS = 30
 DELIVER_SECONDS = 1
 MAIL_SECONDS = 10
 NUDGE_MINUTES = 60
+FILES = Path("dxdesk-files")  # where the terminal inbox writes the files of notices
 
 
 def start(
@@ -46,9 +55,12 @@ def start(
     teams: TeamsBot | None = None,
     *,
     shared: bool = True,
+    speed: float = 1.0,
+    files_dir: Path = FILES,
 ) -> BackgroundScheduler:
-    """`shared`: also the platform-neutral jobs (tick, mail). A second scheduler beside
-    the Slack worker's (Slack and Teams both on) runs only the Teams delivery."""
+    """`shared`: also the platform-neutral jobs (tick, mail, the terminal inbox). A second
+    scheduler beside the Slack worker's (Slack and Teams both on) runs only the Teams
+    delivery. `speed`: how much faster than real time `ctx.clock` runs."""
     # A run still going when the next is due is simply skipped (it is working through
     # the same queue); that is normal, not worth a warning a second.
     logging.getLogger("apscheduler.scheduler").setLevel(logging.ERROR)
@@ -63,8 +75,17 @@ def start(
             clockwork.tick,
             "interval",
             args=(ctx,),
-            seconds=TICK_SECONDS,
+            seconds=max(1.0, TICK_SECONDS / speed),
             id="tick",
+            next_run_time=now,
+        )
+        channels = slack is None and teams is None  # nobody else posts the channel's notices
+        terminal = TerminalInbox(ctx, files_dir, channels=channels)
+        scheduler.add_job(
+            terminal.deliver,
+            "interval",
+            seconds=DELIVER_SECONDS,
+            id="terminal",
             next_run_time=now,
         )
     if slack is not None:

@@ -3,16 +3,23 @@ scheduled work (bot/scheduler.py: reminders, notices, e-mails, nudges) runs in t
 worker process, beside everything else that happens after an acknowledgement. With
 Teams, its deliverer runs in this process on a BackgroundScheduler thread (with Teams
 only, the whole scheduler does): proactive sends are outbound HTTP calls, not work that
-competes with Slack's acknowledgements."""
+competes with Slack's acknowledgements.
+
+With no chat platform configured, this is the local service: the web application (the
+calendar feeds), the platform-neutral scheduled work (reminders, check-ins, escalations,
+digests, e-mail when configured) and the terminal inbox, which receives every notice —
+read with `python -m bot console --as NAME`. Its clock may start at a given moment and
+run faster than real time (`--clock`, `--speed`)."""
 
 from __future__ import annotations
 
 import logging
 import sys
+from pathlib import Path
 
 import uvicorn
 
-from bot import scheduler
+from bot import redact, scheduler
 from bot.config import Settings
 from bot.slack.app import SlackBot
 from bot.slack.jobs import ProcessJobs
@@ -24,10 +31,11 @@ from handlers.i18n import t
 log = logging.getLogger("dxdesk")
 
 
-def run(ctx: Context, settings: Settings) -> int:
-    if not (settings.slack_enabled or settings.teams_enabled):
-        print(t(settings.language, "cli.serve.no_platform"), file=sys.stderr)
-        return 2
+def run(
+    ctx: Context, settings: Settings, *, speed: float = 1.0, files_dir: Path = scheduler.FILES
+) -> int:
+    local = not (settings.slack_enabled or settings.teams_enabled)
+    redact.install(settings.secrets())  # before anything could log one
     slack = SlackBot(ctx, settings, jobs=ProcessJobs(settings)) if settings.slack_enabled else None
     teams = TeamsBot(ctx, settings) if settings.teams_enabled else None
     if teams is not None and settings.teams_anonymous:
@@ -40,7 +48,15 @@ def run(ctx: Context, settings: Settings) -> int:
         socket.connect()
         log.info("Slack: Socket Mode")
     clock = None
-    if teams is not None:
+    if local:
+        when = ctx.clock.now().strftime("%Y-%m-%d %H:%M")
+        print(
+            t(settings.language, "cli.serve.local", port=settings.port, clock=when, speed=speed),
+            file=sys.stderr,
+            flush=True,
+        )
+        clock = scheduler.start(ctx, settings, None, speed=speed, files_dir=files_dir)
+    elif teams is not None:
         clock = scheduler.start(ctx, settings, None, teams, shared=slack is None)
     try:
         uvicorn.run(

@@ -8,25 +8,33 @@ stalls the event loop; Bolt itself verifies every signature before any listener 
 from __future__ import annotations
 
 import gc
+import html
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from typing import Any
 
 from slack_bolt.adapter.starlette.handler import to_bolt_request, to_starlette_response
 from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
+from starlette.responses import HTMLResponse, JSONResponse, PlainTextResponse, Response
 from starlette.routing import Route
 
+from bot import redact
+from bot.desk.app import desk_routes
+from bot.outage import unreachable
 from bot.slack.app import SlackBot
 from bot.teams.app import TeamsBot
 from handlers import feeds
 from handlers.context import Context
+from handlers.i18n import t
 
 
 def create_web_app(
     ctx: Context, slack: SlackBot | None, teams: TeamsBot | None = None
 ) -> Starlette:
+    redact.install()  # feed and sign-in tokens never reach the access log in clear
+
     async def healthz(_: Request) -> Response:
         healthy = await run_in_threadpool(ctx.db.ping)
         healthy = healthy and (slack is None or slack.jobs.alive())
@@ -35,7 +43,12 @@ def create_web_app(
     async def calendar_feed(request: Request) -> Response:
         """A private feed: the token is the only credential, so an unknown or revoked one
         gets a bare 404 that says nothing about why."""
-        feed = await run_in_threadpool(feeds.feed_for, ctx, request.path_params["token"])
+        try:
+            feed = await run_in_threadpool(feeds.feed_for, ctx, request.path_params["token"])
+        except Exception as error:
+            if not unreachable(error):
+                raise
+            return busy(ctx)
         if feed is None:
             return Response(status_code=404)
         return Response(
@@ -47,6 +60,9 @@ def create_web_app(
     routes = [
         Route("/healthz", healthz, methods=["GET"]),
         Route("/calendar/{token}.ics", calendar_feed, methods=["GET"]),
+        Route("/privacy", notice_page("web.privacy", ctx), methods=["GET"]),
+        Route("/terms", notice_page("web.terms", ctx), methods=["GET"]),
+        *desk_routes(ctx),  # the prefecture's desk in the browser, under /desk
     ]
     if slack is not None:
 
@@ -62,6 +78,17 @@ def create_web_app(
     return Starlette(routes=routes, lifespan=freeze_heap)
 
 
+BUSY_RETRY_SECONDS = 30
+
+
+def busy(ctx: Context) -> Response:
+    """The database is out of reach (bot/outage.py): 503 with a short 「混み合っています」 and
+    a Retry-After a calendar client honours, no traceback."""
+    text = t(ctx.rules.language, "service.busy")
+    headers = {"Retry-After": str(BUSY_RETRY_SECONDS)}
+    return PlainTextResponse(text, status_code=503, headers=headers)
+
+
 @asynccontextmanager
 async def freeze_heap(_: Starlette) -> AsyncIterator[None]:
     """Move everything loaded at start-up (SQLAlchemy metadata, Bolt, the catalogs) out of
@@ -70,3 +97,28 @@ async def freeze_heap(_: Starlette) -> AsyncIterator[None]:
     gc.collect()
     gc.freeze()
     yield
+
+
+NOTICE_PAGE = """<!doctype html>
+<html lang="{lang}"><head><meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>{title}</title></head>
+<body style="font-family: sans-serif; max-width: 40em; margin: 2em auto; line-height: 1.7">
+<h1>{title}</h1><p>{body}</p></body></html>
+"""
+
+
+def notice_page(key: str, ctx: Context) -> Any:
+    """A short public page the Teams app package links to (privacyUrl, termsOfUseUrl,
+    websiteUrl), in the desk's language, from the catalog."""
+    lang = ctx.rules.language
+    page = NOTICE_PAGE.format(
+        lang=html.escape(lang),
+        title=html.escape(t(lang, f"{key}.title")),
+        body=html.escape(t(lang, f"{key}.body")),
+    )
+
+    async def show(_: Request) -> Response:
+        return HTMLResponse(page)
+
+    return show

@@ -11,17 +11,25 @@ from sqlalchemy.exc import InterfaceError, OperationalError
 from bot.config import ConfigError, Settings
 from handlers.clock import Clock, SystemClock
 from handlers.context import Context
+from handlers.i18n import t
 from storage import migrate
 from storage.db import Database
 
+SQLITE_UNWRITABLE = ("unable to open database file", "readonly database", "read-only")
+"""SQLite's words for a file or folder it may not create or write."""
+
 
 @contextmanager
-def database_errors() -> Iterator[None]:
-    """A database that cannot be reached or opened stops the command with one line."""
+def database_errors(language: str = "ja", url: str | None = None) -> Iterator[None]:
+    """A database that cannot be reached or opened stops the command with one line; an
+    SQLite file (or its folder) that cannot be written says so in the reader's language."""
     try:
         yield
     except (OperationalError, InterfaceError) as error:
         reason = str(error.orig).strip().splitlines()[0] if error.orig else type(error).__name__
+        if url and url.startswith("sqlite") and any(w in reason for w in SQLITE_UNWRITABLE):
+            path = url.split("///", 1)[-1]
+            raise ConfigError(t(language, "cli.database.unwritable", path=path)) from None
         raise ConfigError(f"database error: DATABASE_URL: {reason}") from None
 
 

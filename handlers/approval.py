@@ -564,11 +564,19 @@ def check_reassignable(request: Request) -> None:
 
 
 def assign_team(
-    session: Session, actor: Actor, request: Request, after: list[int], now: datetime
-) -> None:
+    session: Session,
+    actor: Actor,
+    request: Request,
+    after: list[int],
+    now: datetime,
+    *,
+    tell: bool = True,
+) -> list[int]:
     """Who carries a (locked, reassignable) request, changed in the caller's transaction:
     audited as `request.reassign` with before and after, its cards made stale, the newly
-    assigned told. `reassign` and the season plan's balance proposal both come here."""
+    assigned told (unless `tell` is False: a caller assigning many requests in one action
+    tells each newcomer once, for all of them). `reassign` and the season plan's balance
+    proposal both come here. Returns the newly assigned."""
     request_id = request.id or 0
     before = requests.consultant_ids(session, request_id)
     requests.assign(session, request_id, after)
@@ -584,10 +592,13 @@ def assign_team(
         before={"consultants": before},
         after={"consultants": after},
     )
+    joined = [i for i in after if i not in before]
+    if not tell:
+        return joined
     notify(
         session,
         key=f"request.assigned:{request_id}:{now.isoformat()}",
-        person_ids=[i for i in after if i not in before],
+        person_ids=joined,
         message="notice.assigned",
         params={
             "number": request.number,
@@ -597,6 +608,7 @@ def assign_team(
         action="request.view",
         ref=payloads.encode(id=request_id),
     )
+    return joined
 
 
 def fill_card(ctx: Context, token: str, channel: str, message_id: str, card: Reply) -> bool:

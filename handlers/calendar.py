@@ -5,6 +5,7 @@ the office hours of a business day (nothing is sent outside them)."""
 from __future__ import annotations
 
 from datetime import date, datetime, timedelta
+from functools import lru_cache
 
 import jpholiday
 
@@ -16,7 +17,11 @@ def is_year_end_closure(day: date) -> bool:
     return (day.month == 12 and day.day >= 29) or (day.month == 1 and day.day <= 3)
 
 
+@lru_cache(maxsize=8192)
 def is_business_day(day: date) -> bool:
+    """Cached: jpholiday's look-up is slow, and counting the business days since each
+    owed session (reminders.owed, the desk's dashboard) asks about the same days again
+    and again."""
     return day.weekday() < 5 and not jpholiday.is_holiday(day) and not is_year_end_closure(day)
 
 

@@ -14,8 +14,10 @@ Anonymisation (decided here, once; `Redactor`):
     hiragana particle may precede it: 「主査の森」) — as in an attendee line
     「森、井上、高橋」, and followed at most by the particles が, は, と, も, から, より.
     Inside a word (森林, 恵まれる) it is left alone: replacing every 森 would blank
-    ordinary words, and the part says little alone. With an honorific it is replaced even
-    after a kanji (大森さん → 大担当者: a person's name either way);
+    ordinary words, and the part says little alone. With an honorific after kanji it is
+    a longer surname the database does not know (大森さん of 森 翔太's colleague): the
+    kanji before it (at most two, a whole word: after a non-kanji, a unit such as 課 or
+    a 市/町/村/県) go with it, so 大森さん → 担当者, never 大担当者;
   - a name followed by an honorific or title is replaced together with it (森課長 →
     担当者), so no title is left pointing at the person;
   - titles: the table in templates/casebook/anonymise.json. Titles held by one person
@@ -29,14 +31,17 @@ Anonymisation (decided here, once; `Redactor`):
     A municipality plus a department and a title often points at one official. A short
     name followed by an honorific is a person's surname (宇土さん) and becomes 担当者;
   - e-mail addresses and phone numbers (0 or +81 first, 10–12 digits with any hyphens,
-    dashes, ー, spaces or parentheses between them, or none: 09012345678) are removed.
+    dashes, ー, spaces or parentheses between them, or none: 09012345678) are removed;
+    brackets around one go with it (森(090-1234-5678) → 担当者(削除), never (削除))).
 - Matching is done on a folded copy of the NFKC-normalised text: case-insensitive,
   katakana read as hiragana (タナカ = たなか), full-width letters, digits and ＠ as ASCII.
   The text written to the case book is that NFKC form. People have no reading field, so
   a name written only in kana is caught when the database has it in kana too.
 - A case names no person, no title and no municipality. What the database does not
-  know (a name typed nowhere else) cannot be recognised; the prefecture reviews the
-  case book before sharing it.
+  know (a name typed nowhere else) cannot be recognised: so the prefecture reviews each
+  case (`case.review`: 公開 / 非公開, audited, storage.cases) and other towns find only
+  published ones; a town always sees its own. The case book document is published
+  cases only.
 
 Search ranking (explainable, no dependencies): Japanese has no spaces, so text is cut
 into overlapping character bigrams after NFKC normalisation and lower-casing (ASCII
@@ -60,18 +65,29 @@ from functools import cache
 from sqlmodel import Session
 
 import templates
+from handlers import payloads, policy
+from handlers.actor import Actor
+from handlers.context import Context
+from handlers.core import intent
+from handlers.errors import Refused
 from handlers.i18n import t
+from handlers.reply import Button, Field, ListItem, ListView, Reply, Text
 from handlers.report_data import LogData, Names, Period, gather_logs
-from storage import engagements, people, report_rows
+from storage import audit, engagements, people, report_rows
+from storage import cases as cases_store
 from storage.models import Municipality, SessionKind, StepStatus
 
 PRACTICES_FILE = templates.DIR / "casebook" / "practices.json"
 TABLE_FILE = templates.DIR / "casebook" / "anonymise.json"
-EMAIL = re.compile(r"[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)+")
+# brackets around an address or a number go with it: 森(090-…) → 担当者(削除)
+EMAIL = re.compile(r"(?P<open>\()?[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)+(?(open)\)?)")
 # Candidates only: `_phone` keeps those without 10-12 digits (a date, an amount).
 PHONE = re.compile(
-    r"(?<![0-9])(?:\+81|\(?0)[0-9() \-\u2010-\u2015\u2212\u30fc\uff0d]{7,18}[0-9](?![0-9])"
+    r"(?<![0-9])(?P<open>\()?(?:\+81|\(?0)[0-9() \-\u2010-\u2015\u2212\u30fc\uff0d]{7,18}"
+    r"[0-9](?![0-9])(?(open)\)?)"
 )
+KANJI = r"\u3005\u4e00-\u9fff"  # for re (kept as escapes)
+BEFORE_SURNAME = r"\u5e02\u753a\u6751\u770c"  # 市町村県: 宇土市大森さん, a place then a person
 ASCII_WORD = re.compile(r"[a-z0-9]+")
 SEPARATORS = re.compile(r"[\s\W_]+")
 
@@ -79,6 +95,7 @@ SEPARATORS = re.compile(r"[\s\W_]+")
 @dataclass(frozen=True)
 class Case:
     ref: str  # C12 (a consultation) or B3 (a BPR engagement): no request number
+    municipality_id: int | None  # whose case (never shown: for who may see it)
     topic: str  # a topic key (choice.topic.*)
     place: str  # 県内の町
     department: str
@@ -218,6 +235,7 @@ class Redactor:
         honorifics = {fold(_normal(w)) for w in table.suffixes}
         self.honorifics = {w.casefold() for w in honorifics}
         units = _alternation({fold(_normal(w)) for w in table.units})
+        unit_ends = "".join(sorted({w[-1] for w in table.units})) + BEFORE_SURNAME
         heads = _alternation({table.head, *staff, *executive})
         words_pattern = _alternation(set(self.known))
         suffix_pattern = _alternation(suffixes)
@@ -229,7 +247,10 @@ class Redactor:
             rf"(?![\u671f\u6642\u5f15\u8ddd\u5e74\u3044\u304f\u3055]))"
             rf"|(?P<word>{words_pattern})(?P<suffix> ?(?:{suffix_pattern}))?"
             + (
-                rf"|(?P<one>{one}) ?(?:{suffix_pattern})"
+                # with an honorific: the kanji just before go with it (大森さん), a whole
+                # word of at most two — else the one kanji before (支援担当大森さん)
+                rf"|(?:(?:(?<![{KANJI}])|(?<=[{unit_ends}]))[{KANJI}]{{1,2}}|[{KANJI}])?"
+                rf"(?P<one>{one}) ?(?:{suffix_pattern})"
                 # alone: no kanji or letter before (a particle may be), none after but
                 # the particles が, は, と, も, から, より
                 rf"|(?<![\u3005\u4e00-\u9fffA-Za-z0-9])(?P<alone>{one})"
@@ -321,8 +342,22 @@ def _place(language: str, municipality: Municipality | None) -> str:
     return t(language, "casebook.place", kind=municipality.kind if municipality else "-")
 
 
-def gather_cases(session: Session, language: str) -> list[Case]:
-    """Every consultation with a filed log, and every BPR engagement, anonymised."""
+EVERY = -1  # gather_cases(shown_to=EVERY): every case, reviewed or not (the review list)
+
+
+def gather_cases(session: Session, language: str, *, shown_to: int | None = None) -> list[Case]:
+    """Every consultation with a filed log, and every BPR engagement, anonymised, that
+    the reader may see: published ones, and those of municipality `shown_to` (its own).
+    None: published only (the case book document); EVERY: all (the prefecture's
+    review)."""
+    cases = _all_cases(session, language)
+    if shown_to == EVERY:
+        return cases
+    public = cases_store.published(session)
+    return [c for c in cases if c.ref in public or (shown_to and c.municipality_id == shown_to)]
+
+
+def _all_cases(session: Session, language: str) -> list[Case]:
     names = Names(session)
     municipalities = people.municipalities(session)
     redact = redactor(session, language, names, municipalities)
@@ -341,6 +376,7 @@ def gather_cases(session: Session, language: str) -> list[Case]:
         cases.append(
             Case(
                 ref=f"C{request.id}",
+                municipality_id=request.municipality_id,
                 topic=request.topic,
                 place=_place(language, by_id.get(request.municipality_id)),
                 department=redact(request.department),
@@ -369,6 +405,7 @@ def gather_cases(session: Session, language: str) -> list[Case]:
         cases.append(
             Case(
                 ref=f"B{engagement.id}",
+                municipality_id=engagement.municipality_id,
                 topic="bpr",
                 place=_place(language, by_id.get(engagement.municipality_id)),
                 department=redact(engagement.department),
@@ -483,7 +520,127 @@ def rank(entries: list[Entry], query: str, limit: int = 5) -> list[Hit]:
     ]
 
 
-def search(session: Session, language: str, query: str, limit: int = 5) -> list[Hit]:
-    entries = [case_entry(language, c) for c in gather_cases(session, language)]
+def search(
+    session: Session, language: str, query: str, limit: int = 5, *, shown_to: int | None = None
+) -> list[Hit]:
+    """`shown_to`: the reader's municipality (its own cases too); see gather_cases."""
+    cases = gather_cases(session, language, shown_to=shown_to)
+    entries = [case_entry(language, c) for c in cases]
     entries += [practice_entry(language, p) for p in load_practices().items]
     return rank(entries, query, limit)
+
+
+# -- review: the prefecture publishes a case before other towns can find it -------------
+REVIEW_PAGE = 10
+REVIEW_SNIPPET = 200
+
+
+def _case_ref(value: str) -> str:
+    """The case a button names (kind C or B and a number), re-read from its payload."""
+    ref = payloads.decode(value)
+    if ref.kind not in ("C", "B") or ref.id is None:
+        raise Refused("refusal.bad_payload")
+    return f"{ref.kind}{ref.id}"
+
+
+def _review_item(language: str, case: Case, status: str) -> ListItem:
+    value = payloads.encode(kind=case.ref[0], id=int(case.ref[1:]))
+    buttons = [
+        Button("case.publish", t(language, "case.publish"), value, "primary"),
+        Button("case.withhold", t(language, "case.withhold"), value, "danger"),
+    ]
+    shown = [b for b in buttons if b.action != f"case.{_ACTION_OF.get(status, '')}"]
+    topic = t(language, f"choice.topic.{case.topic}")
+    return ListItem(
+        title=t(
+            language,
+            "casebook.case_title",
+            ref=case.ref,
+            topic=topic,
+            department=case.department,
+        ),
+        fields=(
+            Field(t(language, "case.field.status"), t(language, f"case.status.{status}")),
+            Field(t(language, "case.field.question"), _snippet(case.question, REVIEW_SNIPPET)),
+            Field(t(language, "case.field.response"), _snippet(case.response, REVIEW_SNIPPET)),
+        ),
+        buttons=tuple(shown),
+    )
+
+
+_ACTION_OF = {cases_store.PUBLISHED: "publish", cases_store.WITHHELD: "withhold"}
+
+
+@intent("case.review")
+def review(ctx: Context, actor: Actor, ref: str = "") -> Reply:
+    """Every case as it will read once published (anonymised), those awaiting review
+    first, then the newest; each with 公開 / 非公開 (the one it is not)."""
+    policy.require(actor, "case.review")
+    lang = actor.language
+    page = payloads.decode(ref).page
+    with ctx.db.transaction() as session:
+        found = gather_cases(session, lang, shown_to=EVERY)
+        decided = {r: row.status for r, row in cases_store.reviews(session).items()}
+    status = {c.ref: decided.get(c.ref, "pending") for c in found}
+    found.sort(key=lambda c: (status[c.ref] != "pending", -c.when.timestamp(), c.ref))
+    pending = sum(1 for s in status.values() if s == "pending")
+    count = max(1, math.ceil(len(found) / REVIEW_PAGE))
+    shown = found[(page - 1) * REVIEW_PAGE : page * REVIEW_PAGE]
+    more = (
+        Button("case.review", t(lang, "button.next_page"), payloads.encode(page=page + 1))
+        if page < count
+        else None
+    )
+    return Reply(
+        (
+            ListView(
+                t(lang, "list.case_review.title", pending=pending, count=len(found)),
+                tuple(_review_item(lang, c, status[c.ref]) for c in shown),
+                page,
+                count,
+                t(lang, "list.case_review.empty"),
+                more,
+            ),
+        ),
+        data={"cases": len(found), "pending": pending},
+    )
+
+
+def _decide(ctx: Context, actor: Actor, value: str, status: str) -> Reply:
+    policy.require(actor, "case.review")
+    ref = _case_ref(value)
+    with ctx.db.transaction() as session:
+        case = next(
+            (c for c in gather_cases(session, actor.language, shown_to=EVERY) if c.ref == ref),
+            None,
+        )
+        if case is None:
+            raise Refused("refusal.case_unknown", target_type="case", target_id=ref)
+        now = ctx.clock.now()
+        before, _ = cases_store.decide(
+            session, ref, case.municipality_id, status, by=actor.id, at=now
+        )
+        audit.record(
+            session,
+            at=now,
+            actor_id=actor.id,
+            action=f"case.{_ACTION_OF[status]}",
+            target_type="case",
+            target_id=ref,
+            before={"status": before} if before else None,
+            after={"status": status},
+        )
+    key = "case.published" if status == cases_store.PUBLISHED else "case.withheld"
+    return Reply((Text(t(actor.language, key, ref=ref), "success"),), data={"ref": ref})
+
+
+@intent("case.publish")
+def publish(ctx: Context, actor: Actor, ref: str = "") -> Reply:
+    """公開: other towns find the case in search and the case book lists it."""
+    return _decide(ctx, actor, ref, cases_store.PUBLISHED)
+
+
+@intent("case.withhold")
+def withhold(ctx: Context, actor: Actor, ref: str = "") -> Reply:
+    """非公開: only its own town finds it (a published case can be withdrawn)."""
+    return _decide(ctx, actor, ref, cases_store.WITHHELD)

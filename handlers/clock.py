@@ -3,6 +3,7 @@ demo drive a fake one."""
 
 from __future__ import annotations
 
+import time
 from datetime import datetime, timedelta
 from typing import Protocol
 from zoneinfo import ZoneInfo
@@ -35,3 +36,16 @@ class FakeClock:
 
     def advance(self, **delta: float) -> None:
         self._now += timedelta(**delta)
+
+
+class ScaledClock:
+    """The wall clock started at `start` and running `speed` times faster (the local
+    service's `--clock` and `--speed`: a week of reminders in a few minutes)."""
+
+    def __init__(self, start: datetime, speed: float = 1.0) -> None:
+        self._start = start if start.tzinfo else start.replace(tzinfo=TOKYO)
+        self._origin = time.monotonic()
+        self.speed = speed
+
+    def now(self) -> datetime:
+        return self._start + timedelta(seconds=(time.monotonic() - self._origin) * self.speed)

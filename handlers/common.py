@@ -9,7 +9,7 @@ from sqlmodel import Session
 
 from handlers.actor import Actor
 from handlers.i18n import t
-from handlers.reply import Choice
+from handlers.reply import Choice, ListItem
 from storage import outbox, people
 from storage.models import Request, Role
 
@@ -94,3 +94,20 @@ def notify(
 
 def pages(total: int, size: int = PAGE_SIZE) -> int:
     return max(1, -(-total // size))
+
+
+def where_all(language: str, desk_url: str | None) -> str:
+    """Where every row of a shortened list can be seen: the desk's pages (their address
+    when it is known; the chat command that signs in to them otherwise)."""
+    if desk_url:
+        return t(language, "more.where.desk_url", url=desk_url)
+    return t(language, "more.where.desk_command", command=t(language, "command.desk"))
+
+
+def more_items(language: str, total: int, where: str, shown: int) -> tuple[ListItem, ...]:
+    """The last line of a list showing `shown` of `total` rows: 「ほか N 件」 and where to
+    see them all (`where_all`) — a list is never cut silently; nothing when all are shown."""
+    hidden = total - shown
+    if hidden <= 0:
+        return ()
+    return (ListItem(t(language, "more.line", count=hidden, where=where)),)

@@ -28,7 +28,7 @@ from handlers.clock import TOKYO
 from handlers.context import Context
 from handlers.errors import Key
 from handlers.i18n import format_day, format_when, join, t
-from handlers.invites import CHAT_KIND, EMAIL_KIND
+from handlers.invites import CHAT_KIND, EMAIL_KIND, entries_of
 from storage import consistency, engagements, people, report_rows, sessions
 from storage.models import (
     Engagement,
@@ -314,11 +314,21 @@ def _not_a_step_session(record: Record, step: EngagementStep, row: SupportSessio
 # -- 6. invites: one per attendee at the current SEQUENCE, rising with each change -------
 
 
+@dataclass(frozen=True)
+class Sent:
+    """One session's invite as queued to one person: an invite row of its own, or one
+    session of a batched row (`invites.entries_of`)."""
+
+    person_id: int | None
+    payload: dict[str, Any]
+
+
 def invites_behind(record: Record) -> list[Finding]:
-    sent: dict[int, list[Notification]] = defaultdict(list)
+    sent: dict[int, list[Sent]] = defaultdict(list)
     for row in record.invites:
-        if "session_id" in row.payload and "sequence" in row.payload:
-            sent[int(row.payload["session_id"])].append(row)
+        for entry in entries_of(row.payload):
+            if "session_id" in entry and "sequence" in entry:
+                sent[int(entry["session_id"])].append(Sent(row.person_id, entry))
     staff: dict[int, set[int]] = defaultdict(set)
     for person in record.people.values():
         if person.active and person.role == Role.MUNICIPAL and person.municipality_id:
@@ -332,11 +342,11 @@ def invites_behind(record: Record) -> list[Finding]:
     return found
 
 
-def _sequence(row: Notification) -> int:
+def _sequence(row: Sent) -> int:
     return int(row.payload["sequence"])
 
 
-def _sequence_order(row: SupportSession, rows: list[Notification]) -> list[Finding]:
+def _sequence_order(row: SupportSession, rows: list[Sent]) -> list[Finding]:
     """SEQUENCE never falls from one queued invite to the next nor runs ahead of the
     session's, and one SEQUENCE says one thing (calendars keep the first they see)."""
     found = []
@@ -366,7 +376,7 @@ def _sequence_order(row: SupportSession, rows: list[Notification]) -> list[Findi
 def _coverage(
     record: Record,
     row: SupportSession,
-    rows: list[Notification],
+    rows: list[Sent],
     staff: dict[int, set[int]],
     requesters: dict[int | None, int | None],
 ) -> list[Finding]:
@@ -398,7 +408,7 @@ def _coverage(
     return found
 
 
-def _stale(row: SupportSession, current: list[Notification]) -> list[Finding]:
+def _stale(row: SupportSession, current: list[Sent]) -> list[Finding]:
     """The latest invite says the session's time (a move without a new SEQUENCE leaves
     calendars at the old one)."""
     for sent in current:

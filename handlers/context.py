@@ -31,6 +31,12 @@ class Plan:
         return int(getattr(self, f"{kind.removesuffix('_meeting')}_minutes"))
 
 
+NO_REPLY = "noreply@dxdesk.invalid"
+"""The invites' ORGANIZER while no DXDESK_MAIL_FROM is set: under .invalid (RFC 2606), so
+no calendar's reply can reach a mailbox anyone reads or someone else's machine (as
+dxdesk@localhost would); e-mail is refused at start-up until a real address is set."""
+
+
 @dataclass(frozen=True)
 class Rules:
     language: str = "ja"
@@ -43,7 +49,19 @@ class Rules:
     escalate_after_days: int = 3  # business days a log may be missing before the prefecture hears
     checkin_every_days: int = 10  # business days between check-ins on an open issue
     public_url: str = "http://localhost:3000"  # where people reach `serve` (calendar feeds)
-    organizer_email: str = "dxdesk@localhost"  # invites' ORGANIZER (DX Desk): DXDESK_MAIL_FROM
+    # DXDESK_PUBLIC_URL only when it was set: the base of the desk's sign-in links, which
+    # must not point a colleague's browser at a guessed localhost (None: refused, worded)
+    desk_url: str | None = None
+    organizer_email: str = NO_REPLY  # invites' ORGANIZER (DX Desk): DXDESK_MAIL_FROM
+    # 宛先 and 提出者 printed on every document (DXDESK_ADDRESSEE / DXDESK_SUBMITTER);
+    # empty: the catalog's default in the reader's language (doc.addressee / doc.submitter).
+    addressee: str = ""
+    submitter: str = ""
+    # files attached to a log or minutes (storage.attachments): each at most this many
+    # bytes, this many per log; kept in the database, or in this directory when set
+    attachment_max_bytes: int = 10 * 1024 * 1024
+    attachment_max_files: int = 5
+    attachment_dir: str | None = None
     plan: Plan = field(default_factory=Plan)
 
 

@@ -15,7 +15,7 @@ from sqlmodel import Session
 
 from handlers import calendar, logs, quotas, reminders
 from handlers.clock import TOKYO
-from handlers.common import municipality_name
+from handlers.common import more_items, municipality_name, where_all
 from handlers.context import Context
 from handlers.i18n import format_day, format_when, join, t
 from handlers.reply import Field, Fields, ListItem, ListView, Reply, Text
@@ -25,7 +25,10 @@ from storage import outbox, requests, sessions
 from storage.models import Audience, SessionKind, SessionStatus, SupportSession
 
 KIND = "digest.weekly"
-SHOWN = 15  # items per section; the rest is counted
+SHOWN = 6
+"""Items per section; the rest is counted in a last line (「ほか N 件」 and where to see them
+all), never cut silently. Six keeps the whole digest within one Slack message (50 blocks:
+five sections of a header, six items and that line, with the title, pace and warnings)."""
 
 
 def week_start(day: date) -> date:
@@ -73,6 +76,7 @@ def render(ctx: Context, session: Session, language: str, payload: dict[str, Any
     done = quotas.figures(ctx, session, start=last_start, end=this_start)
     ahead = quotas.figures(ctx, session, start=this_start, end=this_end)
     names = Names(session)
+    see_all = where_all(lang, ctx.rules.desk_url)
     blocks: list[Any] = [
         Text(
             t(
@@ -83,32 +87,40 @@ def render(ctx: Context, session: Session, language: str, payload: dict[str, Any
             ),
             "heading",
         ),
-        _sessions(session, names, lang, "digest.last_week", held, sum(r.held for r in done)),
+        _sessions(
+            session, names, lang, "digest.last_week", held, see_all, sum(r.held for r in done)
+        ),
         ListView(
             t(lang, "digest.decisions"),
-            tuple(
-                ListItem(
-                    t(
-                        lang,
-                        "digest.decision",
-                        number=r.number,
-                        municipality=municipality_name(session, r.municipality_id),
-                        state=t(lang, f"state.{r.state}"),
+            (
+                *(
+                    ListItem(
+                        t(
+                            lang,
+                            "digest.decision",
+                            number=r.number,
+                            municipality=municipality_name(session, r.municipality_id),
+                            state=t(lang, f"state.{r.state}"),
+                        )
                     )
-                )
-                for r in decided[:SHOWN]
+                    for r in decided[:SHOWN]
+                ),
+                *more_items(lang, len(decided), see_all, SHOWN),
             ),
             empty_text=t(lang, "digest.none"),
         ),
-        _sessions(session, names, lang, "digest.missing_logs", missing),
+        _sessions(session, names, lang, "digest.missing_logs", missing, see_all),
         ListView(
             t(lang, "digest.open_issues", count=len(issues)),
-            tuple(
-                ListItem(
-                    f"{municipality_name(session, i.municipality_id)}: {i.content}"
-                    f" ({t(lang, f'issue.status.{i.status}')})"
-                )
-                for i in issues[:SHOWN]
+            (
+                *(
+                    ListItem(
+                        f"{municipality_name(session, i.municipality_id)}: {i.content}"
+                        f" ({t(lang, f'issue.status.{i.status}')})"
+                    )
+                    for i in issues[:SHOWN]
+                ),
+                *more_items(lang, len(issues), see_all, SHOWN),
             ),
             empty_text=t(lang, "digest.none"),
         ),
@@ -118,6 +130,7 @@ def render(ctx: Context, session: Session, language: str, payload: dict[str, Any
             lang,
             "digest.next_week",
             coming,
+            see_all,
             sum(r.held + r.booked for r in ahead),
         ),
         Fields(
@@ -152,6 +165,7 @@ def _sessions(
     lang: str,
     title: str,
     rows: list[SupportSession],
+    see_all: str,
     count: int | None = None,
 ) -> ListView:
     """The rows listed; the title's `count` (the rows by default) comes from
@@ -175,8 +189,9 @@ def _sessions(
         )
         for s in shown
     )
-    more = len(rows) - SHOWN
     title_text = t(lang, title, count=len(rows) if count is None else count)
-    if more > 0:
-        title_text += " " + t(lang, "digest.more", count=more)
-    return ListView(title_text, items, empty_text=t(lang, "digest.none"))
+    return ListView(
+        title_text,
+        (*items, *more_items(lang, len(rows), see_all, SHOWN)),
+        empty_text=t(lang, "digest.none"),
+    )

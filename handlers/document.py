@@ -15,7 +15,11 @@ from typing import ClassVar, Literal
 # The documents and formats there are (the chat form, the command line and `build` use
 # these; kept here, free of heavy imports, so the command line can name them cheaply).
 KINDS = ("plan", "log", "minutes", "final", "casebook")
-FORMATS = ("docx", "html")
+FORMATS = ("docx", "html", "pdf")
+# What else the report form and command hand out: the workbook of tables (Excel) and the
+# submission bundle (one zip of every document); each has exactly one format.
+EXPORTS = {"workbook": "xlsx", "bundle": "zip"}
+DATE_STYLES = ("era", "iso")  # how the workbook writes dates: 令和8年6月10日 or 2026-06-10
 
 ParagraphStyle = Literal["plain", "note", "empty"]
 
@@ -64,12 +68,15 @@ class Document:
     subtitle: str
     issued: str  # "作成日 令和8年12月1日"
     blocks: tuple[Block, ...]
-    font: str = ""
+    font: str = ""  # 明朝: the body
     generated_at: datetime | None = None  # the Word file's created/modified time
+    heading_font: str = ""  # ゴシック: the title and headings
+    addressee: str = ""  # 宛先, e.g. 熊本県知事 様 (configuration: DXDESK_ADDRESSEE)
+    submitter: str = ""  # 提出者: the contractor and its representative (DXDESK_SUBMITTER)
 
     def text(self) -> str:
         """Every word of the document, for tests and search."""
-        parts = [self.title, self.subtitle, self.issued]
+        parts = [self.title, self.subtitle, self.issued, self.addressee, self.submitter]
         for block in self.blocks:
             if isinstance(block, Heading | Paragraph):
                 parts.append(block.text)

@@ -13,12 +13,13 @@ from dataclasses import dataclass
 from datetime import date, time
 from typing import Any
 
-from handlers import calendar
+from handlers import calendar, text_rules
 from handlers.actor import Actor
 from handlers.context import Context, Rules
 from handlers.errors import Invalid, Refused
 from handlers.i18n import format_day, t
-from handlers.reply import Choice, Form, Input, InputKind
+from handlers.reply import Choice, Form, Input, InputKind, Upload
+from storage import attachments
 
 MAX_DATES = 5
 DATE_PATTERN = re.compile(r"^(\d{4})[-/年](\d{1,2})[-/月](\d{1,2})日?$")
@@ -285,6 +286,8 @@ def _clean(
 ) -> Any:
     if field.kind in ("multiselect", "dates"):
         items = _items(raw)
+        if field.kind == "dates":
+            items = [text_rules.normalise_number_text(item) for item in items]
         if not items:
             if field.required:
                 raise _FieldError("error.required")
@@ -296,7 +299,9 @@ def _clean(
             return sorted(dict.fromkeys(days))
         return [_choice(field, item, language, dynamic) for item in dict.fromkeys(items)]
 
-    text = _text(raw)
+    if field.kind == "file":
+        return _files(raw, rules)
+    text = _edge(field, _text(raw))
     if not text:
         if field.required:
             raise _FieldError("error.required")
@@ -312,6 +317,87 @@ def _clean(
     if field.kind == "number":
         return _number(field, text)
     return text
+
+
+def _edge(field: FieldSpec, text: str) -> str:
+    """The typed text as the field takes it (see handlers.text_rules): full-width dates,
+    times and numbers made ASCII; a single-line field refuses invisible and control
+    characters; long text has them removed (NUL too, so both databases store the same)."""
+    if field.kind in ("date", "time", "number"):
+        return text_rules.normalise_number_text(text)
+    if field.kind == "textarea":
+        return text_rules.clean_long_text(text).strip()
+    if field.kind == "text" and (char := text_rules.forbidden_in_line(text)):
+        raise _FieldError("error.bad_character", char=char)
+    return text
+
+
+def _files(raw: Any, rules: Rules) -> list[attachments.NewFile | Upload]:
+    """The attached files, checked: how many (rules.attachment_max_files), each one's
+    size (rules.attachment_max_bytes) and type (storage.attachments.sniff). Anything
+    but an `Upload` (a name typed where a file was expected) is a file not attached. A
+    deferred upload is checked by its name and declared size and comes back as it is: its
+    bytes are checked when they arrive (`file_errors`)."""
+    items = list(raw) if isinstance(raw, list | tuple) else [raw] if raw else []
+    if len(items) > rules.attachment_max_files:
+        raise _FieldError("error.too_many_files", maximum=rules.attachment_max_files)
+    return [_file(item, rules) for item in items]
+
+
+def _file(item: Any, rules: Rules) -> attachments.NewFile | Upload:
+    if not isinstance(item, Upload) or item.failed:
+        name = item.name if isinstance(item, Upload) else str(item)
+        raise _FieldError("error.file_unreadable", name=name[:60])
+    name = attachments.safe_name(item.name)
+    if max(item.size, len(item.content)) > rules.attachment_max_bytes:
+        raise _FieldError(
+            "error.file_too_big",
+            name=name[:60],
+            size=_size(max(item.size, len(item.content))),
+            maximum=_size(rules.attachment_max_bytes),
+        )
+    if item.deferred:
+        if item.size <= 0:
+            raise _FieldError("error.file_empty", name=name[:60])
+        if attachments.extension(name) not in attachments.TYPES:
+            raise _FieldError("error.file_type", name=name[:60])
+        return item
+    if not item.content:
+        raise _FieldError("error.file_empty", name=name[:60])
+    media_type = attachments.sniff(name, item.content)
+    if media_type is None:
+        raise _FieldError("error.file_type", name=name[:60])
+    return attachments.NewFile(name, media_type, item.content)
+
+
+def file_errors(
+    language: str, uploads: Sequence[Upload], rules: Rules, *, room: int
+) -> tuple[list[attachments.NewFile], list[str]]:
+    """Files attached after the form (handlers.logs.attach_files), each checked alone by
+    the form's own rules: the good ones (at most `room` of them, the files the record may
+    still take) and a message for each one refused, worded as next to the form's field."""
+    label = t(language, "field.files")
+    good: list[attachments.NewFile] = []
+    errors: list[str] = []
+    for upload in uploads:
+        try:
+            if len(good) >= room:
+                raise _FieldError("error.too_many_files", maximum=rules.attachment_max_files)
+            checked = _file(upload, rules)
+        except _FieldError as error:
+            errors.append(t(language, error.key, field=label, **error.params))
+            continue
+        assert isinstance(checked, attachments.NewFile)  # bytes in hand: nothing deferred
+        good.append(checked)
+    return good, errors
+
+
+def _size(size: int) -> str:
+    """10MB, 10.5MB, 512KB: a limit below a megabyte must not read as 0MB."""
+    for unit, scale in (("MB", 1024 * 1024), ("KB", 1024)):
+        if size >= scale:
+            return f"{size / scale:.1f}".removesuffix(".0") + unit
+    return f"{size}B"
 
 
 def _choice(field: FieldSpec, text: str, language: str, dynamic: Choices | None) -> str:
@@ -356,7 +442,7 @@ def _time(text: str) -> time:
 
 def _number(field: FieldSpec, text: str) -> int:
     try:
-        number = int(text)
+        number = int(text.replace(",", ""))  # 1,000 as written; NFKC made １，０００ that
     except ValueError:
         raise _FieldError("error.bad_number", value=text[:20]) from None
     if (field.minimum is not None and number < field.minimum) or (

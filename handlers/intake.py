@@ -9,7 +9,7 @@ from typing import Any
 
 from sqlmodel import Session
 
-from handlers import forms, payloads, policy, scheduling, workflow
+from handlers import forms, invites, payloads, policy, scheduling, workflow
 from handlers.actor import Actor
 from handlers.calendar import fiscal_year
 from handlers.common import (
@@ -475,14 +475,19 @@ def cancel(ctx: Context, actor: Actor, ref: str, values: dict[str, Any]) -> Repl
             action="request.cancel",
             detail=clean["reason"],
         )
-        for booked in sessions.listing(session, request_id=request_id):
-            scheduling.withdraw(session, booked, actor_id=actor.id, now=now, reason=clean["reason"])
-        notify(
+        # its sessions' cancellations: one notice per person, however many there were
+        with invites.batched(session, f"request.cancel:{request_id}", now):
+            for booked in sessions.listing(session, request_id=request_id):
+                scheduling.withdraw(
+                    session, booked, actor_id=actor.id, now=now, reason=clean["reason"]
+                )
+        notify(  # not to whoever cancelled it: the reply tells them (one message, not two)
             session,
             key=f"request.cancelled:{request_id}",
             person_ids=[
-                *requester_ids(request),
-                *requests.consultant_ids(session, request_id),
+                p
+                for p in (*requester_ids(request), *requests.consultant_ids(session, request_id))
+                if p != actor.id
             ],
             message="notice.cancelled",
             params={"number": request.number},

@@ -12,6 +12,17 @@ change: the consultants, the requester, the municipalities' staff and whoever bo
 (a requester who picks a slot books it). That address itself is never an attendee and
 is never mailed.
 
+One action that touches many sessions (a season plan confirmed, a request with several
+sessions cancelled) runs inside `batched`: each person then gets ONE notice listing their
+sessions, carrying ONE .ics with a VEVENT per session (each with its own UID and
+SEQUENCE, exactly as its single invite would say) and an offer to subscribe to their
+private feed instead — not one message per session. A batched row keeps each session's
+single payload under `sessions`; `entries_of` reads either shape.
+
+Invites ask for no reply (RSVP=FALSE): nobody reads the organizer's mailbox, so a decline
+sent from a calendar would be lost. Each session notice carries 出席できません /
+日程変更を相談 buttons instead (handlers/attendance.py).
+
 An invite says what was true when it was queued: `queue_invites` words the invite's
 content (`InviteData`, without the organizer) into each row when the session is booked,
 moved or cancelled, and `invite_file` builds the .ics from that snapshot whenever the row
@@ -24,7 +35,10 @@ whatever books, moves or cancels a session, in the same transaction, after it ha
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+import hashlib
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from functools import cache
 from typing import Any, Literal
@@ -32,9 +46,11 @@ from typing import Any, Literal
 from icalendar import Calendar, Event, Timezone, vCalAddress
 from sqlmodel import Session
 
+from handlers import payloads, preferences
 from handlers.clock import TOKYO
 from handlers.i18n import LANGUAGES, format_when, join, t
 from handlers.reply import File
+from handlers.text_rules import printable, printable_line
 from storage import outbox, people, requests, sessions
 from storage.models import Mode, Person, Request, Role, SessionKind, SessionStatus, SupportSession
 
@@ -116,7 +132,7 @@ def new_calendar(method: Method | None = None, *, name: str | None = None) -> Ca
     if method:
         calendar.add("method", method)
     if name:
-        calendar.add("x-wr-calname", name)
+        calendar.add("x-wr-calname", printable(name))
         calendar.add("x-wr-timezone", "Asia/Tokyo")
     return calendar
 
@@ -142,27 +158,32 @@ def session_event(data: InviteData, now: datetime, *, cancelled: bool = False) -
     event.add("dtend", data.ends_at.astimezone(TOKYO))
     event.add("sequence", data.sequence)
     event.add("status", "CANCELLED" if cancelled else data.status)
-    event.add("summary", data.summary)
-    event.add("description", data.description)
+    # icalendar escapes TEXT values (, ; \\ and line breaks) and parameters (RFC 6868
+    # carets) itself, but passes control characters through, fails on a lone surrogate
+    # and refuses CR/LF in a URI: stored text (old rows too) is made printable first.
+    event.add("summary", printable(data.summary))
+    event.add("description", printable(data.description))
     event.add("transp", "OPAQUE")
     if data.location:
-        event.add("location", data.location)
+        event.add("location", printable(data.location))
     if data.meeting_url:
-        event.add("url", data.meeting_url)
+        event.add("url", printable_line(data.meeting_url))
     if data.organizer is not None:
         event.add("organizer", _address(data.organizer))
     for party in data.attendees:
         address = _address(party)
         address.params["role"] = party.role
         address.params["partstat"] = "NEEDS-ACTION"
-        address.params["rsvp"] = "TRUE"
+        # no reply is read (the organizer's mailbox is nobody's): answers come through
+        # the notice's buttons, so calendars are told not to offer one
+        address.params["rsvp"] = "FALSE"
         event.add("attendee", address)
     return event
 
 
 def _address(party: Party) -> vCalAddress:
-    address = vCalAddress(f"mailto:{party.email}")
-    address.params["cn"] = party.name
+    address = vCalAddress(f"mailto:{printable_line(party.email)}")
+    address.params["cn"] = printable_line(party.name)
     return address
 
 
@@ -350,7 +371,8 @@ def queue_invites(
 ) -> None:
     """Queue this session's invite for every attendee: a chat notice carrying the .ics
     and, for those with an e-mail address, an e-mail. Keys name the session, SEQUENCE,
-    method, person and channel, so queueing twice queues once.
+    method, person and channel, so queueing twice queues once. Inside `batched` the
+    notices are gathered instead, and each person gets one for the whole action.
 
     Each row carries the invite's content as it is now (`invite`: `InviteData` by
     language, worded in the recipient's language, or in every language while they have
@@ -372,6 +394,7 @@ def queue_invites(
                 worded[lang] = data.to_payload()
         return {lang: worded[lang] for lang in languages}
 
+    gathering: Batch | None = db_session.info.get(BATCH)
     for person, _role in attendees:
         language = person.language or "ja"
         if language not in wheres:
@@ -385,25 +408,157 @@ def queue_invites(
             },
             "action": None,
             "ref": None,
+            "buttons": answer_buttons(session_id) if method == "REQUEST" else None,
             "session_id": session_id,
             "sequence": sequence,
             "method": method,
             "stamp": now.isoformat(),
             "invite": snapshot(languages_of(person)),
         }
-        channels = [(CHAT_KIND, "chat")]
-        if person.email:
-            channels.append((EMAIL_KIND, "email"))
-        for kind, channel in channels:
-            outbox.enqueue(
+        if gathering is not None:
+            gathering.add(person, payload)
+        else:
+            _enqueue(
                 db_session,
-                key=f"invite:{session_id}:{sequence}:{method}:{person.id}:{channel}",
-                kind=kind,
-                person_id=person.id or 0,
-                payload=payload,
-                due_at=now,
-                now=now,
+                person,
+                f"invite:{session_id}:{sequence}:{method}:{person.id}",
+                payload,
+                now,
             )
+
+
+def answer_buttons(session_id: int) -> list[list[str]]:
+    """出席できません / 日程変更を相談 on a session's notice (handlers/attendance.py),
+    as `notify`'s [action, label key, value] triples."""
+    ref = payloads.encode(id=session_id)
+    return [
+        ["attendance.decline", "button.attendance.decline", ref],
+        ["attendance.change", "button.attendance.change", ref],
+    ]
+
+
+def _enqueue(
+    db_session: Session, person: Person, key: str, payload: dict[str, Any], now: datetime
+) -> None:
+    """The chat notice and the e-mail, as the person chose (preferences.invite_channels:
+    e-mail only for someone with an address, none when they follow their feed only):
+    `key` + channel."""
+    kinds = {"chat": CHAT_KIND, "email": EMAIL_KIND}
+    for kind, channel in ((kinds[c], c) for c in preferences.invite_channels(person)):
+        outbox.enqueue(
+            db_session,
+            key=f"{key}:{channel}",
+            kind=kind,
+            person_id=person.id or 0,
+            payload=payload,
+            due_at=now,
+            now=now,
+        )
+
+
+# -- one notice per person for an action that touches many sessions ----------------------
+
+BATCH = "invites.batch"  # the key of the gathering `Batch` in a transaction's `info`
+SHOWN = 15
+"""Sessions a batched notice lists in its text; the rest are counted (「ほか N 件」) and
+are all in its .ics."""
+
+
+@dataclass
+class Batch:
+    """The invites one action queued, gathered per person (in order of first notice) and
+    per session (a session queued twice in one action keeps its latest invite)."""
+
+    key: str
+    people: dict[int, Person] = field(default_factory=dict)
+    notices: dict[int, dict[int, dict[str, Any]]] = field(default_factory=dict)
+
+    def add(self, person: Person, payload: dict[str, Any]) -> None:
+        person_id = person.id or 0
+        self.people[person_id] = person
+        self.notices.setdefault(person_id, {})[int(payload["session_id"])] = payload
+
+
+@contextmanager
+def batched(db_session: Session, key: str, now: datetime) -> Iterator[None]:
+    """Gather every invite queued inside (in this transaction) and, on leaving without
+    an error, queue one notice per person and method for the whole action: a person with
+    a single session gets that session's ordinary invite. `key` names the action once
+    (e.g. "plan.confirm:12"); rows are keyed by it, so a retried action queues nothing
+    more. Nested inside another batch, the outer one gathers."""
+    if BATCH in db_session.info:
+        yield
+        return
+    batch = Batch(key)
+    db_session.info[BATCH] = batch
+    try:
+        yield
+    finally:
+        del db_session.info[BATCH]
+    for person_id, by_session in batch.notices.items():
+        _queue_gathered(db_session, batch, batch.people[person_id], list(by_session.values()), now)
+
+
+def _queue_gathered(
+    db_session: Session,
+    batch: Batch,
+    person: Person,
+    entries: list[dict[str, Any]],
+    now: datetime,
+) -> None:
+    if len(entries) == 1:
+        (entry,) = entries
+        key = f"invite:{entry['session_id']}:{entry['sequence']}:{entry['method']}:{person.id}"
+        _enqueue(db_session, person, key, entry, now)
+        return
+    by_method: dict[str, list[dict[str, Any]]] = {}
+    for entry in sorted(entries, key=lambda e: datetime.fromisoformat(e["params"]["when"])):
+        by_method.setdefault(entry["method"], []).append(entry)
+    for method, group in by_method.items():  # one .ics has one METHOD (RFC 5546)
+        payload = {
+            "message": f"invite.notice.batch.{batch_variant(method, group)}",
+            "params": {"count": len(group)},
+            "method": method,
+            "stamp": now.isoformat(),
+            "sessions": [_bare(entry) for entry in group],
+            "action": None,
+            "ref": None,
+            "buttons": [
+                ["calendar.feed", "button.subscribe_feed", ""],
+                *(
+                    [["attendance.list", "button.attendance.list", ""]]
+                    if method == "REQUEST"
+                    else []
+                ),
+            ],
+        }
+        _enqueue(db_session, person, f"invites:{batch.key}:{method}:{person.id}", payload, now)
+
+
+def _bare(entry: dict[str, Any]) -> dict[str, Any]:
+    """A session's single invite as an entry of a batched one (its buttons are the
+    batch's, not its own)."""
+    return {k: v for k, v in entry.items() if k not in ("buttons", "action", "ref")}
+
+
+def batch_variant(method: str, group: list[dict[str, Any]]) -> str:
+    if method == "CANCEL":
+        return "cancel"
+    return "update" if any(int(e["sequence"]) > 0 for e in group) else "request"
+
+
+def entries_of(payload: dict[str, Any]) -> list[dict[str, Any]]:
+    """The sessions an invite row is about, each as its single invite's payload (with
+    session_id, sequence, method, stamp and the worded `invite`): a batched row's
+    `sessions`, or the row itself."""
+    return list(payload["sessions"]) if "sessions" in payload else [payload]
+
+
+def subject_key(payload: dict[str, Any]) -> str:
+    """The catalog key of an invite e-mail's subject."""
+    if "sessions" in payload:
+        return f"mail.subject.batch.{batch_variant(payload['method'], payload['sessions'])}"
+    return SUBJECTS[variant(payload["method"], int(payload["sequence"]))]
 
 
 def languages_of(person: Person) -> tuple[str, ...]:
@@ -415,7 +570,13 @@ def languages_of(person: Person) -> tuple[str, ...]:
 
 
 def file_name(payload: dict[str, Any]) -> str:
+    """`dxdesk-<session>-<sequence>.ics`, or for a batch its session count and a digest
+    of which sessions at which SEQUENCE (the same batch, the same name)."""
     suffix = "-cancel" if payload.get("method") == "CANCEL" else ""
+    if "sessions" in payload:
+        which = ",".join(f"{e['session_id']}.{e['sequence']}" for e in payload["sessions"])
+        digest = hashlib.sha256(which.encode()).hexdigest()[:10]
+        return f"dxdesk-{len(payload['sessions'])}-sessions-{digest}{suffix}.ics"
     return f"dxdesk-{payload['session_id']}-{payload['sequence']}{suffix}.ics"
 
 
@@ -442,9 +603,14 @@ def invite_file(
     now: datetime,
     organizer_email: str,
 ) -> File:
-    """The .ics an invite row carries, as a reply block: built from the row's snapshot,
-    from the service at `organizer_email`."""
+    """The .ics an invite row carries, as a reply block: built from the row's snapshot
+    (one VEVENT per session of a batched row), from the service at `organizer_email`.
+    For a single session these are `build_invite`'s bytes."""
     method: Method = "CANCEL" if payload.get("method") == "CANCEL" else "REQUEST"
-    data, stamp = snapshot_of(db_session, payload, language, now)
-    content = build_invite(addressed(data, organizer_email), method, stamp)
+    calendar = new_calendar(method)
+    for entry in entries_of(payload):
+        data, stamp = snapshot_of(db_session, entry, language, now)
+        event = session_event(addressed(data, organizer_email), stamp, cancelled=method == "CANCEL")
+        calendar.add_component(event)
+    content = to_bytes(calendar)
     return File(file_name(payload), content, f"text/calendar; method={method}; charset=UTF-8")

@@ -8,9 +8,10 @@ Filing a BPR log can mark the engagement's next step(s) done in its sessions."""
 from __future__ import annotations
 
 import re
+from datetime import timedelta
 from typing import Any
 
-from sqlmodel import Session
+from sqlmodel import Session, col, select
 
 from handlers import forms, payloads, policy, reminders, workflow
 from handlers.actor import Actor
@@ -32,9 +33,10 @@ from handlers.reply import (
     ListView,
     Reply,
     Text,
+    Upload,
 )
 from handlers.report_data import session_where
-from storage import audit, engagements, logs, people, requests, sessions
+from storage import attachments, audit, engagements, logs, people, requests, sessions
 from storage.engagements import MAX_STEP_SESSIONS
 from storage.models import (
     EngagementStep,
@@ -61,7 +63,7 @@ WORK_LOG = FormSpec(
         FieldSpec("response", "textarea", max_length=LONG),
         FieldSpec("issues", "textarea", required=False, max_length=LONG, hint=True),
         FieldSpec("next_plan", "textarea", required=False, max_length=1000),
-        FieldSpec("attachments", "textarea", required=False, max_length=LONG, hint=True),
+        FieldSpec("files", "file", required=False, hint=True),
     ),
 )
 MINUTES = FormSpec(
@@ -71,6 +73,7 @@ MINUTES = FormSpec(
         FieldSpec("office_day", "select"),
         FieldSpec("attendees_text", max_length=500),
         FieldSpec("body", "textarea", max_length=10_000),
+        FieldSpec("files", "file", required=False, hint=True),
     ),
 )
 LOGGED_KINDS = (SessionKind.BPR, SessionKind.CONSULTATION)
@@ -302,12 +305,13 @@ def file_log(ctx: Context, actor: Actor, values: dict[str, Any]) -> Reply:
                 summary=clean["summary"],
                 response=clean["response"],
                 next_plan=clean.get("next_plan"),
-                attachments=_lines(clean.get("attachments")),
                 filed_at=now,
             ),
             session_ids,
             attendees,
         )
+        files, later = _now_and_later(clean["files"])
+        _attach(ctx, session, actor, files, log_id=log.id)
         municipality_ids: list[int] = []
         for row in live:
             sessions.mark_held(session, row, now)
@@ -344,12 +348,150 @@ def file_log(ctx: Context, actor: Actor, values: dict[str, Any]) -> Reply:
                 "sessions": session_ids,
                 "issues": len(found),
                 "steps": [step.number for step, _ in steps],
+                "files": [f.filename for f in files],
+                **({"files_later": later} if later else {}),
             },
         )
     text = t(lang, "log.filed", count=len(session_ids), issues=len(found))
     if steps:
         text += t(lang, "log.steps_done", steps=join(lang, (str(step.number) for step, _ in steps)))
     return Reply((Text(text, "success"),), data={"log_id": log.id, "steps": len(steps)})
+
+
+def _attach(
+    ctx: Context,
+    session: Session,
+    actor: Actor,
+    files: list[attachments.NewFile],
+    *,
+    log_id: int | None = None,
+    minutes_id: int | None = None,
+) -> None:
+    """The checked files of the form (handlers.forms), stored with the log or minutes in
+    the same transaction: a refused or failed filing stores none of them."""
+    if files:
+        attachments.add(
+            session,
+            files,
+            by=actor.id,
+            at=ctx.clock.now(),
+            log_id=log_id,
+            minutes_id=minutes_id,
+            directory=ctx.rules.attachment_dir,
+        )
+
+
+def _now_and_later(
+    checked: list[attachments.NewFile | Upload],
+) -> tuple[list[attachments.NewFile], list[str]]:
+    """The form's files to store now, and the names of those the adapter downloads after
+    answering (deferred uploads, checked by name and size: see `attach_files`)."""
+    files = [f for f in checked if isinstance(f, attachments.NewFile)]
+    later = [attachments.safe_name(f.name) for f in checked if isinstance(f, Upload)]
+    return files, later
+
+
+ATTACH_WITHIN = timedelta(days=7)
+"""Files sent without naming a log (a Teams chat) go to the sender's latest log or
+minutes filed this recently; older papers are not guessed at."""
+
+
+@intent("log.attach")
+def attach_files(
+    ctx: Context,
+    actor: Actor,
+    uploads: list[Upload],
+    *,
+    log_id: int | None = None,
+    minutes_id: int | None = None,
+) -> Reply:
+    """Files attached after the paper was filed: the deferred files of a Slack form,
+    downloaded after its ack, to the log or minutes it filed; files a consultant sends
+    to the bot in their Teams chat (Adaptive Cards have no file input), to their latest
+    log or minutes (`ATTACH_WITHIN`). Each file is checked alone by the form's rules:
+    the good ones are stored, each refused one is named with why; the reply says which
+    paper they went to, so a file sent for the wrong one is noticed."""
+    lang = actor.language
+    with ctx.db.transaction() as session:
+        paper = _attach_target(ctx, session, actor, log_id, minutes_id)
+        paper_log = paper.id if isinstance(paper, WorkLog) else None
+        paper_minutes = paper.id if isinstance(paper, Minutes) else None
+        had = attachments.for_logs(session, [paper_log] if paper_log else [])
+        had += attachments.for_minutes(session, [paper_minutes] if paper_minutes else [])
+        room = max(0, ctx.rules.attachment_max_files - len(had))
+        files, errors = forms.file_errors(lang, uploads, ctx.rules, room=room)
+        _attach(ctx, session, actor, files, log_id=paper_log, minutes_id=paper_minutes)
+        label = _paper_label(session, lang, paper)
+        audit.record(
+            session,
+            at=ctx.clock.now(),
+            actor_id=actor.id,
+            action="log.attach",
+            target_type="work_log" if paper_log else "minutes",
+            target_id=paper.id,
+            after={"files": [f.filename for f in files], "refused": len(errors)},
+        )
+    blocks: list[Text] = []
+    if files:
+        names = join(lang, (t(lang, "log.attached_name", name=f.filename) for f in files))
+        blocks.append(Text(t(lang, "log.attached", paper=label, names=names), "success"))
+    blocks += [Text(error, "error") for error in errors]
+    if errors:
+        blocks.append(Text(t(lang, "log.attach_again", paper=label), "muted"))
+    return Reply(
+        tuple(blocks),
+        ok=bool(files),
+        data={"attached": [f.filename for f in files], "refused": len(errors), "paper": label},
+    )
+
+
+def _attach_target(
+    ctx: Context,
+    session: Session,
+    actor: Actor,
+    log_id: int | None,
+    minutes_id: int | None,
+) -> WorkLog | Minutes:
+    """The named log or minutes, which must be the actor's own; none named: the actor's
+    latest filed within `ATTACH_WITHIN`. Locked: two deliveries count the room once."""
+    if log_id is None and minutes_id is None:
+        policy.require(actor, "log.file")
+        since = ctx.clock.now() - ATTACH_WITHIN
+        latest: list[WorkLog | Minutes] = []
+        for table in (WorkLog, Minutes):
+            row = session.exec(
+                select(table)
+                .where(table.author_id == actor.id, col(table.filed_at) >= since)
+                .order_by(col(table.filed_at).desc(), col(table.id).desc())
+                .limit(1)
+                .with_for_update()
+            ).first()
+            if row is not None:
+                latest.append(row)
+        if not latest:
+            raise Refused("refusal.attach_nothing", days=ATTACH_WITHIN.days)
+        return max(latest, key=lambda row: row.filed_at)
+    table = WorkLog if log_id is not None else Minutes
+    wanted = log_id if log_id is not None else minutes_id
+    policy.require(actor, "log.file" if table is WorkLog else "minutes.file")
+    found = session.exec(select(table).where(table.id == wanted).with_for_update()).first()
+    if found is None or found.author_id != actor.id:
+        raise Refused(
+            "refusal.attach_not_yours",
+            target_type="work_log" if table is WorkLog else "minutes",
+            target_id=wanted,
+        )
+    return found
+
+
+def _paper_label(session: Session, language: str, paper: WorkLog | Minutes) -> str:
+    """業務日報（7月6日(月) 10:00 相談 宇土市）: the paper by its first session."""
+    if isinstance(paper, WorkLog):
+        key, session_ids = "log.paper.log", logs.session_ids(session, paper.id or 0)
+    else:
+        key, session_ids = "log.paper.minutes", [paper.session_id]
+    row = sessions.get(session, session_ids[0]) if session_ids else None
+    return t(language, key, session=_session_label(session, language, row) if row else "-")
 
 
 def _close_request(session: Session, request_id: int, now: Any, actor_id: int) -> None:
@@ -398,7 +540,7 @@ def file_minutes(ctx: Context, actor: Actor, values: dict[str, Any]) -> Reply:
         if logs.minutes_for(session, session_id):
             raise Refused("refusal.minutes_exist", target_type="session", target_id=session_id)
         now = ctx.clock.now()
-        logs.add_minutes(
+        minutes = logs.add_minutes(
             session,
             Minutes(
                 session_id=session_id,
@@ -408,6 +550,8 @@ def file_minutes(ctx: Context, actor: Actor, values: dict[str, Any]) -> Reply:
                 filed_at=now,
             ),
         )
+        files, later = _now_and_later(clean["files"])
+        _attach(ctx, session, actor, files, minutes_id=minutes.id)
         row = sessions.get(session, session_id, lock=True)
         assert row is not None
         sessions.mark_held(session, row, now)
@@ -419,9 +563,14 @@ def file_minutes(ctx: Context, actor: Actor, values: dict[str, Any]) -> Reply:
             action="minutes.file",
             target_type="session",
             target_id=session_id,
+            after={
+                "files": [f.filename for f in files],
+                **({"files_later": later} if later else {}),
+            },
         )
     return Reply(
-        (Text(t(actor.language, "minutes.filed"), "success"),), data={"session_id": session_id}
+        (Text(t(actor.language, "minutes.filed"), "success"),),
+        data={"session_id": session_id, "minutes_id": minutes.id},
     )
 
 

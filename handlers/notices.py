@@ -12,12 +12,13 @@ from sqlmodel import Session
 from handlers import calendar, digest, invites, policy, reminders
 from handlers.actor import Actor
 from handlers.clock import TOKYO
+from handlers.common import notify
 from handlers.context import Context
 from handlers.core import intent
 from handlers.i18n import format_when, t
 from handlers.reply import Button, Buttons, File, ListItem, ListView, Reply, Text
 from storage import availability, outbox, people
-from storage.models import Notification, Person
+from storage.models import Audience, Notification, NotificationStatus, Person
 
 MAIL_KINDS = (invites.EMAIL_KIND,)
 """Rows the mail sender delivers; chat deliverers leave them alone."""
@@ -48,11 +49,26 @@ def params_of(language: str, payload: dict[str, Any]) -> dict[str, Any]:
         params["kind"] = t(language, f"choice.session_kind.{params['kind']}")
     if "when" in params:
         params["when"] = format_when(language, datetime.fromisoformat(params["when"]))
+    if "hint" in params:  # a catalog key (a failed notice's fix), worded for the reader
+        params["hint"] = t(language, params["hint"])
     return params
 
 
 def text_of(language: str, payload: dict[str, Any]) -> str:
-    return t(language, payload["message"], **params_of(language, payload))
+    """The notice in words; a batched invite lists its first sessions, one a line, and
+    counts the rest (「ほか N 件」, all of them in its .ics) — never a silent cut."""
+    text = t(language, payload["message"], **params_of(language, payload))
+    listed = payload.get("sessions") or []
+    if not listed:
+        return text
+    lines = [text, *(session_line(language, e) for e in listed[: invites.SHOWN])]
+    if len(listed) > invites.SHOWN:
+        lines.append(t(language, "invite.notice.batch.more", count=len(listed) - invites.SHOWN))
+    return "\n".join(lines)
+
+
+def session_line(language: str, entry: dict[str, Any]) -> str:
+    return t(language, "invite.notice.batch.line", **params_of(language, entry))
 
 
 def as_item(language: str, notification: Notification) -> ListItem:
@@ -99,6 +115,13 @@ def as_reply(language: str, notification: Notification, files: tuple[File, ...] 
     return Reply(tuple(blocks))
 
 
+def marked_resent(reply: Reply, language: str) -> Reply:
+    """A notice sent again without knowing whether it went out before (a sender died
+    mid-send and the platform cannot be asked): marked 再送 at the top, so a reader who
+    has it already can skip it."""
+    return Reply((Text(t(language, "notice.resent"), "muted"), *reply.blocks))
+
+
 def compose(
     ctx: Context,
     session: Session,
@@ -131,6 +154,7 @@ class Outgoing:
     maybe_sent: bool
     lease_until: datetime
     language: str
+    queued_at: datetime | None = None  # nothing of it can have gone out before this
 
 
 def claim(
@@ -192,6 +216,7 @@ def claim(
                     maybe_sent=claim.maybe_sent,
                     lease_until=claim.lease_until,
                     language=language,
+                    queued_at=row.created_at,
                 )
             )
     return out
@@ -239,7 +264,6 @@ def claim_mail(ctx: Context, limit: int = 50) -> list[Mail]:
             language = _language(ctx, person)
             payload = row.payload
             invite = invites.invite_file(session, payload, language, now, ctx.rules.organizer_email)
-            kind = invites.variant(payload["method"], int(payload["sequence"]))
             body = (
                 t(language, "mail.greeting", name=person.name),
                 text_of(language, payload),
@@ -250,7 +274,9 @@ def claim_mail(ctx: Context, limit: int = 50) -> list[Mail]:
                     notification_id=row.id or 0,
                     to_name=person.name,
                     to_email=person.email,
-                    subject=t(language, invites.SUBJECTS[kind], **params_of(language, payload)),
+                    subject=t(
+                        language, invites.subject_key(payload), **params_of(language, payload)
+                    ),
                     body="\n\n".join(body) + "\n",
                     ics=invite.content,
                     method=payload["method"],
@@ -278,15 +304,70 @@ def finish(
     sent: bool,
     lease_until: datetime | None = None,
     retry_after: timedelta | None = None,
+    reason: str | None = None,
+    permanent: bool = False,
+    throttled: bool = False,
+    maybe_sent: bool = True,
+    platform: str | None = None,
 ) -> bool:
-    """Record the outcome; False when our lease had run out and the row is another
-    sender's now (then nothing is changed)."""
+    """Record the outcome (see outbox.finish); False when our lease had run out and the
+    row is another sender's now (then nothing is changed). A row that ends `failed` is
+    told to the admins — once per reason and day, not per row (see tell_admins)."""
+    now = ctx.clock.now()
     with ctx.db.transaction() as session:
-        return outbox.finish(
+        ours = outbox.finish(
             session,
             notification_id,
             sent=sent,
-            now=ctx.clock.now(),
+            now=now,
             lease_until=lease_until,
             retry_after=retry_after,
+            reason=reason,
+            permanent=permanent,
+            throttled=throttled,
+            maybe_sent=maybe_sent,
+        )
+        row = outbox.get(session, notification_id) if ours and not sent else None
+        if row is not None and row.status == NotificationStatus.FAILED:
+            tell_admins(session, reason or "unknown", platform or "-", now)
+        return ours
+
+
+FAILED_KIND = "outbox.failed"
+FAILURE_HINTS = (
+    "missing_scope",
+    "not_in_channel",
+    "channel_not_found",
+    "is_archived",
+    "invalid_auth",
+    "account_inactive",
+    "token_revoked",
+    "invalid_app_credentials",  # Teams (bot/teams/proactive.py outcome_of)
+    "bot_blocked",
+    "conversation_not_found",
+)
+"""Reasons with a worded fix (catalog `outbox.reason.<reason>`); others get the generic."""
+
+
+def tell_admins(session: Session, reason: str, platform: str, now: datetime) -> None:
+    """One notice per reason and day to the admins (to the prefecture's channel when
+    there are none), worded with what to fix and how to resend: a hundred rows failing
+    for one missing scope make one notice. Its key makes it once; if it cannot be sent
+    either, its own failure has the same key and adds nothing."""
+    key = f"{FAILED_KIND}:{platform}:{reason}:{now.astimezone(TOKYO).date().isoformat()}"
+    hint = f"outbox.reason.{reason if reason in FAILURE_HINTS else 'other'}"
+    params = {"reason": reason, "platform": platform, "hint": hint}
+    message = "notice.outbox_failed"
+    admins = [p.id or 0 for p in people.listing(session, "admin")]
+    if admins:
+        notify(session, key=key, person_ids=admins, message=message, params=params, now=now)
+    else:
+        outbox.enqueue(
+            session,
+            key=key,
+            kind=FAILED_KIND,
+            payload={"message": message, "params": params},
+            due_at=now,
+            now=now,
+            audience=Audience.PREFECTURE,
         )

@@ -51,8 +51,16 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     "help.view": frozenset({MUNICIPAL, PREFECTURE, CONSULTANT, ADMIN}),
     "calendar.feed": frozenset({MUNICIPAL, PREFECTURE, CONSULTANT, ADMIN}),
     "calendar.revoke": frozenset({MUNICIPAL, PREFECTURE, CONSULTANT, ADMIN}),
+    "settings.manage": frozenset({MUNICIPAL, PREFECTURE, CONSULTANT, ADMIN}),
     "report.request": frozenset({PREFECTURE}),
     "casebook.search": frozenset({MUNICIPAL, PREFECTURE, CONSULTANT, ADMIN}),
+    "case.review": frozenset({PREFECTURE}),
+    # the desk's pages (issue #19); towns as in `require`, see handlers.desk_views
+    "desk.dashboard": frozenset({PREFECTURE, CONSULTANT, ADMIN}),
+    "desk.calendar": frozenset({MUNICIPAL, PREFECTURE, CONSULTANT, ADMIN}),
+    "desk.town": frozenset({MUNICIPAL, PREFECTURE, CONSULTANT, ADMIN}),
+    "desk.audit": frozenset({PREFECTURE, ADMIN}),
+    "desk.link": frozenset({MUNICIPAL, PREFECTURE, CONSULTANT, ADMIN}),
 }
 
 

@@ -12,7 +12,9 @@ from typing import Any, Literal
 
 TextStyle = Literal["plain", "heading", "success", "error", "muted"]
 ButtonStyle = Literal["default", "primary", "danger"]
-InputKind = Literal["text", "textarea", "select", "multiselect", "date", "dates", "time", "number"]
+InputKind = Literal[
+    "text", "textarea", "select", "multiselect", "date", "dates", "time", "number", "file"
+]
 
 
 @dataclass(frozen=True)
@@ -75,7 +77,12 @@ class Form:
     def with_errors(self, values: dict[str, Any], errors: dict[str, str]) -> Form:
         """The same form, refilled with what was typed and each field's error."""
         inputs = tuple(
-            replace(i, value=_as_value(values.get(i.name, i.value)), error=errors.get(i.name))
+            replace(
+                i,
+                # a file cannot be put back in a file field: it is attached again
+                value=None if i.kind == "file" else _as_value(values.get(i.name, i.value)),
+                error=errors.get(i.name),
+            )
             for i in self.inputs
         )
         return replace(self, inputs=inputs)
@@ -106,6 +113,26 @@ class File:
     name: str
     content: bytes
     mime: str
+
+
+@dataclass(frozen=True)
+class Upload:
+    """A file a person attached to a form (a `file` input), as the adapter fetched it:
+    Slack's files.info + url_private, a Teams attachment's downloadUrl, a path typed in
+    the terminal. `size` is the size the platform declared (or read); an adapter stops
+    reading past the limit, so `content` may be shorter. `failed`: it could not be
+    fetched at all. The handler checks type and size (handlers.forms).
+
+    `deferred`: only described so far (name and declared size; no bytes): the adapter
+    downloads it once the form is answered, when a download could outlast the platform's
+    deadline for that answer (Slack's 3-second ack), and attaches it to what the form
+    filed (handlers.logs.attach_files)."""
+
+    name: str
+    content: bytes
+    size: int
+    failed: bool = False
+    deferred: bool = False
 
 
 Block = Text | Fields | Buttons | Form | ListView | File

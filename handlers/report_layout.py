@@ -9,7 +9,9 @@ that says so rather than an error.
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import replace
 from datetime import date, datetime
+from unicodedata import east_asian_width
 
 from handlers.casebook import Case, load_practices
 from handlers.clock import TOKYO
@@ -24,6 +26,7 @@ from handlers.report_data import (
     PlanData,
     SessionRow,
 )
+from handlers.text_rules import printable
 from storage.models import SessionKind, StepStatus
 from storage.sessions import Tally
 
@@ -31,17 +34,35 @@ from storage.sessions import Tally
 def document(
     language: str, title: str, subtitle: str, now: datetime, blocks: list[Block]
 ) -> Document:
-    """Every document's frame: title, subtitle, 作成日 and font; `now` is the generation
-    time (printed as the issue date, and the Word file's created/modified time)."""
+    """Every document's frame: title, subtitle, 作成日 and fonts (明朝 body, ゴシック
+    headings); `now` is the generation time (printed as the issue date, and the files'
+    created time). 宛先 and 提出者 come from the configuration (`reports.addressed`).
+
+    Every text passes `printable` here, once for all writers (Word, HTML, PDF): stored
+    text may hold characters no XML or PDF writer accepts."""
     return Document(
         language=language,
-        title=title,
-        subtitle=subtitle,
+        title=printable(title),
+        subtitle=printable(subtitle),
         issued=t(language, "doc.issued", day=era_date(language, now)),
-        blocks=tuple(blocks),
+        blocks=tuple(_printable(b) for b in blocks),
         font=t(language, "doc.font"),
+        heading_font=t(language, "doc.font.heading"),
         generated_at=now,
     )
+
+
+def _printable(block: Block) -> Block:
+    if isinstance(block, Heading | Paragraph):
+        return replace(block, text=printable(block.text))
+    if isinstance(block, KeyValues):
+        return KeyValues(tuple((printable(k), printable(v)) for k, v in block.rows))
+    if isinstance(block, Table):
+        return Table(
+            tuple(printable(c) for c in block.header),
+            tuple(tuple(printable(c) for c in row) for row in block.rows),
+        )
+    return block
 
 
 def period_text(language: str, period: Period) -> str:
@@ -122,7 +143,6 @@ def plan_blocks(language: str, plan: PlanData, level: int = 2) -> list[Block]:
                 for s in plan.steps
             ),
         ),
-        Paragraph(t(lang, "doc.plan.planned_note"), "note"),
     ]
     return blocks
 
@@ -499,7 +519,6 @@ def casebook_document(language: str, cases: list[Case], now: datetime) -> Docume
         PageBreak(),
         Heading(t(lang, "casebook.practices"), 2),
         Paragraph(t(lang, "casebook.practices_note", retrieved=practices.retrieved), "note"),
-        Paragraph(practices.note, "note"),
         Table(
             (
                 t(lang, "doc.field.organisation"),
@@ -519,3 +538,65 @@ def casebook_document(language: str, cases: list[Case], now: datetime) -> Docume
 
 def case_month(language: str, case: Case) -> str:
     return era_month(language, case.when.astimezone(TOKYO).date())
+
+
+# -- column widths -------------------------------------------------------------------
+BODY_PT = 10.5  # the body text size of every writer
+UNIT_MM = BODY_PT * 25.4 / 72 / 2  # a half-width character of the body text, in mm
+TEXT_WIDTH_MM = 150.0  # A4 (210 mm) less the margins of `MARGINS_MM`
+MARGINS_MM = (35.0, 30.0, 30.0, 30.0)  # top, right, bottom, left: Word's Japanese default
+
+
+def text_units(text: str) -> int:
+    """Width of the longest line of `text` in half-width units (a kanji or kana is two),
+    as a Japanese reader sizes a column."""
+    return max(
+        (sum(2 if east_asian_width(c) in "WFA" else 1 for c in line) for line in text.split("\n")),
+        default=0,
+    )
+
+
+def column_widths(
+    header: tuple[str, ...] | None,
+    rows: tuple[tuple[str, ...], ...],
+    total: float,
+    unit: float = UNIT_MM,
+) -> list[float]:
+    """Widths in mm (summing to `total`; `unit`: mm of a half-width character) sized to
+    the content, for all three writers: each column wants its longest line (MAX_UNITS
+    at most) and its header; short columns (dates, counts, statuses) get what they want,
+    the long ones share the rest equally (water-filling), and room left over is spread
+    in proportion to what each wanted."""
+    columns = len(header) if header else len(rows[0]) if rows else 1
+    wanted = [0.0] * columns
+    for i in range(columns):
+        longest = max((text_units(row[i]) for row in rows if i < len(row)), default=0)
+        label = text_units(header[i]) if header else 0
+        wanted[i] = (max(MIN_UNITS, label, min(MAX_UNITS, longest)) + PADDING_UNITS) * unit
+    return fill_widths(wanted, total)
+
+
+MIN_UNITS = 4  # the narrowest column: two kanji
+MAX_UNITS = 60  # a longer line wraps anyway: no column asks for more
+PADDING_UNITS = 2  # the cell's inner margins
+
+
+def fill_widths(wanted: list[float], total: float) -> list[float]:
+    """Water-filling of `wanted` (any unit) into `total`."""
+    if sum(wanted) <= total:
+        scale = total / sum(wanted)
+        return [w * scale for w in wanted]
+    widths = [0.0] * len(wanted)
+    left, room = sorted(range(len(wanted)), key=lambda i: wanted[i]), total
+    while left:
+        share = room / len(left)
+        i = left[0]
+        if wanted[i] <= share:
+            widths[i] = wanted[i]
+            room -= wanted[i]
+            left.pop(0)
+        else:
+            for j in left:
+                widths[j] = share
+            break
+    return widths

@@ -1,10 +1,13 @@
 """R12/R13 from chat and the command line: build a document (支援計画書, 業務日報, 議事録,
-実績報告書, 相談事例集) as Word or HTML, and search the case book.
+実績報告書, 相談事例集) as Word, PDF or HTML, the workbook (集計表, Excel) or the
+submission bundle (提出書類一式, zip), and search the case book.
 
 `build` is the one entry point: gather (report_data / casebook) → lay out
-(report_layout) → write (report_html / report_docx). The chat intents wrap it in a form
-for the prefecture and return the file as a `File` block; the case book search is open
-to everyone, since its cases are anonymised.
+(report_layout) → address (`addressed`: 宛先 and 提出者 from the configuration) → write
+(report_docx / report_pdf / report_html); the workbook is report_xlsx's and the bundle
+handlers.bundle's (which calls back into this module for each document). The chat
+intents wrap it in a form for the prefecture and return the file as a `File` block; the
+case book search is open to everyone, since its cases are anonymised.
 
 What each document takes (`APPLIES`; anything else is refused, in chat on the field and
 on the command line with one line and exit 2, rather than silently ignored):
@@ -18,11 +21,17 @@ on the command line with one line and exit 2, rather than silently ignored):
   the report covers the contract period and is named by that period's fiscal year.
   It covers the whole prefecture: no municipality.
 - casebook: nothing; the case book is every anonymised case.
+- workbook: a period (all sessions and logs without one); dates as era text or ISO
+  (`dates`, which nothing else takes).
+- bundle: a period, completed with the contract's bounds like the final report.
+Documents are written as docx, pdf or html; the workbook only as xlsx and the bundle
+only as zip (`formats_of`): another format is refused, as an option that does not
+apply.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date
 from typing import Any, NoReturn
 
@@ -32,7 +41,7 @@ from handlers.casebook import gather_cases, search
 from handlers.common import municipality_choices
 from handlers.context import Context
 from handlers.core import intent
-from handlers.document import FORMATS, KINDS, Document
+from handlers.document import DATE_STYLES, EXPORTS, FORMATS, KINDS, Document
 from handlers.errors import Invalid
 from handlers.forms import FieldSpec, FormSpec
 from handlers.i18n import t
@@ -56,6 +65,9 @@ from handlers.report_layout import (
     plan_document,
     project_name,
 )
+from handlers.report_pdf import PDF_MIME, render_pdf
+from handlers.report_xlsx import XLSX_MIME, build_workbook
+from handlers.text_rules import printable
 from storage import audit, people
 
 APPLIES = {
@@ -64,18 +76,29 @@ APPLIES = {
     "minutes": frozenset({"period"}),
     "final": frozenset({"period"}),
     "casebook": frozenset(),
+    "workbook": frozenset({"period", "dates"}),
+    "bundle": frozenset({"period"}),
 }
-MIME = {"docx": DOCX_MIME, "html": "text/html; charset=utf-8"}
+MIME = {
+    "docx": DOCX_MIME,
+    "html": "text/html; charset=utf-8",
+    "pdf": PDF_MIME,
+    "xlsx": XLSX_MIME,
+    "zip": "application/zip",
+}
+ALL_KINDS = (*KINDS, *EXPORTS)
+ALL_FORMATS = (*FORMATS, *dict.fromkeys(EXPORTS.values()))
 
 REPORT = FormSpec(
     "report.request",
     "form.report.title",
     (
-        FieldSpec("report_document", "select", choices=KINDS),
+        FieldSpec("report_document", "select", choices=ALL_KINDS),
         FieldSpec("municipality", "select", required=False),
         FieldSpec("report_from", "date", required=False),
         FieldSpec("report_to", "date", required=False),
-        FieldSpec("report_format", "select", choices=FORMATS),
+        FieldSpec("report_format", "select", required=False, choices=ALL_FORMATS),
+        FieldSpec("report_dates", "select", required=False, choices=DATE_STYLES),
     ),
     submit="button.report",
 )
@@ -89,9 +112,24 @@ CASEBOOK = FormSpec(
 
 @dataclass(frozen=True)
 class Built:
-    document: Document
+    document: Document | None  # None for the workbook and the bundle
     file: File
     empty: bool
+
+
+def formats_of(kind: str) -> tuple[str, ...]:
+    """The formats `kind` is written in; the first is its default."""
+    return (EXPORTS[kind],) if kind in EXPORTS else FORMATS
+
+
+def addressed(ctx: Context, language: str, document: Document) -> Document:
+    """宛先 and 提出者 from the configuration (DXDESK_ADDRESSEE / DXDESK_SUBMITTER), else
+    the catalog's wording in the reader's language."""
+    return replace(
+        document,
+        addressee=printable(ctx.rules.addressee) or t(language, "doc.addressee"),
+        submitter=printable(ctx.rules.submitter) or t(language, "doc.submitter"),
+    )
 
 
 def not_applicable(
@@ -99,22 +137,24 @@ def not_applicable(
     municipality_id: int | None = None,
     period: Period | None = None,
     log_ids: list[int] | None = None,
+    dates: str | None = None,
 ) -> list[str]:
     """The options given that `kind` does not take (see APPLIES): municipality, period,
-    log. With log numbers, a log takes neither municipality nor period."""
+    log, dates. With log numbers, a log takes neither municipality nor period."""
     given = {
         "municipality": municipality_id is not None,
         "period": period is not None and (period.start or period.end) is not None,
         "log": bool(log_ids),
+        "dates": bool(dates),
     }
     allowed = APPLIES[kind] - ({"municipality", "period"} if log_ids else set())
     return [option for option, present in given.items() if present and option not in allowed]
 
 
 def report_period(ctx: Context, kind: str, period: Period) -> Period:
-    """The final report always covers a bounded period: a missing bound is the
-    contract's (ctx.rules.contract_start / contract_end)."""
-    if kind != "final":
+    """The final report and the bundle always cover a bounded period: a missing bound is
+    the contract's (ctx.rules.contract_start / contract_end)."""
+    if kind not in ("final", "bundle"):
         return period
     return Period(period.start or ctx.rules.contract_start, period.end or ctx.rules.contract_end)
 
@@ -128,7 +168,8 @@ def document_for(
     progress: Progress = quiet,
     log_ids: list[int] | None = None,
 ) -> tuple[Document, bool]:
-    """The document and whether its selection was empty (it then says so itself)."""
+    """The document, addressed, and whether its selection was empty (it then says so
+    itself)."""
     document, empty, _ = _document_and_place(
         ctx, kind, language, period, municipality_id, progress, log_ids
     )
@@ -146,6 +187,21 @@ def _document_and_place(
 ) -> tuple[Document, bool, str | None]:
     """`document_for`, with the name of `municipality_id` as it read it (None when
     unknown, and for the final report, which takes no municipality)."""
+    document, empty, place = _laid_out(
+        ctx, kind, language, period, municipality_id, progress, log_ids
+    )
+    return addressed(ctx, language, document), empty, place
+
+
+def _laid_out(
+    ctx: Context,
+    kind: str,
+    language: str,
+    period: Period,
+    municipality_id: int | None,
+    progress: Progress,
+    log_ids: list[int] | None,
+) -> tuple[Document, bool, str | None]:
     now = ctx.clock.now()
     if kind == "final":
         period = report_period(ctx, kind, period)
@@ -178,8 +234,11 @@ def file_name(language: str, kind: str, fmt: str, suffix: str = "") -> str:
     return f"{base}_{suffix}.{fmt}" if suffix else f"{base}.{fmt}"
 
 
+WRITERS = {"docx": render_docx, "html": render_html, "pdf": render_pdf}
+
+
 def render(document: Document, fmt: str) -> bytes:
-    return render_docx(document) if fmt == "docx" else render_html(document)
+    return WRITERS[fmt](document)
 
 
 def build(
@@ -191,14 +250,18 @@ def build(
     municipality_id: int | None = None,
     progress: Progress = quiet,
     log_ids: list[int] | None = None,
+    dates: str | None = None,
 ) -> Built:
-    """`log_ids`: exact 業務日報 numbers (kind log only). Options that `kind` does not take
-    are a programming error here: the chat form and the command line refuse them first."""
-    if kind not in KINDS or fmt not in FORMATS:
+    """`log_ids`: exact 業務日報 numbers (kind log only); `dates`: era or iso (the workbook
+    only). Options that `kind` does not take are a programming error here: the chat form
+    and the command line refuse them first."""
+    if kind not in ALL_KINDS or fmt not in formats_of(kind):
         raise ValueError(f"unknown document {kind!r} or format {fmt!r}")
     period = period or Period()
-    if refused := not_applicable(kind, municipality_id, period, log_ids):
+    if refused := not_applicable(kind, municipality_id, period, log_ids, dates):
         raise ValueError(f"{kind} does not take {refused}")
+    if kind in EXPORTS:
+        return _export(ctx, kind, language, period, progress, dates or "era")
     document, empty, place = _document_and_place(
         ctx, kind, language, period, municipality_id, progress, log_ids
     )
@@ -214,13 +277,30 @@ def build(
     return Built(document, File(file_name(language, kind, fmt, suffix), content, MIME[fmt]), empty)
 
 
+def _export(
+    ctx: Context, kind: str, language: str, period: Period, progress: Progress, dates: str
+) -> Built:
+    """The workbook or the bundle (imported here: the bundle builds its documents
+    through this module)."""
+    fmt = EXPORTS[kind]
+    period = report_period(ctx, kind, period)
+    if kind == "workbook":
+        content = build_workbook(ctx, language, period, dates, ctx.rules.submitter)
+    else:
+        from handlers.bundle import build_bundle
+
+        content = build_bundle(ctx, language, period, progress)
+    suffix = "-".join(d.strftime("%Y%m%d") for d in (period.start, period.end) if d)
+    return Built(None, File(file_name(language, kind, fmt, suffix), content, MIME[fmt]), False)
+
+
 # -- chat --------------------------------------------------------------------------
 @intent("report.form")
 def report_form(ctx: Context, actor: Actor, ref: str = "") -> Reply:
     policy.require(actor, "report.request")
     with ctx.db.transaction() as session:
         choices = {"municipality": municipality_choices(session)}
-    values = {"report_document": "final", "report_format": "docx"}
+    values = {"report_document": "final"}  # the format: the document's first (Word)
     return Reply((forms.build(REPORT, actor.language, values=values, choices=choices),))
 
 
@@ -234,25 +314,14 @@ def request_report(ctx: Context, actor: Actor, values: dict[str, Any]) -> Reply:
     clean = forms.check(ctx, actor, REPORT, values, choices=choices)
     start: date | None = clean.get("report_from")
     end: date | None = clean.get("report_to")
-    if start and end and start > end:
-        message = t(lang, "report.error.range")
-        raise_invalid(lang, values, choices, {"report_to": message})
     municipality = int(clean["municipality"]) if clean.get("municipality") else None
     kind = clean["report_document"]
-    refused = not_applicable(kind, municipality, Period(start, end))
-    if refused:
-        document = t(lang, f"doc.title.{kind}")
-        message = t(lang, "report.error.not_applicable", document=document)
-        fields = {"municipality": "municipality", "period": "report_from"}
-        raise_invalid(lang, values, choices, {fields[o]: message for o in refused})
-    built = build(
-        ctx,
-        clean["report_document"],
-        clean["report_format"],
-        lang,
-        Period(start, end),
-        municipality,
-    )
+    fmt = clean.get("report_format") or formats_of(kind)[0]
+    dates = clean.get("report_dates") or None
+    errors = _request_errors(lang, kind, fmt, municipality, Period(start, end), dates)
+    if errors:
+        raise_invalid(lang, values, choices, errors)
+    built = build(ctx, kind, fmt, lang, Period(start, end), municipality, dates=dates)
     with ctx.db.transaction() as session:
         audit.record(
             session,
@@ -261,13 +330,41 @@ def request_report(ctx: Context, actor: Actor, values: dict[str, Any]) -> Reply:
             action="report.request",
             target_type="document",
             target_id=clean["report_document"],
-            after={"file": built.file.name, "format": clean["report_format"]},
+            after={"file": built.file.name, "format": fmt},
         )
     key = "report.ready_empty" if built.empty else "report.ready"
     return Reply(
         (Text(t(lang, key, name=built.file.name), "success"), built.file),
         data={"file": built.file.name, "empty": built.empty},
     )
+
+
+def _request_errors(
+    language: str,
+    kind: str,
+    fmt: str,
+    municipality: int | None,
+    period: Period,
+    dates: str | None,
+) -> dict[str, str]:
+    """Every field error of a report request at once: a reversed period, options the
+    document does not take, a format it is not written in."""
+    errors: dict[str, str] = {}
+    if period.start and period.end and period.start > period.end:
+        errors["report_to"] = t(language, "report.error.range")
+    document = t(language, f"choice.report_document.{kind}")
+    message = t(language, "report.error.not_applicable", document=document)
+    fields = {"municipality": "municipality", "period": "report_from", "dates": "report_dates"}
+    for option in not_applicable(kind, municipality, period, dates=dates):
+        errors.setdefault(fields[option], message)
+    if fmt not in formats_of(kind):
+        errors["report_format"] = t(
+            language,
+            "report.error.format_of",
+            document=document,
+            formats=", ".join(t(language, f"choice.report_format.{f}") for f in formats_of(kind)),
+        )
+    return errors
 
 
 def raise_invalid(
@@ -291,7 +388,8 @@ def casebook_search(ctx: Context, actor: Actor, values: dict[str, Any]) -> Reply
     clean = forms.check(ctx, actor, CASEBOOK, values)
     words = clean["casebook_words"]
     with ctx.db.transaction() as session:
-        hits = search(session, lang, words)
+        # published cases, and the reader's own town's (#18: the prefecture publishes)
+        hits = search(session, lang, words, shown_to=actor.municipality_id)
     items = tuple(
         ListItem(
             title=hit.title,

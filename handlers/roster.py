@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from handlers import forms, policy
+from handlers import forms, policy, signin
 from handlers.actor import Actor
 from handlers.common import municipality_choices
 from handlers.context import Context
@@ -12,7 +12,7 @@ from handlers.core import intent
 from handlers.errors import Invalid, Refused
 from handlers.forms import FieldSpec, FormSpec
 from handlers.i18n import t
-from handlers.reply import Reply, Text
+from handlers.reply import Choice, Form, Reply, Text
 from storage import audit, people
 from storage.models import Person, Role
 
@@ -178,7 +178,13 @@ def link_by_email(ctx: Context, platform: str, platform_user_id: str, email: str
 
 
 def link_account(
-    ctx: Context, person_id: int, platform: str, platform_user_id: str, *, force: bool = False
+    ctx: Context,
+    person_id: int,
+    platform: str,
+    platform_user_id: str,
+    *,
+    force: bool = False,
+    actor_id: int | None = None,
 ) -> None:
     """Link a chat account to a person (the admin's `roster link`). An account already
     linked to someone else is refused unless `force`: moving it changes who that chat
@@ -196,10 +202,223 @@ def link_account(
         audit.record(
             session,
             at=ctx.clock.now(),
-            actor_id=None,
+            actor_id=actor_id,
             action="roster.link",
             target_type="person",
             target_id=person_id,
             before={"person_id": current.id if current else None},
             after={"person_id": person_id, "platform": platform},
         )
+
+
+# -- the desk's roster page: edit, deactivate, link and merge --------------------------
+PLATFORMS = ("slack", "teams")
+EDIT = FormSpec(
+    "roster.edit",
+    "form.roster_edit.title",
+    (
+        FieldSpec("person", "select"),
+        FieldSpec("name", required=False, max_length=100),
+        FieldSpec("email", required=False, max_length=200),
+        FieldSpec("title", required=False, max_length=100),
+        FieldSpec("department", required=False, max_length=100),
+        FieldSpec("approver", "select", required=False, choices=("yes", "no")),
+        FieldSpec("lead", "select", required=False, choices=("yes", "no")),
+    ),
+    submit="button.save",
+)
+DEACTIVATE = FormSpec(
+    "roster.deactivate",
+    "form.roster_deactivate.title",
+    (FieldSpec("person", "select"), FieldSpec("roster_active", "select", choices=("no", "yes"))),
+    submit="button.save",
+)
+LINK = FormSpec(
+    "roster.link",
+    "form.roster_link.title",
+    (
+        FieldSpec("person", "select"),
+        FieldSpec("platform", "select", choices=PLATFORMS),
+        FieldSpec("platform_user_id", max_length=200),
+    ),
+    submit="button.link",
+)
+MERGE = FormSpec(
+    "roster.merge",
+    "form.roster_merge.title",
+    (FieldSpec("person", "select"), FieldSpec("duplicate", "select")),
+    submit="button.merge",
+)
+EDITED = ("name", "email", "title", "department", "is_approver", "is_lead", "active")
+
+
+def person_choices(session: Any) -> list[Choice]:
+    return [
+        Choice(str(p.id), p.name if p.active else f"{p.name} (-)")
+        for p in people.listing_all(session)
+    ]
+
+
+def desk_forms(session: Any, language: str) -> tuple[Form, ...]:
+    """The roster page's forms: add, edit, deactivate, link, merge."""
+    who = person_choices(session)
+    choices = {"municipality": municipality_choices(session), "person": who, "duplicate": who}
+    return tuple(
+        forms.build(spec, language, choices=choices)
+        for spec in (PERSON, EDIT, DEACTIVATE, LINK, MERGE)
+    )
+
+
+def _person(session: Any, form: forms.Submission, name: str = "person") -> Person | None:
+    if not form.has(name):
+        return None
+    return people.get(session, int(form.clean[name]))
+
+
+@intent("roster.edit")
+def edit(ctx: Context, actor: Actor, values: dict[str, Any]) -> Reply:
+    """Change a person's name, address, title, department or flags; what is left blank
+    stays. A role or town changes by adding the person anew and merging."""
+    policy.require(actor, "roster.manage")
+    lang = actor.language
+    with ctx.db.transaction() as session:
+        choices = {"person": person_choices(session)}
+        form = forms.Submission(ctx, actor, EDIT, values, choices=choices)
+        person = _person(session, form)
+        if person is not None:
+            email = form.clean.get("email")
+            if email and any(p.id != person.id for p in people.find(session, email)):
+                form.fail("email", "error.duplicate")
+            if form.clean.get("approver") == "yes" and person.role != Role.PREFECTURE:
+                form.fail("approver", "error.roster_flag_role")
+            if form.clean.get("lead") == "yes" and person.role != Role.CONSULTANT:
+                form.fail("lead", "error.roster_flag_role")
+            if form.clean.get("department") and person.role != Role.MUNICIPAL:
+                form.fail("department", "error.only_municipal")
+        clean = form.done()
+        assert person is not None
+        before = audit.snapshot(person, *EDITED)
+        for name in ("name", "email", "title", "department"):
+            if clean.get(name):
+                setattr(person, name, clean[name])
+        if clean.get("approver"):
+            person.is_approver = clean["approver"] == "yes"
+        if clean.get("lead"):
+            person.is_lead = clean["lead"] == "yes"
+        session.add(person)
+        session.flush()
+        audit.record(
+            session,
+            at=ctx.clock.now(),
+            actor_id=actor.id,
+            action="roster.edit",
+            target_type="person",
+            target_id=person.id,
+            before=before,
+            after=audit.snapshot(person, *EDITED),
+        )
+    return Reply(
+        (Text(t(lang, "roster.edited", name=person.name), "success"),),
+        data={"person_id": person.id},
+    )
+
+
+@intent("roster.deactivate")
+def deactivate(ctx: Context, actor: Actor, values: dict[str, Any]) -> Reply:
+    """Deactivate a person (they can no longer act or be notified; their record stays),
+    or activate them again. Nobody deactivates themselves."""
+    policy.require(actor, "roster.manage")
+    lang = actor.language
+    with ctx.db.transaction() as session:
+        form = forms.Submission(
+            ctx, actor, DEACTIVATE, values, choices={"person": person_choices(session)}
+        )
+        person = _person(session, form)
+        active = form.clean.get("roster_active") == "yes"
+        if person is not None and person.id == actor.id and not active:
+            form.fail("person", "error.roster_self")
+        form.done()
+        assert person is not None
+        before = audit.snapshot(person, "active")
+        person.active = active
+        session.add(person)
+        if not active:  # their desk sessions end now, not at their next page
+            signin.end_sessions(session, person.id or 0, ctx.clock.now())
+        audit.record(
+            session,
+            at=ctx.clock.now(),
+            actor_id=actor.id,
+            action="roster.deactivate" if not active else "roster.activate",
+            target_type="person",
+            target_id=person.id,
+            before=before,
+            after={"active": active},
+        )
+    key = "roster.activated" if active else "roster.deactivated"
+    return Reply((Text(t(lang, key, name=person.name), "success"),), data={"person_id": person.id})
+
+
+@intent("roster.link")
+def link(ctx: Context, actor: Actor, values: dict[str, Any]) -> Reply:
+    """Link a chat account to a person (as `roster link` does); an account linked to
+    someone else is refused next to its field."""
+    policy.require(actor, "roster.manage")
+    lang = actor.language
+    with ctx.db.transaction() as session:
+        form = forms.Submission(
+            ctx, actor, LINK, values, choices={"person": person_choices(session)}
+        )
+    clean = form.done()
+    person_id = int(clean["person"])
+    try:
+        link_account(
+            ctx, person_id, clean["platform"], clean["platform_user_id"], actor_id=actor.id
+        )
+    except Refused as refusal:
+        refusal.field = "platform_user_id"
+        with form.refusals():
+            raise refusal from None
+    return Reply(
+        (Text(t(lang, "roster.linked", platform=clean["platform"]), "success"),),
+        data={"person_id": person_id},
+    )
+
+
+@intent("roster.merge")
+def merge(ctx: Context, actor: Actor, values: dict[str, Any]) -> Reply:
+    """Merge a duplicate person into the one kept: their sessions, requests, logs, chat
+    accounts and the rest move over (`storage.people.merge`), the duplicate is
+    deactivated; the audit log keeps who did what under the duplicate's id."""
+    policy.require(actor, "roster.manage")
+    lang = actor.language
+    with ctx.db.transaction() as session:
+        who = person_choices(session)
+        form = forms.Submission(
+            ctx, actor, MERGE, values, choices={"person": who, "duplicate": who}
+        )
+        keep, drop = _person(session, form), _person(session, form, "duplicate")
+        if keep is not None and drop is not None:
+            if keep.id == drop.id:
+                form.fail("duplicate", "error.roster_same_person")
+            elif (keep.role, keep.municipality_id) != (drop.role, drop.municipality_id):
+                form.fail("duplicate", "error.roster_merge_role")
+        form.done()
+        assert keep is not None and drop is not None and keep.id and drop.id
+        moved = people.merge(session, keep.id, drop.id)
+        drop.active = False
+        session.add(drop)
+        signin.end_sessions(session, drop.id, ctx.clock.now())
+        audit.record(
+            session,
+            at=ctx.clock.now(),
+            actor_id=actor.id,
+            action="roster.merge",
+            target_type="person",
+            target_id=keep.id,
+            before={"duplicate": drop.id},
+            after=moved,
+        )
+    return Reply(
+        (Text(t(lang, "roster.merged", name=keep.name, duplicate=drop.name), "success"),),
+        data={"person_id": keep.id, "moved": moved},
+    )

@@ -11,8 +11,10 @@ from typing import Any
 
 from handlers import (
     approval,
+    attendance,
     availability,
     bpr,
+    casebook,
     checkins,
     feeds,
     help,
@@ -22,6 +24,7 @@ from handlers import (
     menu,
     notices,
     payloads,
+    preferences,
     quotas,
     reminders,
     reports,
@@ -29,6 +32,7 @@ from handlers import (
     roster,
     scheduling,
     season,
+    signin,
     slots,
 )
 from handlers.actor import Actor
@@ -89,9 +93,17 @@ BUTTONS: dict[str, Handler] = {
     "calendar.feed": feeds.show,
     "calendar.revoke": feeds.revoke,
     "invite.file": feeds.invite_file,
+    "attendance.decline": attendance.decline,
+    "attendance.change": attendance.change,
+    "attendance.list": attendance.listing,
     "roster.form": roster.add_form,
     "report.form": reports.report_form,
     "casebook.form": reports.casebook_form,
+    "case.review": casebook.review,
+    "case.publish": casebook.publish,
+    "case.withhold": casebook.withhold,
+    "desk.link": signin.link,
+    "settings.form": preferences.settings_form,
 }
 
 # Forms without a target: called as f(ctx, actor, values).
@@ -107,6 +119,7 @@ FORMS: dict[str, Handler] = {
     "roster.add": roster.add,
     "report.request": reports.request_report,
     "casebook.search": reports.casebook_search,
+    "settings.set": preferences.set_settings,
 }
 
 # Forms about a record named by their context: called as f(ctx, actor, context, values).
@@ -162,7 +175,7 @@ def _unknown(ctx: Context, actor: Actor, action: str, refusal: Refused | None = 
 def command(ctx: Context, actor: Actor, words: str) -> Reply:
     """What a typed command asks for, the same on every platform (Slack's `/dx …`, a
     message to the bot on Teams): 相談 (or nothing), 申込, 状況, 事例 <言葉>, カレンダー,
-    and help for anything else. Each language's words are understood."""
+    ダッシュボード, 設定, and help for anything else. Each language's words are understood."""
     first, rest = [*words.split(maxsplit=1), "", ""][:2]
     rest = rest.strip()
 
@@ -179,6 +192,10 @@ def command(ctx: Context, actor: Actor, words: str) -> Reply:
         return press(ctx, actor, "request.form", payloads.encode(kind="bpr_application"))
     if means("feed.command"):  # the private URL: answered to them only
         return press(ctx, actor, "calendar.feed")
+    if means("command.desk"):  # a one-time sign-in link: answered to them only too
+        return press(ctx, actor, "desk.link")
+    if means("settings.command"):  # their own language and how invites reach them
+        return press(ctx, actor, "settings.form")
     if means("command.status"):
         return Reply.joined(press(ctx, actor, "request.list"), press(ctx, actor, "session.list"))
     return press(ctx, actor, "help")

@@ -28,8 +28,10 @@ from handlers.actor import Actor
 from handlers.clock import TOKYO
 from handlers.common import (
     consultant_choices,
+    more_items,
     municipality_choices,
     municipality_name,
+    where_all,
 )
 from handlers.context import Context, Rules
 from handlers.core import intent
@@ -230,7 +232,7 @@ def results_meeting_refusal(
                 "primary",
             ),
         )
-        if _may_change(ctx, actor, other)
+        if may_change(ctx, actor, other)
         else ()
     )
     return Refused(
@@ -567,13 +569,13 @@ def upcoming(ctx: Context, actor: Actor, ref: str = "") -> Reply:
     lang = actor.language
     now = ctx.clock.now()
     with ctx.db.transaction() as session:
-        rows = sessions.listing(
+        every = sessions.listing(
             session,
             start=now - timedelta(hours=12),
             consultant_id=actor.id if actor.role == Role.CONSULTANT else None,
             municipality_id=actor.municipality_id if actor.role == Role.MUNICIPAL else None,
-            limit=20,
         )
+        rows = every[:UPCOMING_SHOWN]
         ids = [s.id or 0 for s in rows]
         places = sessions.municipalities_of_sessions(session, ids)
         teams = sessions.consultants_of_sessions(session, ids)
@@ -603,9 +605,21 @@ def upcoming(ctx: Context, actor: Actor, ref: str = "") -> Reply:
             )
             for s in rows
         )
+    more = more_items(lang, len(every), where_all(lang, ctx.rules.desk_url), shown=UPCOMING_SHOWN)
     return Reply(
-        (ListView(t(lang, "list.sessions.title"), items, 1, 1, t(lang, "list.sessions.empty")),)
+        (
+            ListView(
+                t(lang, "list.sessions.title"),
+                (*items, *more),
+                1,
+                1,
+                t(lang, "list.sessions.empty"),
+            ),
+        )
     )
+
+
+UPCOMING_SHOWN = 20  # the rest is counted (「ほか N 件」), with where to see them all
 
 
 MOVE = FormSpec(
@@ -941,7 +955,7 @@ def revise(
     invites.queue_invites(session, booked, method, now)  # everyone concerned hears of it
 
 
-def _may_change(ctx: Context, actor: Actor, booked: SupportSession) -> bool:
+def may_change(ctx: Context, actor: Actor, booked: SupportSession) -> bool:
     """Whether to offer the buttons; pressing them checks again (`_changeable`)."""
     if not policy.allowed(actor, "session.change") or booked.starts_at <= ctx.clock.now():
         return False
@@ -957,7 +971,7 @@ def change_buttons(
     """The buttons a person may press on one of their sessions (pressing checks again)."""
     ref = payloads.encode(id=booked.id)
     buttons = []
-    if _may_change(ctx, actor, booked):
+    if may_change(ctx, actor, booked):
         buttons += [
             Button("session.move.form", t(actor.language, "button.move"), ref),
             Button(

@@ -15,11 +15,11 @@ from typing import Any
 
 from sqlmodel import Session
 
-from handlers import diary, payloads, planner, policy
+from handlers import diary, invites, payloads, planner, policy
 from handlers.actor import Actor
 from handlers.approval import assign_team, check_reassignable
 from handlers.clock import TOKYO
-from handlers.common import PAGE_SIZE, municipality_name, pages
+from handlers.common import PAGE_SIZE, municipality_name, notify, pages
 from handlers.context import Context
 from handlers.core import intent
 from handlers.errors import Refused
@@ -214,6 +214,7 @@ def balance(ctx: Context, actor: Actor, ref: str) -> Reply:
         if not proposal:
             raise Refused("refusal.plan_no_proposal", target_type="season_plan", target_id=plan_id)
         now = ctx.clock.now()
+        told: dict[int, list[str]] = {}  # newcomer → the requests they joined
         joining: dict[int, set[int]] = {}
         for engagement_id, consultant_id in proposal:
             joining.setdefault(int(engagement_id), set()).add(int(consultant_id))
@@ -226,7 +227,21 @@ def balance(ctx: Context, actor: Actor, ref: str) -> Reply:
             )
             check_reassignable(request)
             team = requests.consultant_ids(session, request.id or 0)
-            assign_team(session, actor, request, sorted({*team, *added}), now)
+            town = municipality_name(session, request.municipality_id)
+            for joined in assign_team(
+                session, actor, request, sorted({*team, *added}), now, tell=False
+            ):
+                told.setdefault(joined, []).append(f"{request.number}({town})")
+        for person_id, joined_requests in told.items():  # one notice each, for all of them
+            notify(
+                session,
+                key=f"plan.balance:{plan_id}",
+                person_ids=[person_id],
+                message="notice.assigned_many",
+                params={"count": len(joined_requests), "requests": " / ".join(joined_requests)},
+                now=now,
+                action="request.list",
+            )
         fresh = _new_draft(session, ctx, actor, now)
     return view(ctx, actor, payloads.encode(id=fresh.id))
 
@@ -452,29 +467,31 @@ def confirm(ctx: Context, actor: Actor, ref: str) -> Reply:
             else {}
         )
         travel = diary.travel_table(session)
-        for row in rows:
-            results = row.kind == SessionKind.RESULTS_MEETING
-            booked = reserve(
-                session,
-                ctx,
-                actor,
-                Slot(
-                    kind=SessionKind(row.kind),
-                    starts_at=row.starts_at,
-                    ends_at=row.ends_at,
-                    mode=Mode(row.mode),
-                    municipality_ids=tuple(everyone if results else row.municipality_ids),
-                    consultant_ids=tuple(row.consultant_ids),
-                    place=default_place(
-                        session, SessionKind(row.kind), Mode(row.mode), row.municipality_ids
+        # one notice per person for the whole plan, with one .ics of their sessions
+        with invites.batched(session, f"plan.confirm:{plan_id}", ctx.clock.now()):
+            for row in rows:
+                results = row.kind == SessionKind.RESULTS_MEETING
+                booked = reserve(
+                    session,
+                    ctx,
+                    actor,
+                    Slot(
+                        kind=SessionKind(row.kind),
+                        starts_at=row.starts_at,
+                        ends_at=row.ends_at,
+                        mode=Mode(row.mode),
+                        municipality_ids=tuple(everyone if results else row.municipality_ids),
+                        consultant_ids=tuple(row.consultant_ids),
+                        place=default_place(
+                            session, SessionKind(row.kind), Mode(row.mode), row.municipality_ids
+                        ),
+                        engagement_id=row.engagement_id,
                     ),
-                    engagement_id=row.engagement_id,
-                ),
-                diaries=diaries,
-                travel=travel,
-            )
-            row.session_id = booked.id
-            session.add(row)
+                    diaries=diaries,
+                    travel=travel,
+                )
+                row.session_id = booked.id
+                session.add(row)
         _decide(session, plan, PlanStatus.CONFIRMED, actor, ctx.clock.now(), {"booked": len(rows)})
     return Reply(
         (Text(t(lang, "plan.confirmed", count=len(rows)), "success"),),

@@ -32,7 +32,15 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
         )
         _serialise_sqlite_writers(engine)
         return engine
-    return create_engine(parsed, pool_pre_ping=True, hide_parameters=True, **kwargs)
+    # A network cut that drops packets would otherwise hang each request until TCP gives
+    # up; after 5 s the caller gets the short "try again" answer instead (bot/outage.py).
+    return create_engine(
+        parsed,
+        pool_pre_ping=True,
+        hide_parameters=True,
+        connect_args={"connect_timeout": 5},
+        **kwargs,
+    )
 
 
 def _serialise_sqlite_writers(engine: Engine) -> None:

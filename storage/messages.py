@@ -189,3 +189,14 @@ def first_time(session: Session, *, platform: str, event_id: str, now: datetime)
         .returning(col(InboundEvent.id))
     )
     return session.exec(statement).first() is not None  # type: ignore[call-overload]
+
+
+def forget(session: Session, *, platform: str, event_id: str) -> None:
+    """Undo `first_time` for an event whose handling failed or changed nothing (a form
+    sent back with field errors): the platform's retry, or the person's corrected
+    resubmission of the same view, is then handled instead of dropped."""
+    session.exec(
+        delete(InboundEvent)
+        .where(col(InboundEvent.platform) == platform)
+        .where(col(InboundEvent.event_id) == event_id)
+    )  # type: ignore[call-overload]

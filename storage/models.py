@@ -11,7 +11,17 @@ from datetime import date, datetime, time
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import JSON, CheckConstraint, Column, Text, UniqueConstraint
+from sqlalchemy import (
+    JSON,
+    CheckConstraint,
+    Column,
+    ForeignKey,
+    Index,
+    Integer,
+    LargeBinary,
+    Text,
+    UniqueConstraint,
+)
 from sqlmodel import Field, SQLModel
 
 from storage.types import AwareDateTime
@@ -146,6 +156,12 @@ class Person(SQLModel, table=True):
     # the chat platform (as in chat_identity.platform) this person last used DX Desk from:
     # their notices go there (storage.people.notified_on)
     notify_platform: str | None = Field(default=None, max_length=20)
+    # how this person wants session invites (handlers/preferences.py): "both" (a notice
+    # with the .ics, and an e-mail when they have an address), "message", "email" or
+    # "feed" (none: their calendar feed shows the sessions)
+    invite_delivery: str = Field(
+        default="both", max_length=10, sa_column_kwargs={"server_default": "both"}
+    )
 
 
 class ChatIdentity(SQLModel, table=True):
@@ -284,7 +300,7 @@ class SessionMunicipality(SQLModel, table=True):
     __tablename__ = "session_municipality"
 
     session_id: int = Field(foreign_key="support_session.id", primary_key=True)
-    municipality_id: int = Field(foreign_key="municipality.id", primary_key=True)
+    municipality_id: int = Field(foreign_key="municipality.id", primary_key=True, index=True)
     presenting: bool = False  # results meeting: this municipality presents its work
 
 
@@ -292,7 +308,7 @@ class SessionConsultant(SQLModel, table=True):
     __tablename__ = "session_consultant"
 
     session_id: int = Field(foreign_key="support_session.id", primary_key=True)
-    person_id: int = Field(foreign_key="person.id", primary_key=True)
+    person_id: int = Field(foreign_key="person.id", primary_key=True, index=True)
 
 
 class WorkLog(SQLModel, table=True):
@@ -338,6 +354,55 @@ class Minutes(SQLModel, table=True):
     filed_at: datetime = aware()
 
 
+class Attachment(SQLModel, table=True):
+    """A file attached to a work log or to office-day minutes (§2.5(2)). Its bytes are in
+    `content`, or (content None) at `path`, in the configured directory; removing
+    the log or the minutes removes the row (ON DELETE CASCADE, see storage.attachments)."""
+
+    __table_args__ = (
+        CheckConstraint(
+            "(log_id IS NOT NULL AND minutes_id IS NULL)"
+            " OR (log_id IS NULL AND minutes_id IS NOT NULL)",
+            name="ck_attachment_owner",
+        ),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    log_id: int | None = Field(
+        default=None,
+        sa_column=Column(
+            Integer, ForeignKey("work_log.id", ondelete="CASCADE"), nullable=True, index=True
+        ),
+    )
+    minutes_id: int | None = Field(
+        default=None,
+        sa_column=Column(
+            Integer, ForeignKey("minutes.id", ondelete="CASCADE"), nullable=True, index=True
+        ),
+    )
+    filename: str = Field(max_length=255)
+    media_type: str = Field(max_length=100)
+    size: int
+    sha256: str = Field(max_length=64, index=True)
+    content: bytes | None = Field(default=None, sa_column=Column(LargeBinary, nullable=True))
+    path: str | None = Field(default=None, max_length=500)  # in the attachment directory
+    uploaded_by_id: int = Field(foreign_key="person.id")
+    uploaded_at: datetime = aware()
+
+
+class CaseReview(SQLModel, table=True):
+    """The prefecture's decision on one case of the case book (R13): only a published
+    case is found by other towns; `ref` is the case's (C12, B3)."""
+
+    __tablename__ = "case_review"
+
+    ref: str = Field(max_length=20, primary_key=True)
+    municipality_id: int | None = Field(default=None, foreign_key="municipality.id")
+    status: str = Field(max_length=10, index=True)  # published / withheld
+    reviewed_by_id: int = Field(foreign_key="person.id")
+    reviewed_at: datetime = aware()
+
+
 class FollowUpIssue(SQLModel, table=True):
     """課題 found in a log; stays open until resolved (R10)."""
 
@@ -367,6 +432,8 @@ class AuditEntry(SQLModel, table=True):
     """Who did (or tried to do) what, to what, and when (R2, R16)."""
 
     __tablename__ = "audit_log"
+    # the entries about one thing (the desk's audit filter by town, migration 0013)
+    __table_args__ = (Index("ix_audit_log_target", "target_type", "target_id"),)
 
     id: int | None = Field(default=None, primary_key=True)
     at: datetime = aware(index=True)
@@ -407,6 +474,38 @@ class Notification(SQLModel, table=True):
     created_at: datetime = aware()
     sent_at: datetime | None = aware(nullable=True)
     lease_until: datetime | None = aware(nullable=True)
+
+
+class InboxMessage(SQLModel, table=True):
+    """A notice the local service delivered to the terminal (bot/inbox.py): its text as
+    rendered when sent, in the reader's language, and the files written for it (an
+    invite's .ics), read later with `python -m bot console --as NAME`."""
+
+    __tablename__ = "inbox_message"
+    __table_args__ = (
+        CheckConstraint(
+            "person_id IS NOT NULL OR audience IS NOT NULL", name="ck_inbox_message_target"
+        ),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    notification_id: int = Field(foreign_key="notification.id", unique=True)
+    person_id: int | None = Field(default=None, foreign_key="person.id", index=True)
+    audience: str | None = Field(default=None, max_length=30, index=True)
+    text: str = long_text(nullable=False)
+    files: list[str] = json_list()  # paths of the files written for it (an invite's .ics)
+    buttons: list[list[str]] = json_list()  # [action, label, value]: pressed from the console
+    delivered_at: datetime = aware()
+
+
+class InboxRead(SQLModel, table=True):
+    """Who has read a terminal inbox message (a channel's is read by each of its readers)."""
+
+    __tablename__ = "inbox_read"
+
+    message_id: int = Field(foreign_key="inbox_message.id", primary_key=True)
+    person_id: int = Field(foreign_key="person.id", primary_key=True)
+    read_at: datetime = aware()
 
 
 class PostedMessage(SQLModel, table=True):
@@ -510,6 +609,36 @@ class CalendarToken(SQLModel, table=True):
     token_hash: str = Field(max_length=64, unique=True)
     created_at: datetime = aware()
     revoked_at: datetime | None = aware(nullable=True)
+
+
+class SignInLink(SQLModel, table=True):
+    """A one-time link into the desk (`/dx ダッシュボード`), stored only as a hash: valid
+    until `expires_at`, spent when `used_at` is set (storage/web_sessions.py)."""
+
+    __tablename__ = "sign_in_link"
+
+    id: int | None = Field(default=None, primary_key=True)
+    person_id: int = Field(foreign_key="person.id", index=True)
+    token_hash: str = Field(max_length=64, unique=True)
+    created_at: datetime = aware()
+    expires_at: datetime = aware()
+    used_at: datetime | None = aware(nullable=True)
+
+
+class WebSession(SQLModel, table=True):
+    """A browser signed in to the desk; the cookie's secret is stored only as a hash.
+    `method` says how it was opened ("link" today; Entra ID or Slack sign-in later)."""
+
+    __tablename__ = "web_session"
+
+    id: int | None = Field(default=None, primary_key=True)
+    person_id: int = Field(foreign_key="person.id", index=True)
+    token_hash: str = Field(max_length=64, unique=True)
+    method: str = Field(max_length=20)
+    created_at: datetime = aware()
+    last_seen_at: datetime = aware()
+    expires_at: datetime = aware()  # the absolute end, whatever the activity
+    ended_at: datetime | None = aware(nullable=True)
 
 
 class SeasonPlan(SQLModel, table=True):

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from collections.abc import Collection, Sequence
 
-from sqlalchemy import and_, func, or_
+from sqlalchemy import UniqueConstraint, and_, delete, func, or_, update
 from sqlalchemy.orm import aliased
-from sqlmodel import Session, col, select
+from sqlmodel import Session, SQLModel, col, select
 
+from storage import inbox
 from storage.models import ChatIdentity, Municipality, Person, Role
 
 
@@ -121,7 +122,10 @@ def notified_on(session: Session, platform: str) -> dict[int, str]:
     each person's notices go to exactly one platform, the one they last used DX Desk from
     (`Person.notify_platform`); someone never seen, or last seen on a platform they are no
     longer linked to, gets them on their earliest-linked identity (lowest id). With two
-    accounts on one platform, the earlier one is written to. One query."""
+    accounts on one platform, the earlier one is written to. One query.
+    Someone with no chat identity at all has the terminal inbox (`inbox.TERMINAL`)."""
+    if platform == inbox.TERMINAL:
+        return inbox.without_chat(session)
     mine = aliased(ChatIdentity)  # the identity returned
     other = aliased(ChatIdentity)
     earlier = aliased(ChatIdentity)
@@ -231,3 +235,52 @@ def active_ids(session: Session, person_ids: Sequence[int]) -> list[int]:
         session.exec(select(Person.id).where(col(Person.id).in_(person_ids)).where(Person.active))
     )
     return [pid for pid in person_ids if pid in active]
+
+
+HISTORY = frozenset({"audit_log", "web_session", "sign_in_link"})
+"""Tables a merge leaves as they are: who did what stays who did it, and the duplicate's
+browser sessions and sign-in links stay theirs, so they end with the duplicate's
+deactivation instead of becoming the kept person's."""
+
+
+def merge(session: Session, keep_id: int, drop_id: int) -> dict[str, int]:
+    """Move everything that points at `drop_id` (a duplicate) to `keep_id`, over every
+    foreign key to person.id in the schema (so a table added later is never forgotten),
+    the audit log excepted. A row that would then repeat one of `keep_id`'s under a
+    primary key or unique constraint (both booked on one session, both assigned to one
+    request) is dropped instead. Returns the rows moved per table.column."""
+    moved: dict[str, int] = {}
+    for table in SQLModel.metadata.sorted_tables:
+        if table.name in HISTORY:
+            continue
+        keys = [set(table.primary_key.columns)] + [
+            set(c.columns) for c in table.constraints if isinstance(c, UniqueConstraint)
+        ]
+        for column in table.columns:
+            if not any(fk.column.table.name == "person" for fk in column.foreign_keys):
+                continue
+            for key in (k for k in keys if column in k and len(k) > 1):
+                twin = table.alias()
+                clash = (
+                    select(twin.c[column.name])
+                    .where(twin.c[column.name] == keep_id)
+                    .where(*(twin.c[c.name] == table.c[c.name] for c in key if c is not column))
+                    .exists()
+                )
+                session.execute(delete(table).where(column == drop_id).where(clash))
+            result = session.execute(
+                update(table).where(column == drop_id).values({column.name: keep_id})
+            )
+            if result.rowcount:
+                moved[f"{table.name}.{column.name}"] = result.rowcount
+    session.flush()
+    return moved
+
+
+def listing_all(session: Session) -> list[Person]:
+    """Everyone, deactivated people too: active first, then by role and id."""
+    return list(
+        session.exec(
+            select(Person).order_by(col(Person.active).desc(), col(Person.role), col(Person.id))
+        ).all()
+    )

@@ -153,3 +153,16 @@ def bpr_session(
         )
         assert row.id is not None
         return row.id
+
+
+def publish_cases(ctx: Context, prefecture: Actor) -> list[str]:
+    """The prefecture publishes every case of the case book through its buttons (#18:
+    other towns and the case book document see published cases only); their refs."""
+    from handlers import casebook
+
+    with ctx.db.transaction() as session:
+        refs = [c.ref for c in casebook.gather_cases(session, "ja", shown_to=casebook.EVERY)]
+    for ref in refs:
+        value = payloads.encode(kind=ref[0], id=int(ref[1:]))
+        assert casebook.publish(ctx, prefecture, value).ok
+    return refs

@@ -18,16 +18,21 @@ Typical use::
 
 from __future__ import annotations
 
+import itertools
 import json
+import random
 import threading
 import time
 from collections import deque
+from collections.abc import Callable, Collection
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 from types import TracebackType
 from typing import Any, cast
 from urllib.parse import parse_qs, urlencode, urlsplit
 
+import yaml
 from slack_sdk.signature import SignatureVerifier
 
 __all__ = [
@@ -57,6 +62,43 @@ BOT_ID = "BBOT"
 FIRST_TS = 1_700_000_000
 """Message timestamps start here, so the first posted message gets "1700000000.000100", which is
 also the default `message_ts` of `block_action` (a click on the first message the app posted)."""
+
+MANIFEST = Path(__file__).resolve().parent.parent / "manifest.yml"
+
+METHOD_SCOPES: dict[str, tuple[str, ...]] = {
+    # Slack's documented bot-token scopes of each Web API method the app calls
+    # (https://api.slack.com/methods/<method>, "Required scopes"). Where Slack accepts one
+    # of several (by conversation type) the app needs every one it may meet: the approval
+    # channel public or private, a DM. tests/test_scopes.py checks manifest.yml against it.
+    "auth.test": (),
+    "chat.postMessage": ("chat:write",),
+    "chat.postEphemeral": ("chat:write",),
+    "chat.update": ("chat:write",),
+    "chat.delete": ("chat:write",),
+    "conversations.history": ("channels:history", "groups:history", "im:history"),
+    "conversations.open": ("im:write",),
+    "files.getUploadURLExternal": ("files:write",),
+    "files.completeUploadExternal": ("files:write",),
+    "files.upload": ("files:write",),
+    "files.info": ("files:read",),
+    "users.info": ("users:read", "users:read.email"),
+    "users.lookupByEmail": ("users:read.email",),
+    "views.open": (),
+    "views.update": (),
+    "views.push": (),
+    "views.publish": (),
+}
+HISTORY_SCOPES = {"C": "channels:history", "G": "groups:history", "D": "im:history"}
+"""conversations.history needs the one scope of the conversation's type (C public, G
+private, D a DM): without it Slack answers missing_scope."""
+CHANNEL_METHODS = ("chat.postMessage", "chat.postEphemeral", "chat.update", "conversations.history")
+"""Methods that answer a channel's `channel_errors` (not_in_channel, channel_not_found …)."""
+
+
+def manifest_scopes() -> frozenset[str]:
+    """The bot scopes manifest.yml grants: what an app installed from it may call."""
+    manifest = yaml.safe_load(MANIFEST.read_text(encoding="utf-8"))
+    return frozenset(manifest["oauth_config"]["scopes"]["bot"])
 
 
 @dataclass
@@ -155,6 +197,7 @@ class _Handler(BaseHTTPRequestHandler):
 class _Failure:
     status: int
     retry_after: int | None
+    error: str | None = None
 
 
 class FakeSlackAPI:
@@ -165,9 +208,28 @@ class FakeSlackAPI:
     and our app read (ids, ts, view ids); `fail_next` injects HTTP errors to exercise retries.
     """
 
-    def __init__(self, emails: dict[str, str] | None = None) -> None:
-        """`emails` maps user id -> e-mail, as users.info (and users.lookupByEmail) report it."""
+    def __init__(
+        self,
+        emails: dict[str, str] | None = None,
+        *,
+        scopes: Collection[str] | None = None,
+        clock: Callable[[], float] | None = None,
+    ) -> None:
+        """`emails` maps user id -> e-mail, as users.info (and users.lookupByEmail) report it.
+        `scopes`: what the bot token was granted (default: manifest.yml's); a method called
+        without its scope answers missing_scope, as Slack does. `clock`: epoch seconds that
+        message ts follow (default: a counter from FIRST_TS), so `oldest` can be tested
+        against the app's clock."""
         self.emails: dict[str, str] = dict(emails or {})
+        self.scopes: frozenset[str] = frozenset(manifest_scopes() if scopes is None else scopes)
+        self.clock = clock
+        self._last_micros = 0
+        self.channel_errors: dict[str, str] = {}  # channel -> error, e.g. "not_in_channel"
+        self.account_error: str | None = None  # every call: "invalid_auth", "account_inactive"
+        self.failure_rate = 0.0  # share of API calls answered 429 (Retry-After) or 500
+        self.failure_retry_after = 1
+        self.injected = 0  # calls failed by `failure_rate` so far
+        self._random = random.Random(0)
         self.calls: list[Call] = []
         self._lock = threading.Condition()
         self._failures: dict[str, deque[_Failure]] = {}
@@ -257,17 +319,24 @@ class FakeSlackAPI:
                 self._lock.wait(remaining)
 
     def fail_next(
-        self, method: str, status: int, *, retry_after: int | None = None, times: int = 1
+        self,
+        method: str,
+        status: int,
+        *,
+        retry_after: int | None = None,
+        times: int = 1,
+        error: str | None = None,
     ) -> None:
         """Answer the next `times` calls of `method` with HTTP `status` (they are still recorded).
 
         429 carries a Retry-After header when `retry_after` is given, as Slack's rate limiting
         does, so slack_sdk's RateLimitErrorRetryHandler can be exercised; 5xx answers
-        {"ok": false, "error": "fatal_error"}. Repeated calls queue up in order.
+        {"ok": false, "error": "fatal_error"}; `error` (with status 200, as Slack sends its
+        ok:false answers) names the error, e.g. "invalid_auth". Repeated calls queue up in order.
         """
         with self._lock:
             queue = self._failures.setdefault(method, deque())
-            queue.extend(_Failure(status, retry_after) for _ in range(times))
+            queue.extend(_Failure(status, retry_after, error) for _ in range(times))
 
     def reset(self) -> None:
         """Forget calls and pending failures, and restart ts/id numbering, as if freshly started."""
@@ -304,19 +373,59 @@ class FakeSlackAPI:
             self.calls.append(Call(method=method, params=params, headers=headers))
             queue = self._failures.get(method)
             failure = queue.popleft() if queue else None
+            if failure is None and known and path.startswith("/api/"):
+                failure = self._chaos()
             self._lock.notify_all()
             if failure is not None:
                 return self._failure_response(failure)
             if not known:
                 return 404, {}, {"ok": False, "error": "unknown_method"}
+            refusal = self._refusal(method, params) if path.startswith("/api/") else None
+            if refusal is not None:
+                return 200, {}, refusal
             return 200, {}, self._answer(method, params)
+
+    def _chaos(self) -> _Failure | None:
+        """With `failure_rate`, a share of calls fails as a busy Slack fails: 429 with
+        Retry-After, or 500 (caller holds the lock)."""
+        if not self.failure_rate or self._random.random() >= self.failure_rate:
+            return None
+        self.injected += 1
+        status = self._random.choice((429, 500))
+        return _Failure(status, self.failure_retry_after if status == 429 else None)
+
+    def _refusal(self, method: str, params: dict[str, Any]) -> dict[str, Any] | None:
+        """Slack's ok:false answers that depend on the set-up, not on chance: a revoked or
+        inactive token, a scope not granted, a channel the bot is not in or that is gone."""
+        if self.account_error:
+            return {"ok": False, "error": self.account_error}
+        channel = str(params.get("channel") or "")
+        if method == "conversations.history":
+            needed: tuple[str, ...] = (HISTORY_SCOPES.get(channel[:1], "channels:history"),)
+        else:
+            needed = METHOD_SCOPES.get(method, ())
+        if method == "users.info":
+            needed = ("users:read",)  # without users:read.email the e-mail is left out
+        missing = [scope for scope in needed if scope not in self.scopes]
+        if missing:
+            return {
+                "ok": False,
+                "error": "missing_scope",
+                "needed": ",".join(missing),
+                "provided": ",".join(sorted(self.scopes)),
+            }
+        if method in CHANNEL_METHODS and channel in self.channel_errors:
+            return {"ok": False, "error": self.channel_errors[channel]}
+        return None
 
     @staticmethod
     def _failure_response(failure: _Failure) -> tuple[int, dict[str, str], dict[str, Any]]:
         extra: dict[str, str] = {}
         if failure.retry_after is not None:
             extra["Retry-After"] = str(failure.retry_after)
-        if failure.status == 429:
+        if failure.error:
+            error = failure.error
+        elif failure.status == 429:
             error = "ratelimited"
         elif failure.status >= 500:
             error = "fatal_error"
@@ -330,9 +439,14 @@ class FakeSlackAPI:
         return self._counter
 
     def _ts(self) -> str:
-        """Unique, increasing and same-width Slack-style ts, so string order is time order."""
-        micros = self._next() * 100
-        return f"{FIRST_TS + micros // 1_000_000}.{micros % 1_000_000:06d}"
+        """Unique, increasing and same-width Slack-style ts, so string order is time order:
+        from `clock` when given, else counted up from FIRST_TS."""
+        if self.clock is None:
+            micros = FIRST_TS * 1_000_000 + self._next() * 100
+        else:
+            micros = max(int(self.clock() * 1_000_000), self._last_micros + 1)
+        self._last_micros = micros
+        return f"{micros // 1_000_000}.{micros % 1_000_000:06d}"
 
     def _user(self, user_id: str) -> dict[str, Any]:
         profile: dict[str, Any] = {}
@@ -368,9 +482,7 @@ class FakeSlackAPI:
             self.history.setdefault(_conversation(str(params.get("channel"))), []).append(message)
             return {"ok": True, "channel": params.get("channel"), "ts": ts, "message": message}
         if method == "conversations.history":
-            messages = self.history.get(_conversation(str(params.get("channel"))), [])
-            limit = int(params.get("limit") or 100)
-            return {"ok": True, "messages": list(reversed(messages))[:limit], "has_more": False}
+            return self._history_page(params)
         if method == "chat.update":
             return {
                 "ok": True,
@@ -421,6 +533,28 @@ class FakeSlackAPI:
             }
         return {"ok": True}
 
+    def _history_page(self, params: dict[str, Any]) -> dict[str, Any]:
+        """A page of conversations.history as Slack pages it: newest first, only messages
+        after `oldest` (and up to `latest`), `limit` at a time (default 100, at most 999),
+        `has_more` and a `next_cursor` for the rest."""
+        messages = self.history.get(_conversation(str(params.get("channel"))), [])
+        oldest = float(params.get("oldest") or 0)
+        latest = float(params.get("latest") or "inf")
+        inclusive = str(params.get("inclusive") or "").lower() in ("1", "true")
+        chosen = [
+            m
+            for m in reversed(messages)
+            if (float(m["ts"]) >= oldest if inclusive else float(m["ts"]) > oldest)
+            and float(m["ts"]) <= latest
+        ]
+        start = int(str(params.get("cursor") or "0") or 0)
+        limit = min(int(params.get("limit") or 100), 999)
+        page = chosen[start : start + limit]
+        more = start + limit < len(chosen)
+        answer: dict[str, Any] = {"ok": True, "messages": page, "has_more": more}
+        answer["response_metadata"] = {"next_cursor": str(start + limit) if more else ""}
+        return answer
+
 
 def _conversation(channel: str) -> str:
     """Posting to a user id posts into the DM with them, whose id conversations.open gives."""
@@ -457,6 +591,15 @@ def signed_headers(
     return headers
 
 
+_serial = itertools.count(1)
+
+
+def _unique(prefix: str) -> str:
+    """A fresh id, as Slack gives each interaction its own trigger id and each opened
+    modal its own view id (the app recognises replays by them)."""
+    return f"{prefix}{next(_serial)}"
+
+
 def _user(user_id: str) -> dict[str, Any]:
     return {"id": user_id, "username": user_id, "name": user_id, "team_id": TEAM_ID}
 
@@ -476,7 +619,7 @@ def slash_command(
     user_id: str,
     command: str = "/dx",
     channel_id: str = "C1",
-    trigger_id: str = "T-trigger",
+    trigger_id: str | None = None,
     response_url: str,
 ) -> str:
     """Form-encoded body of a slash command invocation, as Slack POSTs it."""
@@ -494,7 +637,7 @@ def slash_command(
             "api_app_id": APP_ID,
             "is_enterprise_install": "false",
             "response_url": response_url,
-            "trigger_id": trigger_id,
+            "trigger_id": trigger_id or _unique("T-trigger-"),
         }
     )
 
@@ -507,7 +650,7 @@ def block_action(
     channel_id: str = "CAPPROVE",
     message_ts: str = "1700000000.000100",
     response_url: str,
-    trigger_id: str = "T-trigger",
+    trigger_id: str | None = None,
     container_type: str = "message",
     block_id: str | None = None,
 ) -> str:
@@ -528,7 +671,7 @@ def block_action(
         "enterprise": None,
         "is_enterprise_install": False,
         "user": _user(user_id),
-        "trigger_id": trigger_id,
+        "trigger_id": trigger_id or _unique("T-trigger-"),
         "actions": [
             {
                 "type": "button",
@@ -581,7 +724,7 @@ def view_submission(
     *,
     user_id: str,
     private_metadata: str = "",
-    view_id: str = "V1",
+    view_id: str | None = None,
 ) -> str:
     """Form-encoded view_submission payload of a modal being submitted.
 
@@ -589,6 +732,7 @@ def view_submission(
     {"b": {"a": {"type": "plain_text_input", "value": "x"}}}), so tests exercise the same
     extraction code that real submissions do.
     """
+    view_id = view_id or _unique("V-submitted-")
     payload = {
         "type": "view_submission",
         "token": "verification-token",
@@ -597,7 +741,7 @@ def view_submission(
         "enterprise": None,
         "is_enterprise_install": False,
         "user": _user(user_id),
-        "trigger_id": "T-trigger",
+        "trigger_id": _unique("T-trigger-"),
         "view": {
             "id": view_id,
             "team_id": TEAM_ID,
@@ -628,7 +772,7 @@ def message_shortcut(
     *,
     user_id: str,
     channel_id: str = "C1",
-    trigger_id: str = "T-trigger",
+    trigger_id: str | None = None,
     response_url: str,
     message_ts: str = "1700000000.000100",
     message_user: str | None = None,
@@ -647,7 +791,7 @@ def message_shortcut(
         "user": _user(user_id),
         "channel": {"id": channel_id, "name": channel_id.lower()},
         "callback_id": callback_id,
-        "trigger_id": trigger_id,
+        "trigger_id": trigger_id or _unique("T-trigger-"),
         "response_url": response_url,
         "message_ts": message_ts,
         "message": {

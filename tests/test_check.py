@@ -374,6 +374,32 @@ def test_a_change_without_a_new_sequence(ctx, season):
     assert "check.invites.decreasing" in keys and "check.invites.conflicting" in keys
 
 
+def test_a_batched_invite_is_read_per_session(ctx, season):
+    """A batched row (one notice for many sessions, issue #17) holds each session's
+    invite under `sessions`: the rule reads every one as if queued on its own."""
+    moved = season["moved"]
+    assert found(ctx, "invites") == []
+    with ctx.db.transaction() as session:  # an older, different version, inside a batch
+        row = invites_of(ctx, moved)[-1]
+        older = {
+            **row.payload,
+            "sequence": 0,
+            "invite": {"ja": {**row.payload["invite"].get("ja", {}), "summary": "別"}},
+        }
+        session.add(
+            Notification(
+                key="forged-batch",
+                kind=row.kind,
+                person_id=row.person_id,
+                payload={"message": "invite.notice.batch.request", "sessions": [older]},
+                due_at=row.due_at,
+                created_at=row.created_at,
+            )
+        )
+    keys = [f.key for f in found(ctx, "invites")]
+    assert "check.invites.decreasing" in keys and "check.invites.conflicting" in keys
+
+
 def test_requests_whose_state_contradicts_their_sessions(ctx, cast, season):
     update(ctx, Request, season["again"], state="scheduled")
     update(ctx, Request, season["done"], state="cancelled")  # its held session stays

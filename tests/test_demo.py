@@ -103,7 +103,9 @@ def test_demo_tells_a_season_and_ends_with_the_quota_table_and_the_check(demo_ru
     assert text.rstrip().splitlines()[-3] == "整合性チェック: 問題は見つかりませんでした"
     assert (folder / "dxdesk-demo.db").exists()
     written = {p.name: p.read_text(encoding="utf-8") for p in (folder / "invites").glob("*.ics")}
-    assert len(written) > 100
+    events = sum(text.count("BEGIN:VEVENT") for text in written.values())
+    assert events > 100  # every session of the season, in single and batched invites (#17)
+    assert any("-sessions-" in name for name in written)  # the confirmed plan's, one per person
     methods = {name: text.split("METHOD:", 1)[1].splitlines()[0] for name, text in written.items()}
     cancelled = [n for n, m in methods.items() if m == "CANCEL"]
     updated = [n for n in written if not n.endswith("-0.ics") and n not in cancelled]
@@ -112,7 +114,7 @@ def test_demo_tells_a_season_and_ends_with_the_quota_table_and_the_check(demo_ru
     assert updated  # the moved session's and the online links' updates, with higher SEQUENCEs
     assert all(methods[n] == "REQUEST" for n in updated)
     documents = {p.suffix for p in (folder / "documents").iterdir()}
-    assert documents == {".docx", ".html"}
+    assert documents == {".docx", ".html", ".pdf"}  # every format (#18)
 
 
 def test_demo_twice_in_the_same_folder_starts_fresh(demo_runs):

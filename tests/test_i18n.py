@@ -35,7 +35,7 @@ def catalog(language):
 def literal_keys():
     """String literals in the code that look like message keys and are used as such."""
     keys = set()
-    for path in [*ROOT.glob("handlers/*.py"), *ROOT.glob("bot/*.py")]:
+    for path in [*ROOT.glob("handlers/*.py"), *ROOT.glob("bot/**/*.py")]:  # bot/desk too
         for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
             if isinstance(node, ast.Call) and getattr(node.func, "id", "") in ("t", "say", "event"):
                 for arg in node.args:

@@ -84,7 +84,9 @@ def test_a_request_reads_back_the_same_in_icalendar_and_vobject():
     assert attendees["mailto:takahashi@example.jp"]["ROLE"] == "REQ-PARTICIPANT"
     assert attendees["mailto:tanaka@uto.example.jp"]["ROLE"] == "OPT-PARTICIPANT"
     assert {p["PARTSTAT"] for p in attendees.values()} == {"NEEDS-ACTION"}
-    assert {p["RSVP"] for p in attendees.values()} == {"TRUE"}
+    # no reply is asked for: nobody reads one (answers come through the notice's buttons)
+    assert {p["RSVP"] for p in attendees.values()} == {"FALSE"}
+    assert b"RSVP=TRUE" not in ics
 
     # The independent reading agrees.
     assert other.method.value == "REQUEST"
@@ -247,7 +249,9 @@ def test_each_invite_says_what_was_true_when_it_was_queued(ctx, cast, clock):
     assert str(event["summary"]) == "【DX Desk】個別相談(宇土市)"
     assert "担当デジタル人材:小林 健" in description and "相談番号:相談-2026-001" in description
     assert str(event["location"]) == "宇土市役所 2階会議室"
-    assert str(event["organizer"]) == other.vevent.organizer.value == "mailto:dxdesk@localhost"
+    assert (
+        str(event["organizer"]) == other.vevent.organizer.value == "mailto:noreply@dxdesk.invalid"
+    )
     assert event["organizer"].params["CN"] == "DX Desk"
     roles = {str(a): a.params["ROLE"] for a in addresses(event)}
     assert roles == {
@@ -275,7 +279,7 @@ def test_a_requester_who_picks_a_slot_gets_the_invite_and_its_updates(ctx, cast,
     assert booked[staff.id, "email"] == [ics]
     calendar, event, other = parsed(ics)
     assert (str(calendar["method"]), event["sequence"], event.start) == ("REQUEST", 0, at)
-    assert str(event["organizer"]) == "mailto:dxdesk@localhost"
+    assert str(event["organizer"]) == "mailto:noreply@dxdesk.invalid"
     assert {str(a): a.params["ROLE"] for a in addresses(event)} == {
         "mailto:tanaka@uto.example.jp": "REQ-PARTICIPANT",
         "mailto:kobayashi@example.jp": "REQ-PARTICIPANT",
@@ -403,12 +407,12 @@ def test_a_row_queued_before_invites_carried_their_content_is_still_sent(ctx, ca
             {"session_id": session_id, "sequence": 0, "method": "REQUEST"},
             "ja",
             ctx.clock.now(),
-            "dxdesk@localhost",
+            "noreply@dxdesk.invalid",
         )
     _, event, other = parsed(file.content)
     assert file.name == f"dxdesk-{session_id}-0.ics"
     assert event.start == datetime(2026, 7, 15, 10, 0, tzinfo=TOKYO)
-    assert other.vevent.organizer.value == "mailto:dxdesk@localhost"
+    assert other.vevent.organizer.value == "mailto:noreply@dxdesk.invalid"
 
 
 def test_chat_notices_carry_the_ics_and_leave_e_mails_to_the_mail_sender(ctx, cast):

@@ -188,7 +188,16 @@ def test_smtp_urls(monkeypatch):
     monkeypatch.setenv("DXDESK_MAIL_FROM", "not an address")
     with pytest.raises(ConfigError, match="DXDESK_MAIL_FROM"):
         load()
-    monkeypatch.setenv("DXDESK_MAIL_FROM", " dxdesk@pref.example.jp ")
-    assert load().rules().organizer_email == "dxdesk@pref.example.jp"
+    monkeypatch.setenv("DXDESK_MAIL_FROM", " dxdesk@pref.kumamoto.lg.jp ")
+    assert load().rules().organizer_email == "dxdesk@pref.kumamoto.lg.jp"
+    # e-mail without a real organizer is refused at start-up (issue #17): one line
+    for unreal in ("dxdesk@pref.example.jp", "dxdesk@localhost", "a@b.example"):
+        monkeypatch.setenv("DXDESK_MAIL_FROM", unreal)
+        with pytest.raises(ConfigError, match="DXDESK_MAIL_FROM") as refused:
+            load()
+        assert "\n" not in str(refused.value) and unreal in str(refused.value)
     monkeypatch.delenv("DXDESK_MAIL_FROM")
-    assert load().rules().organizer_email == "dxdesk@localhost"
+    with pytest.raises(ConfigError, match="DXDESK_MAIL_FROM"):
+        load()  # the default organizer is no mailbox either
+    monkeypatch.delenv("SMTP_URL")
+    assert load().rules().organizer_email == "noreply@dxdesk.invalid"  # chat-only: fine

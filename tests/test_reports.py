@@ -29,7 +29,7 @@ from storage.models import (
     WorkLog,
     WorkLogAttendee,
 )
-from tests.helpers import apply, refusals, submit
+from tests.helpers import apply, publish_cases, refusals, submit
 
 DAY = date(2026, 6, 10)
 
@@ -136,6 +136,7 @@ def season(ctx, cast):
             ),
         )
     ctx.clock.set(at(date(2026, 7, 1), 10))
+    publish_cases(ctx, cast["熊本 県子"])  # the case book shows published cases (#18)
     return {"engagement": engagement_id, "uto": uto}
 
 
@@ -257,6 +258,7 @@ def test_the_case_book_names_no_one_from_the_database(ctx, season):
     for fmt in ("docx", "html"):
         built = reports.build(ctx, "casebook", fmt, "ja")
         text = docx_text(built.file.content)[0] if fmt == "docx" else html_text(built.file.content)
+        text = text.replace(built.document.addressee, "")  # 熊本県知事 様: not a person's name
         leaked = sorted(p for p in parts if len(p) >= 2 and p in text)
         assert not leaked, (fmt, leaked)
         assert "主査" not in text and "係長" not in text and "@" not in text
@@ -370,7 +372,7 @@ def args(tmp_path: Path, **overrides) -> Namespace:
         ({"start": "2026-07-02", "end": "2026-07-01"}, "終了日"),
         ({"municipality": "架空町"}, "架空町"),
         ({"out": Path("/nonexistent/dir/x.docx")}, "/nonexistent/dir"),
-        ({"out": Path("report.pdf")}, "docx"),
+        ({"out": Path("report.txt")}, "docx"),  # pdf is a format now (#18)
     ],
 )
 def test_the_command_refuses_bad_arguments_in_one_line(ctx, cast, tmp_path, overrides, message):
@@ -390,8 +392,8 @@ def test_the_command_writes_the_file_with_progress(ctx, season, tmp_path):
 
 def test_write_documents_writes_each_document_once(ctx, season, tmp_path):
     paths = write_documents(ctx, tmp_path / "documents")
-    assert len(paths) == len(set(paths)) == 10
-    assert {p.suffix for p in paths} == {".docx", ".html"}
+    assert len(paths) == len(set(paths)) == 15
+    assert {p.suffix for p in paths} == {".docx", ".html", ".pdf"}
     assert all(p.exists() and p.stat().st_size > 0 for p in paths)
 
 
@@ -481,13 +483,15 @@ def test_planned_days_come_from_upcoming_sessions_and_done_days_from_held_ones(c
     assert set(planned[4:]) == {"-"}  # beyond the booked sessions: blank
     assert [row[3] for row in table.rows][:3] == ["令和8年6月10日", "-", "-"]
     assert [row[4] for row in table.rows][:4] == ["実施済み", "省略", "予定", "予定"]
-    assert "実施日は工程を実施した支援の日付" in document.text()
+    # no note explaining how the dates are worked out: an internal note (#18)
+    assert "実施日は工程を実施した支援の日付" not in document.text()
 
 
 def test_the_word_file_says_who_made_it_and_when(ctx, season):
     built = reports.build(ctx, "plan", "docx", "ja")
     core = open_docx(io.BytesIO(built.file.content)).core_properties
-    assert core.author == core.last_modified_by == "DX Desk"
+    assert core.author == "受託者"  # the 提出者 (DXDESK_SUBMITTER; #18), made by DX Desk
+    assert core.last_modified_by == "DX Desk"
     assert core.title == "支援計画書"
     assert core.created == core.modified == at(date(2026, 7, 1), 10)
     assert "python-docx" not in (core.comments or "") + (core.author or "")
@@ -529,6 +533,7 @@ def leaky(ctx, cast):
             ],
         )
     ctx.clock.set(at(date(2026, 7, 1), 10))
+    publish_cases(ctx, cast["熊本 県子"])  # the case book shows published cases (#18)
     with ctx.db.transaction() as session:
         return next(c for c in casebook.gather_cases(session, "ja") if c.ref == f"C{request}")
 
@@ -607,3 +612,121 @@ def test_one_work_log_by_number(ctx, season, tmp_path):
     assert report_cli(ctx, args(tmp_path, kind="log", log=[first], out=out), "ja", err) == 0
     text = html_text(out.read_bytes())
     assert f"業務日報 No.{first}(" in text and f"No.{first + 1}(" not in text
+
+
+# -- office conventions (#18) ---------------------------------------------------------
+W = "{http://schemas.openxmlformats.org/wordprocessingml/2006/main}"
+
+
+def test_word_follows_japanese_office_conventions(ctx, season):
+    """A4 with Japanese margins, 作成日 / 宛先 / 提出者 above the title, 明朝 body and
+    ゴシック headings as East Asian fonts (no theme font left to override them), black
+    headings without the title rule, ja-JP, "n / N" page numbers, sized columns."""
+    from docx.shared import Mm
+
+    built = reports.build(ctx, "plan", "docx", "ja", None, season["uto"])
+    word = open_docx(io.BytesIO(built.file.content))
+    section = word.sections[0]
+    assert (round(section.page_width.mm), round(section.page_height.mm)) == (210, 297)
+    assert (round(section.top_margin.mm), round(section.left_margin.mm)) == (35, 30)
+    first = [p.text for p in word.paragraphs[:5]]
+    assert first == ["作成日 令和8年7月1日", "熊本県知事 様", "受託者", "支援計画書", "宇土市"]
+    assert word.paragraphs[2].alignment == 2 and word.paragraphs[1].alignment == 0  # right, left
+    styles = word.styles
+    for name, font in (("Normal", "游明朝"), ("Title", "游ゴシック"), ("Heading 1", "游ゴシック")):
+        fonts = styles[name].element.rPr.rFonts
+        assert fonts.get(f"{W}eastAsia") == font, name
+        assert not [a for a in fonts.attrib if a.endswith("Theme") or a.endswith("theme")], name
+    for name in ("Title", "Heading 1", "Heading 2", "Heading 3"):
+        assert str(styles[name].font.color.rgb) == "000000", name
+        assert styles[name].font.italic is False
+    assert styles["Title"].element.pPr.find(f"{W}pBdr") is None  # no blue title rule
+    defaults = word.styles.element.find(f"{W}docDefaults").find(f".//{W}lang")
+    assert defaults.get(f"{W}val") == defaults.get(f"{W}eastAsia") == "ja-JP"
+    assert word.core_properties.language == "ja-JP"
+    footer = section.footer.paragraphs[0]._p
+    fields = [f.get(f"{W}instr").strip() for f in footer.iter(f"{W}fldSimple")]
+    assert fields == ["PAGE", "NUMPAGES"] and " / " in footer.xpath("string(.)")
+    steps = next(t for t in word.tables if t.rows[0].cells[0].text == "回")
+    grid = [c.w for c in steps._tbl.tblGrid.gridCol_lst]
+    assert grid[0] < grid[1] / 3  # 回 (a number) is far narrower than 工程 (a phrase)
+    assert abs(sum(grid) - Mm(150)) < Mm(1)  # the text width, fixed
+    layout = steps._tbl.tblPr.find(f"{W}tblLayout")
+    assert layout is not None and layout.get(f"{W}type") == "fixed"
+
+
+def test_the_addressee_and_submitter_come_from_the_configuration(ctx, season):
+    from dataclasses import replace
+
+    ctx.rules = replace(
+        ctx.rules,
+        addressee="熊本県知事 山田 太郎 様",
+        submitter="株式会社サンプル 代表取締役 佐藤 一郎",
+    )
+    word = open_docx(io.BytesIO(reports.build(ctx, "final", "docx", "ja").file.content))
+    assert [p.text for p in word.paragraphs[1:3]] == [
+        "熊本県知事 山田 太郎 様",
+        "株式会社サンプル 代表取締役 佐藤 一郎",
+    ]
+    assert word.core_properties.author == "株式会社サンプル 代表取締役 佐藤 一郎"
+    html = reports.build(ctx, "minutes", "html", "ja").file.content.decode()
+    assert '<p class="addressee">熊本県知事 山田 太郎 様</p>' in html
+    assert '<p class="submitter">株式会社サンプル 代表取締役 佐藤 一郎</p>' in html
+    english = reports.build(ctx, "minutes", "html", "en").file.content.decode()
+    assert "熊本県知事 山田 太郎 様" in english  # a configured name is not translated
+
+
+def test_html_prints_numbered_a4_pages_in_japanese(ctx, season):
+    html = reports.build(ctx, "plan", "html", "ja", None, season["uto"]).file.content.decode()
+    assert '<html lang="ja-JP">' in html
+    assert 'counter(page) " / " counter(pages)' in html
+    assert "<colgroup><col" in html and "熊本県知事 様" in html
+    assert "table-layout: fixed" in html
+
+
+def test_no_internal_notes_in_any_document(ctx, season):
+    """The plan's explanation of how dates are worked out and the practices file's
+    instruction to the prefecture are for us, not for the reader."""
+    for kind in ("plan", "casebook", "final"):
+        text = reports.document_for(ctx, kind, "ja", Period())[0].text()
+        assert "県が追加・更新してください" not in text, kind
+        assert "当てはめたもの" not in text, kind
+
+
+def test_attendee_titles_come_from_what_was_filed(ctx, season):
+    """Each attendee keeps the title filed with the log (主査, 係長 …), not one for all."""
+    text = reports.document_for(ctx, "log", "ja", Period())[0].text()
+    assert "市民課 主査 田中 美咲" in text and "市民課 係長 宇土 次郎" in text
+
+
+def test_the_workbook_and_the_bundle_are_refused_in_other_formats(ctx, season, cast):
+    prefecture = cast["水前寺 花"]
+    reply = router.submit(
+        ctx,
+        prefecture,
+        "report.request",
+        {
+            "report_document": "workbook",
+            "report_format": "docx",
+            "report_dates": "iso",
+            "municipality": str(season["uto"]),
+        },
+    )
+    assert not reply.ok
+    assert {"report_format", "municipality"} <= set(reply.data["errors"])
+    dated = router.submit(
+        ctx, prefecture, "report.request", {"report_document": "plan", "report_dates": "iso"}
+    )
+    assert not dated.ok and "report_dates" in dated.data["errors"]
+
+
+def test_the_prefecture_gets_a_pdf_and_a_workbook_from_chat(ctx, season, cast):
+    prefecture = cast["水前寺 花"]
+    pdf = router.submit(
+        ctx, prefecture, "report.request", {"report_document": "minutes", "report_format": "pdf"}
+    )
+    assert pdf.ok and pdf.files[0].name == "議事録.pdf"
+    assert pdf.files[0].content.startswith(b"%PDF-") and pdf.files[0].mime == "application/pdf"
+    book = router.submit(ctx, prefecture, "report.request", {"report_document": "workbook"})
+    assert book.ok and book.files[0].name == "集計表.xlsx"
+    assert book.files[0].content.startswith(b"PK")

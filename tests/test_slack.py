@@ -610,3 +610,28 @@ def test_a_card_that_cannot_be_updated_backs_off_and_holds_up_no_other(slack, ct
     slack.bot.deliver()
     (retry,) = slack.fake.calls_to("chat.update")
     assert retry.params["ts"] == card_ts(slack, ctx, first)
+
+
+def test_a_modal_from_someone_storage_does_not_know_is_acked_before_any_web_api_call(
+    slack, ctx, cast
+):
+    """users.info (with its Retry-After sleeps) must not run before the ack: the ack
+    says "checking" at once, and the outcome replaces it after."""
+    slack.fake.reset()
+    slack.fake.fail_next("users.info", 429, retry_after=2, times=2)
+    metadata = json.dumps({"a": "request.submit", "c": ""})
+    started = time.monotonic()
+    for user in ("U_MATSUMOTO", "U_NOBODY"):
+        body = view_submission("dx_form", {}, user_id=user, private_metadata=metadata)
+        response = slack.post(body)
+        assert response.status_code == 200
+        assert response.json()["response_action"] == "update"
+        assert "確認しています" in json.dumps(response.json()["view"], ensure_ascii=False)
+    assert time.monotonic() - started < 2  # neither ack waited for the 429's Retry-After
+    updates = slack.fake.wait_for("views.update", count=2, timeout=15)
+    outcomes = " ".join(json.dumps(u.params["view"], ensure_ascii=False) for u in updates)
+    assert "登録されていません" in outcomes  # U_NOBODY, privately in their own modal
+    from handlers import roster
+
+    assert roster.identify(ctx, "slack", "U_MATSUMOTO") is not None  # linked by e-mail
+    assert slack.fake.calls_to("chat.postMessage") == []

@@ -338,7 +338,7 @@ def test_one_person_on_slack_and_teams_sees_the_same_requests(teams, ctx, staff)
 def test_the_scheduler_runs_the_teams_deliverer(teams, ctx):
     settings = Settings(database_url="sqlite:///unused.db", teams_anonymous=True)
     every = {"teams", "teams_nudge"}
-    for shared, expected in ((True, {"tick", *every}), (False, every)):
+    for shared, expected in ((True, {"tick", "terminal", *every}), (False, every)):
         clock = scheduler.start(ctx, settings, None, teams.bot, shared=shared)
         try:
             assert {job.id for job in clock.get_jobs()} == expected
@@ -664,3 +664,19 @@ def test_no_upload_when_declined_or_to_anywhere_but_onedrive(
     with ctx.db.transaction() as session:
         refused = session.exec(select(AuditEntry).where(AuditEntry.outcome == "refused")).all()
     assert [a.target_type for a in refused] == (["notification"] if forged_url else [])
+
+
+def test_an_unknown_user_in_the_channel_is_answered_privately_never_in_the_channel(teams, ctx):
+    """Registration help goes to the person's own 1:1 chat (opened for it, nothing
+    stored about them); the approval channel hears nothing."""
+    assert teams.say("aad-stranger", "相談", conversation=f"{CHANNEL};messageid=9").status_code
+    create = teams.fake.wait_for(lambda c: c.path == "/v3/conversations")
+    assert create.body["members"] == [{"id": "29:aad-stranger"}]
+    private = teams.fake.wait_for(lambda c: "/activities" in c.path)
+    assert "登録されていません" in json.dumps(private.body, ensure_ascii=False)
+    time.sleep(0.3)
+    assert not [c for c in teams.fake.calls if c.path.startswith(f"/v3/conversations/{CHANNEL}")]
+    assert ("personal", "None") not in references(ctx)
+    with ctx.db.transaction() as session:
+        audit = session.exec(AuditEntry.__table__.select()).all()
+    assert any(a.target_type == "teams_user" and a.target_id == "aad-stranger" for a in audit)

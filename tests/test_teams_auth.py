@@ -299,7 +299,12 @@ def test_without_a_token_from_the_authority_nothing_is_sent(secured, ctx):
     assert len(secured.authority.token_requests) == 1  # refused: invalid_client
     assert secured.authority.tokens == []
     assert secured.connector.calls == []  # never sent without a token
-    assert statuses(ctx) == {f"reminder.test:1:{tanaka}": "pending"}
+    # a password Entra ID refuses is permanent (#15): failed at once, payload kept for
+    # `python -m bot outbox resend`, and the admin told what to fix
+    assert statuses(ctx)[f"reminder.test:1:{tanaka}"] == "failed"
+    assert [k for k in statuses(ctx) if k.startswith("outbox.failed:teams:")] == [
+        "outbox.failed:teams:invalid_app_credentials:2026-07-01:1"
+    ]
 
 
 def test_teams_authority_is_checked_at_start_up(monkeypatch):

@@ -77,7 +77,12 @@ def test_the_package_has_the_manifest_and_both_icons(package):
     assert manifest["manifestVersion"] == "1.17"
     assert "v1.17/MicrosoftTeams.schema.json" in manifest["$schema"]
     assert manifest["id"] == APP_ID and manifest["bots"][0]["botId"] == APP_ID
-    assert manifest["developer"]["websiteUrl"] == "https://dxdesk.example.jp"
+    links = {k: v for k, v in manifest["developer"].items() if k.endswith("Url")}
+    assert links == {
+        "websiteUrl": "https://dxdesk.example.jp/terms",
+        "privacyUrl": "https://dxdesk.example.jp/privacy",
+        "termsOfUseUrl": "https://dxdesk.example.jp/terms",
+    }
     assert "{{" not in json.dumps(manifest)
     titles = [c["title"] for c in manifest["bots"][0]["commandLists"][0]["commands"]]
     assert titles == ["相談", "申込", "状況", "事例", "カレンダー", "ヘルプ"]
@@ -221,4 +226,36 @@ def test_an_app_id_that_is_not_a_guid_is_refused(tmp_path, monkeypatch, capsys):
     assert main(["teams-package", "--out", str(tmp_path / "app.zip")]) == 2
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "TEAMS_APP_ID（my-bot）は Azure Bot のアプリ ID" in err
+    assert not (tmp_path / "app.zip").exists()
+
+
+def test_the_links_are_pages_serve_answers(package, ctx):
+    """Teams shows the privacy and terms links to everyone installing the app: they
+    must open real pages (short, Japanese), not a 404 of the bot's own address."""
+    import httpx
+
+    from bot.web import create_web_app
+    from tests.live_server import serving
+
+    manifest = json.loads(package["manifest.json"])
+    with serving(create_web_app(ctx, None)) as base, httpx.Client(base_url=base) as client:
+        for name in ("websiteUrl", "privacyUrl", "termsOfUseUrl"):
+            page = client.get(urlsplit(manifest["developer"][name]).path)
+            assert page.status_code == 200, name
+            assert "text/html" in page.headers["content-type"]
+            assert re.search(r"[\u3040-\u30ff]", page.text), name  # in Japanese
+        assert "プライバシー" in client.get("/privacy").text
+        assert "利用規約" in client.get("/terms").text
+
+
+def test_without_a_public_url_there_is_no_package(tmp_path, monkeypatch, capsys):
+    """No fallback to http://localhost:3000: one clear Japanese line, exit 2."""
+    monkeypatch.setenv("TEAMS_APP_ID", APP_ID)
+    monkeypatch.setenv("TEAMS_APP_PASSWORD", "secret")
+    monkeypatch.setenv("TEAMS_TENANT_ID", "tenant-1")
+    monkeypatch.delenv("DXDESK_PUBLIC_URL", raising=False)
+    assert main(["teams-package", "--out", str(tmp_path / "app.zip")]) == 2
+    error = capsys.readouterr().err.strip()
+    assert error.startswith("DXDESK_PUBLIC_URL が設定されていません")
+    assert "\n" not in error and "Traceback" not in error
     assert not (tmp_path / "app.zip").exists()

@@ -10,12 +10,14 @@ pool.
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import re
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from slack_bolt import App, BoltResponse
+from slack_bolt.middleware.request_verification import RequestVerification
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 from slack_sdk.http_retry.builtin_handlers import (
@@ -23,25 +25,33 @@ from slack_sdk.http_retry.builtin_handlers import (
     RateLimitErrorRetryHandler,
     ServerErrorRetryHandler,
 )
+from slack_sdk.http_retry.builtin_interval_calculators import FixedValueRetryIntervalCalculator
+from slack_sdk.signature import SignatureVerifier
 from slack_sdk.webhook import WebhookClient
 
-from bot import delivery
+from bot import delivery, redact
 from bot.config import Settings
+from bot.outage import unreachable
 from bot.slack import blocks
+from bot.slack import files as slack_files
 from bot.slack.jobs import Jobs, ThreadJobs
-from handlers import approval, intake, notices, roster, router
+from handlers import approval, intake, logs, notices, roster, router
 from handlers.actor import Actor
 from handlers.context import Context
 from handlers.core import record_refusal
 from handlers.errors import Refused
 from handlers.i18n import t
-from handlers.reply import File, Reply
+from handlers.reply import File, Reply, Text, Upload
 from storage import messages
 from storage.models import Audience
 
 log = logging.getLogger("dxdesk.slack")
 PLATFORM = "slack"
 NOTICE_EVENT = "dxdesk_notice"  # message metadata type carrying a notice's outbox key
+HISTORY_PAGE = 200  # conversations.history page size while looking for a notice
+HISTORY_SKEW = timedelta(minutes=5)  # looked back this much further, for clock skew
+RATE_LIMIT_WAIT = timedelta(seconds=1)  # a 429 that names no Retry-After
+READ_RETRY_SECONDS = 0.2  # a look-up that got a 5xx is asked again this soon
 MESSAGE_SHORTCUT = "dx_request_from_message"
 ACTION_IDS = re.compile(r"^[a-z_]+(\.[a-z_]+)*$")
 
@@ -61,6 +71,26 @@ def make_client(settings: Settings) -> WebClient:
     )
 
 
+def notice_client(client: WebClient, *, reads: bool = False) -> WebClient:
+    """A client notices go out with: `client`'s token and address, but a 429 comes
+    straight back instead of being slept on inside the call — the outbox retries after
+    its Retry-After (not as an attempt), and meanwhile the sender goes on with rows for
+    other conversations. A post that got a 5xx may have gone out: it is retried only
+    after the "already posted?" check, never blindly by the SDK. The look-ups of that
+    check (`reads`: conversations.open, .history, which change nothing) are retried at
+    once on a 5xx, so a reaped row is not held up a back-off for a blip."""
+    handlers: list[Any] = [ConnectionErrorRetryHandler(max_retry_count=1)]
+    if reads:
+        again = FixedValueRetryIntervalCalculator(READ_RETRY_SECONDS)
+        handlers.append(ServerErrorRetryHandler(max_retry_count=2, interval_calculator=again))
+    return WebClient(
+        token=client.token,
+        base_url=client.base_url,
+        timeout=client.timeout,
+        retry_handlers=handlers,
+    )
+
+
 class SlackBot:
     def __init__(
         self,
@@ -73,6 +103,8 @@ class SlackBot:
         self.lang = ctx.rules.language
         self.channel = settings.slack_approval_channel
         self.client = client or make_client(settings)
+        self.notice_client = notice_client(self.client)
+        self.lookup_client = notice_client(self.client, reads=True)
         secret = settings.slack_signing_secret
         self.app = App(
             client=self.client,
@@ -82,6 +114,9 @@ class SlackBot:
             process_before_response=True,
             token_verification_enabled=False,
         )
+        if secret:
+            signed_only(self.app, secret.get_secret_value())
+        redact.install(settings.secrets())  # in the worker process too (its own logging)
         self.jobs = jobs or ThreadJobs()
         self.jobs.bind(self)
         self.app.middleware(self._once_per_event)
@@ -90,30 +125,88 @@ class SlackBot:
         self.app.action(ACTION_IDS)(self._ack_then("on_action"))
         self.app.view(blocks.FORM_CALLBACK)(self.on_view)
         self.app.event("app_home_opened")(self._ack_then("on_home"))
+        self.app.error(self.on_error)
 
     # -- plumbing ------------------------------------------------------------------------
     def _ack_then(self, job: str) -> Any:
-        """A listener that acknowledges and queues the payload for `job`."""
+        """A listener that acknowledges and queues the payload for `job`; if that fails,
+        the payload is not marked as handled, so Slack's retry is."""
 
         def listener(ack: Any, body: dict[str, Any]) -> None:
-            ack()
-            self.jobs.submit(job, body)
+            try:
+                ack()
+                self.jobs.submit(job, body)
+            except Exception:
+                self.forget(body)
+                raise
 
         listener.__name__ = f"ack_then_{job}"
         return listener
 
     def _once_per_event(self, body: dict[str, Any], next: Any) -> BoltResponse | None:
-        """A redelivered event (Slack retries after 3 s or on errors) is acknowledged and
-        dropped; the event id decides, not the X-Slack-Retry-Num header alone."""
-        event_id = body.get("event_id")
-        if body.get("type") == "event_callback" and event_id:
+        """A redelivered event (Slack retries after 3 s or on errors) or a replayed
+        interaction (the same signed body sent again inside Slack's 5-minute window) is
+        acknowledged and dropped: the key (`replay_key`) is claimed before any work, in
+        its own transaction, and given back by the listener when the work failed or
+        changed nothing."""
+        key = replay_key(body)
+        if key is not None:
             with self.ctx.db.transaction() as session:
                 first = messages.first_time(
-                    session, platform=PLATFORM, event_id=str(event_id), now=self.ctx.clock.now()
+                    session, platform=PLATFORM, event_id=key, now=self.ctx.clock.now()
                 )
             if not first:
+                log.info("slack %s delivered again: dropped", body.get("type"))
                 return BoltResponse(status=200, body="")
         return next()
+
+    def forget(self, body: dict[str, Any]) -> None:
+        """Let the payload be handled again (its handling failed or changed nothing)."""
+        key = replay_key(body)
+        if key is not None:
+            with self.ctx.db.transaction() as session:
+                messages.forget(session, platform=PLATFORM, event_id=key)
+
+    def on_error(self, error: Exception, body: dict[str, Any]) -> BoltResponse | None:
+        """What a middleware or listener raised. The database out of reach (bot/outage.py)
+        gets the busy answer; anything else is logged and answered 500, as Bolt does."""
+        if not unreachable(error):
+            log.error("slack request failed", exc_info=error)
+            return None
+        log.warning("slack %s answered busy: database unreachable", body.get("type") or "command")
+        return self.busy_answer(body)
+
+    def busy_answer(self, body: dict[str, Any]) -> BoltResponse:
+        """「混み合っています」 in the request's own answer where Slack shows one (a command's
+        ephemeral text; a modal pushed over the submitted form, which stays filled in
+        beneath it to submit again), after the ack for clicks and shortcuts (tell_busy);
+        an event gets 503, and Slack delivers it again later."""
+        kind = body.get("type")
+        if body.get("command"):
+            text = t(self.lang, "service.busy")
+            return BoltResponse(status=200, body={"response_type": "ephemeral", "text": text})
+        if kind == "view_submission":
+            view = self.result_view(self.busy_reply(), self.lang)
+            return BoltResponse(status=200, body={"response_action": "push", "view": view})
+        if kind in ("block_actions", "message_action", "shortcut"):
+            self.jobs.submit("tell_busy", body)
+            return BoltResponse(status=200, body="")
+        return BoltResponse(status=503, body="")
+
+    def busy_reply(self) -> Reply:
+        return Reply((Text(t(self.lang, "service.busy")),))
+
+    def tell_busy(self, body: dict[str, Any]) -> None:
+        """The busy answer to the person only, without the database: ephemeral through
+        the request's response_url, else a modal on its trigger, else a DM."""
+        user = body.get("user_id") or (body.get("user") or {}).get("id") or ""
+        self.show(
+            self.busy_reply(),
+            self.lang,
+            trigger_id=None if body.get("response_url") else body.get("trigger_id"),
+            response_url=body.get("response_url"),
+            user_id=str(user),
+        )
 
     def stranger(self, user_id: str, what: str) -> Reply:
         """The explanation for an unregistered user, and an audit entry of the attempt."""
@@ -240,21 +333,30 @@ class SlackBot:
         )
 
     def on_view(self, ack: Any, body: dict[str, Any], view: dict[str, Any]) -> None:
+        """A modal submitted. The ack comes before any Web API call: the person is
+        looked up in storage only; someone unknown there (first contact through a
+        modal) is shown a "checking" view at once and answered by `late_view`, which
+        may ask users.info. A submission that changed nothing (field errors, a
+        refusal) is not remembered as handled: the corrected form can come back."""
+        try:
+            took_effect = self.answer_view(ack, body, view)
+        except Exception:
+            self.forget(body)
+            raise
+        if not took_effect:
+            self.forget(body)
+
+    def answer_view(self, ack: Any, body: dict[str, Any], view: dict[str, Any]) -> bool:
         user_id = body["user"]["id"]
-        actor = self.actor(user_id)
+        actor = roster.identify(self.ctx, PLATFORM, user_id)
         if actor is None:
-            ack(
-                response_action="update",
-                view=blocks.result_modal(
-                    self.stranger(user_id, "slack.view"),
-                    title=t(self.lang, "slack.done_title"),
-                    close=t(self.lang, "slack.close"),
-                ),
-            )
-            return
+            checking = Reply((Text(t(self.lang, "slack.checking")),))
+            ack(response_action="update", view=self.result_view(checking, self.lang))
+            self.jobs.submit("late_view", user_id, view)
+            return True
         meta = blocks.metadata(view)
         action = str(meta.get("a") or "")
-        values = blocks.submitted_values(view.get("state", {}).get("values", {}))
+        values = self.values_of(view)
         reply = router.submit(self.ctx, actor, action, values, str(meta.get("c") or ""))
         errors = reply.data.get("errors")
         if errors:
@@ -262,24 +364,65 @@ class SlackBot:
                 response_action="errors",
                 errors={name: blocks.cut(message, 150) for name, message in errors.items()},
             )
-            return
+            return False
         if not reply.ok:
-            ack(
-                response_action="update",
-                view=blocks.result_modal(
-                    reply,
-                    title=t(actor.language, "slack.done_title"),
-                    close=t(actor.language, "slack.close"),
-                ),
-            )
-            return
+            ack(response_action="update", view=self.result_view(reply, actor.language))
+            return False
         ack()
-        self.jobs.submit("after_submit", actor, user_id, action, reply)
+        self.jobs.submit("after_submit", actor, user_id, action, reply, later(values))
+        return True
 
-    def after_submit(self, actor: Actor, user_id: str, action: str, reply: Reply) -> None:
-        """Tell the person, keep the approval channel current, send the queued notices.
-        Each step stands alone: a failed DM must not cost the approval card (a card that
-        could not be posted is posted by the next `deliver`)."""
+    def values_of(self, view: dict[str, Any]) -> dict[str, Any]:
+        """The submitted values, the files of a file_input described by files.info (their
+        bytes are downloaded after the ack: bot.slack.files)."""
+        values = blocks.submitted_values(view.get("state", {}).get("values", {}))
+        return {
+            name: slack_files.describe(self.client, value) if slack_files.is_files(value) else value
+            for name, value in values.items()
+        }
+
+    def result_view(self, reply: Reply, language: str) -> dict[str, Any]:
+        title, close = t(language, "slack.done_title"), t(language, "slack.close")
+        return blocks.result_modal(reply, title=title, close=close)
+
+    def late_view(self, user_id: str, view: dict[str, Any]) -> None:
+        """A modal submitted by someone storage did not know, after the ack: linked by
+        e-mail now (users.info) and the submission handled, or told how to register;
+        the "checking" view is replaced with the outcome (the form again, with its
+        errors above it, when fields were wrong)."""
+        actor = self.actor(user_id)
+        if actor is None:
+            outcome = self.result_view(self.stranger(user_id, "slack.view"), self.lang)
+            self.client.views_update(view_id=view["id"], view=outcome)
+            return
+        meta = blocks.metadata(view)
+        action = str(meta.get("a") or "")
+        values = self.values_of(view)
+        reply = router.submit(self.ctx, actor, action, values, str(meta.get("c") or ""))
+        errors = reply.data.get("errors")
+        if errors and reply.form is not None:
+            intro = Reply(tuple(Text(str(message)) for message in errors.values()))
+            close = t(actor.language, "slack.close")
+            outcome = blocks.modal(reply.form, close=close, intro=intro)
+        else:
+            outcome = self.result_view(reply, actor.language)
+        self.client.views_update(view_id=view["id"], view=outcome)
+        if reply.ok and not errors:
+            self.after_submit(actor, user_id, action, reply, later(values))
+
+    def after_submit(
+        self,
+        actor: Actor,
+        user_id: str,
+        action: str,
+        reply: Reply,
+        files: tuple[Upload, ...] = (),
+    ) -> None:
+        """Attach the form's files, tell the person, keep the approval channel current,
+        send the queued notices. Each step stands alone: a failed DM must not cost the
+        approval card (a card that could not be posted is posted by the next `deliver`)."""
+        if files:
+            reply = self.attach_later(actor, reply, files)
         request_id = reply.data.get("request_id")
         steps: list[tuple[str, Any]] = [
             ("dm", lambda: self.post(user_id, reply)),
@@ -296,30 +439,50 @@ class SlackBot:
             except Exception:
                 log.exception("after %s: %s failed", action, name)
 
-    def post(self, channel: str, reply: Reply, **extra: Any) -> Any:
+    def attach_later(self, actor: Actor, reply: Reply, files: tuple[Upload, ...]) -> Reply:
+        """The form's files, downloaded now that the ack is sent and attached to the log
+        or minutes it filed. The DM that confirms the filing says what was attached and
+        names each file that could not be (the filing stands either way)."""
+        log_id, minutes_id = reply.data.get("log_id"), reply.data.get("minutes_id")
+        if log_id is None and minutes_id is None:
+            log.warning("files submitted with a form that files no log or minutes: dropped")
+            return reply
+        limit = self.ctx.rules.attachment_max_bytes
+        uploads = [slack_files.download(self.client, upload, limit) for upload in files]
+        attached = logs.attach_files(self.ctx, actor, uploads, log_id=log_id, minutes_id=minutes_id)
+        return Reply((*reply.blocks, *attached.blocks), ok=reply.ok, data=reply.data)
+
+    def post(
+        self, channel: str, reply: Reply, *, client: WebClient | None = None, **extra: Any
+    ) -> Any:
         """The message, then any files it carries (an invite's .ics) into the same
-        conversation."""
-        posted = self.client.chat_postMessage(
+        conversation (through `client`: the notice sender's own, see notice_client)."""
+        client = client or self.client
+        posted = client.chat_postMessage(
             channel=channel,
             blocks=blocks.message_blocks(reply),
             text=blocks.fallback_text(reply),
             **extra,
         )
         if reply.files:
-            self.upload(str(posted.get("channel") or channel), reply.files)
+            self.upload(str(posted.get("channel") or channel), reply.files, client=client)
         return posted
 
-    def conversation_of(self, channel: str) -> str:
+    def conversation_of(self, channel: str, client: WebClient | None = None) -> str:
         """A user id (a DM) as the bot's DM channel with that user (conversations.open,
         im:write); a conversation id as it is."""
+        client = client or self.client
         if channel[:1] in ("U", "W"):
-            return str(self.client.conversations_open(users=channel)["channel"]["id"])
+            return str(client.conversations_open(users=channel)["channel"]["id"])
         return channel
 
-    def upload(self, channel: str, files: tuple[File, ...]) -> None:
+    def upload(
+        self, channel: str, files: tuple[File, ...], client: WebClient | None = None
+    ) -> None:
         """files_upload_v2 shares into a conversation id, not a user id."""
-        self.client.files_upload_v2(
-            channel=self.conversation_of(channel),
+        client = client or self.client
+        client.files_upload_v2(
+            channel=self.conversation_of(channel, client),
             file_uploads=[
                 {"content": file.content, "filename": file.name, "title": file.name}
                 for file in files
@@ -393,43 +556,72 @@ class SlackBot:
 
     def send(self, out: notices.Outgoing) -> delivery.Outcome:
         """One notice: posted with its outbox key in the message metadata, so that a row
-        reaped from a sender that died mid-send is not posted twice."""
+        reaped from a sender that died mid-send is not posted twice. When that check
+        cannot be made (no history scope, any error) the notice goes out again with the
+        visible 再送 mark: at least once, never silently twice. A failure is classified
+        (failure_of): transient ones come back with a back-off, permanent ones fail the
+        row at once, a 429 waits its Retry-After while the sender goes on."""
         target = (self.channel if out.audience else out.to) or ""
-        retry_after: timedelta | None = None
+        reply = out.reply
+        client = self.notice_client
         try:
             if out.maybe_sent:  # checked and resent in the one DM conversation
-                target = self.conversation_of(target)
-            if out.maybe_sent and self.already_posted(target, out.key):
-                if out.reply.files:  # the message went out; its file may not have
-                    self.upload(target, out.reply.files)
-            else:
-                self.post(
-                    target,
-                    out.reply,
-                    metadata={"event_type": NOTICE_EVENT, "event_payload": {"key": out.key}},
-                )
+                target = self.conversation_of(target, self.lookup_client)
+                posted = self.already_posted(target, out.key, since=out.queued_at)
+                if posted and reply.files:  # the message went out; its file may not have
+                    self.upload(target, reply.files, client)
+                if posted:
+                    return delivery.Outcome(True)
+                if posted is None:
+                    reply = notices.marked_resent(reply, out.language)
+            self.post(
+                target,
+                reply,
+                client=client,
+                metadata={"event_type": NOTICE_EVENT, "event_payload": {"key": out.key}},
+            )
         except SlackApiError as error:
-            log.warning("notice %s not delivered: %s", out.notification_id, error)
-            retry_after = retry_after_of(error)
-            ok = False
-        except Exception:
+            outcome = outcome_of(error)
+            log.warning("notice %s not delivered: %s", out.notification_id, outcome.reason)
+            return outcome
+        except Exception as error:  # a timeout, a dropped connection: try again later
             log.exception("notice %s not delivered", out.notification_id)
-            ok = False
-        else:
-            ok = True
-        return ok, retry_after
+            return delivery.Outcome(False, None, type(error).__name__)
+        return delivery.Outcome(True)
 
-    def already_posted(self, channel: str, key: str) -> bool:
+    def already_posted(self, channel: str, key: str, since: datetime | None) -> bool | None:
         """Whether a notice went out before its sender died (its row was reaped): every
         notice carries its outbox key in the message metadata, so the conversation's
-        recent history says. Only reaped rows pay for this lookup."""
-        history = self.client.conversations_history(
-            channel=self.conversation_of(channel), limit=100, include_all_metadata=True
-        )
-        return any(
-            (message.get("metadata") or {}).get("event_payload", {}).get("key") == key
-            for message in history.get("messages", [])
-        )
+        history since the row was queued says — looked through by time, page by page,
+        however busy the channel. Only reaped rows pay for this lookup. None when it
+        cannot look (a channel needs channels:history / groups:history; any error but
+        a busy Slack's: a 429 or 5xx is raised, and the row waits to look again)."""
+        oldest = (since - HISTORY_SKEW).timestamp() if since else 0.0
+        cursor: str | None = None
+        client = self.lookup_client
+        try:
+            while True:
+                page = client.conversations_history(
+                    channel=channel,
+                    oldest=f"{oldest:.6f}",
+                    limit=HISTORY_PAGE,
+                    include_all_metadata=True,
+                    cursor=cursor,
+                )
+                if any(
+                    (message.get("metadata") or {}).get("event_payload", {}).get("key") == key
+                    for message in page.get("messages", [])
+                ):
+                    return True
+                cursor = (page.get("response_metadata") or {}).get("next_cursor") or None
+                if not page.get("has_more") or not cursor:
+                    return False
+        except Exception as error:
+            if isinstance(error, SlackApiError) and busy(error):
+                raise
+            reason = failure_of(error)[0] if isinstance(error, SlackApiError) else repr(error)
+            log.warning("cannot tell whether notice %s went out (%s): resending", key, reason)
+            return None
 
     def nudge(self) -> int:
         """Remind the approval thread of requests waiting more than a business day."""
@@ -446,6 +638,60 @@ class SlackBot:
         return count
 
 
+PERMANENT_ERRORS = frozenset(
+    {
+        "missing_scope",
+        "not_in_channel",
+        "channel_not_found",
+        "is_archived",
+        "invalid_auth",
+        "not_authed",
+        "account_inactive",
+        "token_revoked",
+        "token_expired",
+        "no_permission",
+        "not_allowed_token_type",
+        "team_access_not_granted",
+        "ekm_access_denied",
+        "restricted_action",
+        "cannot_dm_bot",
+        "user_not_found",
+        "invalid_blocks",
+        "msg_too_long",
+    }
+)
+"""Slack error codes that the same call will meet again until someone changes something
+(a scope, a channel membership, the token, the message itself)."""
+
+
+def failure_of(error: SlackApiError) -> tuple[str, bool]:
+    """The error code, and whether it is permanent. 429 and 5xx are transient whatever
+    the body says; an ok:false answer is permanent when its code is in PERMANENT_ERRORS
+    (an unknown code is retried: a few wasted attempts beat a notice given up)."""
+    response = error.response
+    status = int(getattr(response, "status_code", 200) or 200)
+    data = getattr(response, "data", None)
+    code = str((data.get("error") if isinstance(data, dict) else None) or f"http_{status}")
+    return code, not busy(error) and code in PERMANENT_ERRORS
+
+
+def busy(error: SlackApiError) -> bool:
+    """A 429 or a 5xx: Slack is busy, the call may work in a moment."""
+    status = int(getattr(error.response, "status_code", 200) or 200)
+    return status == 429 or status >= 500
+
+
+def outcome_of(error: SlackApiError) -> delivery.Outcome:
+    """A failed send as the outbox records it: a 429 throttled (nothing went out; wait
+    its Retry-After, a second when Slack gave none), anything else transient or
+    permanent by failure_of."""
+    reason, permanent = failure_of(error)
+    if getattr(error.response, "status_code", None) == 429:
+        wait = retry_after_of(error) or RATE_LIMIT_WAIT
+        return delivery.Outcome(False, wait, reason, throttled=True)
+    return delivery.Outcome(False, retry_after_of(error), reason, permanent)
+
+
 def retry_after_of(error: SlackApiError) -> timedelta | None:
     """Slack's Retry-After on a 429 that outlasted the SDK's own retries: the row waits
     at least that long before its next attempt."""
@@ -460,3 +706,76 @@ def retry_after_of(error: SlackApiError) -> timedelta | None:
         return timedelta(seconds=int(str(value)))
     except (TypeError, ValueError):
         return None
+
+
+def later(values: dict[str, Any]) -> tuple[Upload, ...]:
+    """The submitted files still to download (described inside the ack)."""
+    return tuple(
+        item
+        for value in values.values()
+        if isinstance(value, list)
+        for item in value
+        if isinstance(item, Upload) and item.deferred
+    )
+
+
+def replay_key(body: dict[str, Any]) -> str | None:
+    """What Slack repeats when it delivers the same thing again: an event's id; a
+    submitted view's id and hash (a new hash each time the view changes); a click's
+    trigger id and action_ts; a command's or shortcut's trigger id. None: nothing to
+    recognise a replay by."""
+    kind = body.get("type")
+    if kind == "event_callback":
+        return str(body.get("event_id") or "") or None
+    trigger = str(body.get("trigger_id") or "")
+    if kind == "view_submission":
+        view = body.get("view") or {}
+        key = f"view:{view.get('id')}:{view.get('hash')}" if view.get("id") else ""
+    elif kind == "block_actions":
+        actions = body.get("actions") or [{}]
+        stamp = str(actions[0].get("action_ts") or "")
+        key = f"action:{trigger}:{stamp}" if trigger or stamp else ""
+    elif body.get("command"):
+        key = f"command:{trigger}" if trigger else ""
+    elif kind in ("message_action", "shortcut"):
+        key = f"shortcut:{trigger}" if trigger else ""
+    else:
+        key = ""
+    if len(key) > 200:  # the column's width; Slack's ids are far shorter
+        key = "sha256:" + hashlib.sha256(key.encode()).hexdigest()
+    return key or None
+
+
+class StrictVerifier(SignatureVerifier):
+    """slack_sdk's check, refusing (not raising on) headers it cannot read: a timestamp
+    that is not a plain number of seconds, a signature that is not ASCII."""
+
+    TIMESTAMP = re.compile(r"[0-9]{1,12}")
+
+    def is_valid(self, body: str | bytes, timestamp: str | None, signature: str | None) -> bool:
+        if not timestamp or not self.TIMESTAMP.fullmatch(timestamp):
+            return False
+        if not signature or not signature.isascii():
+            return False
+        return super().is_valid(body, timestamp, signature)
+
+
+class SignedOnly(RequestVerification):
+    """Bolt's signature check with a malformed header refused as 401 (not a 500 with a
+    traceback), and the refused request logged without its body."""
+
+    def __init__(self, signing_secret: str) -> None:
+        super().__init__(signing_secret)
+        self._verifier = StrictVerifier(signing_secret)
+
+    def _debug_log_error(self, signature: Any, timestamp: Any, body: Any) -> None:
+        log.info("slack request refused: bad or missing signature")
+
+
+def signed_only(app: App, signing_secret: str) -> None:
+    """Put `SignedOnly` where Bolt's own check stands: first, before any middleware
+    could answer or call the Web API."""
+    chain = app._middleware_list  # Bolt has no public way to replace a built-in
+    for index, middleware in enumerate(chain):
+        if isinstance(middleware, RequestVerification):
+            chain[index] = SignedOnly(signing_secret)

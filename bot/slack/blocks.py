@@ -8,6 +8,7 @@ modal title, 10 fields per section, 25 elements per actions block.
 from __future__ import annotations
 
 import json
+import re
 from typing import Any
 
 from slack_sdk.models.blocks import (
@@ -28,6 +29,7 @@ from slack_sdk.models.blocks import (
     StaticSelectElement,
     TimePickerElement,
 )
+from slack_sdk.models.blocks.block_elements import FileInputElement  # not re-exported
 from slack_sdk.models.views import View
 
 from handlers.reply import (
@@ -40,10 +42,13 @@ from handlers.reply import (
     Reply,
     Text,
 )
+from handlers.text_rules import printable, printable_json
+from storage import attachments
 
 MESSAGE_BLOCKS, VIEW_BLOCKS = 50, 100
 SECTION_TEXT, FIELD_TEXT, LABEL, TITLE, HEADER = 3000, 2000, 75, 24, 150
 FIELDS_PER_SECTION, ELEMENTS_PER_ACTIONS, OPTIONS = 10, 25, 100
+FILES = 10  # file_input's most; the handler holds the number per log (a setting)
 FORM_CALLBACK = "dx_form"
 STYLE_PREFIX = {"success": ":white_check_mark: ", "error": ":warning: "}
 
@@ -59,10 +64,28 @@ def cut(text: str, limit: int) -> str:
     return head + "…"
 
 
+# mrkdwn's formatting marks, shown as their full-width look-alikes: Slack has no escape
+# for them. An underscore inside a word (yamada_t@example.jp) formats nothing and stays.
+MARKS = str.maketrans({"*": "\uff0a", "~": "\uff5e", "`": "\uff40"})
+LOOSE_UNDERSCORE = re.compile(r"(?<![0-9A-Za-z])_|_(?![0-9A-Za-z])")
+QUOTE = re.compile(r"^([ \t]*)&gt;", re.MULTILINE)
+BROADCAST = re.compile(r"@(?=(?:channel|here|everyone)\b)", re.IGNORECASE)
+
+
 def escape(text: str) -> str:
-    """mrkdwn control characters, so user input cannot mention @channel or make links.
-    Escape first and cut after: escaping lengthens the text."""
-    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    """Text as Slack shows it literally in mrkdwn: the one rule for every text the
+    model carries (all of it plain), applied here, where text leaves for Slack.
+
+    Why: a request description `<!channel> <@U…> <https://evil.example|ここ>` must not
+    ping a channel, mention anyone or hide a link, and `*至急*` must not shout. So &, <
+    and > become entities (Slack's documented rule: `<!here>`, `<@U…>`, `<#C…>` and
+    `<url|label>` then show as typed), the formatting marks * ~ ` and word-edge _
+    become full-width look-alikes, a leading > (a quote) too, and a bare @channel,
+    @here or @everyone gets a full-width @. Escape first and cut after: escaping
+    lengthens the text."""
+    text = text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    text = LOOSE_UNDERSCORE.sub("\uff3f", text.translate(MARKS))
+    return BROADCAST.sub("\uff20", QUOTE.sub("\\1\uff1e", text))
 
 
 def message_blocks(reply: Reply) -> list[dict[str, Any]]:
@@ -70,14 +93,15 @@ def message_blocks(reply: Reply) -> list[dict[str, Any]]:
 
 
 def fallback_text(reply: Reply) -> str:
-    """The notification text Slack shows where blocks cannot be shown."""
-    return cut(reply.plain_text(), SECTION_TEXT)
+    """The message `text` (notifications, where blocks cannot be shown): mrkdwn that
+    Slack parses for mentions and links like any other, so escaped like the blocks."""
+    return cut(escape(printable(reply.plain_text())), SECTION_TEXT)
 
 
 def _limit(blocks: list[Block], limit: int) -> list[dict[str, Any]]:
     if len(blocks) > limit:
         blocks = [*blocks[: limit - 1], ContextBlock(elements=[MarkdownTextObject(text="…")])]
-    return [block.to_dict() for block in blocks]
+    return [printable_json(block.to_dict()) for block in blocks]
 
 
 def _blocks(reply: Reply) -> list[Block]:
@@ -195,20 +219,21 @@ def modal(
         private_metadata=metadata[:3000],
         blocks=blocks[:VIEW_BLOCKS],
     )
-    return view.to_dict()
+    return printable_json(view.to_dict())
 
 
 def home_view(reply: Reply) -> dict[str, Any]:
-    return View(type="home", blocks=_blocks(reply)[:VIEW_BLOCKS]).to_dict()
+    return printable_json(View(type="home", blocks=_blocks(reply)[:VIEW_BLOCKS]).to_dict())
 
 
 def result_modal(reply: Reply, *, title: str, close: str) -> dict[str, Any]:
-    return View(
+    view = View(
         type="modal",
         title=PlainTextObject(text=cut(title, TITLE)),
         close=PlainTextObject(text=cut(close, TITLE)),
         blocks=_blocks(reply)[:VIEW_BLOCKS],
-    ).to_dict()
+    )
+    return printable_json(view.to_dict())
 
 
 def _options(item: Input) -> list[Option]:
@@ -231,6 +256,10 @@ def _input(item: Input) -> InputBlock:
             element = StaticMultiSelectElement(
                 action_id="value", options=options, initial_options=chosen or None
             )
+    elif item.kind == "file":  # no initial value: a file is attached again
+        element = FileInputElement(
+            action_id="value", filetypes=sorted(attachments.TYPES), max_files=FILES
+        )
     elif item.kind == "date":
         element = DatePickerElement(action_id="value", initial_date=initial or None)
     elif item.kind == "time":
@@ -263,7 +292,9 @@ def submitted_values(state: dict[str, Any]) -> dict[str, Any]:
     values: dict[str, Any] = {}
     for name, actions in state.items():
         element = actions.get("value") or next(iter(actions.values()), {})
-        if "selected_options" in element:
+        if element.get("type") == "file_input" or "files" in element:
+            values[name] = [dict(f) for f in element.get("files") or []]  # see bot.slack.files
+        elif "selected_options" in element:
             values[name] = [o["value"] for o in element["selected_options"] or []]
         elif "selected_option" in element:
             option = element["selected_option"]

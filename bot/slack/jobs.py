@@ -25,6 +25,8 @@ from concurrent.futures import Executor, Future, ThreadPoolExecutor, wait
 from multiprocessing.connection import Connection
 from typing import TYPE_CHECKING, Any, Protocol
 
+from bot.outage import unreachable
+
 if TYPE_CHECKING:
     from bot.config import Settings
     from bot.slack.app import SlackBot
@@ -43,11 +45,22 @@ class Jobs(Protocol):
     def shutdown(self) -> None: ...
 
 
+BUSY_TOLD = ("on_command", "on_shortcut", "on_action")
+"""Jobs answering a person, who is told 「混み合っています」 when the database is out of reach."""
+
+
 def _run(bot: SlackBot, name: str, args: tuple[Any, ...]) -> None:
     try:
         getattr(bot, name)(*args)
-    except Exception:
-        log.exception("Slack job %s failed", name)
+    except Exception as error:
+        if not (unreachable(error) and name in BUSY_TOLD):
+            log.exception("Slack job %s failed", name)
+            return
+        log.warning("Slack job %s: database unreachable, the person is told to retry", name)
+        try:
+            bot.tell_busy(args[0])
+        except Exception:
+            log.exception("Slack job %s: the busy answer failed too", name)
 
 
 class ThreadJobs:

@@ -31,8 +31,9 @@ from microsoft_agents.hosting.teams import TeamsActivityHandler
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
-from bot import delivery
+from bot import delivery, redact
 from bot.config import Settings
+from bot.outage import unreachable
 from bot.teams import cards
 from bot.teams.activities import (
     CARD,
@@ -46,8 +47,16 @@ from bot.teams.activities import (
     strip_mention,
     tenant_of,
 )
-from bot.teams.files import consent, file_info, onedrive, put_file
-from bot.teams.proactive import Proactive
+from bot.teams.files import (
+    by_chat,
+    consent,
+    file_info,
+    onedrive,
+    put_file,
+    received,
+    sent_files,
+)
+from bot.teams.proactive import Proactive, outcome_of
 from bot.teams.transport import (
     Adapter,
     AnonymousClients,
@@ -55,15 +64,16 @@ from bot.teams.transport import (
     auth,
     connections,
     issuers,
+    replay_key,
     same_service,
 )
-from handlers import approval, notices, payloads, policy, roster, router
+from handlers import approval, logs, notices, payloads, policy, roster, router
 from handlers.actor import Actor
 from handlers.context import Context
 from handlers.core import record_refusal
 from handlers.errors import Refused
 from handlers.i18n import t
-from handlers.reply import Reply, Text
+from handlers.reply import Reply
 from storage import messages
 from storage import teams as references
 from storage.models import Audience, TeamsConversation
@@ -82,19 +92,22 @@ class TeamsBot(TeamsActivityHandler):
         self.ctx = ctx
         self.lang = ctx.rules.language
         self.anonymous = settings.teams_anonymous
-        self.any_upload_host = settings.teams_anonymous  # a local emulator uploads anywhere
+        # a local emulator uploads to, and serves files sent to the bot from, anywhere
+        self.any_upload_host = settings.teams_anonymous
         self.channel = settings.teams_approval_channel
         # Notices for the prefecture's channel go to one platform: Slack's channel when
         # both are configured (a row is sent once), else this one.
         self.channel_notices = bool(self.channel) and not (
             settings.slack_enabled and settings.slack_approval_channel
         )
+        redact.install(settings.secrets())
         self.validator = JwtTokenValidator(auth(settings))
         self.issuers = issuers(settings)
+        busy = t(self.lang, "service.busy")  # a turn the database cannot serve now
         if settings.teams_anonymous:
-            self.adapter = Adapter(channel_service_client_factory=AnonymousClients(None))
+            self.adapter = Adapter(busy, channel_service_client_factory=AnonymousClients(None))
         else:
-            self.adapter = Adapter(connection_manager=connections(settings))
+            self.adapter = Adapter(busy, connection_manager=connections(settings))
         self.proactive = Proactive(self.adapter, settings.teams_app_id or "")
 
     # -- HTTP ----------------------------------------------------------------------------
@@ -113,11 +126,24 @@ class TeamsBot(TeamsActivityHandler):
         if claims.is_authenticated and not same_service(claims, body):
             log.warning("teams token refused: its serviceurl is not the activity's")
             return JSONResponse({"error": "Unauthorized"}, status_code=401)
+        key = replay_key(body)
+        try:
+            first = key is None or await asyncio.to_thread(self.first_time, key)
+        except Exception as error:  # the turn answers busy (transport.Adapter)
+            if not unreachable(error):
+                raise
+            key, first = None, True
+        if not first:
+            log.info("teams activity delivered again: dropped")
+            return Response(status_code=200)
         try:
             response = await self.adapter.process_request(SdkRequest(request, body, claims), self)
         except Exception:  # e.g. no outbound token (a wrong TEAMS_APP_PASSWORD)
             log.exception("teams activity not processed")
+            await asyncio.to_thread(self.forget, key)
             return JSONResponse({"error": "Internal error"}, status_code=500)
+        if response.status_code >= 500:
+            await asyncio.to_thread(self.forget, key)
         if response.body is None:
             return Response(status_code=response.status_code)
         return JSONResponse(response.body, status_code=response.status_code)
@@ -139,7 +165,23 @@ class TeamsBot(TeamsActivityHandler):
         if claims.get_claim_value("iss") not in self.issuers:
             log.warning("teams token refused: issuer %s", claims.get_claim_value("iss"))
             return None
+        if not isinstance(claims.get_claim_value("exp"), int | float):
+            log.warning("teams token refused: it does not expire")  # the SDK checks exp if any
+            return None
         return claims
+
+    def first_time(self, key: str) -> bool:
+        """Claim an activity before its work (see `replay_key`)."""
+        with self.ctx.db.transaction() as session:
+            return messages.first_time(
+                session, platform=PLATFORM, event_id=key, now=self.ctx.clock.now()
+            )
+
+    def forget(self, key: str | None) -> None:
+        """The activity's handling failed: Teams' redelivery is handled, not dropped."""
+        if key is not None:
+            with self.ctx.db.transaction() as session:
+                messages.forget(session, platform=PLATFORM, event_id=key)
 
     # -- identity ------------------------------------------------------------------------
     def actor(self, activity: Activity) -> Actor | None:
@@ -215,15 +257,24 @@ class TeamsBot(TeamsActivityHandler):
     # -- activities ----------------------------------------------------------------------
     async def on_message_activity(self, turn_context: TurnContext) -> None:
         """The answer, in the conversation it was asked in; asked in a channel (or a
-        group chat), in the person's own chat with the bot instead — answers are
-        personal (their requests, their private calendar URL)."""
+        group chat), in the person's own chat with the bot instead — answers, refusals
+        and registration help are personal (their requests, their private calendar
+        URL). The channel hears a neutral line, or nothing for someone the bot does not
+        know."""
         activity = turn_context.activity
         actor = self.sender(turn_context)
-        reply = await asyncio.to_thread(self.message_reply, activity, actor)
         conversation = activity.conversation
         personal = conversation is None or conversation.conversation_type in PERSONAL
-        if actor is None or not reply.ok or personal:
+        files = sent_files(activity)
+        if actor is not None and personal and files:
+            await turn_context.send_activity(message(await self.attach(actor, files)))
+            return
+        reply = await asyncio.to_thread(self.message_reply, activity, actor)
+        if personal:
             await turn_context.send_activity(message(reply))
+            return
+        if actor is None:
+            await self.tell_stranger(activity, reply)
             return
         language = actor.language
         try:
@@ -233,6 +284,23 @@ class TeamsBot(TeamsActivityHandler):
             await turn_context.send_activity(t(language, "teams.not_sent_privately"))
             return
         await turn_context.send_activity(t(language, "teams.sent_privately"))
+
+    async def tell_stranger(self, activity: Activity, reply: Reply) -> None:
+        """How to register, for someone unknown who wrote in a channel: in a 1:1 chat
+        opened with their Teams user id (nothing is stored for them), else not at all."""
+        sender = activity.from_property
+        if not sender or not sender.id or not activity.service_url:
+            return
+        address = TeamsConversation(
+            kind="personal",
+            service_url=activity.service_url,
+            user_id=sender.id,
+            tenant_id=tenant_of(activity),
+        )
+        try:
+            await self.proactive.send_to_person(address, [message(reply)])
+        except Exception:
+            log.warning("teams registration help not sent privately")
 
     async def send_personal(self, person_id: int, activities: list[Activity]) -> None:
         """Into the person's 1:1 chat with the bot, opening it if need be."""
@@ -251,7 +319,16 @@ class TeamsBot(TeamsActivityHandler):
     def message_reply(self, activity: Activity, actor: Actor | None) -> Reply:
         if actor is None:
             return self.stranger(activity, "teams.message")
-        return router.command(self.ctx, actor, strip_mention(activity.text or ""))
+        reply = router.command(self.ctx, actor, strip_mention(activity.text or ""))
+        return by_chat(reply, actor.language)
+
+    async def attach(self, actor: Actor, files: list[tuple[str, str]]) -> Reply:
+        """Files the person sent in their chat with the bot: downloaded (bot/teams/
+        files.py) and attached to their latest log or minutes; the answer names it, and
+        each file refused with why."""
+        limit = self.ctx.rules.attachment_max_bytes
+        uploads = await received(files, limit, any_host=self.any_upload_host)
+        return await asyncio.to_thread(logs.attach_files, self.ctx, actor, uploads)
 
     async def on_invoke_activity(self, turn_context: TurnContext) -> InvokeResponse | None:
         """Universal actions answered here: the SDK's own model of the response cannot
@@ -287,6 +364,7 @@ class TeamsBot(TeamsActivityHandler):
             reply = await asyncio.to_thread(router.press, self.ctx, actor, action, value)
         if not reply.ok and not reply.data.get("errors"):
             return answer(reply)  # refused: the card stays as it was
+        reply = by_chat(reply, actor.language)
         request_id = reply.data.get("request_id")
         if reply.ok and request_id and action in (*approval.NEW_REQUESTS, *approval.CHANGES_CARD):
             await self.card_after(turn_context, action, int(request_id))
@@ -478,15 +556,16 @@ class TeamsBot(TeamsActivityHandler):
             return False, NO_REFERENCE_RETRY
         reply = out.reply
         if out.maybe_sent:
-            reply = Reply((Text(t(out.language, "notice.resent"), "muted"), *reply.blocks))
+            reply = notices.marked_resent(reply, out.language)
         activities = [message(reply)]
         if not out.audience:
             activities += [consent(out.notification_id, f, out.language) for f in reply.files]
         try:
             created = asyncio.run(self.proactive.send_to_person(reference, activities))
-        except Exception:
-            log.exception("notice %s not delivered", out.notification_id)
-            return False, None
+        except Exception as error:  # classified: a chat gone or a blocked bot fails at once
+            outcome = outcome_of(error)
+            log.warning("notice %s not delivered: %s", out.notification_id, outcome.reason)
+            return outcome
         if created:
             self.remember_created(reference, created)
         return True, None

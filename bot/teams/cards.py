@@ -7,7 +7,8 @@ button, `{"action", "context"}` for a form — and Teams merges the inputs into 
 object, so an input may not use those names (checked here). Server-side field errors
 are shown as red text under the field (and as the input's `errorMessage`, which Teams
 shows for client-side required checks). A file is named on the card; the adapter sends
-the file itself through Teams' file-consent flow.
+the file itself through Teams' file-consent flow. A file field has no input: the card
+says to send the files in the chat (bot/teams/files.py).
 
 A card shared by many (the approval card in a channel) can carry a `refresh` action with
 the Teams user ids it runs for: their Teams fetches their own view of the card each time
@@ -17,6 +18,7 @@ it is shown (universal actions' user-specific views, at most 60 users).
 from __future__ import annotations
 
 import contextlib
+import re
 from typing import Any
 
 from handlers.reply import (
@@ -30,6 +32,7 @@ from handlers.reply import (
     Reply,
     Text,
 )
+from handlers.text_rules import printable, printable_json
 
 VERSION = "1.5"
 SCHEMA = "http://adaptivecards.io/schemas/adaptive-card.json"
@@ -38,6 +41,13 @@ REFRESH_USERS = 60  # Teams runs a card's refresh for at most this many users
 TEXT_LIMIT = 4000  # keep one card well under Teams' ~28 KB message limit
 STYLES = {"primary": "positive", "danger": "destructive"}
 Json = dict[str, Any]
+
+# Card markdown has no escape every Teams client honours, so the marks become their
+# full-width look-alikes: the text reads the same and formats nothing.
+MARKS = str.maketrans({"*": "\uff0a", "~": "\uff5e", "`": "\uff40", "[": "\uff3b", "]": "\uff3d"})
+LOOSE_UNDERSCORE = re.compile(r"(?<![0-9A-Za-z])_|_(?![0-9A-Za-z])")
+LINE_MARK = re.compile(r"^([ \t]*)(?:([-+#>])|(\d+)\.)(?=[ \t]|$)", re.MULTILINE)
+FULL_WIDTH = {"-": "\uff0d", "+": "\uff0b", "#": "\uff03", ">": "\uff1e"}
 
 
 def card(reply: Reply) -> Json:
@@ -61,7 +71,7 @@ def card(reply: Reply) -> Json:
     out: Json = {"type": "AdaptiveCard", "$schema": SCHEMA, "version": VERSION, "body": body}
     if actions:
         out["actions"] = actions
-    return out
+    return printable_json(out)
 
 
 def with_refresh(card: Json, action: Button, user_ids: list[str]) -> Json:
@@ -73,15 +83,34 @@ def with_refresh(card: Json, action: Button, user_ids: list[str]) -> Json:
 
 
 def fallback_text(reply: Reply) -> str:
-    return _cut(reply.plain_text())
+    """The notification preview and invoke messages: plain text, made printable."""
+    return _cut(printable(reply.plain_text()))
 
 
 def _cut(text: str, limit: int = TEXT_LIMIT) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
+def literal(text: str) -> str:
+    """Text a card's markdown shows as typed: the one rule for every text a card carries
+    (the model's text is all plain; the card's own emphasis is weight/size/colour).
+
+    Why: TextBlocks and facts render markdown, so a request description
+    `[ここ](https://evil.example) **至急**` would be a live link and bold. Brackets, *, ~,
+    ` and word-edge _ become full-width look-alikes; so does a list, heading or quote
+    mark at the start of a line (-, +, #, >, "1."); `{{` (the card's DATE()/TIME()
+    functions) is broken up the same way."""
+    text = LOOSE_UNDERSCORE.sub("\uff3f", text.translate(MARKS)).replace("{{", "\uff5b\uff5b")
+    return LINE_MARK.sub(_line_mark, text)
+
+
+def _line_mark(match: re.Match[str]) -> str:
+    indent, mark, number = match.groups()
+    return indent + (FULL_WIDTH[mark] if mark else number + "\uff0e")
+
+
 def _text_block(text: str, **options: Any) -> Json:
-    return {"type": "TextBlock", "text": _cut(text), "wrap": True, **options}
+    return {"type": "TextBlock", "text": _cut(literal(text)), "wrap": True, **options}
 
 
 def _text(block: Text) -> Json:
@@ -99,7 +128,9 @@ def _text(block: Text) -> Json:
 def _facts(items: tuple[Any, ...]) -> Json:
     return {
         "type": "FactSet",
-        "facts": [{"title": _cut(f.label, 200), "value": _cut(f.value)} for f in items],
+        "facts": [
+            {"title": _cut(literal(f.label), 200), "value": _cut(literal(f.value))} for f in items
+        ],
     }
 
 
@@ -161,6 +192,8 @@ def _submit(form: Form) -> Json:
 
 
 def _input(item: Input) -> Json:
+    if item.kind == "file":  # no file input on a card: the label, then how (files.by_chat)
+        return _text_block(item.label, weight="Bolder")
     value = item.value
     text = ",".join(value) if isinstance(value, tuple) else value
     out: Json = {"id": item.name, "label": _cut(item.label, 200), "isRequired": item.required}

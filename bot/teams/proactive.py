@@ -7,8 +7,10 @@ is never counted as sent."""
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
+from datetime import timedelta
 from typing import Any
 
+from aiohttp import ClientResponseError
 from microsoft_agents.activity import (
     Activity,
     ActivityTypes,
@@ -19,9 +21,20 @@ from microsoft_agents.activity import (
 from microsoft_agents.hosting.core import TurnContext
 from microsoft_agents.hosting.core.http import HttpAdapterBase
 
+from bot.delivery import Outcome
 from storage.models import TeamsConversation
 
 TEAMS_CHANNEL_ID = "msteams"
+PERMANENT_STATUSES = {
+    401: "invalid_app_credentials",  # the connector refused the bot's own token
+    403: "bot_blocked",  # blocked by the person, uninstalled, or disabled by the admin
+    404: "conversation_not_found",  # the chat or channel is gone, or the bot was removed
+    413: "message_too_large",  # the same card is too big every time
+}
+"""Connector answers the same send meets again until someone changes something."""
+TOKEN_REFUSALS = ("invalid_client", "unauthorized_client", "invalid_grant")
+"""Entra ID's answers to a wrong app id or password (MSAL's error codes)."""
+RATE_LIMIT_WAIT = timedelta(seconds=1)  # a 429 that names no Retry-After
 
 
 class Proactive:
@@ -121,3 +134,31 @@ class Guard:
     def check(self) -> None:
         if self.error is not None:
             raise self.error
+
+
+def outcome_of(error: Exception) -> Outcome:
+    """A failed proactive send as the outbox records it, like Slack's (bot/slack/app.py
+    outcome_of): 429 throttled (wait its Retry-After, not an attempt); 401, 403, 404 and
+    413, and a token Entra ID refuses, permanent (the row fails at once with its reason
+    and the admins are told); 5xx, timeouts and anything unknown transient, waiting at
+    least a Retry-After the service gave."""
+    if isinstance(error, ClientResponseError):
+        wait = retry_after_of(error)
+        if error.status == 429:
+            return Outcome(False, wait or RATE_LIMIT_WAIT, "ratelimited", throttled=True)
+        if error.status in PERMANENT_STATUSES:
+            return Outcome(False, None, PERMANENT_STATUSES[error.status], permanent=True)
+        return Outcome(False, wait, f"http_{error.status}")
+    text = str(error)
+    if isinstance(error, ValueError) and any(code in text for code in TOKEN_REFUSALS):
+        return Outcome(False, None, "invalid_app_credentials", permanent=True)
+    return Outcome(False, None, type(error).__name__)
+
+
+def retry_after_of(error: ClientResponseError) -> timedelta | None:
+    """The connector's Retry-After (whole seconds), if it gave one."""
+    value = (error.headers or {}).get("Retry-After")
+    try:
+        return timedelta(seconds=max(0, int(str(value))))
+    except (TypeError, ValueError):
+        return None

@@ -5,6 +5,7 @@ through MSAL (none in anonymous mode, for local development only)."""
 
 from __future__ import annotations
 
+import hashlib
 import logging
 from typing import Any
 
@@ -14,6 +15,7 @@ from microsoft_agents.hosting.core.http import HttpAdapterBase
 from starlette.requests import Request
 
 from bot.config import Settings
+from bot.outage import unreachable
 
 log = logging.getLogger("dxdesk.teams")
 BOT_FRAMEWORK_ISSUER = "https://api.botframework.com"
@@ -44,13 +46,22 @@ class SdkRequest:
 
 
 class Adapter(HttpAdapterBase):
-    """The SDK's HTTP adapter; a failed turn is logged, never shown as a traceback."""
+    """The SDK's HTTP adapter; a failed turn is logged, never shown as a traceback. A turn
+    that failed because the database is out of reach answers `busy` (「混み合っています」)
+    in its conversation, with one log line (bot/outage.py)."""
 
-    def __init__(self, **kwargs: Any) -> None:
+    def __init__(self, busy: str | None = None, **kwargs: Any) -> None:
         super().__init__(**kwargs)
 
         async def on_turn_error(context: TurnContext, error: Exception) -> None:
-            log.error("teams turn failed", exc_info=error)
+            if busy is None or not unreachable(error):
+                log.error("teams turn failed", exc_info=error)
+                return
+            log.warning("teams turn answered busy: database unreachable")
+            try:
+                await context.send_activity(busy)
+            except Exception:
+                log.warning("teams busy answer not sent")
 
         self.on_turn_error = on_turn_error
 
@@ -117,3 +128,21 @@ def same_service(claims: ClaimsIdentity, body: Any) -> bool:
     claimed = str(claims.get_claim_value("serviceurl") or "")
     given = str(body.get("serviceUrl") or "") if isinstance(body, dict) else ""
     return bool(claimed) and claimed.rstrip("/").lower() == given.rstrip("/").lower()
+
+
+def replay_key(body: Any) -> str | None:
+    """What Teams repeats when it delivers an activity again (its id within its
+    conversation), for what the person did: a message or a clicked card. None for the
+    rest (membership changes, a card refreshing itself on screen): nothing to redo."""
+    if not isinstance(body, dict) or body.get("type") not in ("message", "invoke"):
+        return None
+    value = body.get("value")
+    if isinstance(value, dict) and value.get("trigger") == "automatic":
+        return None
+    conversation = body.get("conversation")
+    conversation_id = conversation.get("id") if isinstance(conversation, dict) else None
+    activity_id = body.get("id")
+    if not activity_id or not conversation_id:
+        return None
+    digest = hashlib.sha256(f"{conversation_id}\n{activity_id}".encode()).hexdigest()
+    return f"activity:{digest}"
