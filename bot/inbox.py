@@ -14,21 +14,19 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from sqlmodel import Session
-
 from bot import delivery
 from bot.render_text import render
-from handlers import feeds, notices
+from handlers import notices
 from handlers.actor import Actor
 from handlers.context import Context
 from handlers.i18n import format_when, t
 from handlers.reply import Button, Buttons, File, ListItem, ListView, Reply, Text
-from storage import audit, calendar_tokens
 from storage import inbox as store
 from storage.models import Audience, Role
 
 CALENDAR = "text/calendar"
 SAFE = re.compile(r"[^A-Za-z0-9._-]")
+FEED = "calendar.feed"  # the intent that shows a person their private feed URL
 
 
 class TerminalInbox:
@@ -51,10 +49,14 @@ class TerminalInbox:
         lines = [render(kept, lang).text]
         lines += [t(lang, "inbox.file", path=str(p)) for p in paths]
         buttons = [(b.action, b.label, b.value) for b in _buttons(out.reply)]
+        # The private feed is offered as a button, never as a URL in the stored text: a
+        # copy of the database must not let anyone read another person's calendar
+        # (storage.calendar_tokens keeps only hashes), and a token per invite would pile up.
+        calendar = out.person_id is not None and any(f.mime.startswith(CALENDAR) for f in files)
+        if calendar and not any(action == FEED for action, _, _ in buttons):
+            buttons.append((FEED, t(lang, "button.subscribe_feed"), ""))
         with self.ctx.db.transaction() as session:
             now = self.ctx.clock.now()
-            if out.person_id is not None and any(f.mime.startswith(CALENDAR) for f in files):
-                lines.append(t(lang, "inbox.feed", url=self._feed_url(session, out.person_id)))
             store.deliver(
                 session,
                 notification_id=out.notification_id,
@@ -75,20 +77,6 @@ class TerminalInbox:
         path = folder / SAFE.sub("_", Path(file.name).name)
         path.write_bytes(file.content)
         return path.resolve()
-
-    def _feed_url(self, session: Session, person_id: int) -> str:
-        now = self.ctx.clock.now()
-        token = calendar_tokens.issue(session, person_id, now)
-        audit.record(
-            session,
-            at=now,
-            actor_id=None,
-            action="calendar.feed",
-            target_type="person",
-            target_id=person_id,
-            detail=store.TERMINAL,
-        )
-        return feeds.feed_url(self.ctx, token)
 
 
 def _buttons(reply: Reply) -> list[Button]:

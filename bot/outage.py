@@ -12,6 +12,12 @@ error handler (bot/teams/transport.py), the calendar feeds in bot/web.py.
 from __future__ import annotations
 
 from sqlalchemy import exc
+from starlette.responses import PlainTextResponse, Response
+
+from handlers.context import Context
+from handlers.i18n import t
+
+BUSY_RETRY_SECONDS = 30
 
 SQLITE_OUTAGES = ("locked", "unable to open", "disk i/o")
 """SQLite's OperationalErrors that pass (a writer holding the file past the busy
@@ -36,3 +42,11 @@ def unreachable(error: BaseException | None) -> bool:
             return any(sign in str(error.orig).lower() for sign in SQLITE_OUTAGES)
         error = error.__cause__ or error.__context__
     return False
+
+
+def busy(ctx: Context) -> Response:
+    """The web answer while the database is out of reach (the calendar feeds, the desk):
+    503 with a short 「混み合っています」 and a Retry-After a client honours, no traceback."""
+    text = t(ctx.rules.language, "service.busy")
+    headers = {"Retry-After": str(BUSY_RETRY_SECONDS)}
+    return PlainTextResponse(text, status_code=503, headers=headers)

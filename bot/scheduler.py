@@ -30,7 +30,7 @@ from typing import TYPE_CHECKING
 
 from apscheduler.schedulers.background import BackgroundScheduler
 
-from bot import mail
+from bot import delivery, mail
 from bot.inbox import TerminalInbox
 from handlers import clockwork
 from handlers.clock import TOKYO
@@ -72,15 +72,18 @@ def start(
     now = datetime.now(TOKYO)
     if shared:
         scheduler.add_job(
-            clockwork.tick,
+            tick,
             "interval",
             args=(ctx,),
             seconds=max(1.0, TICK_SECONDS / speed),
             id="tick",
             next_run_time=now,
         )
-        channels = slack is None and teams is None  # nobody else posts the channel's notices
-        terminal = TerminalInbox(ctx, files_dir, channels=channels)
+    if shared and slack is None and teams is None:
+        # Only the local service delivers to the terminal inbox: with a chat platform, a
+        # person not linked yet keeps their notices pending until they are (Slack links by
+        # e-mail on first contact), rather than having them marked sent where nobody reads.
+        terminal = TerminalInbox(ctx, files_dir, channels=True)
         scheduler.add_job(
             terminal.deliver,
             "interval",
@@ -113,3 +116,10 @@ def start(
         )
     scheduler.start()
     return scheduler
+
+
+def tick(ctx: Context) -> None:
+    """The clock's work (queue what fell due, reap lapsed leases); while the database is
+    out of reach, one warning instead of a traceback every tick (bot.delivery)."""
+    with delivery.paused_in_outage("tick"):
+        clockwork.tick(ctx)

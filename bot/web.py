@@ -17,12 +17,12 @@ from slack_bolt.adapter.starlette.handler import to_bolt_request, to_starlette_r
 from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
-from starlette.responses import HTMLResponse, JSONResponse, PlainTextResponse, Response
+from starlette.responses import HTMLResponse, JSONResponse, Response
 from starlette.routing import Route
 
 from bot import redact
 from bot.desk.app import desk_routes
-from bot.outage import unreachable
+from bot.outage import busy, unreachable
 from bot.slack.app import SlackBot
 from bot.teams.app import TeamsBot
 from handlers import feeds
@@ -76,17 +76,6 @@ def create_web_app(
     if teams is not None:
         routes.append(Route("/api/messages", teams.handle, methods=["POST"]))
     return Starlette(routes=routes, lifespan=freeze_heap)
-
-
-BUSY_RETRY_SECONDS = 30
-
-
-def busy(ctx: Context) -> Response:
-    """The database is out of reach (bot/outage.py): 503 with a short 「混み合っています」 and
-    a Retry-After a calendar client honours, no traceback."""
-    text = t(ctx.rules.language, "service.busy")
-    headers = {"Retry-After": str(BUSY_RETRY_SECONDS)}
-    return PlainTextResponse(text, status_code=503, headers=headers)
 
 
 @asynccontextmanager

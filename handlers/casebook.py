@@ -41,7 +41,9 @@ Anonymisation (decided here, once; `Redactor`):
   know (a name typed nowhere else) cannot be recognised: so the prefecture reviews each
   case (`case.review`: 公開 / 非公開, audited, storage.cases) and other towns find only
   published ones; a town always sees its own. The case book document is published
-  cases only.
+  cases only. A publication holds for the content reviewed (its sha256, `digest`): a
+  case that reads differently later (a log filed since) is awaiting review again
+  (「内容が変わりました」) and hidden from other towns until published again.
 
 Search ranking (explainable, no dependencies): Japanese has no spaces, so text is cut
 into overlapping character bigrams after NFKC normalisation and lower-casing (ASCII
@@ -53,12 +55,14 @@ practices first, then the newest case. The best few are returned with their link
 
 from __future__ import annotations
 
+import hashlib
 import json
 import math
 import re
 import unicodedata
 from collections import Counter
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, replace
 from datetime import datetime
 from functools import cache
 
@@ -70,12 +74,12 @@ from handlers.actor import Actor
 from handlers.context import Context
 from handlers.core import intent
 from handlers.errors import Refused
-from handlers.i18n import t
+from handlers.i18n import LANGUAGES, t
 from handlers.reply import Button, Field, ListItem, ListView, Reply, Text
 from handlers.report_data import LogData, Names, Period, gather_logs
-from storage import audit, engagements, people, report_rows
+from storage import audit, engagements, people, report_rows, requests
 from storage import cases as cases_store
-from storage.models import Municipality, SessionKind, StepStatus
+from storage.models import CaseReview, Engagement, Municipality, Request, RequestKind, SessionKind
 
 PRACTICES_FILE = templates.DIR / "casebook" / "practices.json"
 TABLE_FILE = templates.DIR / "casebook" / "anonymise.json"
@@ -103,6 +107,7 @@ class Case:
     question: str
     response: str
     issues: tuple[tuple[str, str], ...]
+    digest: str = ""  # of its content in DIGEST_LANGUAGE: what a publication is for
 
 
 @dataclass(frozen=True)
@@ -343,83 +348,189 @@ def _place(language: str, municipality: Municipality | None) -> str:
 
 
 EVERY = -1  # gather_cases(shown_to=EVERY): every case, reviewed or not (the review list)
+CHANGED = "changed"  # published, but its content is no longer the one reviewed
+# Digests are of the Japanese text whoever reviews or reads: the substance is the same in
+# every language, and one digest lets a case published in English reach Japanese readers.
+DIGEST_LANGUAGE = LANGUAGES[0]
+
+
+def digest(case: Case) -> str:
+    """sha256 of what a reader of the case sees (not its date or whose it is): the
+    prefecture's decision holds for this content only (see `review_status`)."""
+    content: list[object] = [case.topic, case.place, case.department, case.question]
+    content += [case.response, *(list(issue) for issue in case.issues)]
+    return hashlib.sha256(json.dumps(content, ensure_ascii=False).encode()).hexdigest()
+
+
+def review_status(case: Case, row: CaseReview | None) -> str:
+    """pending (never reviewed), published, withheld, or CHANGED: published, but the
+    case reads differently now (a log filed since) — awaiting review again, and other
+    towns do not see it until it is published again."""
+    if row is None:
+        return "pending"
+    if row.status == cases_store.PUBLISHED and row.digest != case.digest:
+        return CHANGED
+    return row.status
 
 
 def gather_cases(session: Session, language: str, *, shown_to: int | None = None) -> list[Case]:
     """Every consultation with a filed log, and every BPR engagement, anonymised, that
-    the reader may see: published ones, and those of municipality `shown_to` (its own).
-    None: published only (the case book document); EVERY: all (the prefecture's
-    review)."""
-    cases = _all_cases(session, language)
+    the reader may see: published ones still reading as published, and those of
+    municipality `shown_to` (its own). None: published only (the case book document);
+    EVERY: all (the prefecture's review)."""
+    cases = _Builder(session, language).every_case()
     if shown_to == EVERY:
         return cases
     public = cases_store.published(session)
-    return [c for c in cases if c.ref in public or (shown_to and c.municipality_id == shown_to)]
+    return [
+        c
+        for c in cases
+        if (c.ref in public and public[c.ref] == c.digest)
+        or (shown_to and c.municipality_id == shown_to)
+    ]
 
 
-def _all_cases(session: Session, language: str) -> list[Case]:
-    names = Names(session)
-    municipalities = people.municipalities(session)
-    redact = redactor(session, language, names, municipalities)
-    by_id = {m.id: m for m in municipalities}
-    logs = gather_logs(session, Period(), names=names)
-    by_request: dict[int, list[LogData]] = {}
+def case_of(session: Session, language: str, ref: str) -> Case | None:
+    """The one case `ref` names (C12, B3), built alone: a click on one case reads and
+    redacts only its own logs, not the whole case book."""
+    kind, number = ref[:1], int(ref[1:])
+    builder = _Builder(session, language)
+    if kind == "C":
+        request = requests.get(session, number)
+        if request is None or request.kind != RequestKind.CONSULTATION:
+            return None
+        logs = gather_logs(
+            session,
+            Period(),
+            names=builder.names,
+            log_ids=cases_store.logs_of_request(session, number),
+        )
+        return builder.consultation(request, _by_request(logs).get(number, []))
+    engagement = engagements.get(session, number)
+    if engagement is None:
+        return None
+    logs = gather_logs(
+        session,
+        Period(),
+        names=builder.names,
+        log_ids=cases_store.logs_in_municipality(session, engagement.municipality_id),
+    )
+    done = cases_store.engagements_with_done_steps(session, [number])
+    place = builder.names.place(engagement.municipality_id)
+    return builder.engagement(engagement, _by_place(logs).get(place, []), number in done)
+
+
+def _by_request(logs: list[LogData]) -> dict[int, list[LogData]]:
+    """Each request's logs (a log once however many of its sessions the request has)."""
+    found: dict[int, dict[int, LogData]] = {}
     for log in logs:
         for row in log.sessions:
             if row.request_id:
-                by_request.setdefault(row.request_id, []).append(log)
-    cases: list[Case] = []
-    for request in report_rows.consultation_requests(session):
-        found = list({log.id: log for log in by_request.get(request.id or 0, [])}.values())
-        if not found:
-            continue
-        cases.append(
-            Case(
-                ref=f"C{request.id}",
-                municipality_id=request.municipality_id,
-                topic=request.topic,
-                place=_place(language, by_id.get(request.municipality_id)),
-                department=redact(request.department),
-                when=found[0].sessions[0].starts_at if found[0].sessions else found[0].filed_at,
-                question=redact(request.description),
-                response=redact("\n".join(f"{log.summary}\n{log.response}" for log in found)),
-                issues=tuple(
-                    dict.fromkeys(
-                        (redact(i.content), redact(i.policy)) for log in found for i in log.issues
-                    )
-                ),
-            )
-        )
-    engagement_logs: dict[str, list[LogData]] = {}
+                found.setdefault(row.request_id, {})[log.id] = log
+    return {request: list(by_id.values()) for request, by_id in found.items()}
+
+
+def _by_place(logs: list[LogData]) -> dict[str, list[LogData]]:
+    """The logs with a BPR session, by each municipality they name."""
+    found: dict[str, list[LogData]] = {}
     for log in logs:
         if any(r.kind == SessionKind.BPR for r in log.sessions):
             for place in log.municipalities:
-                engagement_logs.setdefault(place, []).append(log)
-    for engagement in engagements.listing(session):
-        place = names.place(engagement.municipality_id)
-        found = engagement_logs.get(place, [])
-        steps = engagements.steps(session, engagement.id or 0)
-        done = [s for s in steps if s.status == StepStatus.DONE]
-        if not found and not done:
-            continue
-        cases.append(
-            Case(
-                ref=f"B{engagement.id}",
-                municipality_id=engagement.municipality_id,
-                topic="bpr",
-                place=_place(language, by_id.get(engagement.municipality_id)),
-                department=redact(engagement.department),
-                when=engagement.created_at,
-                question=redact(engagement.goal or t(language, "casebook.no_goal")),
-                response=redact("\n".join(dict.fromkeys(log.response for log in found))),
-                issues=tuple(
-                    dict.fromkeys(
-                        (redact(i.content), redact(i.policy)) for log in found for i in log.issues
-                    )
-                ),
-            )
+                found.setdefault(place, []).append(log)
+    return found
+
+
+class _Builder:
+    """What making cases reads once (names, municipalities, the redactors), and the
+    making of one case in the reader's language with its digest (DIGEST_LANGUAGE)."""
+
+    def __init__(self, session: Session, language: str) -> None:
+        self.session = session
+        self.language = language
+        self.names = Names(session)
+        municipalities = people.municipalities(session)
+        self.by_id = {m.id: m for m in municipalities}
+        self.redact = redactor(session, language, self.names, municipalities)
+        self.canonical = (
+            self.redact
+            if language == DIGEST_LANGUAGE
+            else redactor(session, DIGEST_LANGUAGE, self.names, municipalities)
         )
-    return cases
+
+    def every_case(self) -> list[Case]:
+        logs = gather_logs(self.session, Period(), names=self.names)
+        by_request = _by_request(logs)
+        cases = [
+            self.consultation(request, by_request.get(request.id or 0, []))
+            for request in report_rows.consultation_requests(self.session)
+        ]
+        listed = engagements.listing(self.session)
+        done = cases_store.engagements_with_done_steps(self.session)
+        by_place = _by_place(logs)
+        cases += [
+            self.engagement(e, by_place.get(self.names.place(e.municipality_id), []), e.id in done)
+            for e in listed
+        ]
+        return [c for c in cases if c is not None]
+
+    def consultation(self, request: Request, found: list[LogData]) -> Case | None:
+        """The case of a consultation with a filed log (None without one)."""
+        if not found:
+            return None
+        return self._digested(
+            lambda language, redact: self._consultation(request, found, language, redact)
+        )
+
+    def engagement(self, engagement: Engagement, found: list[LogData], done: bool) -> Case | None:
+        """The case of a BPR engagement with a log or a step done (else None)."""
+        if not found and not done:
+            return None
+        return self._digested(
+            lambda language, redact: self._engagement(engagement, found, language, redact)
+        )
+
+    def _digested(self, make: Callable[[str, Redactor], Case]) -> Case:
+        case = make(self.language, self.redact)
+        canonical = (
+            case if self.language == DIGEST_LANGUAGE else make(DIGEST_LANGUAGE, self.canonical)
+        )
+        return replace(case, digest=digest(canonical))
+
+    def _consultation(
+        self, request: Request, found: list[LogData], language: str, redact: Redactor
+    ) -> Case:
+        return Case(
+            ref=f"C{request.id}",
+            municipality_id=request.municipality_id,
+            topic=request.topic,
+            place=_place(language, self.by_id.get(request.municipality_id)),
+            department=redact(request.department),
+            when=found[0].sessions[0].starts_at if found[0].sessions else found[0].filed_at,
+            question=redact(request.description),
+            response=redact("\n".join(f"{log.summary}\n{log.response}" for log in found)),
+            issues=_issues(found, redact),
+        )
+
+    def _engagement(
+        self, engagement: Engagement, found: list[LogData], language: str, redact: Redactor
+    ) -> Case:
+        return Case(
+            ref=f"B{engagement.id}",
+            municipality_id=engagement.municipality_id,
+            topic="bpr",
+            place=_place(language, self.by_id.get(engagement.municipality_id)),
+            department=redact(engagement.department),
+            when=engagement.created_at,
+            question=redact(engagement.goal or t(language, "casebook.no_goal")),
+            response=redact("\n".join(dict.fromkeys(log.response for log in found))),
+            issues=_issues(found, redact),
+        )
+
+
+def _issues(found: list[LogData], redact: Redactor) -> tuple[tuple[str, str], ...]:
+    return tuple(
+        dict.fromkeys((redact(i.content), redact(i.policy)) for log in found for i in log.issues)
+    )
 
 
 @cache
@@ -569,21 +680,23 @@ def _review_item(language: str, case: Case, status: str) -> ListItem:
 
 
 _ACTION_OF = {cases_store.PUBLISHED: "publish", cases_store.WITHHELD: "withhold"}
+AWAITING = ("pending", CHANGED)  # both offer 公開 and 非公開
 
 
 @intent("case.review")
 def review(ctx: Context, actor: Actor, ref: str = "") -> Reply:
     """Every case as it will read once published (anonymised), those awaiting review
-    first, then the newest; each with 公開 / 非公開 (the one it is not)."""
+    first (never reviewed, or changed since published), then the newest; each with
+    公開 / 非公開 (the one it is not)."""
     policy.require(actor, "case.review")
     lang = actor.language
     page = payloads.decode(ref).page
     with ctx.db.transaction() as session:
         found = gather_cases(session, lang, shown_to=EVERY)
-        decided = {r: row.status for r, row in cases_store.reviews(session).items()}
-    status = {c.ref: decided.get(c.ref, "pending") for c in found}
-    found.sort(key=lambda c: (status[c.ref] != "pending", -c.when.timestamp(), c.ref))
-    pending = sum(1 for s in status.values() if s == "pending")
+        decided = cases_store.reviews(session)
+    status = {c.ref: review_status(c, decided.get(c.ref)) for c in found}
+    found.sort(key=lambda c: (status[c.ref] not in AWAITING, -c.when.timestamp(), c.ref))
+    pending = sum(1 for s in status.values() if s in AWAITING)
     count = max(1, math.ceil(len(found) / REVIEW_PAGE))
     shown = found[(page - 1) * REVIEW_PAGE : page * REVIEW_PAGE]
     more = (
@@ -610,16 +723,15 @@ def _decide(ctx: Context, actor: Actor, value: str, status: str) -> Reply:
     policy.require(actor, "case.review")
     ref = _case_ref(value)
     with ctx.db.transaction() as session:
-        case = next(
-            (c for c in gather_cases(session, actor.language, shown_to=EVERY) if c.ref == ref),
-            None,
-        )
+        case = case_of(session, actor.language, ref)
         if case is None:
             raise Refused("refusal.case_unknown", target_type="case", target_id=ref)
         now = ctx.clock.now()
-        before, _ = cases_store.decide(
-            session, ref, case.municipality_id, status, by=actor.id, at=now
+        before, before_digest = cases_store.decide(
+            session, ref, case.municipality_id, status, case.digest, by=actor.id, at=now
         )
+        if before == cases_store.PUBLISHED and before_digest != case.digest:
+            before = CHANGED  # as the list showed it: published, then changed
         audit.record(
             session,
             at=now,

@@ -29,6 +29,7 @@ from handlers.context import Context
 from handlers.errors import Key
 from handlers.i18n import format_day, format_when, join, t
 from handlers.invites import CHAT_KIND, EMAIL_KIND, entries_of
+from handlers.preferences import invite_channels
 from storage import consistency, engagements, people, report_rows, sessions
 from storage.models import (
     Engagement,
@@ -256,14 +257,17 @@ def consultants_double_booked(record: Record) -> list[Finding]:
 
 
 def steps_without_sessions(record: Record) -> list[Finding]:
-    """A done step names 1–2 held BPR sessions of its own engagement; a step not done
-    names none; no step is done before any session of its engagement was held."""
+    """A done step names 1–2 held BPR sessions its engagement's town is in (a joint
+    session serves every engaged town in it); a step not done names none; no step is
+    done before any BPR session of its town was held."""
     town_of = {e.id: record.town_names.get(e.municipality_id, "?") for e in record.engagements}
-    held = {
-        s.engagement_id
+    held_towns = {
+        town
         for s in record.live
         if s.kind == SessionKind.BPR and counts_as_held(s.status, s.starts_at, record.now)
+        for town in record.towns.get(s.id or 0, [])
     }
+    held = {e.id for e in record.engagements if e.municipality_id in held_towns}
     found: list[Finding] = []
     done: dict[int, int] = defaultdict(int)
     for step in record.steps:
@@ -302,7 +306,8 @@ def steps_without_sessions(record: Record) -> list[Finding]:
 
 
 def _not_a_step_session(record: Record, step: EngagementStep, row: SupportSession) -> str | None:
-    if row.kind != SessionKind.BPR or row.engagement_id != step.engagement_id:
+    town = next((e.municipality_id for e in record.engagements if e.id == step.engagement_id), None)
+    if row.kind != SessionKind.BPR or town not in record.towns.get(row.id or 0, []):
         return "check.reason.elsewhere"
     if row.status == SessionStatus.CANCELLED:
         return "check.reason.cancelled"
@@ -390,14 +395,15 @@ def _coverage(
     current = [
         s for s in rows if _sequence(s) == row.sequence and s.payload.get("method") == method
     ]
-    if not current:
-        return [Finding(f"check.invites.no_{what}", params)]
     required = {*record.consultants.get(row.id or 0, []), requesters.get(row.request_id)}
     concerned = required | {row.created_by_id}
     for town in record.towns.get(row.id or 0, []):
         concerned |= staff.get(town, set())
     expected = required | ({s.person_id for s in rows} & concerned)
-    active = {p for p in expected if p and p in record.people and record.people[p].active}
+    active = {p for p in expected if p and p in record.people and _invited(record.people[p])}
+    if not current:
+        # nobody to invite (everyone concerned follows the feed only) is no contradiction
+        return [Finding(f"check.invites.no_{what}", params)] if active else []
     missing = sorted(active - {s.person_id for s in current})
     found = []
     if missing:
@@ -469,6 +475,12 @@ RULES: tuple[tuple[str, Callable[[Record], list[Finding]]], ...] = (
     ("invites", invites_behind),
     ("requests", requests_astray),
 )
+
+
+def _invited(person: Person) -> bool:
+    """Whether invites are queued for `person` at all: active, and not following their
+    calendar through the private feed only (handlers.preferences)."""
+    return person.active and bool(invite_channels(person))
 
 
 def findings(ctx: Context) -> list[Finding]:

@@ -476,18 +476,21 @@ def cancel(ctx: Context, actor: Actor, ref: str, values: dict[str, Any]) -> Repl
             detail=clean["reason"],
         )
         # its sessions' cancellations: one notice per person, however many there were
-        with invites.batched(session, f"request.cancel:{request_id}", now):
+        with invites.batched(session, f"request.cancel:{request_id}", now) as cancels:
             for booked in sessions.listing(session, request_id=request_id):
                 scheduling.withdraw(
                     session, booked, actor_id=actor.id, now=now, reason=clean["reason"]
                 )
-        notify(  # not to whoever cancelled it: the reply tells them (one message, not two)
+        # One message per person: not to whoever cancelled it (the reply tells them), nor
+        # to whoever the sessions' CANCEL already tells.
+        told = cancels.told() | {actor.id}
+        notify(
             session,
             key=f"request.cancelled:{request_id}",
             person_ids=[
                 p
                 for p in (*requester_ids(request), *requests.consultant_ids(session, request_id))
-                if p != actor.id
+                if p not in told
             ],
             message="notice.cancelled",
             params={"number": request.number},

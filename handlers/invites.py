@@ -478,21 +478,26 @@ class Batch:
         self.people[person_id] = person
         self.notices.setdefault(person_id, {})[int(payload["session_id"])] = payload
 
+    def told(self) -> set[int]:
+        """Who hears of the action through these invites (not who follows the feed only):
+        a caller's own notice about the same action leaves them out (one notice each)."""
+        return {pid for pid, person in self.people.items() if preferences.invite_channels(person)}
+
 
 @contextmanager
-def batched(db_session: Session, key: str, now: datetime) -> Iterator[None]:
+def batched(db_session: Session, key: str, now: datetime) -> Iterator[Batch]:
     """Gather every invite queued inside (in this transaction) and, on leaving without
     an error, queue one notice per person and method for the whole action: a person with
     a single session gets that session's ordinary invite. `key` names the action once
     (e.g. "plan.confirm:12"); rows are keyed by it, so a retried action queues nothing
-    more. Nested inside another batch, the outer one gathers."""
+    more. Nested inside another batch, the outer one gathers (and is the one yielded)."""
     if BATCH in db_session.info:
-        yield
+        yield db_session.info[BATCH]
         return
     batch = Batch(key)
     db_session.info[BATCH] = batch
     try:
-        yield
+        yield batch
     finally:
         del db_session.info[BATCH]
     for person_id, by_session in batch.notices.items():

@@ -3,7 +3,8 @@ sessions (a batched log); the issues it records stay open for follow-up (R10).
 
 A log's method, place or meeting link, consultants and dates are its sessions': the form
 shows them read-only and the log stores none of them, so it cannot contradict them.
-Filing a BPR log can mark the engagement's next step(s) done in its sessions."""
+Filing a BPR log can mark the engagement's next step(s) done in its sessions — for a
+joint BPR session, the steps of every engaged town in it."""
 
 from __future__ import annotations
 
@@ -11,12 +12,12 @@ import re
 from datetime import timedelta
 from typing import Any
 
-from sqlmodel import Session, col, select
+from sqlmodel import Session
 
 from handlers import forms, payloads, policy, reminders, workflow
 from handlers.actor import Actor
 from handlers.bpr import without_empty_choices
-from handlers.common import municipality_name
+from handlers.common import more_items, municipality_name, where_all
 from handlers.context import Context
 from handlers.core import intent
 from handlers.errors import Invalid, Refused
@@ -39,6 +40,7 @@ from handlers.report_data import session_where
 from storage import attachments, audit, engagements, logs, people, requests, sessions
 from storage.engagements import MAX_STEP_SESSIONS
 from storage.models import (
+    Engagement,
     EngagementStep,
     FollowUpIssue,
     IssueStatus,
@@ -106,12 +108,11 @@ def _due(ctx: Context, session: Session, actor: Actor, kinds: tuple[str, ...]) -
 
 
 def _log_choices(ctx: Context, session: Session, actor: Actor) -> dict[str, list[Choice]]:
-    """The actor's sessions due a log, and the planned steps of their BPR engagements."""
+    """The actor's sessions due a log, and the planned steps of the engagements of their
+    BPR sessions (every engaged town of a joint one)."""
     due = _due(ctx, session, actor, LOGGED_KINDS)
-    rows = [sessions.get(session, int(c.value)) for c in due]
-    engagement_ids = dict.fromkeys(
-        r.engagement_id for r in rows if r and r.kind == SessionKind.BPR and r.engagement_id
-    )
+    served = engagements.of_sessions(session, [int(c.value) for c in due])
+    engagement_ids = dict.fromkeys(e.id or 0 for c in due for e in served.get(int(c.value), []))
     steps = [
         Choice(str(step.id), _step_label(session, actor.language, step))
         for engagement_id in engagement_ids
@@ -133,9 +134,12 @@ def _step_label(session: Session, language: str, step: EngagementStep) -> str:
     )
 
 
-def _facts(session: Session, language: str, session_ids: list[int]) -> Fields:
+def _facts(
+    ctx: Context, session: Session, language: str, session_ids: list[int]
+) -> tuple[Fields | Text, ...]:
     """What the log will say of each session, read from the session (not editable here:
-    a wrong place or mode is corrected on the booking)."""
+    a wrong place or mode is corrected on the booking); past `FACTS_SHOWN` sessions, a
+    「ほか N 件」 line says how many are not shown and where to see them."""
     consultants = sessions.consultants_of_sessions(session, session_ids)
     names = people.names(session, [p for ids in consultants.values() for p in ids])
     items = []
@@ -157,17 +161,23 @@ def _facts(session: Session, language: str, session_ids: list[int]) -> Fields:
                 ),
             )
         )
-    return Fields(tuple(items))
+    where = where_all(language, ctx.rules.desk_url)
+    more = more_items(language, len(session_ids), where, shown=FACTS_SHOWN)
+    return (Fields(tuple(items)), *(Text(line.title, "muted") for line in more))
 
 
 def _log_form(
-    session: Session, language: str, choices: dict[str, list[Choice]], values: dict[str, Any]
-) -> tuple[Fields, Form]:
+    ctx: Context,
+    session: Session,
+    language: str,
+    choices: dict[str, list[Choice]],
+    values: dict[str, Any],
+) -> tuple[Fields | Text | Form, ...]:
     """The facts taken from the sessions (those chosen, else every due one) and the form."""
     chosen = [int(v) for v in values.get("sessions") or []]
     shown = chosen or [int(c.value) for c in choices["sessions"]]
     return (
-        _facts(session, language, shown),
+        *_facts(ctx, session, language, shown),
         without_empty_choices(forms.build(WORK_LOG, language, choices=choices, values=values)),
     )
 
@@ -175,16 +185,16 @@ def _log_form(
 @intent("log.form")
 def log_form(ctx: Context, actor: Actor, ref: str = "") -> Reply:
     """With a session in `ref` (the reminder's button), the form comes prefilled with what
-    is known of it: the session, the municipal attendees and, for a BPR visit, the
-    engagement's next planned step. Method, place and consultants are shown above the
-    form, from the sessions."""
+    is known of it: the session, the municipal attendees and, for a BPR visit, the next
+    planned step of each engaged town in it. Method, place and consultants are shown
+    above the form, from the sessions."""
     policy.require(actor, "log.file")
     with ctx.db.transaction() as session:
         choices = _log_choices(ctx, session, actor)
         if not choices["sessions"]:
             return Reply((Text(t(actor.language, "log.nothing_due")),))
         values = _prefill(session, payloads.decode(ref).id, choices["sessions"])
-        blocks = _log_form(session, actor.language, choices, values)
+        blocks = _log_form(ctx, session, actor.language, choices, values)
     return Reply((Text(t(actor.language, "log.facts"), "muted"), *blocks))
 
 
@@ -196,22 +206,31 @@ def _prefill(session: Session, session_id: int | None, due: list[Choice]) -> dic
         return {}
     municipality_ids = sessions.municipality_ids(session, session_id)
     request = requests.get(session, row.request_id) if row.request_id else None
+    served = engagements.of_sessions(session, [session_id]).get(session_id, [])
     if request is not None:
         attendees = [f"{request.department}/{request.requester_title}/{request.requester_name}"]
-    else:  # a BPR visit: the staff of the engaged department, else everyone registered
-        engagement = engagements.get(session, row.engagement_id) if row.engagement_id else None
+    else:  # a BPR visit: the staff of the engaged departments, else everyone registered
+        department = {e.municipality_id: e.department for e in served}
         staff = people.staff_of_municipalities(session, municipality_ids)
-        own = [p for p in staff if engagement and p.department == engagement.department]
+        own = [p for p in staff if p.department == department.get(p.municipality_id or 0)]
         attendees = [f"{p.department}/{p.title or '-'}/{p.name}" for p in own or staff]
     values: dict[str, Any] = {"sessions": [str(session_id)], "attendees": "\n".join(attendees)}
-    if row.kind == SessionKind.BPR and row.engagement_id:
-        upcoming = [
+    if served:
+        values["steps"] = [str(step.id) for step in _next_steps(session, served)]
+    return values
+
+
+def _next_steps(session: Session, served: list[Engagement]) -> list[EngagementStep]:
+    """The next planned step of each engagement (one with all steps closed: none)."""
+    found = []
+    for engagement in served:
+        planned = [
             s
-            for s in engagements.steps(session, row.engagement_id)
+            for s in engagements.steps(session, engagement.id or 0)
             if s.status == StepStatus.PLANNED
         ]
-        values["steps"] = [str(upcoming[0].id)] if upcoming else []
-    return values
+        found += planned[:1]
+    return found
 
 
 def _lines(value: str | None) -> list[str]:
@@ -253,17 +272,19 @@ def _steps_done_in(
     rows: list[SupportSession],
     errors: dict[str, str],
 ) -> list[tuple[EngagementStep, list[int]]]:
-    """Each chosen step with the log's sessions of its engagement it is done in (1–2);
-    a step of another engagement, or more sessions than a step may span, is a field error."""
+    """Each chosen step with the log's BPR sessions its town is in, that it is done in
+    (1–2); a step of another engagement, or more sessions than a step may span, is a
+    field error."""
     found = []
     field = t(lang, "field.steps")
+    served = engagements.of_sessions(session, [r.id or 0 for r in rows])
     for step_id in step_ids:
-        step = session.get(EngagementStep, step_id)
+        step = engagements.get_step(session, step_id)
         assert step is not None  # a chosen value: one of the offered steps
         done_in = [
             r.id or 0
             for r in rows
-            if r.kind == SessionKind.BPR and r.engagement_id == step.engagement_id
+            if step.engagement_id in {e.id for e in served.get(r.id or 0, [])}
         ]
         label = _step_label(session, lang, step)
         if not done_in:
@@ -310,8 +331,6 @@ def file_log(ctx: Context, actor: Actor, values: dict[str, Any]) -> Reply:
             session_ids,
             attendees,
         )
-        files, later = _now_and_later(clean["files"])
-        _attach(ctx, session, actor, files, log_id=log.id)
         municipality_ids: list[int] = []
         for row in live:
             sessions.mark_held(session, row, now)
@@ -337,6 +356,8 @@ def file_log(ctx: Context, actor: Actor, values: dict[str, Any]) -> Reply:
                     now,
                 )
         reminders.cancel_for(session, session_ids)
+        files, later = _now_and_later(clean["files"])
+        _attach(ctx, session, actor, files, log_id=log.id)
         audit.record(
             session,
             at=now,
@@ -368,7 +389,10 @@ def _attach(
     minutes_id: int | None = None,
 ) -> None:
     """The checked files of the form (handlers.forms), stored with the log or minutes in
-    the same transaction: a refused or failed filing stores none of them."""
+    the same transaction: a refused or failed filing stores none of them. Called after
+    every write that can still refuse (just before the audit), so a refusal writes no
+    file to the attachment directory; one written before a later failure rolls back is
+    an orphan `attachments.sweep` removes."""
     if files:
         attachments.add(
             session,
@@ -456,30 +480,17 @@ def _attach_target(
     latest filed within `ATTACH_WITHIN`. Locked: two deliveries count the room once."""
     if log_id is None and minutes_id is None:
         policy.require(actor, "log.file")
-        since = ctx.clock.now() - ATTACH_WITHIN
-        latest: list[WorkLog | Minutes] = []
-        for table in (WorkLog, Minutes):
-            row = session.exec(
-                select(table)
-                .where(table.author_id == actor.id, col(table.filed_at) >= since)
-                .order_by(col(table.filed_at).desc(), col(table.id).desc())
-                .limit(1)
-                .with_for_update()
-            ).first()
-            if row is not None:
-                latest.append(row)
-        if not latest:
+        latest = logs.latest_paper(session, actor.id, ctx.clock.now() - ATTACH_WITHIN)
+        if latest is None:
             raise Refused("refusal.attach_nothing", days=ATTACH_WITHIN.days)
-        return max(latest, key=lambda row: row.filed_at)
-    table = WorkLog if log_id is not None else Minutes
-    wanted = log_id if log_id is not None else minutes_id
-    policy.require(actor, "log.file" if table is WorkLog else "minutes.file")
-    found = session.exec(select(table).where(table.id == wanted).with_for_update()).first()
+        return latest
+    policy.require(actor, "log.file" if log_id is not None else "minutes.file")
+    found = logs.get_paper(session, log_id=log_id, minutes_id=minutes_id)
     if found is None or found.author_id != actor.id:
         raise Refused(
             "refusal.attach_not_yours",
-            target_type="work_log" if table is WorkLog else "minutes",
-            target_id=wanted,
+            target_type="work_log" if log_id is not None else "minutes",
+            target_id=log_id if log_id is not None else minutes_id,
         )
     return found
 
@@ -550,12 +561,12 @@ def file_minutes(ctx: Context, actor: Actor, values: dict[str, Any]) -> Reply:
                 filed_at=now,
             ),
         )
-        files, later = _now_and_later(clean["files"])
-        _attach(ctx, session, actor, files, minutes_id=minutes.id)
         row = sessions.get(session, session_id, lock=True)
         assert row is not None
         sessions.mark_held(session, row, now)
         reminders.cancel_for(session, [session_id])
+        files, later = _now_and_later(clean["files"])
+        _attach(ctx, session, actor, files, minutes_id=minutes.id)
         audit.record(
             session,
             at=now,

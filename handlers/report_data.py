@@ -390,8 +390,16 @@ def gather_plans(
         for s in sessions.listing(session, include_cancelled=True)
         if s.engagement_id is not None and s.status != SessionStatus.CANCELLED
     ]
+    # a joint session serves every engaged town in it, not only the one it was booked under
+    served = engagements.of_sessions(session, [s.id or 0 for s in live])
     return [
-        _plan(session, names, e, [s for s in live if s.engagement_id == e.id], now)
+        _plan(
+            session,
+            names,
+            e,
+            [s for s in live if e.id in {x.id for x in served.get(s.id or 0, [])}],
+            now,
+        )
         for e in engagements.listing(session, municipality_id)
     ]
 

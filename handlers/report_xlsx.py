@@ -31,7 +31,7 @@ from handlers.era import era_date, era_month
 from handlers.i18n import join, t
 from handlers.report_data import Names, Period, gather_logs, session_rows
 from handlers.report_layout import MAX_UNITS, text_units
-from handlers.text_rules import printable
+from handlers.text_rules import as_text_cells, printable
 from storage import logs, sessions
 from storage.models import SessionStatus
 
@@ -214,6 +214,7 @@ def _sheet(
     sheet.append(list(header))
     for row in rows:
         sheet.append([printable(v) if isinstance(v, str) else v for v in row])
+        as_text_cells(sheet[sheet.max_row])
     bold = Font(bold=True)
     for cell in sheet[1]:
         cell.font, cell.fill = bold, HEADER_FILL

@@ -141,8 +141,8 @@ def program_refusal(
         )
     if not spacing or kind != SessionKind.BPR or engagement_id is None:
         return None
-    for other in sessions.listing(session, engagement_id=engagement_id):
-        if other.id == ignore_session_id or other.kind != SessionKind.BPR:
+    for other in engagements.bpr_sessions(session, engagement_id):  # joint ones too
+        if other.id == ignore_session_id:
             continue
         other_day = other.starts_at.astimezone(TOKYO).date()
         if abs((other_day - day).days) < ctx.rules.min_gap_days:
@@ -253,6 +253,16 @@ def _lock_municipalities(session: Session, slot: Slot) -> None:
         people.lock_municipalities(session, slot.municipality_ids)
 
 
+def lead_missing(session: Session, kind: str, consultant_ids: Sequence[int]) -> bool:
+    """§3.2: the lead consultant attends every office day. Held where any office day is
+    written (`check_slot`: the form, the planner's confirm, a move) and told early by the
+    booking form."""
+    if kind != SessionKind.OFFICE_DAY:
+        return False
+    leads = {p.id for p in people.listing(session, Role.CONSULTANT) if p.is_lead}
+    return bool(leads) and not leads & set(consultant_ids)
+
+
 def check_slot(
     session: Session,
     ctx: Context,
@@ -296,6 +306,10 @@ def check_slot(
     refusal = results_meeting_refusal(session, ctx, actor, slot, moving)
     if refusal is not None:
         raise refusal
+    if lead_missing(session, slot.kind, slot.consultant_ids):
+        raise Refused(
+            "refusal.lead_required", field="consultants", target_type="session", target_id=moving
+        )
     day = slot.starts_at.astimezone(TOKYO).date()
     if diaries is None:
         diaries = diary.load(session, slot.consultant_ids, day, day, ignore_session_id=moving)
@@ -474,8 +488,7 @@ def _booking(session: Session, ctx: Context, form: forms.Submission) -> Slot | N
     elif kind == SessionKind.BPR:
         engagement_id = _engagement_of(session, form, municipality_ids)
     elif kind == SessionKind.OFFICE_DAY and form.has("consultants"):
-        leads = [p.id for p in people.listing(session, Role.CONSULTANT) if p.is_lead]
-        if leads and not set(leads) & set(consultant_ids):
+        if lead_missing(session, kind, consultant_ids):  # told at once with the other fields
             form.fail("consultants", "error.lead_required")
     elif kind == SessionKind.RESULTS_MEETING:
         if form.has("date") and clean["date"].month != 3:

@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from collections.abc import Iterable
 from typing import Any
 
 # C0 controls an XML 1.0 document cannot hold (\t and \n are kept; \r,
@@ -157,3 +158,24 @@ def _in_flag(text: str, index: int) -> bool:
     while start > 0 and ord(text[start - 1]) in _TAGS:
         start -= 1
     return start > 0 and text[start - 1] == _BLACK_FLAG
+
+
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def csv_cell(value: object) -> object:
+    """A CSV field that Excel never runs as a formula: text people typed (a decline
+    reason, a cancel reason) starting with = + - @ gets a leading apostrophe, the usual
+    guard against formula injection; numbers and dates pass as they are."""
+    if not isinstance(value, str):
+        return value
+    value = printable(value)
+    return "'" + value if value.startswith(FORMULA_START) else value
+
+
+def as_text_cells(cells: Iterable[Any]) -> None:
+    """Keep typed text in an openpyxl row as text: openpyxl turns a string starting with
+    = into a formula, which Excel would run when the prefecture opens the file."""
+    for cell in cells:
+        if isinstance(cell.value, str):
+            cell.data_type = "s"

@@ -3,6 +3,10 @@
 A step is closed only through `close_step`: a done step names the held BPR session(s)
 of its engagement it was done in, so its 実施日 is always a session's date and progress
 can never run ahead of the sessions.
+
+A BPR session belongs to every engaged town in it (`session_municipality`), not only to
+the engagement it was booked under (`support_session.engagement_id`, the first town of a
+joint session): each town of a joint session counts it as held and can do steps in it.
 """
 
 from __future__ import annotations
@@ -19,6 +23,7 @@ from storage.models import (
     EngagementStepSession,
     GoalRevision,
     SessionKind,
+    SessionMunicipality,
     SessionStatus,
     StepStatus,
     SupportSession,
@@ -99,12 +104,24 @@ def goal_history(session: Session, engagement_id: int) -> list[GoalRevision]:
     )
 
 
+def get_step(session: Session, step_id: int) -> EngagementStep | None:
+    return session.get(EngagementStep, step_id)
+
+
 def bpr_sessions(session: Session, engagement_id: int) -> list[SupportSession]:
-    """The engagement's live (not cancelled) BPR sessions, in time order."""
+    """The engagement's live (not cancelled) BPR sessions, in time order: those its town
+    is in, joint sessions booked under another town's engagement too."""
     return list(
         session.exec(
             select(SupportSession)
-            .where(SupportSession.engagement_id == engagement_id)
+            .join(
+                SessionMunicipality, col(SessionMunicipality.session_id) == col(SupportSession.id)
+            )
+            .join(
+                Engagement,
+                col(Engagement.municipality_id) == col(SessionMunicipality.municipality_id),
+            )
+            .where(Engagement.id == engagement_id)
             .where(SupportSession.kind == SessionKind.BPR)
             .where(SupportSession.status != SessionStatus.CANCELLED)
             .order_by(col(SupportSession.starts_at), col(SupportSession.id))
@@ -130,6 +147,27 @@ def upcoming_sessions(session: Session, engagement_id: int, now: datetime) -> li
         for s in bpr_sessions(session, engagement_id)
         if not counts_as_held(s.status, s.starts_at, now)
     ]
+
+
+def of_sessions(session: Session, session_ids: Collection[int]) -> dict[int, list[Engagement]]:
+    """The engagements each BPR session serves: one per engaged town in it, in engagement
+    order (a session of no engaged town, or not a BPR session: absent)."""
+    found: dict[int, list[Engagement]] = defaultdict(list)
+    if session_ids:
+        rows = session.exec(
+            select(SessionMunicipality.session_id, Engagement)
+            .join(
+                Engagement,
+                col(Engagement.municipality_id) == col(SessionMunicipality.municipality_id),
+            )
+            .join(SupportSession, col(SupportSession.id) == col(SessionMunicipality.session_id))
+            .where(col(SessionMunicipality.session_id).in_(session_ids))
+            .where(SupportSession.kind == SessionKind.BPR)
+            .order_by(col(Engagement.id))
+        ).all()
+        for session_id, engagement in rows:
+            found[session_id].append(engagement)
+    return found
 
 
 def step_sessions(session: Session, step_ids: Collection[int]) -> dict[int, list[SupportSession]]:
@@ -163,7 +201,8 @@ def close_step(
     note: str | None = None,
 ) -> None:
     """The one way a step leaves `planned`, whoever writes it (the step form, a filed log,
-    the demo): done in 1–2 held BPR sessions of its own engagement, or skipped with none.
+    the demo): done in 1–2 held BPR sessions its engagement's town is in, or skipped with
+    none.
     Its sessions (in id order), then the step, are locked — the order a filed log takes
     too — so a concurrent writer of the same step, or a cancel or move of one of its
     sessions, waits; `Broken` (nothing written) when a rule would break."""
@@ -205,8 +244,9 @@ def _check_done_in(
         raise _broken("refusal.step_before_sessions", step)
     if not 1 <= len(rows) <= MAX_STEP_SESSIONS:
         raise _broken("refusal.step_sessions_count", step, maximum=MAX_STEP_SESSIONS)
-    for row in rows.values():
-        if row is None or row.kind != SessionKind.BPR or row.engagement_id != step.engagement_id:
+    served = of_sessions(session, list(rows))
+    for session_id, row in rows.items():
+        if row is None or step.engagement_id not in {e.id for e in served.get(session_id, [])}:
             raise _broken("refusal.step_session_elsewhere", step)
         if not counts_as_held(row.status, row.starts_at, now):
             raise _broken("refusal.step_session_not_held", step)

@@ -82,6 +82,33 @@ def minutes_for(session: Session, session_id: int) -> Minutes | None:
     return session.exec(select(Minutes).where(Minutes.session_id == session_id)).first()
 
 
+def latest_paper(session: Session, author_id: int, since: datetime) -> WorkLog | Minutes | None:
+    """The author's latest log or minutes filed at or after `since`, locked (two
+    deliveries of files to it count its room once)."""
+    latest: list[WorkLog | Minutes] = []
+    for table in (WorkLog, Minutes):
+        row = session.exec(
+            select(table)
+            .where(table.author_id == author_id, col(table.filed_at) >= since)
+            .order_by(col(table.filed_at).desc(), col(table.id).desc())
+            .limit(1)
+            .with_for_update()
+        ).first()
+        if row is not None:
+            latest.append(row)
+    return max(latest, key=lambda row: row.filed_at) if latest else None
+
+
+def get_paper(
+    session: Session, *, log_id: int | None = None, minutes_id: int | None = None
+) -> WorkLog | Minutes | None:
+    """One log or one minutes by id (exactly one of them named), locked."""
+    assert (log_id is None) != (minutes_id is None)
+    table: type[WorkLog] | type[Minutes] = WorkLog if log_id is not None else Minutes
+    wanted = log_id if log_id is not None else minutes_id
+    return session.exec(select(table).where(table.id == wanted).with_for_update()).first()
+
+
 def open_issues(session: Session) -> list[FollowUpIssue]:
     return list(
         session.exec(

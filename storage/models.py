@@ -401,6 +401,9 @@ class CaseReview(SQLModel, table=True):
     status: str = Field(max_length=10, index=True)  # published / withheld
     reviewed_by_id: int = Field(foreign_key="person.id")
     reviewed_at: datetime = aware()
+    # sha256 of the anonymised content as reviewed (0014): published with another digest
+    # (a log filed since) is awaiting review again; None (before 0014) likewise
+    digest: str | None = Field(default=None, max_length=64)
 
 
 class FollowUpIssue(SQLModel, table=True):

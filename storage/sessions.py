@@ -285,7 +285,8 @@ def tallies(
         counts = found[(kind, month)]
         if counts_as_held(status, starts_at, now):
             counts[0] += 1
-            counts[2] += place_count > 1
+            # the results meeting invites every town; it is not a joint session (§2.4)
+            counts[2] += place_count > 1 and kind != SessionKind.RESULTS_MEETING
         else:
             counts[1] += 1
     return {key: Tally(*counts) for key, counts in found.items()}

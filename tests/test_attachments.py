@@ -17,7 +17,7 @@ from handlers import logs, scheduling
 from handlers.clock import TOKYO
 from handlers.context import Context
 from handlers.reply import Upload
-from storage import attachments
+from storage import attachments, sessions
 from storage.models import Attachment, Minutes, WorkLog
 from tests.helpers import approve, count, number, submit
 
@@ -204,6 +204,43 @@ def test_minutes_take_files_too(ctx, cast):
         (file,) = attachments.for_minutes(session, [minutes.id])
         assert file.filename == "配布資料.xlsx"  # no folder from the sender's machine
         assert file.media_type.endswith("spreadsheetml.sheet") and file.read(session) == XLSX
+
+
+def test_minutes_refused_by_a_session_rule_write_no_file(ctx, cast, tmp_path: Path, monkeypatch):
+    """The office day is cancelled by someone else before `mark_held` takes its lock: the
+    refusal leaves neither minutes nor a file in the attachment directory."""
+    folder = tmp_path / "files"
+    stored = Context(ctx.db, ctx.clock, dataclasses.replace(ctx.rules, attachment_dir=str(folder)))
+    booked = scheduling.book(
+        ctx,
+        cast["水前寺 花"],
+        {
+            "session_kind": "office_day",
+            "date": "2026-07-08",
+            "start": "09:00",
+            "minutes": 240,
+            "mode": "visit",
+            "consultants": [str(cast["高橋 誠"].id)],
+        },
+    )
+    ctx.clock.set(datetime(2026, 7, 8, 14, 0, tzinfo=TOKYO))
+    real = sessions.mark_held
+
+    def raced(session, row, now):
+        row.status = "cancelled"  # what the lock would have read
+        return real(session, row, now)
+
+    monkeypatch.setattr(sessions, "mark_held", raced)
+    values = {
+        "office_day": str(booked.data["session_id"]),
+        "attendees_text": "熊本 県子、高橋 誠",
+        "body": "支援状況を報告した。",
+        "files": [upload("配布資料.pdf", PDF)],
+    }
+    refused = logs.file_minutes(stored, cast["高橋 誠"], values)
+    assert not refused.ok and refused.data["refusal"] == "refusal.session_cancelled"
+    assert count(ctx, Minutes) == 0 and count(ctx, Attachment) == 0
+    assert not folder.exists() or not any(folder.rglob("*"))
 
 
 @pytest.mark.parametrize(

@@ -28,7 +28,7 @@ from handlers import consistency, digest, invites, notices, payloads, router
 from handlers.clock import TOKYO
 from handlers.reply import Buttons, File, Form, ListView
 from storage import sessions
-from storage.models import Audience, AuditEntry, Notification, SupportSession
+from storage.models import Audience, AuditEntry, Notification, Person, SupportSession
 from tests.helpers import add_session_row, apply, approve, number, ref, submit
 
 CHAT, MAIL = invites.CHAT_KIND, invites.EMAIL_KIND
@@ -178,13 +178,31 @@ def test_cancelling_ones_own_request_is_one_message_and_one_cancel(ctx, cast):
     assert to_staff[0].payload["method"] == "CANCEL"
     assert [b[0] for b in to_staff[0].payload["buttons"]] == ["calendar.feed"]  # nothing to answer
     consultant = [r.kind for r in rows if r.person_id == cast["小林 健"].id and r.kind != MAIL]
-    assert sorted(consultant) == [CHAT, "request.cancelled"]  # they still hear of it
+    assert consultant == [CHAT]  # the CANCEL tells them: one message each (#17)
     with ctx.db.transaction() as session:
         file = invites.invite_file(session, to_staff[0].payload, "ja", ctx.clock.now(), "d@p.jp")
     calendar = icalendar.Calendar.from_ical(file.content)
     assert str(calendar["method"]) == "CANCEL"
     assert {str(e["status"]) for e in calendar.walk("VEVENT")} == {"CANCELLED"}
     assert {e["sequence"] for e in calendar.walk("VEVENT")} == {1}
+
+
+def test_someone_on_the_feed_only_still_hears_a_request_was_cancelled(ctx, cast):
+    """No CANCEL is queued for a consultant who follows the feed only: the request's own
+    notice is then their one message."""
+    request_id, _ = booked_consultation(ctx, cast)
+    with ctx.db.transaction() as session:
+        person = session.get(Person, cast["小林 健"].id)
+        person.invite_delivery = "feed"
+        session.add(person)
+    before = row_ids(ctx)
+    approver = cast["熊本 県子"]
+    cancelled = router.submit(
+        ctx, approver, "request.cancel", {"reason": "庁内調整のため"}, ref(request_id)
+    )
+    assert cancelled.ok, cancelled.plain_text()
+    rows = new_rows(ctx, before)
+    assert [r.kind for r in rows if r.person_id == cast["小林 健"].id] == ["request.cancelled"]
 
 
 def answer_buttons_of(reply) -> dict[str, str]:

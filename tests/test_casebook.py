@@ -13,7 +13,7 @@ from handlers import casebook, payloads, router
 from handlers.casebook import Place, Redactor, Words
 from storage.models import AuditEntry
 from tests.helpers import count, refusals
-from tests.test_reports import DAY, add_log, add_session, submit
+from tests.test_reports import DAY, add_log, add_session, season, submit  # noqa: F401  (fixture)
 
 NAMES = {"森 翔太", "井上 恵", "田中 美咲", "佐藤 一", "長谷川 りえ", "タナカ ハナコ"}
 TITLES = {"主査", "主任", "係長", "課長補佐", "主事"}
@@ -146,3 +146,165 @@ def test_only_the_prefecture_reviews_and_a_forged_case_is_refused(ctx, cast, cas
     menu = router.press(ctx, prefecture, "menu").plain_text()
     assert "事例の公開審査" in menu
     assert "事例の公開審査" not in router.press(ctx, cast["田中 美咲"], "menu").plain_text()
+
+
+# -- #18 follow-up: a publication holds for the content reviewed; one case per click ----
+def audit_of_cases(ctx) -> list[tuple[str, dict | None, dict | None]]:
+    with ctx.db.transaction() as session:
+        entries = session.exec(
+            select(AuditEntry).where(AuditEntry.target_type == "case").order_by(AuditEntry.id)
+        ).all()
+    return [(e.action, e.before, e.after) for e in entries]
+
+
+def test_a_published_case_that_changes_awaits_review_again(ctx, cast, cases):
+    """A log filed after publication adds text: other towns stop seeing the case until
+    the prefecture has read it again and published it again."""
+    own, other, prefecture = cast["田中 美咲"], cast["松本 大輔"], cast["熊本 県子"]
+    value = payloads.encode(kind="C", id=int(cases[1:]))
+    assert router.press(ctx, prefecture, "case.publish", value).ok
+    assert f"事例 {cases}" in search_refs(ctx, other)
+    later = add_session(
+        ctx, cast, "consultation", DAY + timedelta(days=3), [own.municipality_id], int(cases[1:])
+    )
+    add_log(ctx, cast, [later], own.municipality_id, "追加の相談で森さんの新しい様式を見た。")
+    assert f"事例 {cases}" not in search_refs(ctx, other)
+    assert f"事例 {cases}" in search_refs(ctx, own)  # its own town still does
+    with ctx.db.transaction() as session:
+        assert casebook.gather_cases(session, "ja") == []  # nor the case book document
+    listing = router.press(ctx, prefecture, "case.review").plain_text()
+    assert "審査待ち1件/全1件" in listing and "内容が変わりました" in listing
+    assert "追加の相談で担当者の新しい様式" in listing  # the new text, redacted, to review
+    (item,) = router.press(ctx, prefecture, "case.review").blocks[0].items
+    assert [b.label for b in item.buttons] == ["公開", "非公開"]
+    assert router.press(ctx, prefecture, "case.publish", value).ok
+    assert f"事例 {cases}" in search_refs(ctx, other)
+    with ctx.db.transaction() as session:
+        (shown,) = casebook.gather_cases(session, "ja")
+    assert "追加の相談" in shown.response
+    assert "審査待ち0件/全1件" in router.press(ctx, prefecture, "case.review").plain_text()
+    assert audit_of_cases(ctx) == [
+        ("case.publish", None, {"status": "published"}),
+        ("case.publish", {"status": "changed"}, {"status": "published"}),
+    ]
+
+
+def test_a_publication_without_a_digest_awaits_review_again(ctx, cast, cases):
+    """Rows published before migration 0014 recorded no content: read again first."""
+    from storage.models import CaseReview
+
+    prefecture = cast["熊本 県子"]
+    value = payloads.encode(kind="C", id=int(cases[1:]))
+    assert router.press(ctx, prefecture, "case.publish", value).ok
+    with ctx.db.transaction() as session:
+        row = session.get(CaseReview, cases)
+        assert row is not None and len(row.digest or "") == 64
+        row.digest = None
+        session.add(row)
+    assert f"事例 {cases}" not in search_refs(ctx, cast["松本 大輔"])
+    assert "内容が変わりました" in router.press(ctx, prefecture, "case.review").plain_text()
+
+
+def test_a_case_published_in_english_reaches_japanese_readers(ctx, cast, cases):
+    """The digest is of the Japanese text whoever reviews: the same substance."""
+    from dataclasses import replace
+
+    prefecture = replace(cast["熊本 県子"], language="en")
+    value = payloads.encode(kind="C", id=int(cases[1:]))
+    listing = router.press(ctx, prefecture, "case.review").plain_text()
+    assert "Awaiting review" in listing
+    assert router.press(ctx, prefecture, "case.publish", value).ok
+    assert f"事例 {cases}" in search_refs(ctx, cast["松本 大輔"])
+    assert "Awaiting review" not in router.press(ctx, prefecture, "case.review").plain_text()
+
+
+@pytest.mark.parametrize("language", ["ja", "en"])
+def test_one_case_built_alone_is_the_one_in_the_whole_book(ctx, season, language):  # noqa: F811
+    """case_of (a click) builds the same case, digest included, as the whole book."""
+    from storage import engagements
+
+    with ctx.db.transaction() as session:
+        every = casebook.gather_cases(session, language, shown_to=casebook.EVERY)
+        assert sorted(c.ref[0] for c in every) == ["B", "C"]
+        for case in every:
+            assert casebook.case_of(session, language, case.ref) == case
+            assert len(case.digest) == 64
+        assert casebook.case_of(session, language, "C999") is None
+        assert casebook.case_of(session, language, "B999") is None
+        engagement = engagements.get(session, season["engagement"])
+        assert engagement is not None  # its application is a request, but no consultation
+        assert casebook.case_of(session, language, f"C{engagement.application_id}") is None
+
+
+def test_publishing_one_case_reads_the_same_however_many_engagements(ctx, cast, cases):
+    """No query per engagement: neither in a click on one case nor in the review list."""
+    from storage import engagements
+    from storage.models import Engagement
+    from tests.helpers import apply
+    from tests.test_notify_platform import statements
+
+    prefecture = cast["熊本 県子"]
+    value = payloads.encode(kind="C", id=int(cases[1:]))
+
+    def measured() -> tuple[int, int]:
+        with statements(ctx) as publish:
+            assert router.press(ctx, prefecture, "case.publish", value).ok
+        with statements(ctx) as listing:
+            assert router.press(ctx, prefecture, "case.review").ok
+        return len(publish), len(listing)
+
+    measured()  # the first decision inserts its row; the later ones update it
+    before = measured()
+    staff = cast["田中 美咲"]
+    with ctx.db.transaction() as session:
+        taken = {e.municipality_id for e in engagements.listing(session)}
+    free = [m for m in range(1, 46) if m not in taken][:4]
+    for municipality_id in free:
+        application = apply(ctx, staff, description=f"窓口{municipality_id}")
+        with ctx.db.transaction() as session:
+            engagements.add(
+                session,
+                Engagement(
+                    municipality_id=municipality_id,
+                    application_id=application,
+                    department="総務課",
+                    goal="窓口の改善",
+                    created_at=ctx.clock.now(),
+                ),
+            )
+    assert measured() == before
+
+
+def test_two_first_decisions_at_once_are_one_row_and_both_audited(ctx, cast):
+    """Publish and withhold pressed at the same moment on a case never reviewed: on
+    PostgreSQL (the CI's second pass) both insert the row; the insert's conflict lets
+    one write it and the other update it — no primary-key error, and the later one's
+    audit says what it changed."""
+    from storage.models import CaseReview
+    from tests.test_concurrency import run_together
+
+    staff, prefecture = cast["田中 美咲"], cast["熊本 県子"]
+    for round_number in range(4):
+        request = submit(ctx, staff, description=f"電子申請の相談 その{round_number}")
+        day = DAY + timedelta(days=round_number)
+        held = add_session(ctx, cast, "consultation", day, [staff.municipality_id], request)
+        add_log(ctx, cast, [held], staff.municipality_id, "申請様式を確認した。")
+        value = payloads.encode(kind="C", id=request)
+        replies = run_together(
+            lambda v=value: casebook.publish(ctx, prefecture, v),
+            lambda v=value: casebook.withhold(ctx, prefecture, v),
+        )
+        assert all(r is not None and r.ok for r in replies), [
+            r.plain_text() if r else None for r in replies
+        ]
+        with ctx.db.transaction() as session:
+            row = session.get(CaseReview, f"C{request}")
+            entries = session.exec(
+                select(AuditEntry).where(AuditEntry.target_id == f"C{request}")
+            ).all()
+        assert row is not None and row.digest
+        first = next(e for e in entries if e.before is None)
+        (second,) = [e for e in entries if e is not first]
+        assert second.before == first.after and first.after != second.after
+        assert row.status == second.after["status"]
+    assert count(ctx, CaseReview) == 4

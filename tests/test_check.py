@@ -19,6 +19,7 @@ from storage.models import (
     EngagementStep,
     EngagementStepSession,
     Notification,
+    Person,
     Request,
     SupportSession,
     WorkLog,
@@ -199,6 +200,27 @@ def update(ctx, model, row_id, **values):
 def test_a_season_kept_through_the_handlers_has_no_findings(ctx, season):
     assert found(ctx) == []
     assert consistency.report([], "ja") == ["整合性チェック: 問題は見つかりませんでした"]
+
+
+def test_someone_following_the_feed_only_is_not_owed_invites(ctx, cast, season):
+    """Invites are not queued for a person who chose the private feed only: the check
+    does not count that as a calendar left behind."""
+    with ctx.db.transaction() as session:
+        for person in session.exec(select(Person)).all():
+            person.invite_delivery = "feed"  # everyone: the change below queues nothing
+            session.add(person)
+        live = session.exec(select(SupportSession).where(SupportSession.status == "booked"))
+        row = live.first()
+        scheduling.revise(
+            session,
+            row,
+            actor_id=row.created_by_id,
+            now=ctx.clock.now(),
+            action="session.details",
+            before={},
+            after={},
+        )
+    assert found(ctx) == []
 
 
 def test_a_season_ahead_of_the_clock_is_judged_by_its_own_latest_entry(ctx, season):

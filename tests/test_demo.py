@@ -207,12 +207,15 @@ def test_issues_found_in_the_logs_vary(record):
 
 
 def test_steps_are_done_in_held_sessions_of_their_engagement(record):
-    """A step's 実施日 is its session's: every done step names held BPR sessions of its
-    own engagement, begun before the step was marked; a skipped one names none."""
+    """A step's 実施日 is its session's: every done step names held BPR sessions its
+    town is in (宇土市 and 八代市 both in their joint one), begun before the step was
+    marked; a skipped one names none."""
     with record.db.transaction() as session:
         steps = {s.id: s for s in session.exec(select(EngagementStep)).all()}
         links = session.exec(select(EngagementStepSession)).all()
         rows = {s.id: s for s in sessions.listing(session, include_cancelled=True)}
+        towns = sessions.municipalities_of_sessions(session, list(rows))
+        town_of = {e.id: e.municipality_id for e in session.exec(select(Engagement)).all()}
     linked: dict[int, list[SupportSession]] = {}
     for link in links:
         linked.setdefault(link.step_id, []).append(rows[link.session_id])
@@ -221,10 +224,18 @@ def test_steps_are_done_in_held_sessions_of_their_engagement(record):
     for step in done:
         assert 1 <= len(linked.get(step.id or 0, [])) <= 2, step
         for row in linked[step.id or 0]:
-            assert row.kind == SessionKind.BPR and row.engagement_id == step.engagement_id
+            assert row.kind == SessionKind.BPR
+            assert town_of[step.engagement_id] in towns[row.id or 0]
             assert row.status == SessionStatus.HELD
     skipped = [s for s in steps.values() if s.status == StepStatus.SKIPPED]
     assert len(skipped) == 1 and not linked.get(skipped[0].id or 0)
+    joint = {
+        town_of[s.engagement_id]
+        for s in done
+        for row in linked[s.id or 0]
+        if len(towns[row.id or 0]) > 1
+    }
+    assert len(joint) == 2  # the joint session advanced both towns' steps
 
 
 def test_a_pace_warning_is_shown_only_with_its_reason(record, demo_runs):

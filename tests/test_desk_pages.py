@@ -28,7 +28,7 @@ from bot.desk.app import desk_routes
 from handlers import document, intake, quotas, signin
 from handlers.clock import TOKYO, FakeClock
 from handlers.context import Context, Rules
-from storage import people
+from storage import audit, people
 from storage.models import (
     AuditEntry,
     ChatIdentity,
@@ -460,6 +460,29 @@ def test_audit_excel_export(desk: Desk) -> None:
     book = openpyxl.load_workbook(io.BytesIO(answer.content))
     assert book.active["A1"].value == "日時"
     assert book.active.max_row > 10
+
+
+def test_typed_text_in_the_audit_exports_is_never_a_formula(desk: Desk) -> None:
+    """A reason anyone typed lands in the audit's detail column; opened in Excel it must
+    stay text (no =HYPERLINK or =cmd… run on the prefecture's PC)."""
+    openpyxl = pytest.importorskip("openpyxl")
+    formula = '=HYPERLINK("https://evil.example","至急")'
+    with desk.ctx.db.transaction() as session:
+        audit.record(
+            session,
+            at=desk.ctx.clock.now(),
+            actor_id=desk.ids[STAFF],
+            action="request.cancel",
+            detail=formula,
+        )
+    browser = desk.browser(PREFECTURE)
+    exported = browser.get("/desk/audit.csv", params={"action": "request.cancel"})
+    rows = list(csv.reader(io.StringIO(exported.content.decode("utf-8-sig"))))
+    assert ["'" + formula] == [row[5] for row in rows[1:] if formula in row[5]]
+    answer = browser.get("/desk/audit.xlsx", params={"action": "request.cancel"})
+    book = openpyxl.load_workbook(io.BytesIO(answer.content))
+    cells = [c for row in book.active.iter_rows() for c in row if c.value == formula]
+    assert cells and all(c.data_type == "s" for c in cells)
 
 
 def test_downloads_offer_every_document_and_format(desk: Desk) -> None:

@@ -21,7 +21,7 @@ from bot import scheduler
 from bot.config import Settings
 from bot.console import Console
 from bot.inbox import TerminalInbox
-from handlers import clockwork, feeds, scheduling
+from handlers import clockwork, feeds, router, scheduling
 from handlers.clock import TOKYO, ScaledClock
 from handlers.context import Context
 from storage import calendar_tokens, outbox, people
@@ -102,7 +102,7 @@ def test_the_local_scheduler_fires_a_reminder_into_a_console_inbox(ctx, cast, tm
     assert asking in listed and "● " not in listed  # listed on request, all read
 
 
-def test_an_invite_in_the_inbox_gives_its_ics_path_and_a_feed_url(ctx, cast, tmp_path):
+def test_an_invite_in_the_inbox_gives_its_ics_path_and_a_feed_button(ctx, cast, tmp_path):
     office_day(ctx, cast)
     TerminalInbox(ctx, tmp_path).deliver()
     (invite,) = [m for m in inbox_of(ctx, cast["高橋 誠"]) if m.files]
@@ -110,9 +110,11 @@ def test_an_invite_in_the_inbox_gives_its_ics_path_and_a_feed_url(ctx, cast, tmp
     assert Path(path).is_file() and Path(path).read_bytes().startswith(b"BEGIN:VCALENDAR")
     assert Path(path).parent == (tmp_path / f"person-{cast['高橋 誠'].id}").resolve()
     assert f"カレンダーファイル(.ics): {path}" in invite.text
-    url = invite.text.split("カレンダー購読URL(あなた専用): ", 1)[1].split()[0]
+    assert "/calendar/" not in invite.text  # no live feed token stored in clear
+    assert ["calendar.feed", "フィードを購読", ""] in [list(b) for b in invite.buttons]
+    shown = router.press(ctx, cast["高橋 誠"], "calendar.feed")  # what the button does
+    url = next(w for w in shown.plain_text().split() if "/calendar/" in w)
     token = url.rsplit("/", 1)[1].removesuffix(".ics")
-    assert url == feeds.feed_url(ctx, token)
     with ctx.db.transaction() as session:
         assert calendar_tokens.person_for(session, token) == cast["高橋 誠"].id
     assert feeds.feed_for(ctx, token) is not None  # the URL serves their calendar

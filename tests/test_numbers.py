@@ -189,3 +189,11 @@ def test_statuses_are_worded_the_same_in_documents_and_the_digest(ctx, season, c
         text = digest.render(ctx, session, "ja", {"week": "2026-11-16"}).plain_text()
     assert issues.rows == (("申請様式が紙のみ", "電子化を支援する", "対応中"),)
     assert "宇土市: 申請様式が紙のみ (対応中)" in text
+
+
+def test_a_held_results_meeting_is_not_a_joint_session(ctx, season):
+    """Every town is invited to the results meeting, but it is not held jointly for them
+    (§2.4): once held it counts 1, and 0 in うち合同."""
+    ctx.clock.set(datetime(2027, 2, 19, 15, 0, tzinfo=TOKYO))
+    row = {r.kind: r for r in quotas.figures(ctx)}["results_meeting"]
+    assert (row.held, row.booked, row.joint) == (1, 0, 0)

@@ -217,6 +217,8 @@ def test_requests_are_told_to_try_again_and_work_once_the_database_is_back(servi
     assert (feed.status_code, feed.text) == (503, BUSY)
     assert feed.headers["Retry-After"] == "30"
     assert app.http.get(f"{app.base}/healthz").status_code == 503
+    page = app.http.get(f"{app.base}/desk/", cookies={"dxdesk_session": "x" * 43})
+    assert (page.status_code, page.text) == (503, BUSY)  # the desk too, no traceback
 
     switch.restore()  # nothing restarted: the same process serves again
     assert app.http.get(f"{app.base}/healthz").status_code == 200

@@ -247,6 +247,27 @@ def test_no_path_through_reserve_books_a_second_results_meeting(ctx, cast):
     assert count(ctx, SupportSession) == 1
 
 
+def test_no_path_through_reserve_books_an_office_day_without_the_lead(ctx, cast):
+    """§3.2 is held where the row is written, not only by the booking form."""
+    starts_at = datetime(2026, 7, 15, 9, 0, tzinfo=TOKYO)
+    with pytest.raises(scheduling.Refused) as refused, ctx.db.transaction() as session:
+        scheduling.reserve(
+            session,
+            ctx,
+            cast["水前寺 花"],
+            scheduling.Slot(
+                kind=SessionKind.OFFICE_DAY,
+                starts_at=starts_at,
+                ends_at=starts_at + timedelta(hours=4),
+                mode=Mode.VISIT,
+                municipality_ids=(),
+                consultant_ids=(cast["中村 由紀"].id,),  # not the lead
+            ),
+        )
+    assert (refused.value.key, refused.value.field) == ("refusal.lead_required", "consultants")
+    assert count(ctx, SupportSession) == 0
+
+
 def test_two_results_meetings_booked_at_once_make_exactly_one(ctx, cast):
     """Different consultants and days: only the towns' locks (a results meeting takes
     every town's) serialise the two."""

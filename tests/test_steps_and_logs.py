@@ -3,6 +3,7 @@ session(s) it was done in, and filing a BPR log can mark the next step(s) done."
 
 from __future__ import annotations
 
+import dataclasses
 import io
 import re
 from datetime import datetime
@@ -11,8 +12,10 @@ import pytest
 from docx import Document as open_docx
 from sqlmodel import select
 
-from handlers import bpr, logs, payloads, reports
+from handlers import bpr, consistency, logs, payloads, report_data, reports
 from handlers.clock import TOKYO
+from handlers.context import Context
+from handlers.reply import Upload
 from storage import engagements
 from storage.models import (
     EngagementStepSession,
@@ -96,6 +99,16 @@ def test_the_log_form_shows_each_sessions_facts_and_asks_none_of_them(ctx, uto, 
     ]
     every = logs.log_form(ctx, lead).plain_text()  # nothing chosen: every due session
     assert "訪問(宇土市役所)" in every and f"オンライン({URL})/担当: 高橋 誠、中村 由紀" in every
+
+
+def test_the_log_form_says_how_many_sessions_facts_it_does_not_show(ctx, uto, lead):
+    for day in range(1, 10):  # 9 more begun sessions: 11 due in all
+        helpers.bpr_session(ctx, uto["engagement"], when(day, 15, month=6), [lead])
+    text = logs.log_form(ctx, lead).plain_text()
+    assert "ほか 1 件(すべてはデスクのページ" in text
+    assert "訪問(宇土市役所)" in text and URL not in text  # the 11th, latest, left out
+    chosen = logs.log_form(ctx, lead, payloads.encode(id=uto["visit"])).plain_text()
+    assert "ほか" not in chosen
 
 
 def test_old_callers_sending_method_and_place_are_not_refused_and_not_believed(ctx, uto, lead):
@@ -262,6 +275,106 @@ def test_no_step_before_a_held_session_and_the_goal_flag_counts_held_sessions(
     assert links(ctx) == set()
 
 
+# -- a joint BPR session serves every engaged town in it ----------------------------------
+@pytest.fixture
+def joint(ctx, uto, lead, cast, approver):
+    """山鹿市 (engaged too, its own visit on 7/1) shares a session with 宇土市 on 7/3,
+    booked under 宇土市's engagement (as scheduling stores a joint session)."""
+    yamaga = approve(ctx, approver, apply(ctx, cast["松本 大輔"]), [lead]).data["engagement_id"]
+    with ctx.db.transaction() as session:
+        towns = [engagements.get(session, e).municipality_id for e in (uto["engagement"], yamaga)]
+    own = helpers.bpr_session(ctx, yamaga, when(1), [lead])
+    shared = helpers.bpr_session(ctx, uto["engagement"], when(3), [lead], municipality_ids=towns)
+    return {"yamaga": yamaga, "ref": payloads.encode(id=yamaga), "own": own, "shared": shared}
+
+
+def test_the_second_town_of_a_joint_session_marks_a_step_done_in_it(ctx, uto, joint, lead):
+    form = bpr.step_form(ctx, lead, joint["ref"]).form
+    done_in = next(i for i in form.inputs if i.name == "done_in")
+    assert [c.value for c in done_in.choices] == [str(joint["own"]), str(joint["shared"])]
+    assert done_in.value == (str(joint["shared"]),)  # the latest held one
+    assert bpr.view(ctx, lead, joint["ref"]).data["goal_overdue"]  # 2 held: own + joint
+    step = {"step": 1, "step_action": "done", "done_in": [str(joint["shared"])]}
+    done = bpr.update_step(ctx, lead, joint["ref"], step)
+    assert done.ok, done.plain_text()
+    yamaga_steps = step_ids(ctx, joint["yamaga"])
+    assert links(ctx) == {(yamaga_steps[1], joint["shared"])}
+    # 宇土市's own visit is still not 山鹿市's
+    with pytest.raises(Broken) as refused, ctx.db.transaction() as session:
+        second = engagements.steps(session, joint["yamaga"])[1]
+        now = ctx.clock.now()
+        engagements.close_step(session, second, "done", [uto["visit"]], now=now, by=lead.id)
+    assert refused.value.key == "refusal.step_session_elsewhere"
+    assert found_steps(ctx) == []
+
+
+def test_filing_the_log_of_a_joint_session_marks_each_towns_step(ctx, uto, joint, lead):
+    form = logs.log_form(ctx, lead, payloads.encode(id=joint["shared"])).form
+    steps = next(i for i in form.inputs if i.name == "steps")
+    uto_steps, yamaga_steps = step_ids(ctx, uto["engagement"]), step_ids(ctx, joint["yamaga"])
+    assert steps.value == (str(uto_steps[1]), str(yamaga_steps[1]))  # each town's next one
+    labels = {c.label for c in steps.choices}
+    assert {
+        "宇土市 1回目 ヒアリング・対象部署の整理",
+        "山鹿市 1回目 ヒアリング・対象部署の整理",
+    } <= labels
+    filed = logs.file_log(ctx, lead, log_values([joint["shared"]], steps=list(steps.value)))
+    assert filed.ok, filed.plain_text()
+    assert links(ctx) == {(uto_steps[1], joint["shared"]), (yamaga_steps[1], joint["shared"])}
+    assert statuses(ctx, joint["yamaga"])[0] == "done"
+    # a log of 山鹿市's own visit cannot mark 宇土市's step
+    bad = logs.file_log(ctx, lead, log_values([joint["own"]], steps=[str(uto_steps[2])]))
+    assert not bad.ok and "steps" in bad.data["errors"]
+    assert found_steps(ctx) == []
+
+
+def test_the_check_accepts_a_step_done_in_a_joint_session_and_no_other_towns(ctx, uto, joint):
+    with ctx.db.transaction() as session:
+        first = engagements.steps(session, joint["yamaga"])[0]
+        first.status = "done"
+        session.add(EngagementStepSession(step_id=first.id, session_id=joint["shared"]))
+    assert found_steps(ctx) == []
+    with ctx.db.transaction() as session:
+        second = engagements.steps(session, joint["yamaga"])[1]
+        second.status = "done"
+        session.add(EngagementStepSession(step_id=second.id, session_id=uto["visit"]))
+    assert [f.key for f in consistency.findings(ctx) if f.rule == "steps"] == [
+        "check.steps.bad_session"
+    ]
+
+
+def found_steps(ctx):
+    return [f.text("ja") for f in consistency.findings(ctx) if f.rule == "steps"]
+
+
+# -- files reach the attachment directory only once every rule has passed ------------------
+def test_a_filing_refused_by_a_step_rule_writes_no_file(ctx, uto, lead, tmp_path, monkeypatch):
+    """Another writer closes the step between the form's check and `close_step`: the
+    refusal leaves neither a log nor a file in the attachment directory."""
+    folder = tmp_path / "files"
+    stored = Context(ctx.db, ctx.clock, dataclasses.replace(ctx.rules, attachment_dir=str(folder)))
+    real = engagements.close_step
+
+    def raced(session, step, *args, **kwargs):
+        session.connection().exec_driver_sql(
+            f"UPDATE engagement_step SET status = 'done' WHERE id = {step.id}"
+        )
+        return real(session, step, *args, **kwargs)
+
+    monkeypatch.setattr(engagements, "close_step", raced)
+    first = step_ids(ctx, uto["engagement"])[1]
+    png = b"\x89PNG\r\n\x1a\n" + b"\x00" * 40
+    values = log_values([uto["visit"]], steps=[str(first)], files=[Upload("図.png", png, len(png))])
+    refused = logs.file_log(stored, lead, values)
+    assert not refused.ok and refused.data["refusal"] == "refusal.step_not_planned"
+    assert count(ctx, WorkLog) == 0
+    assert not folder.exists() or not any(folder.rglob("*"))
+    monkeypatch.setattr(engagements, "close_step", real)
+    filed = logs.file_log(stored, lead, values)  # the same filing, unraced: the file is kept
+    assert filed.ok, filed.plain_text()
+    assert len([p for p in folder.rglob("*") if p.is_file()]) == 1
+
+
 def test_refusal_keys_of_the_step_rules_are_in_both_catalogs():
     """The step rules are worded from storage (`Broken`), outside the catalog scan."""
     from tests.test_i18n import catalog
@@ -292,3 +405,13 @@ def docx_text(content: bytes) -> str:
 def html_text(content: bytes) -> str:
     body = content.decode("utf-8").split("</style>", 1)[1]
     return re.sub(r"<[^>]+>", "\n", body).replace("&amp;", "&")
+
+
+def test_the_second_towns_plan_dates_its_next_step_by_the_joint_session(ctx, uto, joint):
+    """Its 支援計画書 plans by the joint session too, not only the town it was booked
+    under: on 7/2 山鹿市's first step is due in the joint session of 7/3."""
+    ctx.clock.set(when(2, 12))
+    with ctx.db.transaction() as session:
+        town = engagements.get(session, joint["yamaga"]).municipality_id
+        (plan,) = report_data.gather_plans(session, town, now=ctx.clock.now())
+    assert plan.steps[0].planned == when(3).date()

@@ -338,7 +338,7 @@ def test_one_person_on_slack_and_teams_sees_the_same_requests(teams, ctx, staff)
 def test_the_scheduler_runs_the_teams_deliverer(teams, ctx):
     settings = Settings(database_url="sqlite:///unused.db", teams_anonymous=True)
     every = {"teams", "teams_nudge"}
-    for shared, expected in ((True, {"tick", "terminal", *every}), (False, every)):
+    for shared, expected in ((True, {"tick", *every}), (False, every)):
         clock = scheduler.start(ctx, settings, None, teams.bot, shared=shared)
         try:
             assert {job.id for job in clock.get_jobs()} == expected

@@ -11,6 +11,7 @@ from openpyxl import load_workbook
 
 from handlers import quotas, reports
 from handlers.report_data import Period
+from tests.conftest import ON_POSTGRES
 from tests.test_reports import season  # noqa: F401  (the fixture)
 
 SHEETS = ["月別実施回数", "計画と見込み", "支援一覧", "業務日報一覧", "未解決課題"]
@@ -89,6 +90,7 @@ def test_stored_control_characters_are_dropped(ctx, season):  # noqa: F811
     from storage.models import WorkLog
 
     with ctx.db.transaction() as session:
-        session.exec(select(WorkLog)).first().summary = "一行目\x0b二行目\x00"
+        control = "\x01" if ON_POSTGRES else "\x00"  # PostgreSQL cannot hold a NUL
+        session.exec(select(WorkLog)).first().summary = "一行目\x0b二行目" + control
     logs = rows(workbook(ctx)["業務日報一覧"])[1:]
     assert "一行目\n二行目" in [r[7] for r in logs]

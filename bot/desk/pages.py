@@ -31,6 +31,7 @@ from starlette.responses import HTMLResponse, RedirectResponse, Response
 from starlette.routing import NoMatchFound, Route
 
 from bot.desk import auth
+from bot.outage import busy, unreachable
 from handlers import approval, desk_views, policy, reports, roster
 from handlers.actor import Actor
 from handlers.clock import TOKYO
@@ -38,6 +39,7 @@ from handlers.context import Context
 from handlers.errors import Refused
 from handlers.i18n import environment, t
 from handlers.reply import Fields, Reply, Text, TextStyle
+from handlers.text_rules import as_text_cells, csv_cell
 from storage.desk import AuditFilter
 from storage.models import Role
 
@@ -95,7 +97,12 @@ def signed_in(handler: Handler) -> Callable[[Any, Request], Awaitable[Response]]
     anything unexpected the error page with its reference (and a log line)."""
 
     async def run(self: Pages, request: Request) -> Response:
-        actor = await auth.current_actor(request)
+        try:
+            actor = await auth.current_actor(request)
+        except Exception as error:
+            if unreachable(error):
+                return busy(self.ctx)
+            raise
         if actor is None:
             return auth.sign_in_redirect(request)
         try:
@@ -106,7 +113,9 @@ def signed_in(handler: Handler) -> Callable[[Any, Request], Awaitable[Response]]
             return self.render(
                 request, actor, "desk/refused.j2", {"message": refusal.text(actor.language)}, 403
             )
-        except Exception:
+        except Exception as error:
+            if unreachable(error):
+                return busy(self.ctx)
             reference = secrets.token_hex(3).upper()
             log.exception("unexpected error on %s (ref %s)", request.url.path, reference)
             text = t(actor.language, "error.unexpected", ref=reference)
@@ -213,7 +222,7 @@ class Pages:
         buffer = io.StringIO()
         writer = csv.writer(buffer)
         writer.writerow(header)
-        writer.writerows(rows)
+        writer.writerows([csv_cell(value) for value in row] for row in rows)
         # a byte-order mark: Excel then reads the Japanese as UTF-8
         content = ("\ufeff" + buffer.getvalue()).encode("utf-8")
         return download(content, t(actor.language, "page.audit.file") + ".csv", "text/csv")
@@ -386,6 +395,7 @@ def workbook(header: list[str], rows: list[list[str]]) -> bytes:
     sheet.append(header)
     for row in rows:
         sheet.append(row)
+        as_text_cells(sheet[sheet.max_row])
     buffer = io.BytesIO()
     book.save(buffer)
     return buffer.getvalue()

@@ -18,6 +18,7 @@ import urllib.request
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import urlparse
 
 from slack_sdk import WebClient
 
@@ -26,6 +27,7 @@ from handlers.reply import Upload
 log = logging.getLogger("dxdesk.slack")
 TIMEOUT = 20  # seconds per download
 SIDE_BY_SIDE = 5  # files.info calls made at once inside the ack
+DESCRIBE_TIMEOUT = 2  # seconds per files.info inside the ack
 
 
 @dataclass(frozen=True)
@@ -45,8 +47,13 @@ def describe(client: WebClient, files: list[dict[str, Any]]) -> list[Upload]:
     """Inside the ack: each file as files.info describes it, no bytes yet."""
     if not files:
         return []
+    # No retry handler sleeps out a 429 here, and each call is short: a file Slack cannot
+    # describe in time is refused next to its field rather than costing the ack.
+    quick = WebClient(
+        token=client.token, base_url=client.base_url, timeout=DESCRIBE_TIMEOUT, retry_handlers=[]
+    )
     with ThreadPoolExecutor(min(len(files), SIDE_BY_SIDE)) as pool:
-        return list(pool.map(lambda f: _describe_one(client, f), files))
+        return list(pool.map(lambda f: _describe_one(quick, f), files))
 
 
 def _describe_one(client: WebClient, file: dict[str, Any]) -> Upload:
@@ -72,15 +79,40 @@ def download(client: WebClient, upload: Upload, limit: int) -> Upload:
     if not isinstance(upload, SlackUpload) or not upload.deferred:
         return upload
     try:
+        if not _slack_host(client, upload.url):
+            raise ValueError(f"not a Slack file URL: {urlparse(upload.url).hostname}")
         request = urllib.request.Request(
             upload.url, headers={"Authorization": f"Bearer {client.token}"}
         )
-        with urllib.request.urlopen(request, timeout=TIMEOUT) as response:
+        opener = urllib.request.build_opener(_SlackRedirectsOnly(client))
+        with opener.open(request, timeout=TIMEOUT) as response:
             content = response.read(limit + 1)
         return Upload(upload.name, content, max(upload.size, len(content)))
     except Exception:
         log.exception("could not download the Slack file %s", upload.name)
         return Upload(upload.name, b"", upload.size, failed=True)
+
+
+def _slack_host(client: WebClient, url: str) -> bool:
+    """The bot token is sent only to Slack's own file hosts over https (or to the host of
+    the Web API the client talks to: a local stand-in in tests)."""
+    parsed, api = urlparse(url), urlparse(client.base_url)
+    host = parsed.hostname or ""
+    if host == api.hostname and parsed.scheme == api.scheme:
+        return True
+    return parsed.scheme == "https" and (host == "slack.com" or host.endswith(".slack.com"))
+
+
+class _SlackRedirectsOnly(urllib.request.HTTPRedirectHandler):
+    """urllib copies the Authorization header onto a redirect: follow only to Slack."""
+
+    def __init__(self, client: WebClient) -> None:
+        self.client = client
+
+    def redirect_request(self, req: Any, fp: Any, code: int, msg: str, headers: Any, newurl: str):  # type: ignore[no-untyped-def]
+        if not _slack_host(self.client, newurl):
+            raise ValueError(f"a Slack file redirected away: {urlparse(newurl).hostname}")
+        return super().redirect_request(req, fp, code, msg, headers, newurl)
 
 
 def fetch(client: WebClient, files: list[dict[str, Any]], limit: int) -> list[Upload]:
