@@ -35,7 +35,6 @@ import statistics
 import sys
 import tempfile
 import time
-import uuid
 from dataclasses import replace
 from datetime import date, datetime, timedelta
 from pathlib import Path
@@ -44,10 +43,10 @@ from typing import Any
 if __package__ in (None, ""):
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from sqlalchemy import create_engine, event, text
-from sqlalchemy.engine import make_url
+from sqlalchemy import event
 from starlette.testclient import TestClient
 
+from bench.databases import scratch_postgres
 from bench.reports import TOWNS, add_log, at, business_days
 from bot.cast import CAST, person_values
 from bot.desk import auth
@@ -274,21 +273,6 @@ def run(url: str, scale: int, runs: int) -> tuple[dict[str, Any], dict[str, Any]
         return measure(ctx, found, runs), found
     finally:
         database.dispose()
-
-
-def scratch_postgres(base: str) -> tuple[str, Any]:
-    server = make_url(base).set(drivername="postgresql+psycopg")
-    name = f"dxdesk_bench_{uuid.uuid4().hex[:8]}"
-    admin = create_engine(server, isolation_level="AUTOCOMMIT")
-    with admin.connect() as connection:
-        connection.execute(text(f'CREATE DATABASE "{name}"'))
-
-    def drop() -> None:
-        with admin.connect() as connection:
-            connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
-
-    return server.set(database=name).render_as_string(hide_password=False), drop
 
 
 def main() -> int:

@@ -40,6 +40,8 @@ from typing import Any
 
 import httpx  # only to wait for the server's health check
 
+from bench.databases import scratch_postgres
+
 SECRET = "bench-signing-secret"
 CONCURRENCY = 50
 ROUNDS = 3
@@ -299,27 +301,6 @@ def run_one(database: str, database_url: str, requests: int) -> dict[str, Any]:
     }
 
 
-def postgres_database(base_url: str) -> tuple[str, Any]:
-    """A fresh database for the run on the server `base_url` names, and its dropper."""
-    import uuid
-
-    from sqlalchemy import create_engine, text
-    from sqlalchemy.engine import make_url
-
-    server = make_url(base_url).set(drivername="postgresql+psycopg")
-    name = f"dxdesk_bench_{uuid.uuid4().hex[:8]}"
-    admin = create_engine(server, isolation_level="AUTOCOMMIT")
-    with admin.connect() as connection:
-        connection.execute(text(f'CREATE DATABASE "{name}"'))
-
-    def drop() -> None:
-        with admin.connect() as connection:
-            connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
-
-    return server.set(database=name).render_as_string(hide_password=False), drop
-
-
 def main() -> int:
     os.sched_setaffinity(0, CLIENT_CPUS)  # the load generator and the fake Slack
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -332,7 +313,7 @@ def main() -> int:
         results.append(run_one("sqlite", f"sqlite:///{folder}/bench.db", args.requests))
         print(json.dumps(results[-1]), flush=True)
         try:
-            url, drop = postgres_database(args.postgres)
+            url, drop = scratch_postgres(args.postgres)
         except Exception as error:  # no server: say so, keep the SQLite figures
             print(f"PostgreSQL unavailable, skipped: {error}", file=sys.stderr)
         else:
