@@ -226,11 +226,12 @@ def rule_breaches(session: Session, now: datetime) -> list[str]:
 
 
 def step_breaches(session: Session, by_id: dict[int, Row], now: datetime) -> list[str]:
-    """A done step names 1 or 2 held BPR sessions of its own engagement; a skipped or
-    planned step none."""
+    """A done step names 1 or 2 held BPR sessions its town was in (a joint session serves
+    every engaged town in it); a skipped or planned step none."""
     steps = list(
         session.execute(text("SELECT id, engagement_id, number, status FROM engagement_step"))
     )
+    town_of = dict(session.execute(text("SELECT id, municipality_id FROM engagement")).all())
     links: dict[int, list[int]] = defaultdict(list)
     for step_id, session_id in session.execute(
         text("SELECT step_id, session_id FROM engagement_step_session")
@@ -249,11 +250,11 @@ def step_breaches(session: Session, by_id: dict[int, Row], now: datetime) -> lis
         for row in linked:
             if not (
                 row.kind == SessionKind.BPR
-                and row.engagement_id == engagement_id
+                and town_of[engagement_id] in row.municipalities
                 and row.live
                 and row.begun(now)
             ):
-                found.append(f"{name} names session {row.id}, not a held BPR session of its own")
+                found.append(f"{name} names session {row.id}, not a held BPR session of its town")
     return found
 
 
