@@ -133,32 +133,37 @@ class SlackBot:
         the payload is not marked as handled, so Slack's retry is."""
 
         def listener(ack: Any, body: dict[str, Any]) -> None:
-            try:
-                ack()
-                self.jobs.submit(job, body)
-            except Exception:
-                self.forget(body)
-                raise
+            ack()
+            self.jobs.submit(job, body)
 
         listener.__name__ = f"ack_then_{job}"
         return listener
 
     def _once_per_event(self, body: dict[str, Any], next: Any) -> BoltResponse | None:
-        """A redelivered event (Slack retries after 3 s or on errors) or a replayed
-        interaction (the same signed body sent again inside Slack's 5-minute window) is
-        acknowledged and dropped: the key (`replay_key`) is claimed before any work, in
-        its own transaction, and given back by the listener when the work failed or
-        changed nothing."""
-        key = replay_key(body)
-        if key is not None:
-            with self.ctx.db.transaction() as session:
-                first = messages.first_time(
-                    session, platform=PLATFORM, event_id=key, now=self.ctx.clock.now()
-                )
-            if not first:
-                log.info("slack %s delivered again: dropped", body.get("type"))
-                return BoltResponse(status=200, body="")
+        """A replayed view submission (the same signed body sent again inside Slack's
+        5-minute window) is acknowledged and dropped: a submission does its work inside
+        the ack, so its key is claimed here, before that work. Everything else is
+        acknowledged at once and claimed by the job that does its work (`claim`), so no
+        acknowledgement waits for a database write."""
+        if body.get("type") == "view_submission" and not self.claim(body):
+            return BoltResponse(status=200, body="")
         return next()
+
+    def claim(self, body: dict[str, Any]) -> bool:
+        """True the first time this payload is seen; False for a redelivered event
+        (Slack retries after 3 s or on errors) or a replayed interaction. The key
+        (`replay_key`) is claimed in its own transaction, before any work, and given
+        back (`forget`) when the work failed or changed nothing."""
+        key = replay_key(body)
+        if key is None:
+            return True
+        with self.ctx.db.transaction() as session:
+            first = messages.first_time(
+                session, platform=PLATFORM, event_id=key, now=self.ctx.clock.now()
+            )
+        if not first:
+            log.info("slack %s delivered again: dropped", body.get("type"))
+        return first
 
     def forget(self, body: dict[str, Any]) -> None:
         """Let the payload be handled again (its handling failed or changed nothing)."""
@@ -177,21 +182,15 @@ class SlackBot:
         return self.busy_answer(body)
 
     def busy_answer(self, body: dict[str, Any]) -> BoltResponse:
-        """「混み合っています」 in the request's own answer where Slack shows one (a command's
-        ephemeral text; a modal pushed over the submitted form, which stays filled in
-        beneath it to submit again), after the ack for clicks and shortcuts (tell_busy);
-        an event gets 503, and Slack delivers it again later."""
-        kind = body.get("type")
-        if body.get("command"):
-            text = t(self.lang, "service.busy")
-            return BoltResponse(status=200, body={"response_type": "ephemeral", "text": text})
-        if kind == "view_submission":
+        """「混み合っています」 in the request's own answer: a modal pushed over the submitted
+        form, which stays filled in beneath it to submit again. (Only a view submission
+        touches the database before its ack; everything else is told by its job,
+        `tell_busy`.) Anything else that got here is acknowledged and told the same way."""
+        if body.get("type") == "view_submission":
             view = self.result_view(self.busy_reply(), self.lang)
             return BoltResponse(status=200, body={"response_action": "push", "view": view})
-        if kind in ("block_actions", "message_action", "shortcut"):
-            self.jobs.submit("tell_busy", body)
-            return BoltResponse(status=200, body="")
-        return BoltResponse(status=503, body="")
+        self.jobs.submit("tell_busy", body)
+        return BoltResponse(status=200, body="")
 
     def busy_reply(self) -> Reply:
         return Reply((Text(t(self.lang, "service.busy")),))

@@ -49,10 +49,20 @@ BUSY_TOLD = ("on_command", "on_shortcut", "on_action")
 """Jobs answering a person, who is told 「混み合っています」 when the database is out of reach."""
 
 
+ONCE = (*BUSY_TOLD, "on_home")
+"""Jobs for a payload Slack may deliver again: claimed (`SlackBot.claim`) before the work."""
+
+
 def _run(bot: SlackBot, name: str, args: tuple[Any, ...]) -> None:
+    once = name in ONCE
     try:
+        if once and not bot.claim(args[0]):
+            return
         getattr(bot, name)(*args)
     except Exception as error:
+        if once:
+            with contextlib.suppress(Exception):  # the retry is handled, not dropped
+                bot.forget(args[0])
         if not (unreachable(error) and name in BUSY_TOLD):
             log.exception("Slack job %s failed", name)
             return
