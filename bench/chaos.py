@@ -4,7 +4,7 @@ database, a fake Slack that answers in 20 ms and fails 10 % of Web API calls wit
 moments and restarted. Nothing may be lost, nothing posted twice, and what a killed
 instance had claimed must go out soon after its lease ends.
 
-Each instance is the production wiring (`bot.scheduler.start`, `SlackBot.deliver`, the
+Each instance is the production wiring (`bot.runtime.scheduler.start`, `SlackBot.deliver`, the
 SDK's retry handlers, the outbox's classification and back-off) with three settings
 shortened for the bench, in the worker processes only: the outbox lease (LEASE_SECONDS,
 20 s instead of 5 min), the delivery loop's lease margin (5 s instead of 1 min) and the
@@ -51,10 +51,9 @@ from bench.reminders import (  # noqa: E402
     DEFAULT_POSTGRES,
     SPREAD_SECONDS,
     ShiftedClock,
-    create_database,
-    drop_database,
     populate,
 )
+from tests.support.db_setup import scratch_postgres  # noqa: E402
 
 LEASE_SECONDS = 20
 FAILURE_RATE = 0.10
@@ -73,16 +72,17 @@ def instance(url: str, api_url: str, real_start: float, claims_log: str) -> None
     """One service instance until it is killed or terminated; every claim's row ids are
     appended to `claims_log` as soon as the claim is committed, so the bench knows what a
     killed instance held."""
-    from bot import delivery, scheduler
     from bot.config import Settings
+    from bot.delivery import sending
+    from bot.runtime import scheduler
+    from bot.runtime.wiring import build_context
     from bot.slack.app import SlackBot
-    from bot.wiring import build_context
-    from handlers import notices
+    from handlers.notifications import notices
     from storage import outbox
 
     outbox.LEASE = timedelta(seconds=LEASE_SECONDS)
     outbox.RETRY_AFTER = timedelta(seconds=RETRY_SECONDS)
-    delivery.LEASE_MARGIN = timedelta(seconds=5)
+    sending.LEASE_MARGIN = timedelta(seconds=5)
     settings = Settings(
         database_url=url,
         slack_bot_token="xoxb-chaos",
@@ -179,9 +179,9 @@ def main() -> None:
         args.postgres = DEFAULT_POSTGRES
     chance = random.Random(args.seed)
 
-    from tests.slack_fake import FakeSlackAPI
+    from tests.support.slack_fake import FakeSlackAPI
 
-    url = create_database(args.postgres)
+    url, drop = scratch_postgres(args.postgres)
     workdir = Path(os.environ.get("TMPDIR", "/tmp")) / f"dxdesk-chaos-{os.getpid()}"
     workdir.mkdir(parents=True, exist_ok=True)
     spawn = multiprocessing.get_context("spawn")
@@ -288,7 +288,7 @@ def main() -> None:
                 worker.kill()
         for engine in ENGINES.values():
             engine.dispose()
-        drop_database(args.postgres, url)
+        drop()
         shutil.rmtree(workdir, ignore_errors=True)
     print(
         f"sent {counts['sent']}, failed {counts['failed']}, in {seconds:.0f} s",

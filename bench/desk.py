@@ -6,7 +6,7 @@ A season (scale 1): the demo's roster, 8 BPR towns, 80 BPR visits, 150 consultat
 days with minutes and the results meeting — 261 sessions, 200 logs, an issue in every
 5th log, 10 requests waiting for approval, 1,000 audit entries; the clock in mid-February
 so that most sessions are held, some booked and every 10th held one's paper overdue
-(a session whose log or minutes is filed is marked held, as handlers.logs does: left
+(a session whose log or minutes is filed is marked held, as handlers.fieldwork.logs does: left
 booked, every past session would count as owing its paper).
 Scale 10 has ten times every row (the towns and the roster stay). Rows are written
 through storage.
@@ -46,17 +46,18 @@ if __package__ in (None, ""):
 from sqlalchemy import event
 from starlette.testclient import TestClient
 
-from bench.databases import scratch_postgres
 from bench.reports import TOWNS, add_log, at, business_days
-from bot.cast import CAST, person_values
+from bot.demo.cast import CAST, person_values
 from bot.desk import auth
-from bot.web import create_web_app
-from handlers import roster, signin
-from handlers.clock import TOKYO, FakeClock
-from handlers.context import Context, Rules
-from storage import audit, engagements, logs, migrate, people, requests, sessions
+from bot.runtime.web import create_web_app
+from handlers.core.clock import TOKYO, FakeClock
+from handlers.core.context import Context, Rules
+from handlers.desk import signin
+from handlers.people import roster
+from storage import audit, engagements, logs, migrate, people, request_store, sessions
 from storage.db import Database
 from storage.models import Engagement, Minutes, Request, SupportSession
+from tests.support.db_setup import scratch_postgres
 
 NOW = datetime(2027, 2, 15, 12, 0, tzinfo=TOKYO)
 TARGET_MS = 300.0
@@ -78,9 +79,10 @@ def build(ctx: Context, scale: int) -> dict[str, Any]:
     with ctx.db.transaction() as session:
         engagement_ids = []
         for index, town in enumerate(towns):
-            application = requests.add(session, request(f"BPR-2026-{index:03d}", town, approver))
+            number = f"BPR-2026-{index:03d}"
+            application = request_store.add(session, request(number, town, approver))
             application.kind, application.state = "bpr_application", "approved"
-            requests.assign(session, application.id or 0, consultants[:2])
+            request_store.assign(session, application.id or 0, consultants[:2])
             engagement = engagements.add(
                 session,
                 Engagement(
@@ -93,7 +95,7 @@ def build(ctx: Context, scale: int) -> dict[str, Any]:
             )
             engagement_ids.append(engagement.id or 0)
         for index in range(10 * scale):
-            requests.add(session, request(f"C-2026-{index:04d}", towns[index % 8], approver))
+            request_store.add(session, request(f"C-2026-{index:04d}", towns[index % 8], approver))
         log_count = 0
         for index, kind in enumerate(plan):
             day = days[(index * len(days)) // len(plan)]
@@ -133,7 +135,8 @@ def build(ctx: Context, scale: int) -> dict[str, Any]:
                 )
             else:
                 log_count += add_log(session, consultants[0], [row.id or 0], town, day, log_count)
-            sessions.mark_held(session, row, NOW)  # its paper filed, as handlers.logs does
+            # its paper filed, as handlers.fieldwork.logs does
+            sessions.mark_held(session, row, NOW)
         sessions.add(
             session,
             SupportSession(

@@ -39,7 +39,7 @@ answers "the least travel possible at the planner's load balance", in two stages
    engagement's sessions `min_gap_days` apart, office days with the lead, 30 reserve
    windows, the results meeting in March, and per consultant-day the minutes of what it
    holds plus the drives between its sites inside the office hours. Its solution is
-   written out as bookings and judged by the independent checker (tests/plan_checker.py);
+   written out as bookings and judged by the independent checker (tests/support/plan_checker.py);
    when it is found, the bound is met and is the optimum ("optimal"), else the gap is
    measured against the bound ("bound").
 
@@ -72,9 +72,9 @@ from typing import Any
 if __package__ in (None, ""):
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from handlers.calendar import fiscal_year, is_business_day
-from handlers.clock import TOKYO
-from handlers.planner import (
+from handlers.core.business_days import fiscal_year, is_business_day
+from handlers.core.clock import TOKYO
+from handlers.planning.planner import (
     Booking,
     Consultant,
     EngagementNeed,
@@ -84,9 +84,9 @@ from handlers.planner import (
     plan_season,
     travel_minutes,
 )
-from handlers.travel import Site, TravelTable
+from handlers.scheduling.travel import Site, TravelTable
 from storage.seed_municipalities import MUNICIPALITIES, POSITIONS, PREFECTURAL_OFFICE_POSITION
-from tests.plan_checker import check_plan
+from tests.support.plan_checker import check_plan
 
 # north-west, 阿蘇 (two), centre-south, 球磨 (two), 天草 (two): see the module docstring
 SEASON_TOWNS = ("玉名市", "阿蘇市", "南阿蘇村", "八代市", "人吉市", "錦町", "上天草市", "天草市")

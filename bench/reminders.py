@@ -4,7 +4,7 @@ what arrives. In the same run, the baseline: the same 10,000 sends as plain APSc
 date jobs in one process (no database, no claiming: the lower bound of lag, and no
 protection at all against a second instance or a restart).
 
-Each instance is the production wiring: `bot.scheduler.start` (APScheduler ticking the
+Each instance is the production wiring: `bot.runtime.scheduler.start` (APScheduler ticking the
 deliver job every second) and `SlackBot.deliver` claiming with SKIP LOCKED. The clock of
 both instances is the real one, shifted onto a business morning so that the business-
 hours rule lets everything out (the bench may run at night).
@@ -24,7 +24,6 @@ import os
 import statistics
 import sys
 import time
-import uuid
 from collections import Counter
 from datetime import datetime
 from pathlib import Path
@@ -32,7 +31,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from handlers.clock import TOKYO  # noqa: E402
+from handlers.core.clock import TOKYO  # noqa: E402
+from tests.support.db_setup import scratch_postgres  # noqa: E402
 
 DEFAULT_POSTGRES = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 BUSINESS_MORNING = datetime(2026, 7, 1, 10, 0, tzinfo=TOKYO)  # a Wednesday
@@ -55,34 +55,10 @@ def percentile(values: list[float], share: float) -> float:
     return ordered[min(len(ordered) - 1, int(share * len(ordered)))] if ordered else 0.0
 
 
-def create_database(base: str) -> str:
-    from sqlalchemy import create_engine, text
-    from sqlalchemy.engine import make_url
-
-    server = make_url(base).set(drivername="postgresql+psycopg")
-    name = f"dxdesk_bench_{uuid.uuid4().hex[:8]}"
-    admin = create_engine(server, isolation_level="AUTOCOMMIT")
-    with admin.connect() as connection:
-        connection.execute(text(f'CREATE DATABASE "{name}"'))
-    admin.dispose()
-    return server.set(database=name).render_as_string(hide_password=False)
-
-
-def drop_database(base: str, url: str) -> None:
-    from sqlalchemy import create_engine, text
-    from sqlalchemy.engine import make_url
-
-    server = make_url(base).set(drivername="postgresql+psycopg")
-    admin = create_engine(server, isolation_level="AUTOCOMMIT")
-    with admin.connect() as connection:
-        connection.execute(text(f'DROP DATABASE IF EXISTS "{make_url(url).database}" WITH (FORCE)'))
-    admin.dispose()
-
-
 def populate(url: str, count: int, real_start: float, lead: float) -> dict[str, float]:
     """People with Slack ids, and `count` notices due over a minute starting `lead`
     seconds after `real_start`; returns each key's due time (wall clock)."""
-    from handlers.common import notify
+    from handlers.core.lookups import notify
     from storage import migrate, people
     from storage.db import Database
     from storage.models import Person
@@ -118,10 +94,10 @@ def populate(url: str, count: int, real_start: float, lead: float) -> dict[str, 
 
 def instance(url: str, api_url: str, real_start: float, seconds: float, sent: object) -> None:
     """One service instance: the production scheduler and Slack deliverer."""
-    from bot import scheduler
     from bot.config import Settings
+    from bot.runtime import scheduler
+    from bot.runtime.wiring import build_context
     from bot.slack.app import SlackBot
-    from bot.wiring import build_context
 
     settings = Settings(
         database_url=url,
@@ -179,9 +155,9 @@ def main() -> None:
     if not args.postgres.startswith("postgres"):
         args.postgres = DEFAULT_POSTGRES
 
-    from tests.slack_fake import FakeSlackAPI
+    from tests.support.slack_fake import FakeSlackAPI
 
-    url = create_database(args.postgres)
+    url, drop = scratch_postgres(args.postgres)
     try:
         with FakeSlackAPI() as fake:
             real_start = time.time()
@@ -227,7 +203,7 @@ def main() -> None:
             shifted = {k: start + (at - real_start - lead) for k, at in due.items()}
             base_lags = baseline(fake.url, shifted)
     finally:
-        drop_database(args.postgres, url)
+        drop()
     print(
         json.dumps(
             {

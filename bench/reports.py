@@ -41,14 +41,15 @@ from pathlib import Path
 if __package__ in (None, ""):
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bot.cast import CAST, person_values
-from handlers import reports, roster
-from handlers.calendar import is_business_day
-from handlers.clock import TOKYO, FakeClock
-from handlers.context import Context, Rules
-from handlers.document import FORMATS
-from handlers.report_data import Period
-from storage import attachments, engagements, logs, migrate, people, requests, sessions
+from bot.demo.cast import CAST, person_values
+from handlers.core.business_days import is_business_day
+from handlers.core.clock import TOKYO, FakeClock
+from handlers.core.context import Context, Rules
+from handlers.documents import build
+from handlers.documents.gathering import Period
+from handlers.documents.model import FORMATS
+from handlers.people import roster
+from storage import attachments, engagements, logs, migrate, people, request_store, sessions
 from storage.db import Database
 from storage.models import (
     Engagement,
@@ -94,7 +95,7 @@ def build_season(ctx: Context) -> tuple[int, int]:
         towns = [ids[name] for name in TOWNS]
         engagement_ids = []
         for index, town in enumerate(towns):
-            application = requests.add(
+            application = request_store.add(
                 session,
                 Request(
                     number=f"BPR-2026-{index + 1:03d}",
@@ -114,7 +115,7 @@ def build_season(ctx: Context) -> tuple[int, int]:
                     updated_at=created,
                 ),
             )
-            requests.assign(session, application.id or 0, consultants[:2])
+            request_store.assign(session, application.id or 0, consultants[:2])
             engagement = engagements.add(
                 session,
                 Engagement(
@@ -214,13 +215,13 @@ def main() -> int:
         results: dict[str, float | int] = {"logs": log_count, "sessions": session_count}
         for fmt in FORMATS:
             started = time.perf_counter()
-            built = reports.build(ctx, "final", fmt, "ja", period)
+            built = build.build(ctx, "final", fmt, "ja", period)
             seconds = time.perf_counter() - started
             print(f"final report, {fmt}: {seconds:.2f} s", file=sys.stderr, flush=True)
             results[f"seconds_{fmt}"] = round(seconds, 3)
             results[f"bytes_{fmt}"] = len(built.file.content)
         started = time.perf_counter()
-        bundle = reports.build(ctx, "bundle", "zip", "ja", period).file.content
+        bundle = build.build(ctx, "bundle", "zip", "ja", period).file.content
         seconds = time.perf_counter() - started
         print(f"bundle: {seconds:.2f} s", file=sys.stderr, flush=True)
         results["seconds_bundle"] = round(seconds, 3)

@@ -40,7 +40,7 @@ from typing import Any
 
 import httpx  # only to wait for the server's health check
 
-from bench.databases import scratch_postgres
+from tests.support.db_setup import scratch_postgres
 
 SECRET = "bench-signing-secret"
 CONCURRENCY = 50
@@ -67,10 +67,10 @@ def serve(kind: str, database_url: str, port: int, api_url: str) -> None:
     from slack_sdk import WebClient
 
     from bot.config import Settings
+    from bot.runtime.web import create_web_app
+    from bot.runtime.wiring import build_context
+    from bot.runtime.worker import ProcessJobs
     from bot.slack.app import SlackBot
-    from bot.slack.jobs import ProcessJobs
-    from bot.web import create_web_app
-    from bot.wiring import build_context
 
     settings = Settings(
         database_url=database_url,
@@ -105,8 +105,8 @@ def fake_slack(ready: Any, stop: Any) -> None:
     """The fake Web API in a process of its own, at the lowest CPU priority: Slack's
     servers are not on this machine, so answering the worker's calls should not take
     CPU from the servers under test or the load generator."""
-    from bot.slack.jobs import lower_priority
-    from tests.slack_fake import FakeSlackAPI
+    from bot.runtime.worker import lower_priority
+    from tests.support.slack_fake import FakeSlackAPI
 
     lower_priority()
     with FakeSlackAPI() as fake:
@@ -118,14 +118,15 @@ def prepare(database_url: str) -> dict[str, Any]:
     """A migrated database with the demo's roster, Slack accounts and one request."""
     from datetime import datetime
 
-    from bot.cast import CAST, person_values
-    from handlers import intake, roster
-    from handlers.actor import Actor
-    from handlers.clock import TOKYO, FakeClock
-    from handlers.context import Context, Rules
+    from bot.demo.cast import CAST, person_values
+    from handlers.core.actor import Actor
+    from handlers.core.clock import TOKYO, FakeClock
+    from handlers.core.context import Context, Rules
+    from handlers.intake import submission
+    from handlers.people import roster
     from storage import migrate, people
     from storage.db import Database
-    from tests.conftest import consultation
+    from tests.support.factories import consultation
 
     database = Database(database_url)
     migrate.upgrade(database)
@@ -139,7 +140,7 @@ def prepare(database_url: str) -> dict[str, Any]:
         with database.transaction() as session:
             people.link_identity(session, person.id or 0, "slack", f"U{person.id}")
     staff = cast["田中 美咲"]
-    reply = intake.submit(ctx, staff, consultation(staff, description="ベンチマーク"))
+    reply = submission.submit(ctx, staff, consultation(staff, description="ベンチマーク"))
     database.dispose()
     return {
         "staff": f"U{staff.id}",
@@ -149,8 +150,8 @@ def prepare(database_url: str) -> dict[str, Any]:
 
 
 def bodies(seed: dict[str, Any], count: int, response_url: str) -> list[str]:
-    from handlers import payloads
-    from tests.slack_fake import block_action, slash_command
+    from handlers.core import payloads
+    from tests.support.slack_fake import block_action, slash_command
 
     out = []
     for i in range(count):
@@ -175,7 +176,7 @@ async def load(url: str, payloads_: list[str]) -> list[float]:
     what is measured."""
     from urllib.parse import urlsplit
 
-    from tests.slack_fake import signed_headers
+    from tests.support.slack_fake import signed_headers
 
     target = urlsplit(url)
     raw: asyncio.Queue[bytes] = asyncio.Queue()

@@ -21,8 +21,8 @@ from pydantic import (
 )
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
-from handlers.context import NO_REPLY, Plan, Rules
-from handlers.i18n import t
+from handlers.core.context import NO_REPLY, Plan, Rules
+from handlers.core.i18n import t
 
 HOURS = re.compile(r"^\s*(\d{1,2}):(\d{2})\s*-\s*(\d{1,2}):(\d{2})\s*$")
 
@@ -37,99 +37,237 @@ class Settings(BaseSettings):
     )
 
     database_url: str = Field(
-        default="sqlite:///dxdesk.db", validation_alias=AliasChoices("DATABASE_URL")
+        default="sqlite:///dxdesk.db",
+        description=(
+            "SQLite file (zero set-up, migrated on first use) or "
+            "postgresql://user@host/db (production; run `python -m bot "
+            "migrate` first)."
+        ),
+        validation_alias=AliasChoices("DATABASE_URL"),
     )
     language: Literal["ja", "en"] = Field(
-        default="ja", validation_alias=AliasChoices("DXDESK_LANGUAGE")
+        default="ja",
+        description=(
+            "Default language of messages, `ja` or `en`; each person may choose their own."
+        ),
+        validation_alias=AliasChoices("DXDESK_LANGUAGE"),
     )
     office_hours: Annotated[tuple[time, time], NoDecode] = Field(
-        default=(time(9, 0), time(17, 0)), validation_alias=AliasChoices("DXDESK_OFFICE_HOURS")
+        default=(time(9, 0), time(17, 0)),
+        description="Bookable hours on business days, `HH:MM-HH:MM`.",
+        validation_alias=AliasChoices("DXDESK_OFFICE_HOURS"),
     )
     contract_start: date = Field(
-        default=date(2026, 6, 1), validation_alias=AliasChoices("DXDESK_CONTRACT_START")
+        default=date(2026, 6, 1),
+        description="First day of the contract period.",
+        validation_alias=AliasChoices("DXDESK_CONTRACT_START"),
     )
     contract_end: date = Field(
-        default=date(2027, 3, 31), validation_alias=AliasChoices("DXDESK_CONTRACT_END")
+        default=date(2027, 3, 31),
+        description="Last day of the contract period (§1.2); must come after the start.",
+        validation_alias=AliasChoices("DXDESK_CONTRACT_END"),
     )
     bpr_minutes: int = Field(
-        default=210, ge=60, le=480, validation_alias=AliasChoices("DXDESK_BPR_MINUTES")
+        default=210,
+        ge=60,
+        le=480,
+        description=(
+            "Length of one BPR visit in minutes (60–480); 210 is the specification's half day."
+        ),
+        validation_alias=AliasChoices("DXDESK_BPR_MINUTES"),
     )
     min_notice_days: int = Field(
-        default=2, ge=0, le=20, validation_alias=AliasChoices("DXDESK_MIN_NOTICE_DAYS")
+        default=2,
+        ge=0,
+        le=20,
+        description=(
+            "Business days before a session after which only the prefecture may move or cancel it."
+        ),
+        validation_alias=AliasChoices("DXDESK_MIN_NOTICE_DAYS"),
     )
     min_gap_days: int = Field(
-        default=7, ge=0, le=60, validation_alias=AliasChoices("DXDESK_MIN_GAP_DAYS")
+        default=7,
+        ge=0,
+        le=60,
+        description=(
+            "Least number of days between two sessions of one BPR municipality in the season plan."
+        ),
+        validation_alias=AliasChoices("DXDESK_MIN_GAP_DAYS"),
     )
     pace_tolerance: float = Field(
-        default=0.2, ge=0.0, le=1.0, validation_alias=AliasChoices("DXDESK_PACE_TOLERANCE")
+        default=0.2,
+        ge=0.0,
+        le=1.0,
+        description=(
+            "How far (±, a share of plan) a projected total may stray "
+            "before the dashboard and the digest say to confer."
+        ),
+        validation_alias=AliasChoices("DXDESK_PACE_TOLERANCE"),
     )
     escalate_days: int = Field(
-        default=3, ge=1, le=30, validation_alias=AliasChoices("DXDESK_ESCALATE_DAYS")
+        default=3,
+        ge=1,
+        le=30,
+        description=(
+            "Business days a work log may be missing before the prefecture's channel is told."
+        ),
+        validation_alias=AliasChoices("DXDESK_ESCALATE_DAYS"),
     )
     checkin_days: int = Field(
-        default=10, ge=1, le=120, validation_alias=AliasChoices("DXDESK_CHECKIN_DAYS")
+        default=10,
+        ge=1,
+        le=120,
+        description="Business days between check-ins on an open issue.",
+        validation_alias=AliasChoices("DXDESK_CHECKIN_DAYS"),
     )
     worker_cpus: Annotated[frozenset[int] | None, NoDecode] = Field(
-        default=None, validation_alias=AliasChoices("DXDESK_WORKER_CPUS")
+        default=None,
+        description=(
+            "CPUs for the Slack worker process (`1`, `1,3` or `2-3`); on a "
+            "small machine keep it off the web process's CPUs."
+        ),
+        validation_alias=AliasChoices("DXDESK_WORKER_CPUS"),
     )
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = Field(
-        default="INFO", validation_alias=AliasChoices("DXDESK_LOG_LEVEL")
+        default="INFO",
+        description="`DEBUG`, `INFO`, `WARNING` or `ERROR`.",
+        validation_alias=AliasChoices("DXDESK_LOG_LEVEL"),
     )
-    port: int = Field(default=3000, ge=1, le=65535, validation_alias=AliasChoices("PORT"))
+    port: int = Field(
+        default=3000,
+        ge=1,
+        le=65535,
+        description="Port `serve` listens on.",
+        validation_alias=AliasChoices("PORT"),
+    )
     slack_bot_token: SecretStr | None = Field(
-        default=None, validation_alias=AliasChoices("SLACK_BOT_TOKEN")
+        default=None,
+        description="Bot token (`xoxb-…`); enables Slack.",
+        validation_alias=AliasChoices("SLACK_BOT_TOKEN"),
     )
     slack_signing_secret: SecretStr | None = Field(
-        default=None, validation_alias=AliasChoices("SLACK_SIGNING_SECRET")
+        default=None,
+        description="Verifies Slack's requests; required over HTTP.",
+        validation_alias=AliasChoices("SLACK_SIGNING_SECRET"),
     )
     slack_app_token: SecretStr | None = Field(
-        default=None, validation_alias=AliasChoices("SLACK_APP_TOKEN")
+        default=None,
+        description="App-level token (`xapp-…`): Socket Mode instead of HTTP.",
+        validation_alias=AliasChoices("SLACK_APP_TOKEN"),
     )
     slack_api_url: str = Field(
-        default="https://slack.com/api/", validation_alias=AliasChoices("SLACK_API_URL")
+        default="https://slack.com/api/",
+        description="Web API base URL (tests point it at a local fake).",
+        validation_alias=AliasChoices("SLACK_API_URL"),
     )
     slack_approval_channel: str | None = Field(
-        default=None, validation_alias=AliasChoices("SLACK_APPROVAL_CHANNEL")
+        default=None,
+        description="Channel id where the prefecture decides on requests.",
+        validation_alias=AliasChoices("SLACK_APPROVAL_CHANNEL"),
     )
-    smtp_url: SecretStr | None = Field(default=None, validation_alias=AliasChoices("SMTP_URL"))
-    mail_from: str = Field(default=NO_REPLY, validation_alias=AliasChoices("DXDESK_MAIL_FROM"))
+    smtp_url: SecretStr | None = Field(
+        default=None,
+        description=(
+            "Enables invite e-mails: `smtp://[user:password@]host[:port]` "
+            "(`?starttls=1` for STARTTLS) or `smtps://…` (TLS)."
+        ),
+        validation_alias=AliasChoices("SMTP_URL"),
+    )
+    mail_from: str = Field(
+        default=NO_REPLY,
+        description=(
+            "Sender and organizer of invite e-mails; must be a real address when SMTP_URL is set."
+        ),
+        validation_alias=AliasChoices("DXDESK_MAIL_FROM"),
+    )
     public_url: str = Field(
-        default="http://localhost:3000", validation_alias=AliasChoices("DXDESK_PUBLIC_URL")
+        default="http://localhost:3000",
+        description=(
+            "The address people reach `serve` at: calendar feed URLs and "
+            "the desk's sign-in links (which need it set)."
+        ),
+        validation_alias=AliasChoices("DXDESK_PUBLIC_URL"),
     )
     # 宛先 / 提出者 of every document: e.g. 熊本県知事 様 / the contractor and its
     # representative; unset, each document uses the catalog's default wording.
     addressee: str = Field(
-        default="", max_length=200, validation_alias=AliasChoices("DXDESK_ADDRESSEE")
+        default="",
+        max_length=200,
+        description=(
+            "The addressee at the head of every document (the governor, by name); "
+            "empty: the catalog's `doc.addressee`."
+        ),
+        validation_alias=AliasChoices("DXDESK_ADDRESSEE"),
     )
     submitter: str = Field(
-        default="", max_length=200, validation_alias=AliasChoices("DXDESK_SUBMITTER")
+        default="",
+        max_length=200,
+        description=(
+            "The submitter under the addressee and the documents' author (the contractor"
+            " and its representative); empty: the catalog's `doc.submitter`."
+        ),
+        validation_alias=AliasChoices("DXDESK_SUBMITTER"),
     )
     # files attached to logs and minutes: the size of each (MB), how many per log, and
     # the directory their bytes go to (unset: in the database)
     attachment_max_mb: int = Field(
-        default=10, ge=1, le=100, validation_alias=AliasChoices("DXDESK_ATTACHMENT_MAX_MB")
+        default=10,
+        ge=1,
+        le=100,
+        description="Largest file (MB) that may be attached to a log or minutes.",
+        validation_alias=AliasChoices("DXDESK_ATTACHMENT_MAX_MB"),
     )
     attachment_max_files: int = Field(
-        default=5, ge=1, le=20, validation_alias=AliasChoices("DXDESK_ATTACHMENT_MAX_FILES")
+        default=5,
+        ge=1,
+        le=20,
+        description="How many files one log or minutes may carry.",
+        validation_alias=AliasChoices("DXDESK_ATTACHMENT_MAX_FILES"),
     )
     attachment_dir: str | None = Field(
-        default=None, validation_alias=AliasChoices("DXDESK_ATTACHMENT_DIR")
+        default=None,
+        description=(
+            "Directory the attachments' bytes are written to; unset, they are kept in the database."
+        ),
+        validation_alias=AliasChoices("DXDESK_ATTACHMENT_DIR"),
     )
-    teams_app_id: str | None = Field(default=None, validation_alias=AliasChoices("TEAMS_APP_ID"))
+    teams_app_id: str | None = Field(
+        default=None,
+        description="The Azure Bot's app id; enables Teams (needs the password and the tenant).",
+        validation_alias=AliasChoices("TEAMS_APP_ID"),
+    )
     teams_app_password: SecretStr | None = Field(
-        default=None, validation_alias=AliasChoices("TEAMS_APP_PASSWORD", "TEAMS_APP_SECRET")
+        default=None,
+        description="The app's client secret (TEAMS_APP_SECRET also works).",
+        validation_alias=AliasChoices("TEAMS_APP_PASSWORD", "TEAMS_APP_SECRET"),
     )
     teams_tenant_id: str | None = Field(
-        default=None, validation_alias=AliasChoices("TEAMS_TENANT_ID")
+        default=None,
+        description="The Entra ID tenant the app is registered in.",
+        validation_alias=AliasChoices("TEAMS_TENANT_ID"),
     )
     teams_authority: str | None = Field(
-        default=None, validation_alias=AliasChoices("TEAMS_AUTHORITY")
+        default=None,
+        description=(
+            "Entra ID authority of the bot's outbound tokens "
+            "(`https://HOST/TENANT`, e.g. a national cloud); unset, "
+            "https://login.microsoftonline.com/<TEAMS_TENANT_ID>."
+        ),
+        validation_alias=AliasChoices("TEAMS_AUTHORITY"),
     )
     teams_approval_channel: str | None = Field(
-        default=None, validation_alias=AliasChoices("TEAMS_APPROVAL_CHANNEL")
+        default=None,
+        description="Conversation id (`19:…@thread.tacv2`) of the Teams approval channel.",
+        validation_alias=AliasChoices("TEAMS_APPROVAL_CHANNEL"),
     )
     teams_anonymous: bool = Field(
-        default=False, validation_alias=AliasChoices("DXDESK_TEAMS_ANONYMOUS")
+        default=False,
+        description=(
+            "Local development only: accept unsigned requests and send "
+            "without a token; refused with TEAMS_APP_PASSWORD or "
+            "PostgreSQL."
+        ),
+        validation_alias=AliasChoices("DXDESK_TEAMS_ANONYMOUS"),
     )
 
     @field_validator("office_hours", mode="before")
@@ -256,7 +394,7 @@ class Settings(BaseSettings):
         return smtp_server(self.smtp_url.get_secret_value()) if self.smtp_url else None
 
     def secrets(self) -> list[str]:
-        """Every credential the settings hold, for the log masks (bot/redact.py)."""
+        """Every credential the settings hold, for the log masks (bot/runtime/redact.py)."""
         held = (
             self.slack_bot_token,
             self.slack_signing_secret,

@@ -1,7 +1,9 @@
 """Action ids to intents: what a button press or a form submission runs.
 
 Buttons carry (action, value); forms carry (action, context) plus the typed values.
-Adapters call `dispatch` and render the reply — the same table serves every platform.
+Adapters call `press`, `submit` or `command` and render the reply — the same tables serve
+every platform. Each table lists the intents themselves; the action id is the name each
+intent's declaration (`handlers.core.intents.intent`) gives it.
 """
 
 from __future__ import annotations
@@ -9,144 +11,145 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from handlers import (
-    approval,
-    attendance,
-    availability,
-    bpr,
-    casebook,
-    checkins,
-    feeds,
-    help,
-    home,
-    intake,
-    logs,
-    menu,
-    notices,
-    payloads,
-    preferences,
-    quotas,
-    reminders,
-    reports,
-    results_meeting,
-    roster,
-    scheduling,
-    season,
-    signin,
-    slots,
-)
-from handlers.actor import Actor
-from handlers.context import Context
-from handlers.core import record_refusal, refusal_reply
-from handlers.errors import Refused
-from handlers.i18n import LANGUAGES, t
-from handlers.payloads import decode
-from handlers.reply import Reply
+from handlers.core import policy
+from handlers.core.actor import Actor
+from handlers.core.context import Context
+from handlers.core.errors import Refused
+from handlers.core.i18n import LANGUAGES, t
+from handlers.core.intents import record_refusal, refusal_reply
+from handlers.core.payloads import decode
+from handlers.core.reply import Reply
+from handlers.desk import signin
+from handlers.documents import build, casebook
+from handlers.fieldwork import checkins, engagements, logs, reminders
+from handlers.intake import approval_card, decision, submission
+from handlers.notifications import notices
+from handlers.people import guidance, home, menu, preferences, roster
+from handlers.planning import quotas, season
+from handlers.scheduling import attendance, availability, booking, feeds, results_meeting, slots
 
 Handler = Callable[..., Reply]
 
+
+def routes(*intents: Handler) -> dict[str, Handler]:
+    """Each intent under the name its declaration gives it (`@intent`): the name is
+    spelled once, where the intent is declared."""
+    table: dict[str, Handler] = {}
+    for handler in intents:
+        name = policy.declaration(handler).name
+        if name in table:
+            raise ValueError(f"two intents declared as {name!r}")
+        table[name] = handler
+    return table
+
+
 # Intents opened by a button: called as f(ctx, actor, value).
-BUTTONS: dict[str, Handler] = {
-    "menu": menu.home,
-    "help": help.show,
-    "home": home.view,
-    "log.due": logs.due,
-    "log.overdue": logs.overdue,
-    "request.list": intake.mine,
-    "request.view": intake.view,
-    "request.amend.form": intake.amend_form,
-    "request.answer.form": intake.answer_form,
-    "request.cancel.form": intake.cancel_form,
-    "approval.queue": approval.queue,
-    "request.approve.form": approval.approve_form,
-    "request.decline.form": approval.decline_form,
-    "request.ask_info.form": approval.ask_info_form,
-    "request.reassign.form": approval.reassign_form,
-    "request.card": approval.staff_card,
-    "bpr.list": bpr.listing,
-    "bpr.view": bpr.view,
-    "bpr.goal.form": bpr.goal_form,
-    "bpr.step.form": bpr.step_form,
-    "session.list": scheduling.upcoming,
-    "session.book.form": scheduling.book_form,
-    "session.move.form": scheduling.move_form,
-    "session.cancel.form": scheduling.cancel_form,
-    "session.details.form": scheduling.details_form,
-    "slots.offer": slots.offer,
-    "slots.pick": slots.pick,
-    "availability.form": availability.week_form,
-    "absence.form": availability.absence_form,
-    "absence.list": availability.absences,
-    "absence.remove": availability.remove_absence,
-    "reminder.snooze": reminders.snooze,
-    "checkin.answer": checkins.answer,
-    "plan.draft": season.draft,
-    "plan.view": season.view,
-    "plan.confirm": season.confirm,
-    "plan.discard": season.discard,
-    "plan.balance": season.balance,
-    "results.form": results_meeting.results_form,
-    "log.form": logs.log_form,
-    "minutes.form": logs.minutes_form,
-    "quota.view": quotas.status,
-    "notices.list": notices.inbox,
-    "calendar.feed": feeds.show,
-    "calendar.revoke": feeds.revoke,
-    "invite.file": feeds.invite_file,
-    "attendance.decline": attendance.decline,
-    "attendance.change": attendance.change,
-    "attendance.list": attendance.listing,
-    "roster.form": roster.add_form,
-    "report.form": reports.report_form,
-    "casebook.form": reports.casebook_form,
-    "case.review": casebook.review,
-    "case.publish": casebook.publish,
-    "case.withhold": casebook.withhold,
-    "desk.link": signin.link,
-    "settings.form": preferences.settings_form,
-}
+BUTTONS: dict[str, Handler] = routes(
+    menu.home,
+    guidance.show,
+    home.view,
+    logs.due,
+    logs.overdue,
+    submission.mine,
+    submission.view,
+    submission.amend_form,
+    submission.answer_form,
+    submission.cancel_form,
+    decision.queue,
+    decision.approve_form,
+    decision.decline_form,
+    decision.ask_info_form,
+    decision.reassign_form,
+    approval_card.staff_card,
+    engagements.listing,
+    engagements.view,
+    engagements.goal_form,
+    engagements.step_form,
+    booking.upcoming,
+    booking.book_form,
+    booking.move_form,
+    booking.cancel_form,
+    booking.details_form,
+    slots.offer,
+    slots.pick,
+    availability.week_form,
+    availability.absence_form,
+    availability.absences,
+    availability.remove_absence,
+    reminders.snooze,
+    checkins.answer,
+    season.draft,
+    season.view,
+    season.confirm,
+    season.discard,
+    season.balance,
+    results_meeting.results_form,
+    logs.log_form,
+    logs.minutes_form,
+    quotas.status,
+    notices.inbox,
+    feeds.show,
+    feeds.revoke,
+    feeds.invite_file,
+    attendance.decline,
+    attendance.change,
+    attendance.listing,
+    roster.add_form,
+    build.report_form,
+    build.casebook_form,
+    casebook.review,
+    casebook.publish,
+    casebook.withhold,
+    signin.link,
+    preferences.settings_form,
+)
 
 # Forms without a target: called as f(ctx, actor, values).
-FORMS: dict[str, Handler] = {
-    "request.submit": intake.submit,
-    "bpr.apply": intake.apply_bpr,
-    "session.book": scheduling.book,
-    "availability.set": availability.set_week,
-    "absence.add": availability.add_absence,
-    "results.set": results_meeting.set_presenters,
-    "log.file": logs.file_log,
-    "minutes.file": logs.file_minutes,
-    "roster.add": roster.add,
-    "report.request": reports.request_report,
-    "casebook.search": reports.casebook_search,
-    "settings.set": preferences.set_settings,
-}
+FORMS: dict[str, Handler] = routes(
+    submission.submit,
+    submission.apply_bpr,
+    booking.book,
+    availability.set_week,
+    availability.add_absence,
+    results_meeting.set_presenters,
+    logs.file_log,
+    logs.file_minutes,
+    roster.add,
+    build.request_report,
+    build.casebook_search,
+    preferences.set_settings,
+)
 
-# Forms about a record named by their context: called as f(ctx, actor, context, values).
-TARGETED_FORMS: dict[str, Handler] = {
-    "request.amend": intake.amend,
-    "request.answer": intake.answer,
-    "request.cancel": intake.cancel,
-    "request.approve": approval.approve,
-    "request.decline": approval.decline,
-    "request.ask_info": approval.ask_info,
-    "request.reassign": approval.reassign,
-    "bpr.goal": bpr.set_goal,
-    "bpr.step": bpr.update_step,
-    "session.move": scheduling.move,
-    "session.cancel": scheduling.cancel_session,
-    "session.details": scheduling.details,
-}
+# Forms about a record named by their context: called as
+# f(ctx, actor, context, values).
+TARGETED_FORMS: dict[str, Handler] = routes(
+    submission.amend,
+    submission.answer,
+    submission.cancel,
+    decision.approve,
+    decision.decline,
+    decision.ask_info,
+    decision.reassign,
+    engagements.set_goal,
+    engagements.update_step,
+    booking.move,
+    booking.cancel_session,
+    booking.details,
+)
+
+# The intake form is two intents (each kind of request has its own permission) under one
+# name; its button carries the kind.
+REQUEST_FORM = policy.declaration(submission.consultation_form).name
 
 
 def press(ctx: Context, actor: Actor, action: str, value: str = "") -> Reply:
     """A button press. `request.form` takes its kind from the typed payload."""
-    if action == "request.form":
+    if action == REQUEST_FORM:
         try:
             kind = decode(value).kind or "consultation"
         except Refused as refusal:
             return _unknown(ctx, actor, action, refusal)
-        return intake.new_form(ctx, actor, kind)
+        return submission.new_form(ctx, actor, kind)
     handler = BUTTONS.get(action)
     if handler is None:
         return _unknown(ctx, actor, action)
@@ -184,18 +187,18 @@ def command(ctx: Context, actor: Actor, words: str) -> Reply:
 
     if means("command.casebook"):  # the search; bare, its form
         if rest:
-            return submit(ctx, actor, "casebook.search", {"casebook_words": rest})
-        return press(ctx, actor, "casebook.form")
+            return build.casebook_search(ctx, actor, {"casebook_words": rest})
+        return build.casebook_form(ctx, actor)
     if not first or means("command.consult"):
-        return press(ctx, actor, "request.form", payloads.encode(kind="consultation"))
+        return submission.consultation_form(ctx, actor)
     if means("command.apply"):
-        return press(ctx, actor, "request.form", payloads.encode(kind="bpr_application"))
+        return submission.application_form(ctx, actor)
     if means("feed.command"):  # the private URL: answered to them only
-        return press(ctx, actor, "calendar.feed")
+        return feeds.show(ctx, actor)
     if means("command.desk"):  # a one-time sign-in link: answered to them only too
-        return press(ctx, actor, "desk.link")
+        return signin.link(ctx, actor)
     if means("settings.command"):  # their own language and how invites reach them
-        return press(ctx, actor, "settings.form")
+        return preferences.settings_form(ctx, actor)
     if means("command.status"):
-        return Reply.joined(press(ctx, actor, "request.list"), press(ctx, actor, "session.list"))
-    return press(ctx, actor, "help")
+        return Reply.joined(submission.mine(ctx, actor), booking.upcoming(ctx, actor))
+    return guidance.show(ctx, actor)

@@ -1,5 +1,5 @@
 """The prefecture's review of case-book cases (R13): a case (C12, B3 — derived from the
-record by handlers.casebook, never stored) is found by other towns only once published,
+record by handlers.documents.casebook, never stored) is found by other towns only once published,
 and only as long as its content is the one reviewed (`digest`). No row means not
 reviewed yet."""
 

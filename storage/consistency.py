@@ -1,4 +1,4 @@
-"""Whole-table reads for `python -m bot check` (handlers.consistency).
+"""Whole-table reads for `python -m bot check` (handlers.record.check).
 
 The check looks at every row of a season at once, so each kind of row is read in one
 query, never one per session or per log: a season's check stays a handful of queries

@@ -33,7 +33,7 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
         _serialise_sqlite_writers(engine)
         return engine
     # A network cut that drops packets would otherwise hang each request until TCP gives
-    # up; after 5 s the caller gets the short "try again" answer instead (bot/outage.py).
+    # up; after 5 s the caller gets the short "try again" answer instead (bot/runtime/outage.py).
     return create_engine(
         parsed,
         pool_pre_ping=True,

@@ -24,7 +24,7 @@ from sqlalchemy import (
 )
 from sqlmodel import Field, SQLModel
 
-from storage.types import AwareDateTime
+from storage.column_types import AwareDateTime
 
 
 class Role(StrEnum):
@@ -156,7 +156,7 @@ class Person(SQLModel, table=True):
     # the chat platform (as in chat_identity.platform) this person last used DX Desk from:
     # their notices go there (storage.people.notified_on)
     notify_platform: str | None = Field(default=None, max_length=20)
-    # how this person wants session invites (handlers/preferences.py): "both" (a notice
+    # how this person wants session invites (handlers/people/preferences.py): "both" (a notice
     # with the .ics, and an e-mail when they have an address), "message", "email" or
     # "feed" (none: their calendar feed shows the sessions)
     invite_delivery: str = Field(
@@ -480,7 +480,7 @@ class Notification(SQLModel, table=True):
 
 
 class InboxMessage(SQLModel, table=True):
-    """A notice the local service delivered to the terminal (bot/inbox.py): its text as
+    """A notice the local service delivered to the terminal (bot/console/inbox.py): its text as
     rendered when sent, in the reader's language, and the files written for it (an
     invite's .ics), read later with `python -m bot console --as NAME`."""
 

@@ -1,6 +1,6 @@
 """Rules about the record that storage itself holds (a session is held only once it
 has begun, …): broken, they raise `Broken`, which carries a message key and its
-parameters like a handler's refusal; the one error path (handlers.core) words it for
+parameters like a handler's refusal; the one error path (handlers.core.intents) words it for
 the reader and audits it, so no writer can skip the rule and no handler rewords it."""
 
 from __future__ import annotations

@@ -1,54 +1,88 @@
-"""Test databases: SQLite by default, PostgreSQL when DATABASE_URL points at one.
+"""Fixtures every test module may ask for: a database, a clock, a context and the cast.
 
-PostgreSQL runs get a fresh database per run (created from the given URL's server and
-dropped at the end) so concurrent runs never collide; tests then truncate between
-each other. SQLite tests each get a copy of one migrated file.
+The databases themselves (SQLite copies, or PostgreSQL databases of this run's own) and the
+factories live in tests/support, which the benchmarks import too; the names older test
+modules import from here are re-exported.
 """
 
 from __future__ import annotations
 
 import os
-import shutil
-import uuid
+import sys
+import tempfile
 from collections.abc import Iterator
 from datetime import datetime
 from pathlib import Path
-from typing import Any
 
 import pytest
-from sqlalchemy import create_engine, text
-from sqlalchemy.engine import make_url
 
-from bot.cast import CAST, person_values
-from handlers import roster
-from handlers.actor import Actor
-from handlers.clock import TOKYO, FakeClock
-from handlers.context import Context, Rules
-from storage import migrate, people
+from handlers.core.actor import Actor
+from handlers.core.clock import TOKYO, FakeClock
+from handlers.core.context import Context, Rules
+from storage import migrate
 from storage.db import Database
+from tests.support.db_setup import (
+    BASE_URL,
+    COPIES,
+    KEEP,
+    ON_POSTGRES,
+    Snapshots,
+    create_postgres_database,
+    drop_postgres_database,
+    fresh_database,
+)
+from tests.support.factories import consultation, enrol_cast
+from tests.support.live_server import Switch, switched
+from tests.support.report_season import build_season
 
-BASE_URL = os.environ.get("DATABASE_URL", "")
-ON_POSTGRES = BASE_URL.startswith("postgres")
-KEEP = ("municipality", "alembic_version")
+# Fixture modules more than one test module asks for (loaded like conftest, so no test
+# module imports another's fixtures).
+pytest_plugins = [
+    "tests.support.slack_app",  # slack
+    "tests.support.teams_app",  # teams
+    "tests.support.teams_auth",  # servers, secured, keys
+    "tests.support.uto_engagement",  # uto, lead
+]
 
 
-def create_postgres_database() -> str:
-    """A new, empty database on the server DATABASE_URL names."""
-    server = make_url(BASE_URL).set(drivername="postgresql+psycopg")
-    name = f"dxdesk_test_{os.getpid()}_{uuid.uuid4().hex[:8]}"
-    admin = create_engine(server, isolation_level="AUTOCOMMIT")
-    with admin.connect() as connection:
-        connection.execute(text(f'CREATE DATABASE "{name}"'))
-    admin.dispose()
-    return server.set(database=name).render_as_string(hide_password=False)
+def keep_compiled_modules() -> None:
+    """With PYTHONDONTWRITEBYTECODE set, every worker and every `python -m bot` the tests
+    start would compile the tests (with pytest's assertion rewriting) and the code afresh:
+    seconds per process. Keep the compiled files, still out of the source tree as that
+    setting asks, in a cache under the temporary directory."""
+    if not os.environ.get("PYTHONDONTWRITEBYTECODE"):
+        return
+    prefix = str(Path(tempfile.gettempdir()) / f"dxdesk-pycache-{os.getuid()}")
+    os.environ.pop("PYTHONDONTWRITEBYTECODE")
+    os.environ["PYTHONPYCACHEPREFIX"] = prefix  # for the processes the tests start
+    sys.dont_write_bytecode = False
+    sys.pycache_prefix = prefix
 
 
-def drop_postgres_database(url: str) -> None:
-    server = make_url(BASE_URL).set(drivername="postgresql+psycopg")
-    admin = create_engine(server, isolation_level="AUTOCOMMIT")
-    with admin.connect() as connection:
-        connection.execute(text(f'DROP DATABASE IF EXISTS "{make_url(url).database}" WITH (FORCE)'))
-    admin.dispose()
+keep_compiled_modules()
+
+
+def pytest_xdist_auto_num_workers(config: pytest.Config) -> int:
+    """`-n auto`: three workers for every two cores. A good part of the suite waits on
+    sockets, subprocesses and a browser; a third worker uses that time (on two cores,
+    three workers finish sooner than two or four). PYTEST_XDIST_AUTO_NUM_WORKERS wins."""
+    if os.environ.get("PYTEST_XDIST_AUTO_NUM_WORKERS"):
+        return int(os.environ["PYTEST_XDIST_AUTO_NUM_WORKERS"])
+    affinity = getattr(os, "sched_getaffinity", None)  # Linux: the CPUs this process may use
+    cpus = len(affinity(0)) if affinity else os.cpu_count() or 1
+    return max(1, cpus * 3 // 2)
+
+
+__all__ = [
+    "BASE_URL",
+    "KEEP",
+    "ON_POSTGRES",
+    "consultation",
+    "create_postgres_database",
+    "drop_postgres_database",
+    "enrol_cast",
+    "fresh_database",
+]
 
 
 @pytest.fixture
@@ -87,32 +121,28 @@ def database_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         drop_postgres_database(url)
 
 
-def fresh_database(database_url: str, directory: Path) -> Database:
-    """A migrated database with nothing in it but the municipalities: on PostgreSQL the
-    run's database, truncated; on SQLite a copy of the migrated template in `directory`.
-    A stateful property test takes one per example (fixtures are made once per test)."""
-    if ON_POSTGRES:
-        database = Database(database_url)
-        with database.engine.begin() as connection:
-            tables = [
-                row[0]
-                for row in connection.execute(
-                    text("SELECT tablename FROM pg_tables WHERE schemaname = 'public'")
-                )
-                if row[0] not in KEEP
-            ]
-            connection.execute(text(f"TRUNCATE {', '.join(tables)} RESTART IDENTITY CASCADE"))
-        return database
-    copy = directory / f"test-{uuid.uuid4().hex[:8]}.db"
-    shutil.copy(database_url, copy)
-    return Database(f"sqlite:///{copy}")
+@pytest.fixture(scope="session")
+def snapshots(tmp_path_factory: pytest.TempPathFactory) -> Snapshots:
+    """Fixtures' data built once per worker on SQLite (see tests/support/db_setup.py)."""
+    return Snapshots(tmp_path_factory.mktemp("snapshots"))
 
 
 @pytest.fixture
 def db(database_url: str, tmp_path: Path) -> Iterator[Database]:
     database = fresh_database(database_url, tmp_path)
+    if not ON_POSTGRES:
+        COPIES.made(database, ("empty",))
     yield database
     database.dispose()
+    COPIES.forget(database)
+
+
+@pytest.fixture(scope="module")
+def web_server() -> Iterator[Switch]:
+    """One web server per module: each test mounts its own app on it,
+    `with web_server.mounted(create_web_app(...)) as base:`."""
+    with switched() as switch:
+        yield switch
 
 
 @pytest.fixture
@@ -125,21 +155,10 @@ def ctx(db: Database, clock: FakeClock) -> Context:
     return Context(db, clock, Rules())
 
 
-def enrol_cast(ctx: Context) -> dict[str, Actor]:
-    """The demo's fictional roster, registered, by name."""
-    with ctx.db.transaction() as session:
-        ids = {m.name: m.id or 0 for m in people.municipalities(session)}
-    found = {}
-    for entry in CAST:
-        person = roster.add_person(ctx, person_values(entry, ids))
-        found[person.name] = Actor.from_person(person)
-    return found
-
-
 @pytest.fixture
-def cast(ctx: Context) -> dict[str, Actor]:
-    """The demo's fictional roster, by name."""
-    return enrol_cast(ctx)
+def cast(ctx: Context, snapshots: Snapshots) -> dict[str, Actor]:
+    """The demo's fictional roster, by name (on SQLite, enrolled once and copied)."""
+    return snapshots.cast(ctx)
 
 
 @pytest.fixture
@@ -152,17 +171,8 @@ def staff(cast: dict[str, Actor]) -> Actor:
     return cast["田中 美咲"]  # 宇土市 市民課
 
 
-def consultation(actor: Actor, **overrides: Any) -> dict[str, Any]:
-    """A valid consultation form for `actor`'s municipality."""
-    values: dict[str, Any] = {
-        "municipality": str(actor.municipality_id),
-        "department": actor.department or "企画課",
-        "requester_title": "主査",
-        "requester_name": actor.name,
-        "topic": "online_application",
-        "description": "電子申請の進め方を相談したい。",
-        "mode": "visit",
-        "preferred_dates": "2026-07-15, 2026-07-16",
-    }
-    values.update(overrides)
-    return values
+@pytest.fixture
+def season(ctx: Context, cast: dict[str, Actor], snapshots: Snapshots) -> dict[str, int]:
+    """The reports' season (tests.support.report_season), which the report, PDF, bundle,
+    workbook and case book tests share; test_check has a season of its own."""
+    return snapshots.once(ctx, "reports-season", lambda: build_season(ctx, cast))

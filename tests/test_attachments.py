@@ -13,45 +13,22 @@ from typing import Any
 import pytest
 from sqlmodel import select
 
-from handlers import logs, scheduling
-from handlers.clock import TOKYO
-from handlers.context import Context
-from handlers.reply import Upload
+from handlers.core.clock import TOKYO
+from handlers.core.context import Context
+from handlers.core.reply import Upload
+from handlers.fieldwork import logs
+from handlers.scheduling import booking
 from storage import attachments, sessions
 from storage.models import Attachment, Minutes, WorkLog
-from tests.helpers import approve, count, number, submit
+from tests.support.factories import count
+from tests.support.uploads import CSV_SJIS, PDF, due_consultation
 
-PDF = b"%PDF-1.7\n1 0 obj\n<<>>\nendobj\ntrailer\n<<>>\n%%EOF\n"
 PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 40
 XLSX = b"PK\x03\x04" + b"\x14\x00" * 30
-CSV_SJIS = "市町村,手続,件数\n宇土市,転入届,12\n".encode("cp932")
 
 
 def upload(name: str, content: bytes, **changes: Any) -> Upload:
     return dataclasses.replace(Upload(name, content, len(content)), **changes)
-
-
-def due_consultation(ctx: Context, cast: dict[str, Any]) -> str:
-    """A consultation session of 小林 健 that has begun and has no log yet."""
-    request_id = submit(ctx, cast["森 翔太"])
-    kobayashi = cast["小林 健"]
-    assert approve(ctx, cast["熊本 県子"], request_id, [kobayashi]).ok
-    reply = scheduling.book(
-        ctx,
-        cast["水前寺 花"],
-        {
-            "session_kind": "consultation",
-            "request_number": number(ctx, request_id),
-            "date": "2026-07-06",
-            "start": "10:00",
-            "minutes": 120,
-            "mode": "visit",
-            "consultants": [str(kobayashi.id)],
-        },
-    )
-    assert reply.ok, reply.plain_text()
-    ctx.clock.set(datetime(2026, 7, 6, 17, 0, tzinfo=TOKYO))
-    return str(reply.data["session_id"])
 
 
 def log_values(session_id: str, files: list[Upload]) -> dict[str, Any]:
@@ -179,7 +156,7 @@ def test_files_in_a_directory_go_with_their_log_once_committed(ctx, cast, tmp_pa
 
 
 def test_minutes_take_files_too(ctx, cast):
-    booked = scheduling.book(
+    booked = booking.book(
         ctx,
         cast["水前寺 花"],
         {
@@ -211,7 +188,7 @@ def test_minutes_refused_by_a_session_rule_write_no_file(ctx, cast, tmp_path: Pa
     refusal leaves neither minutes nor a file in the attachment directory."""
     folder = tmp_path / "files"
     stored = Context(ctx.db, ctx.clock, dataclasses.replace(ctx.rules, attachment_dir=str(folder)))
-    booked = scheduling.book(
+    booked = booking.book(
         ctx,
         cast["水前寺 花"],
         {
@@ -267,8 +244,8 @@ def test_what_may_be_attached(name, content, expected):
 def test_the_terminal_takes_paths(ctx, cast, tmp_path: Path):
     import io
 
-    from bot.console import Console
-    from handlers.reply import Input
+    from bot.console.chat import Console
+    from handlers.core.reply import Input
 
     (tmp_path / "議事メモ.txt").write_text("次回までに様式案を作る。", encoding="utf-8")
     (tmp_path / "図.pdf").write_bytes(PDF)
@@ -305,7 +282,7 @@ def test_slack_renders_a_file_input_and_fetches_the_files_with_the_bot_token():
 
     from bot.slack import blocks
     from bot.slack import files as slack_files
-    from handlers.reply import Input
+    from handlers.core.reply import Input
 
     seen: list[tuple[str, str | None]] = []
 
@@ -341,7 +318,9 @@ def test_slack_renders_a_file_input_and_fetches_the_files_with_the_bot_token():
             pass
 
     server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
+    threading.Thread(
+        target=server.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True
+    ).start()
     try:
         client = WebClient(
             token="xoxb-test", base_url=f"http://127.0.0.1:{server.server_address[1]}/api/"

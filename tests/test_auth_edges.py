@@ -11,14 +11,10 @@ import pytest
 
 from bot.slack.app import StrictVerifier
 from storage.models import Request
-from tests import test_slack, test_teams_auth
-from tests.helpers import count
-from tests.slack_fake import signed_headers, slash_command
-from tests.test_slack import SECRET
-from tests.test_teams import references
-
-slack = test_slack.slack  # the fixtures: the apps under test, over real HTTP
-servers, secured, keys = test_teams_auth.servers, test_teams_auth.secured, test_teams_auth.keys
+from tests.support.factories import count
+from tests.support.slack_app import SECRET
+from tests.support.slack_fake import signed_headers, slash_command
+from tests.support.teams_app import references
 
 MALFORMED = {
     "non-numeric timestamp": {"X-Slack-Request-Timestamp": "yesterday"},

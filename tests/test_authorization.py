@@ -1,16 +1,19 @@
 """Who may do what (R2, R16): refusals are friendly, audited, and change nothing."""
 
-from handlers import approval, bpr, intake, payloads, router
+from handlers import router
+from handlers.core import payloads
+from handlers.fieldwork import engagements
+from handlers.intake import decision, submission
 from storage.models import AuditEntry, Request
-from tests.helpers import apply, approve, count, ref, refusals, state, submit
+from tests.support.factories import apply, approve, count, ref, refusals, state, submit
 
 
 def test_municipal_staff_cannot_decide(ctx, cast, staff):
     request_id = submit(ctx, cast["井上 恵"])  # 菊池市
     for reply in (
         approve(ctx, staff, request_id, [cast["高橋 誠"]]),
-        approval.decline(ctx, staff, ref(request_id), {"reason": "x"}),
-        approval.ask_info(ctx, staff, ref(request_id), {"question": "x"}),
+        decision.decline(ctx, staff, ref(request_id), {"reason": "x"}),
+        decision.ask_info(ctx, staff, ref(request_id), {"question": "x"}),
     ):
         assert not reply.ok
         assert "権限がありません" in reply.plain_text()
@@ -31,31 +34,31 @@ def test_consultant_and_non_approver_prefecture_cannot_approve(ctx, cast, staff)
 def test_municipal_staff_see_only_their_own_municipality(ctx, cast, staff):
     own = submit(ctx, staff)
     other = submit(ctx, cast["松本 大輔"])  # 山鹿市
-    assert intake.view(ctx, staff, ref(own)).ok
-    refused = intake.view(ctx, staff, ref(other))
+    assert submission.view(ctx, staff, ref(own)).ok
+    refused = submission.view(ctx, staff, ref(other))
     assert not refused.ok
     assert "他の市町村" in refused.plain_text()
     assert "松本 大輔" not in refused.plain_text()
-    listed = intake.mine(ctx, staff).plain_text()
+    listed = submission.mine(ctx, staff).plain_text()
     assert "宇土市" in listed and "山鹿市" not in listed
     assert refusals(ctx, "request.view")[0].target_id == str(other)
 
 
 def test_municipal_staff_cannot_submit_for_another_municipality(ctx, cast, staff):
-    from tests.conftest import consultation
+    from tests.support.factories import consultation
 
     yamaga = cast["松本 大輔"].municipality_id
-    reply = intake.submit(ctx, staff, consultation(staff, municipality=str(yamaga)))
+    reply = submission.submit(ctx, staff, consultation(staff, municipality=str(yamaga)))
     assert not reply.ok
     assert count(ctx, Request) == 0
     assert refusals(ctx, "request.submit")
 
 
 def test_prefecture_enters_a_phone_request_but_cannot_approve_it_themselves(ctx, cast, staff):
-    from tests.conftest import consultation
+    from tests.support.factories import consultation
 
     ken = cast["熊本 県子"]
-    reply = intake.submit(ctx, ken, consultation(staff, channel="phone"))
+    reply = submission.submit(ctx, ken, consultation(staff, channel="phone"))
     assert reply.ok
     request_id = reply.data["request_id"]
     own = approve(ctx, ken, request_id, [cast["高橋 誠"]])
@@ -68,9 +71,9 @@ def test_only_assigned_consultants_update_steps(ctx, cast, staff, approver):
     selected = approve(ctx, approver, request_id, [cast["高橋 誠"]])
     engagement = payloads.encode(id=selected.data["engagement_id"])
     step = {"step": "1", "step_action": "skipped"}  # done needs a held session (#14)
-    assert not bpr.update_step(ctx, cast["小林 健"], engagement, step).ok
-    assert not bpr.update_step(ctx, staff, engagement, step).ok
-    assert bpr.update_step(ctx, cast["高橋 誠"], engagement, step).ok
+    assert not engagements.update_step(ctx, cast["小林 健"], engagement, step).ok
+    assert not engagements.update_step(ctx, staff, engagement, step).ok
+    assert engagements.update_step(ctx, cast["高橋 誠"], engagement, step).ok
     assert len(refusals(ctx, "bpr.step")) == 2
 
 
@@ -85,7 +88,7 @@ def test_forged_button_payloads_and_unknown_actions_are_refused_and_audited(ctx,
 
 
 def test_unknown_users_get_an_explanation(ctx, cast):
-    from handlers import roster
+    from handlers.people import roster
 
     assert roster.identify(ctx, "slack", "U-NOBODY") is None
     assert "登録されていません" in roster.unknown_user("ja").plain_text()
@@ -95,12 +98,12 @@ def test_consultants_see_the_requests_they_carry_or_entered(ctx, cast, staff, ap
     carried, other = submit(ctx, staff), submit(ctx, cast["松本 大輔"])
     assert approve(ctx, approver, carried, [cast["高橋 誠"]]).ok
     lead, kobayashi = cast["高橋 誠"], cast["小林 健"]
-    assert intake.view(ctx, lead, ref(carried)).ok
-    assert not intake.view(ctx, lead, ref(other)).ok
-    assert not intake.view(ctx, kobayashi, ref(carried)).ok
-    listed = intake.mine(ctx, lead).plain_text()
+    assert submission.view(ctx, lead, ref(carried)).ok
+    assert not submission.view(ctx, lead, ref(other)).ok
+    assert not submission.view(ctx, kobayashi, ref(carried)).ok
+    listed = submission.mine(ctx, lead).plain_text()
     assert "宇土市" in listed and "山鹿市" not in listed
-    from tests.conftest import consultation
+    from tests.support.factories import consultation
 
-    phoned = intake.submit(ctx, kobayashi, consultation(cast["井上 恵"], channel="phone"))
-    assert intake.view(ctx, kobayashi, ref(phoned.data["request_id"])).ok
+    phoned = submission.submit(ctx, kobayashi, consultation(cast["井上 恵"], channel="phone"))
+    assert submission.view(ctx, kobayashi, ref(phoned.data["request_id"])).ok

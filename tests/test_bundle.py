@@ -10,11 +10,11 @@ import zipfile
 from docx import Document as open_docx
 from sqlmodel import select
 
-from bot.report_command import run as report_cli
+from bot.cli.report import run as report_cli
 from handlers import router
 from storage import attachments
 from storage.models import WorkLog
-from tests.test_reports import DAY, args, at, season  # noqa: F401  (the fixture)
+from tests.support.report_season import DAY, args, at
 
 PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 32
 
@@ -47,7 +47,7 @@ def bundle(ctx, tmp_path, err=None) -> zipfile.ZipFile:
 
 def test_the_bundle_holds_every_document_the_attachments_and_an_index(
     ctx,
-    season,  # noqa: F811
+    season,
     cast,
     tmp_path,
 ):
@@ -97,7 +97,7 @@ def test_the_bundle_holds_every_document_the_attachments_and_an_index(
     assert "に書き出しました" in lines[-1] and lines[-1].split(" に")[0].endswith(".zip")
 
 
-def test_the_bundle_is_refused_in_another_format_or_for_a_town(ctx, season, tmp_path):  # noqa: F811
+def test_the_bundle_is_refused_in_another_format_or_for_a_town(ctx, season, tmp_path):
     err = io.StringIO()
     assert report_cli(ctx, args(tmp_path, kind="bundle", out=tmp_path / "x.docx"), "ja", err) == 2
     assert "zip" in err.getvalue() and len(err.getvalue().strip().splitlines()) == 1
@@ -107,7 +107,7 @@ def test_the_bundle_is_refused_in_another_format_or_for_a_town(ctx, season, tmp_
     assert not list(tmp_path.glob("*.zip"))
 
 
-def test_the_prefecture_gets_the_bundle_from_chat(ctx, season, cast):  # noqa: F811
+def test_the_prefecture_gets_the_bundle_from_chat(ctx, season, cast):
     reply = router.submit(ctx, cast["水前寺 花"], "report.request", {"report_document": "bundle"})
     assert reply.ok and reply.files[0].name.endswith(".zip")
     assert reply.files[0].mime == "application/zip"

@@ -20,16 +20,20 @@ import pytest
 import vobject
 from sqlmodel import select
 
-from bot import __main__ as cli
-from bot.render_text import render
+from bot.cli import main as cli
+from bot.console.render import render
 from bot.slack.blocks import message_blocks
 from bot.teams.cards import card
-from handlers import consistency, digest, invites, notices, payloads, router
-from handlers.clock import TOKYO
-from handlers.reply import Buttons, File, Form, ListView
+from handlers import router
+from handlers.core import payloads
+from handlers.core.clock import TOKYO
+from handlers.core.reply import Buttons, File, Form, ListView
+from handlers.notifications import digest, notices
+from handlers.record import check
+from handlers.scheduling import invites
 from storage import sessions
 from storage.models import Audience, AuditEntry, Notification, Person, SupportSession
-from tests.helpers import add_session_row, apply, approve, number, ref, submit
+from tests.support.factories import add_session_row, apply, approve, number, ref, submit
 
 CHAT, MAIL = invites.CHAT_KIND, invites.EMAIL_KIND
 
@@ -112,7 +116,7 @@ def test_a_confirmed_season_plan_is_one_notice_per_person(ctx, cast, season):
     assert clerks.subject == "【DX Desk】141件の予定のご案内" and clerks.method == "REQUEST"
     assert len(icalendar.Calendar.from_ical(clerks.ics).walk("VEVENT")) == 141
 
-    found = consistency.findings(ctx)
+    found = check.findings(ctx)
     assert not [f for f in found if f.rule == "invites"], [f.text("ja") for f in found]
 
 
@@ -121,7 +125,7 @@ def test_the_check_reads_a_batched_row_per_session(ctx, cast, season):
     batch and each of their sessions is reported without its invite to them."""
     assert router.press(ctx, cast["水前寺 花"], "plan.confirm", payloads.encode(id=season)).ok
     consultant = cast["高橋 誠"]
-    assert not [f for f in consistency.findings(ctx) if f.rule == "invites"]
+    assert not [f for f in check.findings(ctx) if f.rule == "invites"]
     with ctx.db.transaction() as session:
         theirs = session.exec(
             select(Notification).where(Notification.person_id == consultant.id)
@@ -131,7 +135,7 @@ def test_the_check_reads_a_batched_row_per_session(ctx, cast, season):
         for row in theirs:
             if row.kind in (CHAT, MAIL):
                 session.delete(row)
-    missing = [f for f in consistency.findings(ctx) if f.rule == "invites"]
+    missing = [f for f in check.findings(ctx) if f.rule == "invites"]
     assert len(missing) == count > 60
     assert all(consultant.name in f.text("ja") for f in missing)
 

@@ -9,11 +9,13 @@ from datetime import timedelta
 import pytest
 from sqlmodel import select
 
-from handlers import casebook, payloads, router
-from handlers.casebook import Place, Redactor, Words
+from handlers import router
+from handlers.core import payloads
+from handlers.documents import casebook
+from handlers.documents.casebook import Place, Redactor, Words
 from storage.models import AuditEntry
-from tests.helpers import count, refusals
-from tests.test_reports import DAY, add_log, add_session, season, submit  # noqa: F401  (fixture)
+from tests.support.factories import count, refusals, submit
+from tests.support.report_season import DAY, add_log, add_session
 
 NAMES = {"森 翔太", "井上 恵", "田中 美咲", "佐藤 一", "長谷川 りえ", "タナカ ハナコ"}
 TITLES = {"主査", "主任", "係長", "課長補佐", "主事"}
@@ -219,7 +221,7 @@ def test_a_case_published_in_english_reaches_japanese_readers(ctx, cast, cases):
 
 
 @pytest.mark.parametrize("language", ["ja", "en"])
-def test_one_case_built_alone_is_the_one_in_the_whole_book(ctx, season, language):  # noqa: F811
+def test_one_case_built_alone_is_the_one_in_the_whole_book(ctx, season, language):
     """case_of (a click) builds the same case, digest included, as the whole book."""
     from storage import engagements
 
@@ -240,8 +242,8 @@ def test_publishing_one_case_reads_the_same_however_many_engagements(ctx, cast, 
     """No query per engagement: neither in a click on one case nor in the review list."""
     from storage import engagements
     from storage.models import Engagement
-    from tests.helpers import apply
-    from tests.test_notify_platform import statements
+    from tests.support.factories import apply
+    from tests.support.sql_statements import statements
 
     prefecture = cast["熊本 県子"]
     value = payloads.encode(kind="C", id=int(cases[1:]))
@@ -281,7 +283,7 @@ def test_two_first_decisions_at_once_are_one_row_and_both_audited(ctx, cast):
     one write it and the other update it — no primary-key error, and the later one's
     audit says what it changed."""
     from storage.models import CaseReview
-    from tests.test_concurrency import run_together
+    from tests.support.threads import run_together
 
     staff, prefecture = cast["田中 美咲"], cast["熊本 県子"]
     for round_number in range(4):

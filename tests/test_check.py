@@ -12,8 +12,12 @@ from pathlib import Path
 import pytest
 from sqlmodel import delete, select
 
-from handlers import consistency, logs, payloads, router, scheduling
-from handlers.clock import TOKYO
+from handlers import router
+from handlers.core import payloads
+from handlers.core.clock import TOKYO
+from handlers.fieldwork import logs
+from handlers.record import check
+from handlers.scheduling import booking
 from storage import sessions
 from storage.models import (
     EngagementStep,
@@ -25,9 +29,9 @@ from storage.models import (
     WorkLog,
     WorkLogSession,
 )
-from tests.conftest import ON_POSTGRES
-from tests.helpers import apply, approve, number, submit
-from tests.test_i18n import catalog
+from tests.support.db_setup import ON_POSTGRES
+from tests.support.factories import apply, approve, number, submit
+from tests.support.message_catalog import catalog
 
 ROOT = Path(__file__).resolve().parent.parent
 CLERK, APPROVER = "水前寺 花", "熊本 県子"
@@ -38,7 +42,7 @@ def at(day: str, clock: str) -> datetime:
 
 
 def book(ctx, actor, **values):
-    reply = scheduling.book(ctx, actor, values)
+    reply = booking.book(ctx, actor, values)
     assert reply.ok, reply.plain_text()
     return reply.data["session_id"]
 
@@ -51,7 +55,11 @@ def town_id(ctx, name):
 
 
 @pytest.fixture
-def season(ctx, cast):
+def season(ctx, cast, snapshots):
+    return snapshots.once(ctx, "check-season", lambda: build_season(ctx, cast))
+
+
+def build_season(ctx, cast):
     """A small season through the handlers: a consultation booked, moved by its
     requester, held and logged (done); another booked and cancelled (approved again); a
     selected BPR town with one visit, logged, and its step 1 done in it; an office day
@@ -160,7 +168,7 @@ def file_log(ctx, author, session_id, place):
 
 
 def found(ctx, rule=None):
-    every = consistency.findings(ctx)
+    every = check.findings(ctx)
     return [f for f in every if rule is None or f.rule == rule]
 
 
@@ -199,7 +207,7 @@ def update(ctx, model, row_id, **values):
 
 def test_a_season_kept_through_the_handlers_has_no_findings(ctx, season):
     assert found(ctx) == []
-    assert consistency.report([], "ja") == ["整合性チェック: 問題は見つかりませんでした"]
+    assert check.report([], "ja") == ["整合性チェック: 問題は見つかりませんでした"]
 
 
 def test_someone_following_the_feed_only_is_not_owed_invites(ctx, cast, season):
@@ -211,7 +219,7 @@ def test_someone_following_the_feed_only_is_not_owed_invites(ctx, cast, season):
             session.add(person)
         live = session.exec(select(SupportSession).where(SupportSession.status == "booked"))
         row = live.first()
-        scheduling.revise(
+        booking.revise(
             session,
             row,
             actor_id=row.created_by_id,
@@ -448,17 +456,18 @@ def test_requests_whose_state_contradicts_their_sessions(ctx, cast, season):
 def test_the_report_groups_findings_by_rule_with_a_summary_first(ctx, cast, season):
     update(ctx, Request, season["again"], state="scheduled")
     update(ctx, SupportSession, season["results"], status="held")
-    lines = consistency.report(found(ctx), "ja")
+    lines = check.report(found(ctx), "ja")
     assert lines[0] == "整合性チェック: 問題 2 件"
     assert lines[1] == "■ 開始前の「実施済み」・日報・議事録（1 件）"
     assert lines[2].startswith("  ・セッション#")
     assert lines[3] == "■ 依頼の状態とセッション（1 件）"
-    english = consistency.report(found(ctx), "en")
+    english = check.report(found(ctx), "en")
     assert english[0] == "Consistency check: 2 problem(s)"
 
 
 def test_every_check_message_exists_in_both_languages():
-    tree = ast.parse((ROOT / "handlers" / "consistency.py").read_text(encoding="utf-8"))
+    source = ROOT / "handlers" / "record" / "check.py"
+    tree = ast.parse(source.read_text(encoding="utf-8"))
     built = {
         id(part)
         for node in ast.walk(tree)
@@ -473,7 +482,7 @@ def test_every_check_message_exists_in_both_languages():
         and node.value.startswith("check.")
         and id(node) not in built
     }
-    keys |= {f"check.rule.{name}" for name, _ in consistency.RULES}
+    keys |= {f"check.rule.{name}" for name, _ in check.RULES}
     keys |= {f"check.record.{what}" for what in ("log", "minutes")}
     keys |= {f"check.invites.{k}_{w}" for k in ("no", "missing") for w in ("request", "cancel")}
     keys |= {"cli.check", "check.no_database", "check.schema", "check.unreadable"}

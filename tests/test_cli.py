@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.__main__ import main
+from bot.cli.main import main
 
 ROOT = Path(__file__).resolve().parent.parent
 COMMANDS = (
@@ -112,7 +112,7 @@ def test_serve_runs_the_slack_app_with_its_worker_process(tmp_path):
 
     import httpx
 
-    from tests.slack_fake import FakeSlackAPI, signed_headers, slash_command
+    from tests.support.slack_fake import FakeSlackAPI, signed_headers, slash_command
 
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))

@@ -3,9 +3,10 @@ decided. On PostgreSQL (the CI's second pass) this is a real row-lock race."""
 
 import threading
 
-from handlers import approval, intake
+from handlers.intake import approval_card, decision, submission
 from storage.models import AuditEntry, Request
-from tests.helpers import ref, submit
+from tests.support.factories import ref, submit
+from tests.support.threads import run_together
 
 
 def test_two_approvers_at_once_make_exactly_one_decision(ctx, cast, staff):
@@ -18,11 +19,11 @@ def test_two_approvers_at_once_make_exactly_one_decision(ctx, cast, staff):
         def decide(actor, how, request_id=request_id, barrier=barrier, replies=replies):
             barrier.wait()
             if how == "approve":
-                replies[actor.name] = approval.approve(
+                replies[actor.name] = decision.approve(
                     ctx, actor, ref(request_id), {"consultants": [str(cast["高橋 誠"].id)]}
                 )
             else:
-                replies[actor.name] = approval.decline(
+                replies[actor.name] = decision.decline(
                     ctx, actor, ref(request_id), {"reason": "重複"}
                 )
 
@@ -54,35 +55,18 @@ def test_two_approvers_at_once_make_exactly_one_decision(ctx, cast, staff):
 def test_simultaneous_submissions_get_distinct_numbers(ctx, cast, staff):
     from concurrent.futures import ThreadPoolExecutor
 
-    from tests.conftest import consultation
+    from tests.support.factories import consultation
 
     barrier = threading.Barrier(4)
 
     def one(_):
         barrier.wait()
-        return intake.submit(ctx, staff, consultation(staff))
+        return submission.submit(ctx, staff, consultation(staff))
 
     with ThreadPoolExecutor(4) as pool:
         replies = list(pool.map(one, range(4)))
     assert all(r.ok for r in replies), [r.plain_text() for r in replies]
     assert sorted(r.data["number"] for r in replies) == [f"相談-2026-00{i}" for i in range(1, 5)]
-
-
-def run_together(*calls):
-    """Start the calls at the same instant in threads; their replies in order."""
-    barrier = threading.Barrier(len(calls))
-    results = [None] * len(calls)
-
-    def run(index, call):
-        barrier.wait()
-        results[index] = call()
-
-    threads = [threading.Thread(target=run, args=(i, c)) for i, c in enumerate(calls)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=30)
-    return results
 
 
 def booking(cast, request_number=None, start="10:00", day="2026-07-06"):
@@ -104,9 +88,9 @@ def booking(cast, request_number=None, start="10:00", day="2026-07-06"):
 
 
 def test_one_consultant_cannot_be_booked_twice_at_once(ctx, cast):
-    from handlers import scheduling
+    from handlers.scheduling import booking as scheduling
     from storage.models import SupportSession
-    from tests.helpers import count
+    from tests.support.factories import count
 
     clerk, ken = cast["水前寺 花"], cast["熊本 県子"]
     for round_number in range(4):
@@ -121,9 +105,9 @@ def test_one_consultant_cannot_be_booked_twice_at_once(ctx, cast):
 
 
 def test_cancel_and_book_at_once_never_leave_a_live_session_on_a_cancelled_request(ctx, cast):
-    from handlers import scheduling
+    from handlers.scheduling import booking as scheduling
     from storage import sessions
-    from tests.helpers import approve, number, ref, state
+    from tests.support.factories import approve, number, ref, state
 
     staff = cast["森 翔太"]
     for round_number in range(4):
@@ -131,7 +115,7 @@ def test_cancel_and_book_at_once_never_leave_a_live_session_on_a_cancelled_reque
         assert approve(ctx, cast["熊本 県子"], request_id, [cast["小林 健"]]).ok
         day = f"2026-07-{6 + round_number:02d}"
         run_together(
-            lambda r=request_id: intake.cancel(ctx, staff, ref(r), {"reason": "不要"}),
+            lambda r=request_id: submission.cancel(ctx, staff, ref(r), {"reason": "不要"}),
             lambda r=request_id, d=day: scheduling.book(
                 ctx, cast["水前寺 花"], booking(cast, number(ctx, r), day=d)
             ),
@@ -153,24 +137,24 @@ def test_one_poster_per_card_however_many_race(ctx, cast, staff):
 
     def reserve(_: int) -> str | None:
         barrier.wait()
-        return approval.reserve_card(ctx, "teams", request_id, "19:channel")
+        return approval_card.reserve_card(ctx, "teams", request_id, "19:channel")
 
     with ThreadPoolExecutor(6) as pool:
         tokens = [t for t in pool.map(reserve, range(6)) if t]
     assert len(tokens) == 1
     late = tokens[0]
-    assert approval.without_card(ctx, "teams") == [request_id]  # not posted yet
-    assert approval.reserve_card(ctx, "teams", request_id, "19:channel") is None
+    assert approval_card.without_card(ctx, "teams") == [request_id]  # not posted yet
+    assert approval_card.reserve_card(ctx, "teams", request_id, "19:channel") is None
     ctx.clock.advance(minutes=6)  # the poster stalled: its reservation lapses
-    taken = approval.reserve_card(ctx, "teams", request_id, "19:channel")
+    taken = approval_card.reserve_card(ctx, "teams", request_id, "19:channel")
     assert taken and taken != late
-    approval.release_card(ctx, late)  # the late poster's post failed: not its to give back
-    assert approval.reserve_card(ctx, "teams", request_id, "19:channel") is None
-    card = approval.card(ctx, request_id, "ja")
-    assert not approval.fill_card(ctx, late, "19:channel", "m-late", card)  # a duplicate
-    assert approval.fill_card(ctx, taken, "19:channel", "m-1", card)
-    assert approval.without_card(ctx, "teams") == []
-    assert approval.stale_cards(ctx, "teams") == []
+    approval_card.release_card(ctx, late)  # the late poster's post failed: not its to give back
+    assert approval_card.reserve_card(ctx, "teams", request_id, "19:channel") is None
+    card = approval_card.card(ctx, request_id, "ja")
+    assert not approval_card.fill_card(ctx, late, "19:channel", "m-late", card)  # a duplicate
+    assert approval_card.fill_card(ctx, taken, "19:channel", "m-1", card)
+    assert approval_card.without_card(ctx, "teams") == []
+    assert approval_card.stale_cards(ctx, "teams") == []
 
 
 def test_references_remembered_at_once_are_one_row(ctx, cast):

@@ -2,9 +2,9 @@
 
 import io
 
-from bot.console import Console
+from bot.console.chat import Console
 from storage.models import Request
-from tests.helpers import count, state
+from tests.support.factories import count, state
 
 
 def run(ctx, actor, answers):
@@ -64,7 +64,7 @@ def test_staff_submit_a_request_and_fix_a_mistake(ctx, cast, staff):
 
 
 def test_approver_approves_from_the_queue(ctx, cast, staff, approver):
-    from tests.helpers import submit
+    from tests.support.factories import submit
 
     request_id = submit(ctx, staff)
     queue = menu_number(run(ctx, approver, ["q"]), "承認待ち")

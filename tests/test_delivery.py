@@ -19,15 +19,15 @@ from sqlmodel import select
 
 from bot.config import Settings
 from bot.slack.app import SlackBot, retry_after_of
-from handlers import clockwork, notices
-from handlers.clock import TOKYO, FakeClock
-from handlers.common import notify
-from handlers.context import Context
+from handlers.core.clock import TOKYO, FakeClock
+from handlers.core.context import Context
+from handlers.notifications import clockwork, notices
 from storage import outbox, people
 from storage.db import Database
 from storage.models import Notification
-from tests.conftest import ON_POSTGRES
-from tests.slack_fake import FakeSlackAPI
+from tests.support.db_setup import ON_POSTGRES
+from tests.support.queued_notices import queue
+from tests.support.slack_fake import FakeSlackAPI
 
 ROOT = Path(__file__).resolve().parent.parent
 NOW = datetime(2026, 7, 1, 10, 0, tzinfo=TOKYO)
@@ -48,24 +48,6 @@ def settings_for(fake: FakeSlackAPI) -> Settings:
         slack_api_url=fake.url,
         slack_approval_channel="CPREF",
     )
-
-
-def queue(ctx, cast, how_many: int) -> list[str]:
-    """`how_many` notices to 小林 and 高橋 (linked to Slack), due now."""
-    with ctx.db.transaction() as session:
-        people.link_identity(session, cast["小林 健"].id, "slack", "U_KEN")
-        people.link_identity(session, cast["高橋 誠"].id, "slack", "U_TAKA")
-        for n in range(how_many):
-            notify(
-                session,
-                key=f"test.notice:{n}",
-                person_ids=[cast["小林 健"].id if n % 2 else cast["高橋 誠"].id],
-                message="notice.assigned",
-                params={"number": f"相談-2026-{n:03d}", "municipality": "宇土市"},
-                now=ctx.clock.now(),
-            )
-    with ctx.db.transaction() as session:
-        return [n.key for n in session.exec(select(Notification)) if n.key.startswith("test.")]
 
 
 def posted_keys(fake: FakeSlackAPI) -> Counter[str]:
@@ -182,8 +164,8 @@ def test_a_killed_process_and_a_restart_lose_and_repeat_nothing(ctx, cast, fake,
             from datetime import datetime
             from bot.config import Settings
             from bot.slack.app import SlackBot
-            from handlers.clock import TOKYO, FakeClock
-            from handlers.context import Context
+            from handlers.core.clock import TOKYO, FakeClock
+            from handlers.core.context import Context
             from storage.db import Database
             clock = FakeClock(datetime(2026, 7, 1, 10, tzinfo=TOKYO))
             ctx = Context(Database({ctx.db.url!r}), clock)
@@ -244,15 +226,15 @@ def test_two_senders_at_once_send_each_notice_once(ctx, cast, fake):
 def test_a_message_posted_before_its_file_failed_is_not_posted_again(ctx, cast, fake):
     """The invite's text went out, its .ics upload failed: the retry finds the message in
     the DM and sends only the file."""
-    from handlers import scheduling
+    from handlers.scheduling import booking
 
     with ctx.db.transaction() as session:
         people.link_identity(session, cast["小林 健"].id, "slack", "U_KEN")
-    from tests.helpers import approve, number, submit
+    from tests.support.factories import approve, number, submit
 
     request_id = submit(ctx, cast["田中 美咲"])
     assert approve(ctx, cast["熊本 県子"], request_id, [cast["小林 健"]]).ok
-    assert scheduling.book(
+    assert booking.book(
         ctx,
         cast["水前寺 花"],
         {

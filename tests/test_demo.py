@@ -11,11 +11,13 @@ from datetime import date, datetime
 import pytest
 from sqlmodel import select
 
-from bot import demo
-from bot.cast import APPLICANTS, CONSULTATIONS
-from handlers import calendar, consistency, quotas
-from handlers.clock import TOKYO, FakeClock
-from handlers.context import Context, Rules
+from bot.demo import scenario
+from bot.demo.cast import APPLICANTS, CONSULTATIONS
+from handlers.core import business_days
+from handlers.core.clock import TOKYO, FakeClock
+from handlers.core.context import Context, Rules
+from handlers.planning import quotas
+from handlers.record import check
 from storage import people, sessions
 from storage.db import Database
 from storage.models import (
@@ -42,8 +44,8 @@ def demo_runs(tmp_path_factory):
     """The demo, run twice into the same folder (it takes a few seconds: once per module)."""
     folder = tmp_path_factory.mktemp("demo-runs") / "demo"
     first, second = io.StringIO(), io.StringIO()
-    assert demo.run(folder, first) == 0
-    assert demo.run(folder, second) == 0
+    assert scenario.run(folder, first) == 0
+    assert scenario.run(folder, second) == 0
     return folder, first.getvalue(), second.getvalue()
 
 
@@ -123,7 +125,7 @@ def test_demo_twice_in_the_same_folder_starts_fresh(demo_runs):
 
 
 def test_the_demo_database_passes_the_consistency_check(record):
-    assert consistency.findings(record) == []
+    assert check.findings(record) == []
 
 
 def test_eight_towns_with_ten_visits_each_and_one_that_fell_behind(record, demo_runs):
@@ -169,11 +171,11 @@ def test_nothing_happens_on_a_closed_day(record, demo_runs):
     _, text, _ = demo_runs
     for row in all_sessions(record):
         day = row.starts_at.astimezone(TOKYO).date()
-        assert calendar.is_business_day(day), (row.id, day)
+        assert business_days.is_business_day(day), (row.id, day)
     told = [date(*map(int, m.groups())) for m in map(DAY.match, text.splitlines()) if m]
     assert len(told) > 80
-    assert all(calendar.is_business_day(day) for day in told), [
-        d for d in told if not calendar.is_business_day(d)
+    assert all(business_days.is_business_day(day) for day in told), [
+        d for d in told if not business_days.is_business_day(d)
     ]
 
 

@@ -27,17 +27,17 @@ from typing import Any
 import pytest
 from sqlmodel import select
 
-from bot.web import create_web_app
+from bot.runtime.web import create_web_app
 from handlers import router
-from handlers.actor import Actor
-from handlers.clock import TOKYO, FakeClock
-from handlers.context import Context, Rules
+from handlers.core.actor import Actor
+from handlers.core.clock import TOKYO, FakeClock
+from handlers.core.context import Context, Rules
 from storage import desk as desk_rows
 from storage.db import Database
 from storage.models import AuditEntry, SupportSession
-from tests import desk_season
-from tests.helpers import state, submit
-from tests.live_server import serving
+from tests.support import desk_season
+from tests.support.factories import state, submit
+from tests.support.live_server import serving
 
 TODAY = datetime(2026, 11, 16, 10, 0, tzinfo=TOKYO)  # a Monday in mid-season
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
@@ -49,6 +49,7 @@ SHOTS = Path(
 
 try:
     from selenium import webdriver
+    from selenium.common.exceptions import StaleElementReferenceException
     from selenium.webdriver.chrome.service import Service
     from selenium.webdriver.common.by import By
     from selenium.webdriver.remote.webdriver import WebDriver
@@ -111,7 +112,7 @@ def start_chromium(downloads: Path) -> Iterator[WebDriver]:
 def world(
     tmp_path_factory: pytest.TempPathFactory,
 ) -> Iterator[tuple[Context, str, dict[str, Any]]]:
-    """A season in mid-November (tests/desk_season.py: held bars, booked bars, a
+    """A season in mid-November (tests/support/desk_season.py: held bars, booked bars, a
     projection), a consultation waiting for approval, and `serve`'s application under
     uvicorn on it, once for the module; its address is where links point."""
     folder = tmp_path_factory.mktemp("desk-browser")
@@ -228,7 +229,10 @@ def test_the_prefecture_signs_in_approves_looks_around_downloads_and_signs_out(
 
     walk.open("/desk/", "dashboard-again")
     browser.find_element(By.CSS_SELECTOR, "form.signout button").click()
-    WebDriverWait(browser, 20).until(lambda d: "サインアウトしました" in walk.text())
+    # the page is replaced while it is read: a body found on the old one is then stale
+    WebDriverWait(browser, 20, ignored_exceptions=[StaleElementReferenceException]).until(
+        lambda d: "サインアウトしました" in walk.text()
+    )
     walk.shot("signed-out")
     walk.open("/desk/", "after-signout")
     assert "サインインしてください" in walk.text()

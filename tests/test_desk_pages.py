@@ -2,7 +2,7 @@
 refusals (403 in Japanese, audited), every form posting to the chat's own intents with
 its CSRF token, exports, and a query count per page that does not grow with the data.
 
-Most tests read a small season (tests/desk_season.py) built once per module on the
+Most tests read a small season (tests/support/desk_season.py) built once per module on the
 suite's kind of database (PostgreSQL with DATABASE_URL) and copied for each test;
 `test_pages_on_fresh_record` starts from an empty record."""
 
@@ -25,9 +25,12 @@ from starlette.testclient import TestClient
 
 from bot.desk import pages
 from bot.desk.app import desk_routes
-from handlers import document, intake, quotas, signin
-from handlers.clock import TOKYO, FakeClock
-from handlers.context import Context, Rules
+from handlers.core.clock import TOKYO, FakeClock
+from handlers.core.context import Context, Rules
+from handlers.desk import signin
+from handlers.documents import model
+from handlers.intake import submission
+from handlers.planning import quotas
 from storage import audit, people
 from storage.models import (
     AuditEntry,
@@ -43,8 +46,8 @@ from storage.models import (
     WorkLog,
     WorkLogSession,
 )
-from tests import desk_season
-from tests.conftest import consultation
+from tests.support import desk_season
+from tests.support.factories import consultation
 
 END_OF_STORY = datetime(2026, 12, 14, 9, 0, tzinfo=TOKYO)
 CSRF = re.compile(r'name="csrf" value="([0-9a-f]+)"')
@@ -74,7 +77,7 @@ class Desk:
         return client
 
     def actor(self, name: str) -> Any:
-        from handlers.actor import Actor
+        from handlers.core.actor import Actor
 
         with self.ctx.db.transaction() as session:
             person = people.get(session, self.ids[name])
@@ -264,7 +267,7 @@ def test_a_decline_without_reason_comes_back_with_the_error_next_to_it(desk: Des
 
 def submit(desk: Desk, who: str) -> int:
     values = consultation(desk.actor(who), preferred_dates="2027-01-12, 2027-01-13")
-    reply = intake.submit(desk.ctx, desk.actor(who), values)
+    reply = submission.submit(desk.ctx, desk.actor(who), values)
     assert reply.ok, reply.plain_text()
     return int(reply.data["request_id"])
 
@@ -488,9 +491,9 @@ def test_typed_text_in_the_audit_exports_is_never_a_formula(desk: Desk) -> None:
 def test_downloads_offer_every_document_and_format(desk: Desk) -> None:
     browser = desk.browser(PREFECTURE)
     html = browser.get("/desk/downloads").text
-    for kind in document.KINDS:
+    for kind in model.KINDS:
         assert f'name="kind" value="{kind}"' in html
-    for fmt in document.FORMATS:
+    for fmt in model.FORMATS:
         assert f'<option value="{fmt}">' in html
     answer = browser.get("/desk/downloads/file", params={"kind": "final", "format": "html"})
     assert answer.status_code == 200
@@ -588,7 +591,7 @@ def test_pages_on_fresh_record(ctx: Context, cast: dict[str, Any]) -> None:
     """A record with nothing but the roster and one request: every page renders, empty
     parts say what to do next, and the approval goes through the page."""
     desk = Desk(ctx)
-    reply = intake.submit(ctx, cast[STAFF], consultation(cast[STAFF]))
+    reply = submission.submit(ctx, cast[STAFF], consultation(cast[STAFF]))
     assert reply.ok
     browser = desk.browser(PREFECTURE)
     html = browser.get("/desk/").text
@@ -623,10 +626,10 @@ def test_town_filter_merge_and_served_towns_on_the_suite_database(
     from storage import desk as desk_rows
     from storage.desk import AuditFilter
     from storage.models import RequestConsultant
-    from tests.helpers import approve
+    from tests.support.factories import approve
 
     staff, lead = cast[STAFF], cast[CONSULTANT]
-    request_id = int(intake.submit(ctx, staff, consultation(staff)).data["request_id"])
+    request_id = int(submission.submit(ctx, staff, consultation(staff)).data["request_id"])
     assert approve(ctx, cast[PREFECTURE], request_id, [lead]).ok
     with ctx.db.transaction() as session:
         uto = staff.municipality_id or 0

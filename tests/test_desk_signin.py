@@ -18,12 +18,14 @@ from starlette.testclient import TestClient
 
 from bot.desk import auth
 from bot.desk.app import desk_app
-from handlers import roster, router, signin
-from handlers.actor import Actor
-from handlers.context import Context
+from handlers import router
+from handlers.core.actor import Actor
+from handlers.core.context import Context
+from handlers.desk import signin
+from handlers.people import roster
 from storage import web_sessions
 from storage.models import AuditEntry, Person, SignInLink, WebSession
-from tests.helpers import refusals
+from tests.support.factories import refusals
 
 BASE = "https://desk.example.jp"
 LINK = re.compile(r"https://desk\.example\.jp/desk/signin/([A-Za-z0-9_-]+)")

@@ -2,16 +2,17 @@
 
 from datetime import datetime
 
-from handlers import bpr, payloads
-from handlers.clock import TOKYO
+from handlers.core import payloads
+from handlers.core.clock import TOKYO
+from handlers.fieldwork import engagements as bpr
 from storage import engagements
 from storage.models import Engagement, GoalRevision
-from tests import helpers
-from tests.helpers import approve, count, state
+from tests.support import factories
+from tests.support.factories import approve, count, state
 
 
 def apply(ctx, staff, goal=""):
-    return helpers.apply(ctx, staff, goal=goal)
+    return factories.apply(ctx, staff, goal=goal)
 
 
 def test_selection_opens_an_engagement_with_ten_planned_steps(ctx, cast, staff, approver):
@@ -47,7 +48,7 @@ def test_goal_missing_is_flagged_by_the_third_session_and_revisions_are_kept(
     ref = payloads.encode(id=engagement_id)
     lead = cast["高橋 誠"]
     for day in (2, 6):
-        helpers.bpr_session(ctx, engagement_id, datetime(2026, 7, day, 10, tzinfo=TOKYO), [lead])
+        factories.bpr_session(ctx, engagement_id, datetime(2026, 7, day, 10, tzinfo=TOKYO), [lead])
     ctx.clock.set(datetime(2026, 7, 3, 9, tzinfo=TOKYO))  # one held
     assert not bpr.view(ctx, approver, ref).data["goal_overdue"]
     ctx.clock.set(datetime(2026, 7, 6, 13, tzinfo=TOKYO))  # two held, no step marked
@@ -93,8 +94,10 @@ def test_a_step_names_only_held_sessions_of_its_engagement(ctx, cast, staff, app
     engagement_id = reply.data["engagement_id"]
     ref = payloads.encode(id=engagement_id)
     lead = cast["高橋 誠"]
-    held = helpers.bpr_session(ctx, engagement_id, datetime(2026, 7, 2, 10, tzinfo=TOKYO), [lead])
-    later = helpers.bpr_session(ctx, engagement_id, datetime(2026, 7, 9, 10, tzinfo=TOKYO), [lead])
+    held = factories.bpr_session(ctx, engagement_id, datetime(2026, 7, 2, 10, tzinfo=TOKYO), [lead])
+    later = factories.bpr_session(
+        ctx, engagement_id, datetime(2026, 7, 9, 10, tzinfo=TOKYO), [lead]
+    )
     ctx.clock.set(datetime(2026, 7, 3, 9, tzinfo=TOKYO))
     future = bpr.update_step(
         ctx, lead, ref, {"step": 1, "step_action": "done", "done_in": [str(later)]}

@@ -13,19 +13,21 @@ import pytest
 import vobject
 from sqlmodel import select
 
-from bot.cast import person_values
-from bot.render_text import render
-from bot.web import create_web_app
-from handlers import diary, feeds, roster, router, scheduling
-from handlers.actor import Actor
-from handlers.clock import TOKYO
-from handlers.reply import Fields
+from bot.console.render import render
+from bot.demo.cast import person_values
+from bot.runtime.web import create_web_app
+from handlers import router
+from handlers.core.actor import Actor
+from handlers.core.clock import TOKYO
+from handlers.core.reply import Fields
+from handlers.people import roster
+from handlers.scheduling import booking as scheduling
+from handlers.scheduling import diary, feeds
 from storage import people
 from storage.models import AuditEntry, SupportSession
-from tests.helpers import approve, number, submit
-from tests.live_server import serving
-from tests.test_invites import book_consultation, cancel
-from tests.test_sessions_and_logs import booking
+from tests.support.bookings import book_consultation, booking, cancel
+from tests.support.factories import approve, number, submit
+from tests.support.live_server import serving
 
 
 @pytest.fixture

@@ -1,6 +1,6 @@
 """Issue #15: one escaping rule per output format, input normalised at the edge.
 
-The corpus (tests/hostile_strings.py) goes in through real intents (a request
+The corpus (tests/support/hostile_strings.py) goes in through real intents (a request
 description, a decline reason, a question, a log summary) and comes out through every
 renderer: Slack blocks and the message `text`, Teams cards, the terminal, e-mail and
 iCalendar, the HTML document. What each platform would receive must show the text as
@@ -22,37 +22,36 @@ import icalendar
 import pytest
 from docx import Document as new_docx
 
-from bot import mail as mail_out
-from bot.render_text import render
+from bot.console.render import render
+from bot.delivery import mail as mail_out
 from bot.slack import blocks
 from bot.teams import cards
-from handlers import approval, forms, intake, invites, logs, notices, reports
-from handlers.errors import Invalid
-from handlers.forms import FieldSpec, FormSpec
-from handlers.reply import Reply
-from handlers.text_rules import (
+from handlers.core import forms
+from handlers.core.errors import Invalid
+from handlers.core.forms import FieldSpec, FormSpec
+from handlers.core.reply import Reply
+from handlers.core.text_rules import (
     clean_long_text,
     forbidden_in_line,
     normalise_number_text,
     printable,
     printable_line,
 )
+from handlers.documents import build
+from handlers.fieldwork import logs
+from handlers.intake import approval_card, decision, submission
+from handlers.notifications import notices
+from handlers.scheduling import invites
 from storage import people
 from storage.models import Request, WorkLog
-from tests.conftest import consultation
-from tests.helpers import ref, state
-from tests.hostile_strings import CORPUS, INVISIBLE, NEVER_OUTPUT
-from tests.test_slack import (  # noqa: F401  (the `slack` fixture)
-    CHANNEL,
-    blocks_text,
-    consultation_values,
-    slack,
-)
-from tests.test_slack import text as slack_input
-from tests.test_steps_and_logs import lead, log_values, uto  # noqa: F401  (fixtures)
-from tests.test_teams import CHANNEL as TEAMS_CHANNEL
-from tests.test_teams import DM_TANAKA, KEN, TANAKA, teams  # noqa: F401  (the fixture)
-from tests.test_teams_cards import valid
+from tests.support.card_schema import valid
+from tests.support.factories import consultation, ref, state
+from tests.support.hostile_strings import CORPUS, INVISIBLE, NEVER_OUTPUT
+from tests.support.slack_app import CHANNEL, blocks_text, consultation_values
+from tests.support.slack_app import text as slack_input
+from tests.support.teams_app import CHANNEL as TEAMS_CHANNEL
+from tests.support.teams_app import DM_TANAKA, KEN, TANAKA
+from tests.support.uto_engagement import log_values
 
 # Everything a renderer must neutralise, in one description (within its 2000 characters).
 MARKUP = "\n".join(
@@ -164,7 +163,7 @@ def test_a_hostile_description_reaches_every_renderer_as_plain_text(
     ctx, cast, staff, approver, name
 ):
     hostile = CORPUS[name]
-    reply = intake.submit(ctx, staff, consultation(staff, description=hostile))
+    reply = submission.submit(ctx, staff, consultation(staff, description=hostile))
     every_renderer(reply)
     if name == "very_long":  # over the field's 2000 characters: the form comes back
         assert not reply.ok and "description" in reply.data["errors"]
@@ -174,7 +173,7 @@ def test_a_hostile_description_reaches_every_renderer_as_plain_text(
     with ctx.db.transaction() as session:
         stored = session.get(Request, request_id).description
     assert stored == clean_long_text(hostile).strip()  # the same on SQLite and PostgreSQL
-    card = approval.staff_card(ctx, approver, ref(request_id))
+    card = approval_card.staff_card(ctx, approver, ref(request_id))
     shown = every_renderer(card)
     assert "相談-2026-001" in shown
     if name == "slack_mentions":
@@ -185,15 +184,15 @@ def test_a_hostile_description_reaches_every_renderer_as_plain_text(
 
 
 def test_a_decline_reason_and_a_question_reach_the_requester_inert(ctx, cast, staff, approver):
-    request_id = int(intake.submit(ctx, staff, consultation(staff)).data["request_id"])
-    asked = approval.ask_info(ctx, approver, ref(request_id), {"question": MARKUP})
+    request_id = int(submission.submit(ctx, staff, consultation(staff)).data["request_id"])
+    asked = decision.ask_info(ctx, approver, ref(request_id), {"question": MARKUP})
     assert asked.ok, asked.plain_text()
     every_renderer(asked)
-    declined = approval.decline(ctx, approver, ref(request_id), {"reason": MARKUP})
+    declined = decision.decline(ctx, approver, ref(request_id), {"reason": MARKUP})
     assert declined.ok, declined.plain_text()
     every_renderer(declined)
     assert state(ctx, request_id) == "declined"
-    every_renderer(approval.staff_card(ctx, approver, ref(request_id)))
+    every_renderer(approval_card.staff_card(ctx, approver, ref(request_id)))
     with ctx.db.transaction() as session:
         for who in (staff, approver):
             people.link_identity(session, who.id, "slack", f"U{who.id}")
@@ -203,17 +202,17 @@ def test_a_decline_reason_and_a_question_reach_the_requester_inert(ctx, cast, st
         every_renderer(out.reply)
 
 
-def test_a_log_summary_is_stored_clean_and_escaped_in_the_html_document(ctx, uto, lead):  # noqa: F811
+def test_a_log_summary_is_stored_clean_and_escaped_in_the_html_document(ctx, uto, lead):
     filed = logs.file_log(ctx, lead, log_values([uto["visit"]], summary=MARKUP))
     assert filed.ok, filed.plain_text()
     with ctx.db.transaction() as session:
         summary = session.get(WorkLog, filed.data["log_id"]).summary
     assert "\x0b" not in summary and "\x00" not in summary and "\u202e" not in summary
-    html = reports.build(ctx, "log", "html", "ja", log_ids=[filed.data["log_id"]]).file.content
+    html = build.build(ctx, "log", "html", "ja", log_ids=[filed.data["log_id"]]).file.content
     page = html.decode("utf-8")
     assert "<script>" not in page and "<img src=x" not in page  # Jinja's autoescape
     assert "&lt;script&gt;" in page
-    docx = reports.build(ctx, "log", "docx", "ja", log_ids=[filed.data["log_id"]])
+    docx = build.build(ctx, "log", "docx", "ja", log_ids=[filed.data["log_id"]])
     assert docx.file.content[:2] == b"PK"
 
 
@@ -228,7 +227,7 @@ def capture(app: Any) -> list[dict[str, Any]]:
     return sent
 
 
-def test_slack_receives_no_live_mention_link_or_markup_anywhere(slack, ctx):  # noqa: F811
+def test_slack_receives_no_live_mention_link_or_markup_anywhere(slack, ctx):
     slack.fake.reset()
     assert slack.command("U_TANAKA").status_code == 200
     values = {**consultation_values(slack, ctx), "description": slack_input(MARKUP)}
@@ -258,7 +257,7 @@ def test_slack_receives_no_live_mention_link_or_markup_anywhere(slack, ctx):  # 
         assert_printable(params)
 
 
-def test_teams_cards_show_no_live_link_bold_or_list(teams, ctx, staff):  # noqa: F811
+def test_teams_cards_show_no_live_link_bold_or_list(teams, ctx, staff):
     data = {"action": "request.submit", "context": "", **consultation(staff, description=MARKUP)}
     answer = teams.click(TANAKA, data, DM_TANAKA)
     assert_teams_inert(teams_markdown(answer["value"]))
@@ -401,7 +400,7 @@ def test_full_width_times_numbers_and_date_lists_are_read(ctx, staff):
     clean = edge(ctx, start="１０：００", participants="１，２００")
     assert clean["start"].hour == 10 and clean["participants"] == 1200
     values = consultation(staff, preferred_dates="２０２６－０７－１５，２０２６／７／１６")
-    assert intake.submit(ctx, staff, values).ok
+    assert submission.submit(ctx, staff, values).ok
 
 
 @pytest.mark.parametrize("name", (*INVISIBLE, "carriage_return", "escape_sequence"))
@@ -410,7 +409,7 @@ def test_a_single_line_field_refuses_invisible_characters_with_a_field_error(ctx
         edge(ctx, requester_name="田中" + CORPUS[name])
     assert set(refused.value.errors) == {"requester_name"}
     assert "使えない文字(U+" in refused.value.errors["requester_name"]
-    reply = intake.submit(ctx, staff, consultation(staff, department="市民課" + CORPUS[name]))
+    reply = submission.submit(ctx, staff, consultation(staff, department="市民課" + CORPUS[name]))
     assert not reply.ok and set(reply.data["errors"]) == {"department"}
     every_renderer(reply)
 

@@ -5,11 +5,10 @@ import re
 from pathlib import Path
 
 import pytest
-from babel.messages.pofile import read_po
 
 import templates
-from handlers import forms, i18n
-from handlers.forms import FormSpec
+from handlers.core import forms, i18n
+from handlers.core.forms import FormSpec
 from storage.engagements import DEFAULT_STEPS
 from storage.models import (
     AbsenceKind,
@@ -21,21 +20,17 @@ from storage.models import (
     SessionStatus,
     StepStatus,
 )
+from tests.support.message_catalog import catalog
 
 ROOT = Path(__file__).resolve().parent.parent
 KEY = re.compile(r"^[a-z_]+(\.[a-z_0-9]+)+$")
 PLACEHOLDER = re.compile(r"%\((\w+)\)s")
 
 
-def catalog(language):
-    with (templates.LOCALE_DIR / language / "LC_MESSAGES" / "messages.po").open("rb") as f:
-        return {m.id: m.string for m in read_po(f) if m.id}
-
-
 def literal_keys():
     """String literals in the code that look like message keys and are used as such."""
     keys = set()
-    for path in [*ROOT.glob("handlers/*.py"), *ROOT.glob("bot/**/*.py")]:  # bot/desk too
+    for path in [*ROOT.glob("handlers/**/*.py"), *ROOT.glob("bot/**/*.py")]:  # bot/desk too
         for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
             if isinstance(node, ast.Call) and getattr(node.func, "id", "") in ("t", "say", "event"):
                 for arg in node.args:
@@ -66,14 +61,14 @@ def literal_keys():
 def dynamic_keys():
     """Keys the code builds from names: fields, hints, choices, states, phases…"""
     keys = set()
-    import handlers.approval as approval
-    import handlers.availability as availability
-    import handlers.bpr as bpr
-    import handlers.intake as intake
-    import handlers.logs as logs
-    import handlers.results_meeting as results_meeting
-    import handlers.roster as roster
-    import handlers.scheduling as scheduling
+    import handlers.fieldwork.engagements as bpr
+    import handlers.fieldwork.logs as logs
+    import handlers.intake.decision as approval
+    import handlers.intake.submission as intake
+    import handlers.people.roster as roster
+    import handlers.scheduling.availability as availability
+    import handlers.scheduling.booking as scheduling
+    import handlers.scheduling.results_meeting as results_meeting
 
     specs = [
         v
@@ -125,10 +120,10 @@ def dynamic_keys():
             "pace",
         )
     }
-    from handlers.menu import ENTRIES
+    from handlers.people.menu import ENTRIES
 
     keys |= {label for *_, label in ENTRIES}
-    from handlers.planner import UNPLACED_REASONS, UNPLACED_WHATS
+    from handlers.planning.planner import UNPLACED_REASONS, UNPLACED_WHATS
 
     keys |= {f"planner.unplaced.{w}" for w in UNPLACED_WHATS}
     keys |= {f"planner.reason.{r}" for r in UNPLACED_REASONS}
@@ -153,15 +148,15 @@ def test_both_catalogs_have_the_same_keys_and_placeholders():
 
 
 def test_templates_word_their_text_through_the_catalog(ctx):
-    from handlers import help
-    from handlers.actor import Actor
+    from handlers.core.actor import Actor
+    from handlers.people import guidance
     from storage.models import Role
 
     staff = Actor(id=1, name="田中 美咲", role=Role.MUNICIPAL, municipality_id=1, department="x")
-    text = help.show(ctx, staff).plain_text()
+    text = guidance.show(ctx, staff).plain_text()
     assert text.startswith("田中 美咲さん(市町村職員)、DX Desk")
     assert "・個別相談を申し込む" in text and "承認待ち" not in text
-    english = help.show(
+    english = guidance.show(
         ctx, Actor(id=2, name="Ken", role=Role.PREFECTURE, is_approver=True, language="en")
     ).plain_text()
     assert "What you can do here:" in english and "・Waiting for approval" in english
@@ -178,8 +173,8 @@ def test_no_japanese_text_in_code():
     """User-facing words live in the catalogs; only the demo's cast and story data (names,
     places, what the fictional staff type) are Japanese in code."""
     japanese = re.compile(r"[\u3040-\u30ff\u4e00-\u9fff\u3000-\u303f]")
-    data = {"cast.py", "demo.py"}
-    for path in [*ROOT.glob("handlers/*.py"), *ROOT.glob("bot/**/*.py")]:
+    data = {"cast.py", "scenario.py"}
+    for path in [*ROOT.glob("handlers/**/*.py"), *ROOT.glob("bot/**/*.py")]:
         if path.name in data:
             continue
         tree = ast.parse(path.read_text(encoding="utf-8"))
@@ -204,8 +199,8 @@ def test_no_japanese_text_in_code():
 
 
 def test_form_labels_come_from_the_catalog():
-    from handlers.context import Rules
-    from handlers.intake import CONSULTATION
+    from handlers.core.context import Rules
+    from handlers.intake.submission import CONSULTATION
 
     form = forms.build(CONSULTATION, "ja", choices={"municipality": []})
     assert [i.label for i in form.inputs][:2] == ["市町村", "所属部署"]

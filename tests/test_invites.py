@@ -13,13 +13,17 @@ import pytest
 import vobject
 from sqlmodel import select
 
-from bot.render_text import render
-from handlers import invites, notices, payloads, router, scheduling
-from handlers.clock import TOKYO
+from bot.console.render import render
+from handlers import router
+from handlers.core import payloads
+from handlers.core.clock import TOKYO
+from handlers.notifications import notices
+from handlers.scheduling import booking as scheduling
+from handlers.scheduling import invites
 from storage import people
-from storage.models import Notification, SupportSession
-from tests.helpers import approve, number, submit
-from tests.test_sessions_and_logs import booking
+from storage.models import Notification
+from tests.support.bookings import book_consultation, booking, cancel, invite_rows, move, queue
+from tests.support.factories import approve, number, submit
 
 NOW = datetime(2026, 7, 1, 10, 0, tzinfo=TOKYO)
 
@@ -130,46 +134,6 @@ def test_a_snapshot_survives_the_outbox_and_the_organizer_is_the_service():
 
 
 # -- from storage, through the handlers ------------------------------------------------
-
-
-def book_consultation(ctx, cast) -> int:
-    """田中 美咲 (宇土市) asks; 小林 健 is assigned; 水前寺 花 books it."""
-    request_id = submit(ctx, cast["田中 美咲"])
-    assert approve(ctx, cast["熊本 県子"], request_id, [cast["小林 健"]]).ok
-    values = booking(
-        cast,
-        session_kind="consultation",
-        request_number=number(ctx, request_id),
-        date="2026-07-15",
-        start="10:00",
-        minutes=120,
-        place="宇土市役所 2階会議室",
-        consultants=[str(cast["小林 健"].id)],
-    )
-    reply = scheduling.book(ctx, cast["水前寺 花"], values)
-    assert reply.ok, reply.plain_text()
-    return int(reply.data["session_id"])
-
-
-def move(ctx, actor, session_id: int, day: str, start: str) -> None:
-    reply = router.submit(
-        ctx, actor, "session.move", {"date": day, "start": start}, payloads.encode(id=session_id)
-    )
-    assert reply.ok, reply.plain_text()
-
-
-def cancel(ctx, actor, session_id: int, reason: str = "庁内行事と重なったため") -> None:
-    reply = router.submit(
-        ctx, actor, "session.cancel", {"reason": reason}, payloads.encode(id=session_id)
-    )
-    assert reply.ok, reply.plain_text()
-
-
-def queue(ctx, session_id: int, method: str) -> None:
-    """Queue again what booking, moving or cancelling queued (a retried transaction)."""
-    with ctx.db.transaction() as session:
-        row = session.get(SupportSession, session_id)
-        invites.queue_invites(session, row, method, ctx.clock.now())
 
 
 def deliver(ctx) -> dict[tuple[int, str], list[bytes]]:
@@ -295,14 +259,6 @@ def test_a_requester_who_picks_a_slot_gets_the_invite_and_its_updates(ctx, cast,
         assert (
             event.start == other.vevent.dtstart.value == datetime(2026, 7, 16, 13, 0, tzinfo=TOKYO)
         )
-
-
-def invite_rows(ctx) -> list[Notification]:
-    with ctx.db.transaction() as session:
-        rows = session.exec(
-            select(Notification).where(Notification.kind.in_(["invite", "invite_email"]))
-        ).all()
-        return [Notification.model_validate(row) for row in rows]
 
 
 def test_every_attendee_is_queued_once_per_channel(ctx, cast):
@@ -449,7 +405,7 @@ def _inbox(ctx, actor) -> list[Notification]:
 
 @pytest.mark.parametrize("language", ["ja", "en"])
 def test_the_terminal_names_an_attached_file(language):
-    from handlers.reply import File, Reply, Text
+    from handlers.core.reply import File, Reply, Text
 
     reply = Reply((Text("x"), File("dxdesk-1-0.ics", b"0123456789", "text/calendar")))
     shown = render(reply, language).text

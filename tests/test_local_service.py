@@ -17,13 +17,15 @@ from pathlib import Path
 import httpx
 from sqlmodel import select
 
-from bot import scheduler
 from bot.config import Settings
-from bot.console import Console
-from bot.inbox import TerminalInbox
-from handlers import clockwork, feeds, router, scheduling
-from handlers.clock import TOKYO, ScaledClock
-from handlers.context import Context
+from bot.console.chat import Console
+from bot.console.inbox import TerminalInbox
+from bot.runtime import scheduler
+from handlers import router
+from handlers.core.clock import TOKYO, ScaledClock
+from handlers.core.context import Context
+from handlers.notifications import clockwork
+from handlers.scheduling import booking, feeds
 from storage import calendar_tokens, outbox, people
 from storage.models import Audience, InboxMessage, Notification, NotificationStatus
 
@@ -32,7 +34,7 @@ ROOT = Path(__file__).resolve().parents[1]
 
 def office_day(ctx, cast) -> int:
     """高橋 誠's office day, Wednesday 8 July 09:00–13:00, booked on 1 July."""
-    reply = scheduling.book(
+    reply = booking.book(
         ctx,
         cast["水前寺 花"],
         {

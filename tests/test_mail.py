@@ -19,10 +19,10 @@ from aiosmtpd.controller import Controller
 from sqlmodel import select
 
 from bot.config import ConfigError, Settings, SmtpServer, load, smtp_server
-from bot.mail import deliver_mail
-from handlers.clock import TOKYO
+from bot.delivery.mail import deliver_mail
+from handlers.core.clock import TOKYO
 from storage.models import Notification
-from tests.test_invites import book_consultation, cancel, move, queue
+from tests.support.bookings import book_consultation, cancel, move, queue
 
 
 class Inbox:

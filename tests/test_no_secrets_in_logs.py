@@ -21,20 +21,18 @@ import pytest
 import uvicorn
 
 from bot.config import Settings
+from bot.runtime.web import create_web_app
 from bot.slack.app import SlackBot
 from bot.teams.app import TeamsBot
-from bot.web import create_web_app
 from storage import people
-from tests import test_teams_auth
-from tests.slack_fake import FakeSlackAPI, signed_headers, slash_command
-from tests.teams_fake import message
-from tests.test_teams_auth import APP_ID, TENANT, LocalJwks
-
-servers = test_teams_auth.servers  # the fixture: Bot Framework keys, Entra ID, serviceUrl
+from tests.support.slack_fake import FakeSlackAPI, signed_headers, slash_command
+from tests.support.teams_app import TANAKA
+from tests.support.teams_auth import APP_ID, BOT_FRAMEWORK_ISSUER, TENANT, LocalJwks
+from tests.support.teams_auth import SECRET as TEAMS_PASSWORD
+from tests.support.teams_fake import message
 
 BOT_TOKEN = "xoxb-1111-2222-secretbottoken"
 SIGNING_SECRET = "slack-signing-secret-do-not-log"
-TEAMS_PASSWORD = test_teams_auth.SECRET
 FEED = re.compile(r"/calendar/([A-Za-z0-9_-]{16,})\.ics")
 
 
@@ -100,7 +98,7 @@ def test_a_full_run_logs_no_token_or_secret(ctx, cast, servers, monkeypatch, log
     with ctx.db.transaction() as session:
         tanaka = people.find(session, "田中 美咲")[0]
         people.link_identity(session, tanaka.id, "slack", "U_TANAKA")
-        people.link_identity(session, tanaka.id, "teams", test_teams_auth.TANAKA)
+        people.link_identity(session, tanaka.id, "teams", TANAKA)
     servers.reset()
     monkeypatch.setenv("REQUESTS_CA_BUNDLE", servers.authority.ca_file)
     used: set[str] = {BOT_TOKEN, SIGNING_SECRET, TEAMS_PASSWORD}
@@ -143,7 +141,7 @@ def test_a_full_run_logs_no_token_or_secret(ctx, cast, servers, monkeypatch, log
             slack.jobs.drain()
             # Teams: a signed activity in, a reply out with the MSAL token
             claims = {
-                "iss": test_teams_auth.BOT_FRAMEWORK_ISSUER,
+                "iss": BOT_FRAMEWORK_ISSUER,
                 "aud": APP_ID,
                 "serviceurl": servers.connector.url,
                 "nbf": int(time.time()) - 60,
@@ -151,7 +149,7 @@ def test_a_full_run_logs_no_token_or_secret(ctx, cast, servers, monkeypatch, log
             }
             inbound = servers.keys.genuine.sign(claims)
             used.add(inbound)
-            body = message(servers.connector.url, test_teams_auth.TANAKA, "カレンダー", "a:dm")
+            body = message(servers.connector.url, TANAKA, "カレンダー", "a:dm")
             said = http.post(
                 f"{base}/api/messages", json=body, headers={"Authorization": f"Bearer {inbound}"}
             )

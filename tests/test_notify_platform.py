@@ -3,15 +3,14 @@ from, else the one they were linked to first (people.notified_on, notices.claim)
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
+from sqlalchemy import inspect, text
 
-from sqlalchemy import event, inspect, text
-
-from handlers import notices, roster
-from handlers.common import notify
+from handlers.core.lookups import notify
+from handlers.notifications import notices
+from handlers.people import roster
 from storage import migrate, people
 from storage.models import Person
+from tests.support.sql_statements import statements
 
 TANAKA = "田中 美咲"
 TAKAHASHI = "高橋 誠"
@@ -46,20 +45,6 @@ def stored_platform(ctx, person_id: int) -> str | None:
         person = session.get(Person, person_id)
         assert person is not None
         return person.notify_platform
-
-
-@contextmanager
-def statements(ctx) -> Iterator[list[str]]:
-    seen: list[str] = []
-
-    def note(_conn, _cursor, statement, *_args) -> None:
-        seen.append(statement.strip().split()[0].upper())
-
-    event.listen(ctx.db.engine, "before_cursor_execute", note)
-    try:
-        yield seen
-    finally:
-        event.remove(ctx.db.engine, "before_cursor_execute", note)
 
 
 def test_notices_go_only_to_the_platform_last_used(ctx, cast):

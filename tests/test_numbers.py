@@ -11,14 +11,18 @@ from datetime import date, datetime, time
 import pytest
 from sqlmodel import select
 
-from bot.console import Console
-from handlers import digest, home, quotas, reports, router
-from handlers.clock import TOKYO
-from handlers.i18n import t
-from handlers.report_data import Period
+from bot.console.chat import Console
+from handlers import router
+from handlers.core.clock import TOKYO
+from handlers.core.i18n import t
+from handlers.documents import build
+from handlers.documents.gathering import Period
+from handlers.notifications import digest
+from handlers.people import home
+from handlers.planning import quotas
 from storage import logs
 from storage.models import FollowUpIssue, IssueStatus, SupportSession, WorkLog
-from tests.helpers import add_session_row
+from tests.support.factories import add_session_row
 
 NOW = datetime(2026, 11, 16, 12, 0, tzinfo=TOKYO)  # a Monday, mid-season
 KIND_LABELS = {
@@ -112,7 +116,7 @@ def test_the_digest_shows_the_figures(ctx, season):
 
 
 def final_tables(ctx):
-    document, _ = reports.document_for(
+    document, _ = build.document_for(
         ctx, "final", "ja", Period(date(2026, 4, 1), date(2027, 3, 31))
     )
     months = next(b for b in document.blocks if getattr(b, "header", ("",))[0] == "時期")
@@ -181,7 +185,7 @@ def test_statuses_are_worded_the_same_in_documents_and_the_digest(ctx, season, c
             cast["高橋 誠"].id,
             on("2026-06-18", 18),
         )
-    document, _ = reports.document_for(
+    document, _ = build.document_for(
         ctx, "log", "ja", Period(date(2026, 6, 1), date(2026, 6, 30))
     )
     issues = next(b for b in document.blocks if getattr(b, "header", ("",))[-1] == "状況")

@@ -25,19 +25,19 @@ from sqlalchemy import event
 from sqlalchemy.engine import make_url
 
 from bot.config import Settings
-from bot.outage import unreachable
+from bot.runtime.outage import unreachable
+from bot.runtime.web import create_web_app
 from bot.slack.app import SlackBot
 from bot.teams.app import TeamsBot
-from bot.web import create_web_app
-from handlers.common import notify
-from handlers.context import Context
-from handlers.i18n import t
+from handlers.core.context import Context
+from handlers.core.i18n import t
+from handlers.core.lookups import notify
 from storage import people
 from storage.db import Database
-from tests.live_server import serving
-from tests.slack_fake import FakeSlackAPI, block_action, signed_headers, slash_command
-from tests.slack_fake import view_submission as submission
-from tests.teams_fake import FakeConnector, message
+from tests.support.live_server import serving
+from tests.support.slack_fake import FakeSlackAPI, block_action, signed_headers, slash_command
+from tests.support.slack_fake import view_submission as submission
+from tests.support.teams_fake import FakeConnector, message
 
 SECRET = "outage-secret"
 BUSY = t("ja", "service.busy")

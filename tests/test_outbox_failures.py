@@ -14,19 +14,19 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import pytest
 from sqlmodel import select
 
-from bot.__main__ import main
+from bot.cli.main import main
 from bot.config import Settings
-from bot.delivery import Outcome
+from bot.delivery.sending import Outcome
 from bot.slack.app import HISTORY_SKEW, SlackBot
 from bot.teams.app import TeamsBot
 from bot.teams.proactive import outcome_of
-from handlers import clockwork, notices
-from handlers.common import notify
-from handlers.i18n import t
+from handlers.core.i18n import t
+from handlers.core.lookups import notify
+from handlers.notifications import clockwork, notices
 from storage import outbox, people
 from storage import teams as teams_store
 from storage.models import Audience, AuditEntry, Notification
-from tests.slack_fake import FakeSlackAPI, manifest_scopes
+from tests.support.slack_fake import FakeSlackAPI, manifest_scopes
 
 CHANNEL = "CPREF"
 
@@ -395,7 +395,9 @@ class Connector:
 
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self.url = f"http://127.0.0.1:{self.server.server_address[1]}/"
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+        threading.Thread(
+            target=self.server.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True
+        ).start()
 
     def close(self) -> None:
         self.server.shutdown()

@@ -21,10 +21,10 @@ from datetime import date
 import pytest
 from pypdf import PdfReader
 
-from handlers import reports
-from handlers.report_data import Period
-from tests.conftest import ON_POSTGRES
-from tests.test_reports import REQUIRED, at, season  # noqa: F401  (the fixture)
+from handlers.documents import build as service
+from handlers.documents.gathering import Period
+from tests.support.db_setup import ON_POSTGRES
+from tests.support.report_season import REQUIRED, at
 
 A4 = (595.28, 841.89)  # points
 
@@ -72,15 +72,15 @@ def fonts(reader: PdfReader) -> dict[str, bool]:
 
 
 def build(ctx, kind, municipality=None):
-    takes = reports.APPLIES[kind]
+    takes = service.APPLIES[kind]
     period = Period(date(2026, 6, 1), date(2026, 6, 30)) if "period" in takes else None
-    return reports.build(
+    return service.build(
         ctx, kind, "pdf", "ja", period, municipality if "municipality" in takes else None
     )
 
 
 @pytest.mark.parametrize("kind", list(REQUIRED))
-def test_every_document_is_a_pdf_with_its_fields(ctx, season, kind):  # noqa: F811
+def test_every_document_is_a_pdf_with_its_fields(ctx, season, kind):
     built = build(ctx, kind, season["uto"])
     assert built.file.name.endswith(".pdf") and built.file.mime == "application/pdf"
     read(built.file.content)
@@ -93,7 +93,7 @@ def test_every_document_is_a_pdf_with_its_fields(ctx, season, kind):  # noqa: F8
 
 
 @pytest.mark.parametrize("kind", ["plan", "final"])
-def test_pages_are_a4_numbered_and_the_fonts_embedded(ctx, season, kind):  # noqa: F811
+def test_pages_are_a4_numbered_and_the_fonts_embedded(ctx, season, kind):
     content = build(ctx, kind, season["uto"]).file.content
     reader = read(content)
     total = len(reader.pages)
@@ -113,7 +113,7 @@ def test_pages_are_a4_numbered_and_the_fonts_embedded(ctx, season, kind):  # noq
     assert all(found.values()), found  # every font embedded
 
 
-def test_the_properties_and_the_configured_addressee(ctx, season):  # noqa: F811
+def test_the_properties_and_the_configured_addressee(ctx, season):
     ctx.rules = replace(
         ctx.rules,
         addressee="熊本県知事 山田 太郎 様",
@@ -133,7 +133,7 @@ def test_the_properties_and_the_configured_addressee(ctx, season):  # noqa: F811
     assert "受託者" not in first  # the default gave way to the configuration
 
 
-def test_stored_control_characters_do_not_break_the_pdf(ctx, season):  # noqa: F811
+def test_stored_control_characters_do_not_break_the_pdf(ctx, season):
     """A summary pasted from Word (vertical tab, NUL) still makes a readable PDF."""
     from sqlmodel import select
 

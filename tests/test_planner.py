@@ -1,6 +1,6 @@
 """The season planner: a full realistic season, incremental re-planning, availability,
 holidays and random small instances, each judged by the independent checker and, for
-availability and travel, by `handlers.diary.conflicts` (what booking applies)."""
+availability and travel, by `handlers.scheduling.diary.conflicts` (what booking applies)."""
 
 from __future__ import annotations
 
@@ -22,10 +22,11 @@ from bench.planner import (
     site_ids,
     twelve_town_problem,
 )
-from handlers import diary, payloads, router
-from handlers.calendar import is_business_day
-from handlers.clock import TOKYO
-from handlers.planner import (
+from handlers import router
+from handlers.core import payloads
+from handlers.core.business_days import is_business_day
+from handlers.core.clock import TOKYO
+from handlers.planning.planner import (
     UNPLACED_REASONS,
     UNPLACED_WHATS,
     Absence,
@@ -42,10 +43,11 @@ from handlers.planner import (
     towns_of,
     travel_minutes,
 )
+from handlers.scheduling import diary
 from storage import people, plans
 from storage.models import Absence as StoredAbsence
 from storage.models import AbsenceKind, Mode, SeasonPlan
-from tests.plan_checker import check_complete, check_plan, missing_items
+from tests.support.plan_checker import check_complete, check_plan, missing_items
 
 TRAVEL = real_travel()
 IDS = site_ids()
@@ -377,7 +379,7 @@ def test_an_empty_window_is_reported_as_such() -> None:
 
 
 def test_online_needs_no_travel_and_a_half_open_absence_blocks_the_day() -> None:
-    """As `handlers.diary.conflicts`: the results meeting (online) fits between two
+    """As `handlers.scheduling.diary.conflicts`: the results meeting (online) fits between two
     sessions in 苓北町 (150 min from the office), and an absence with only an end time
     is the whole day, so the only March day the lead can meet is the 25th."""
     reihoku, free_day = IDS["苓北町"], date(2027, 3, 25)
@@ -612,7 +614,7 @@ def feasible_problems(draw: st.DrawFn) -> Problem:
 
 
 def diary_conflicts(problem: Problem, plan: Plan) -> list[str]:
-    """What `handlers.diary.conflicts`, the rule booking applies, says against each new
+    """What `handlers.scheduling.diary.conflicts`, the rule booking applies, says against each new
     booking: the consultant's week and absences, and every other booking of theirs."""
     every = [*problem.fixed, *plan.bookings]
     people = {c.id: c for c in problem.consultants}

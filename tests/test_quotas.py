@@ -2,9 +2,10 @@
 
 from datetime import date, datetime, time, timedelta
 
-from handlers import quotas, scheduling
-from handlers.clock import TOKYO
-from tests.helpers import add_session_row, apply, approve, number, submit
+from handlers.core.clock import TOKYO
+from handlers.planning import quotas
+from handlers.scheduling import booking
+from tests.support.factories import add_session_row, apply, approve, number, submit
 
 
 def book(ctx, actor, cast, kind, day, municipalities=(), request_number=None, start="13:00"):
@@ -19,7 +20,7 @@ def book(ctx, actor, cast, kind, day, municipalities=(), request_number=None, st
     }
     if request_number:
         values["request_number"] = request_number
-    reply = scheduling.book(ctx, actor, values)
+    reply = booking.book(ctx, actor, values)
     assert reply.ok, reply.plain_text()
     return reply
 

@@ -9,16 +9,18 @@ from datetime import datetime, timedelta
 import pytest
 from sqlmodel import select
 
-from handlers import payloads, router, scheduling
-from handlers.actor import Actor
-from handlers.clock import TOKYO
-from handlers.core import intent
-from handlers.reply import Buttons, Reply
+from handlers import router
+from handlers.core import payloads
+from handlers.core.actor import Actor
+from handlers.core.clock import TOKYO
+from handlers.core.intents import intent
+from handlers.core.reply import Buttons, Reply
+from handlers.scheduling import booking
 from storage import sessions
 from storage.models import Mode, Notification, SessionKind, SessionStatus, SupportSession
 from storage.rules import Broken
-from tests.helpers import apply, approve, count, number, refusals, submit
-from tests.test_concurrency import run_together
+from tests.support.factories import apply, approve, count, number, refusals, submit
+from tests.support.threads import run_together
 
 FIRST_MEETING = {
     "session_kind": "results_meeting",
@@ -83,9 +85,9 @@ def test_a_town_booked_at_one_time_cannot_be_booked_again_over_it(ctx, cast):
     clerk = cast["水前寺 花"]
     first = approved(ctx, cast, "田中 美咲", "小林 健")
     second = approved(ctx, cast, "田中 美咲", "中村 由紀")
-    assert scheduling.book(ctx, clerk, consultation(ctx, first, cast["小林 健"])).ok
+    assert booking.book(ctx, clerk, consultation(ctx, first, cast["小林 健"])).ok
     typed = consultation(ctx, second, cast["中村 由紀"], start="11:00")
-    clash = scheduling.book(ctx, clerk, typed)
+    clash = booking.book(ctx, clerk, typed)
     assert not clash.ok
     assert "宇土市は2026年7月16日" in clash.plain_text() and "相談" in clash.plain_text()
     assert set(form_errors(clash)) == {"date"}
@@ -94,7 +96,7 @@ def test_a_town_booked_at_one_time_cannot_be_booked_again_over_it(ctx, cast):
     assert [e.detail for e in refusals(ctx, "session.book")] == ["refusal.municipality_busy"]
     assert count(ctx, SupportSession) == 1
     # right after it ends is fine: towns have no travel buffer of their own
-    after = scheduling.book(ctx, clerk, consultation(ctx, second, cast["中村 由紀"], start="12:00"))
+    after = booking.book(ctx, clerk, consultation(ctx, second, cast["中村 由紀"], start="12:00"))
     assert after.ok, after.plain_text()
 
 
@@ -102,7 +104,7 @@ def test_a_joint_session_counts_for_every_town_in_it(ctx, cast):
     clerk = cast["水前寺 花"]
     uto = engaged(ctx, cast, "田中 美咲")
     yamaga = engaged(ctx, cast, "松本 大輔")
-    joint = scheduling.book(
+    joint = booking.book(
         ctx,
         clerk,
         {
@@ -118,7 +120,7 @@ def test_a_joint_session_counts_for_every_town_in_it(ctx, cast):
     )
     assert joint.ok, joint.plain_text()
     request_id = approved(ctx, cast, "松本 大輔", "小林 健")
-    clash = scheduling.book(ctx, clerk, consultation(ctx, request_id, cast["小林 健"]))
+    clash = booking.book(ctx, clerk, consultation(ctx, request_id, cast["小林 健"]))
     assert not clash.ok and "山鹿市は" in clash.plain_text(), clash.plain_text()
     assert "BPR" in clash.plain_text() or "伴走" in clash.plain_text()
 
@@ -127,8 +129,8 @@ def test_moving_onto_a_busy_town_is_refused_but_moving_over_its_own_time_is_not(
     clerk = cast["水前寺 花"]
     first = approved(ctx, cast, "田中 美咲", "小林 健")
     second = approved(ctx, cast, "田中 美咲", "中村 由紀")
-    one = scheduling.book(ctx, clerk, consultation(ctx, first, cast["小林 健"]))
-    other = scheduling.book(
+    one = booking.book(ctx, clerk, consultation(ctx, first, cast["小林 健"]))
+    other = booking.book(
         ctx, clerk, consultation(ctx, second, cast["中村 由紀"], day="2026-07-17")
     )
     assert one.ok and other.ok
@@ -155,10 +157,10 @@ def test_moving_onto_a_busy_town_is_refused_but_moving_over_its_own_time_is_not(
 
 def test_cancelled_sessions_and_the_results_meeting_never_clash_with_a_town(ctx, cast):
     clerk = cast["水前寺 花"]
-    assert scheduling.book(ctx, clerk, meeting(cast)).ok
+    assert booking.book(ctx, clerk, meeting(cast)).ok
     request_id = approved(ctx, cast, "田中 美咲", "小林 健")
     same_time = consultation(ctx, request_id, cast["小林 健"], day="2027-03-10", start="14:00")
-    booked = scheduling.book(ctx, clerk, same_time)
+    booked = booking.book(ctx, clerk, same_time)
     assert booked.ok, booked.plain_text()  # every town is invited to the results meeting
     assert router.submit(
         ctx,
@@ -168,7 +170,7 @@ def test_cancelled_sessions_and_the_results_meeting_never_clash_with_a_town(ctx,
         payloads.encode(id=booked.data["session_id"]),
     ).ok
     again = approved(ctx, cast, "田中 美咲", "中村 由紀")
-    rebooked = scheduling.book(
+    rebooked = booking.book(
         ctx, clerk, consultation(ctx, again, cast["中村 由紀"], day="2027-03-10", start="14:00")
     )
     assert rebooked.ok, rebooked.plain_text()
@@ -182,10 +184,10 @@ def test_two_bookings_of_one_town_at_once_make_exactly_one_session(ctx, cast):
         first = approved(ctx, cast, "田中 美咲", "小林 健")
         second = approved(ctx, cast, "田中 美咲", "中村 由紀")
         replies = run_together(
-            lambda d=day, r=first: scheduling.book(
+            lambda d=day, r=first: booking.book(
                 ctx, clerk, consultation(ctx, r, cast["小林 健"], day=d)
             ),
-            lambda d=day, r=second: scheduling.book(
+            lambda d=day, r=second: booking.book(
                 ctx, ken, consultation(ctx, r, cast["中村 由紀"], day=d, start="11:00")
             ),
         )
@@ -199,9 +201,9 @@ def test_two_bookings_of_one_town_at_once_make_exactly_one_session(ctx, cast):
 
 def test_a_second_results_meeting_is_refused_and_moving_the_first_is_offered(ctx, cast):
     clerk = cast["水前寺 花"]
-    first = scheduling.book(ctx, clerk, meeting(cast))
+    first = booking.book(ctx, clerk, meeting(cast))
     assert first.ok, first.plain_text()
-    second = scheduling.book(ctx, clerk, meeting(cast, "中村 由紀", date="2027-03-17"))
+    second = booking.book(ctx, clerk, meeting(cast, "中村 由紀", date="2027-03-17"))
     assert not second.ok
     assert "令和8年度の成果報告会はすでに2027年3月10日" in second.plain_text(), second.plain_text()
     buttons = [b for block in second.blocks if isinstance(block, Buttons) for b in block.buttons]
@@ -211,7 +213,7 @@ def test_a_second_results_meeting_is_refused_and_moving_the_first_is_offered(ctx
     assert router.press(ctx, clerk, buttons[0].action, buttons[0].value).form is not None
     assert [e.detail for e in refusals(ctx, "session.book")] == ["refusal.results_meeting_exists"]
     # a consultant may not move it, so is told without the button
-    told = scheduling.book(ctx, cast["小林 健"], meeting(cast, date="2027-03-17"))
+    told = booking.book(ctx, cast["小林 健"], meeting(cast, date="2027-03-17"))
     assert not told.ok and not any(isinstance(b, Buttons) for b in told.blocks)
     # moving the one there is stays possible (it is not a second one)
     moved = router.submit(
@@ -227,14 +229,14 @@ def test_a_second_results_meeting_is_refused_and_moving_the_first_is_offered(ctx
 def test_no_path_through_reserve_books_a_second_results_meeting(ctx, cast):
     """The planner's confirm and anything else book through `reserve`: same rule."""
     clerk = cast["水前寺 花"]
-    assert scheduling.book(ctx, clerk, meeting(cast)).ok
+    assert booking.book(ctx, clerk, meeting(cast)).ok
     starts_at = datetime(2027, 3, 24, 14, 0, tzinfo=TOKYO)
-    with pytest.raises(scheduling.Refused) as refused, ctx.db.transaction() as session:
-        scheduling.reserve(
+    with pytest.raises(booking.Refused) as refused, ctx.db.transaction() as session:
+        booking.reserve(
             session,
             ctx,
             clerk,
-            scheduling.Slot(
+            booking.Slot(
                 kind=SessionKind.RESULTS_MEETING,
                 starts_at=starts_at,
                 ends_at=starts_at + timedelta(hours=2),
@@ -250,12 +252,12 @@ def test_no_path_through_reserve_books_a_second_results_meeting(ctx, cast):
 def test_no_path_through_reserve_books_an_office_day_without_the_lead(ctx, cast):
     """§3.2 is held where the row is written, not only by the booking form."""
     starts_at = datetime(2026, 7, 15, 9, 0, tzinfo=TOKYO)
-    with pytest.raises(scheduling.Refused) as refused, ctx.db.transaction() as session:
-        scheduling.reserve(
+    with pytest.raises(booking.Refused) as refused, ctx.db.transaction() as session:
+        booking.reserve(
             session,
             ctx,
             cast["水前寺 花"],
-            scheduling.Slot(
+            booking.Slot(
                 kind=SessionKind.OFFICE_DAY,
                 starts_at=starts_at,
                 ends_at=starts_at + timedelta(hours=4),
@@ -273,8 +275,8 @@ def test_two_results_meetings_booked_at_once_make_exactly_one(ctx, cast):
     every town's) serialise the two."""
     clerk, ken = cast["水前寺 花"], cast["熊本 県子"]
     replies = run_together(
-        lambda: scheduling.book(ctx, clerk, meeting(cast)),
-        lambda: scheduling.book(ctx, ken, meeting(cast, "中村 由紀", date="2027-03-17")),
+        lambda: booking.book(ctx, clerk, meeting(cast)),
+        lambda: booking.book(ctx, ken, meeting(cast, "中村 由紀", date="2027-03-17")),
     )
     assert sorted(r.ok for r in replies) == [False, True], [r.plain_text() for r in replies]
     assert "成果報告会はすでに" in next(r for r in replies if not r.ok).plain_text()
@@ -287,11 +289,11 @@ def test_a_results_meeting_without_a_link_is_never_announced_with_empty_brackets
     clerk = cast["水前寺 花"]
     starts_at = datetime(2027, 3, 10, 14, 0, tzinfo=TOKYO)
     with ctx.db.transaction() as session:
-        scheduling.reserve(
+        booking.reserve(
             session,
             ctx,
             clerk,
-            scheduling.Slot(
+            booking.Slot(
                 kind=SessionKind.RESULTS_MEETING,
                 starts_at=starts_at,
                 ends_at=starts_at + timedelta(hours=2),
@@ -313,7 +315,7 @@ def test_a_results_meeting_without_a_link_is_never_announced_with_empty_brackets
 def test_a_session_is_held_only_once_it_has_begun_and_never_when_cancelled(ctx, cast):
     clerk = cast["水前寺 花"]
     request_id = approved(ctx, cast, "田中 美咲", "小林 健")
-    booked = scheduling.book(ctx, clerk, consultation(ctx, request_id, cast["小林 健"]))
+    booked = booking.book(ctx, clerk, consultation(ctx, request_id, cast["小林 健"]))
     session_id = booked.data["session_id"]
 
     @intent("test.hold")
@@ -345,9 +347,9 @@ def test_a_booking_refused_for_a_busy_consultant_keeps_the_form_as_typed(ctx, ca
     clerk = cast["水前寺 花"]
     first = approved(ctx, cast, "田中 美咲", "小林 健")
     second = approved(ctx, cast, "松本 大輔", "小林 健")
-    assert scheduling.book(ctx, clerk, consultation(ctx, first, cast["小林 健"])).ok
+    assert booking.book(ctx, clerk, consultation(ctx, first, cast["小林 健"])).ok
     typed = consultation(ctx, second, cast["小林 健"], start="11:00") | {"place": "山鹿市役所 3階"}
-    refused = scheduling.book(ctx, clerk, typed)
+    refused = booking.book(ctx, clerk, typed)
     assert not refused.ok
     errors = form_errors(refused)
     assert set(errors) == {"consultants"}, errors
@@ -365,15 +367,15 @@ def test_a_consultant_and_a_town_both_busy_are_told_at_once(ctx, cast):
     clerk = cast["水前寺 花"]
     first = approved(ctx, cast, "田中 美咲", "小林 健")
     second = approved(ctx, cast, "田中 美咲", "小林 健")
-    assert scheduling.book(ctx, clerk, consultation(ctx, first, cast["小林 健"])).ok
-    both = scheduling.book(ctx, clerk, consultation(ctx, second, cast["小林 健"], start="11:00"))
+    assert booking.book(ctx, clerk, consultation(ctx, first, cast["小林 健"])).ok
+    both = booking.book(ctx, clerk, consultation(ctx, second, cast["小林 健"], start="11:00"))
     assert set(form_errors(both)) == {"consultants", "date"}
 
 
 def test_three_bad_fields_are_reported_at_once(ctx, cast):
     """The form's own checks (a date, a length) and the handler's (a link an online
     session needs) in one answer, not one per submit."""
-    refused = scheduling.book(
+    refused = booking.book(
         ctx,
         cast["水前寺 花"],
         {
@@ -392,7 +394,7 @@ def test_three_bad_fields_are_reported_at_once(ctx, cast):
 
 
 def test_a_closed_day_and_office_hours_are_told_together(ctx, cast):
-    refused = scheduling.book(
+    refused = booking.book(
         ctx,
         cast["水前寺 花"],
         {
@@ -410,7 +412,7 @@ def test_a_closed_day_and_office_hours_are_told_together(ctx, cast):
 
 def test_details_refused_keep_the_form_and_its_title(ctx, cast):
     request_id = approved(ctx, cast, "田中 美咲", "小林 健")
-    booked = scheduling.book(ctx, cast["水前寺 花"], consultation(ctx, request_id, cast["小林 健"]))
+    booked = booking.book(ctx, cast["水前寺 花"], consultation(ctx, request_id, cast["小林 健"]))
     ref = payloads.encode(id=booked.data["session_id"])
     with ctx.db.transaction() as session:
         place = sessions.get(session, booked.data["session_id"]).place
@@ -426,7 +428,7 @@ def test_details_refused_keep_the_form_and_its_title(ctx, cast):
 
 def test_the_results_form_checks_its_link(ctx, cast):
     clerk = cast["水前寺 花"]
-    assert scheduling.book(ctx, clerk, meeting(cast)).ok
+    assert booking.book(ctx, clerk, meeting(cast)).ok
     bad = router.submit(ctx, clerk, "results.set", {"presenters": [], "meeting_url": "zoom"})
     assert set(form_errors(bad)) == {"meeting_url"}
 
@@ -434,7 +436,7 @@ def test_the_results_form_checks_its_link(ctx, cast):
 def test_a_refusal_about_no_field_is_not_turned_into_a_form_error(ctx, cast):
     """Not allowed is not something to fix on the form."""
     staff: Actor = cast["田中 美咲"]
-    reply = scheduling.book(ctx, staff, meeting(cast))
+    reply = booking.book(ctx, staff, meeting(cast))
     assert not reply.ok and reply.form is None and "errors" not in reply.data
 
 
@@ -443,7 +445,7 @@ def test_slot_proposals_leave_out_times_the_town_is_busy(ctx, cast):
     consultants' diaries."""
     clerk = cast["水前寺 花"]
     busy = approved(ctx, cast, "田中 美咲", "小林 健")
-    assert scheduling.book(ctx, clerk, consultation(ctx, busy, cast["小林 健"])).ok
+    assert booking.book(ctx, clerk, consultation(ctx, busy, cast["小林 健"])).ok
     request_id = submit(ctx, cast["田中 美咲"], preferred_dates="2026-07-16")
     assert approve(ctx, cast["熊本 県子"], request_id, [cast["中村 由紀"]]).ok
     offer = router.press(ctx, cast["田中 美咲"], "slots.offer", payloads.encode(id=request_id))
@@ -457,7 +459,7 @@ def test_slot_proposals_leave_out_times_the_town_is_busy(ctx, cast):
 
 def test_a_cancel_without_a_reason_comes_back_titled_by_its_session(ctx, cast):
     request_id = approved(ctx, cast, "田中 美咲", "小林 健")
-    booked = scheduling.book(ctx, cast["水前寺 花"], consultation(ctx, request_id, cast["小林 健"]))
+    booked = booking.book(ctx, cast["水前寺 花"], consultation(ctx, request_id, cast["小林 健"]))
     ref = payloads.encode(id=booked.data["session_id"])
     bare = router.submit(ctx, cast["水前寺 花"], "session.cancel", {"reason": ""}, ref)
     assert set(form_errors(bare)) == {"reason"}

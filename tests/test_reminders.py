@@ -7,11 +7,14 @@ from datetime import datetime
 import pytest
 from sqlmodel import select
 
-from handlers import clockwork, notices, payloads, router, scheduling
-from handlers.clock import TOKYO
+from handlers import router
+from handlers.core import payloads
+from handlers.core.clock import TOKYO
+from handlers.notifications import clockwork, notices
+from handlers.scheduling import booking
 from storage import people
 from storage.models import Audience, FollowUpIssue, IssueStatusChange, Notification
-from tests.helpers import apply, approve, count, number, refusals, submit
+from tests.support.factories import apply, approve, count, number, refusals, submit
 
 USERS = {"小林 健": "U_KEN", "高橋 誠": "U_TAKA", "田中 美咲": "U_TANAKA", "森 翔太": "U_MORI"}
 
@@ -32,7 +35,7 @@ def consultation_on(ctx, cast, day, start="10:00", minutes=120, consultant="小�
     """A consultation for 宇土市 (田中 美咲) booked with one consultant."""
     request_id = submit(ctx, cast["田中 美咲"])
     assert approve(ctx, cast["熊本 県子"], request_id, [cast[consultant]]).ok
-    reply = scheduling.book(
+    reply = booking.book(
         ctx,
         cast["水前寺 花"],
         {
@@ -176,7 +179,7 @@ def test_later_snoozes_by_an_hour_or_to_the_next_morning(ctx, linked):
 
 def test_office_days_are_reminded_of_their_minutes(ctx, linked):
     at(ctx, 2026, 7, 1, 10)
-    booked = scheduling.book(
+    booked = booking.book(
         ctx,
         linked["水前寺 花"],
         {
@@ -209,7 +212,7 @@ def test_a_goal_reminder_before_the_third_session(ctx, linked):
     )
     assert selected.ok, selected.plain_text()
     for day in ("2026-07-08", "2026-07-15", "2026-07-22"):
-        reply = scheduling.book(
+        reply = booking.book(
             ctx,
             linked["水前寺 花"],
             {
@@ -413,13 +416,13 @@ def test_an_escalation_with_nothing_left_missing_is_not_posted(ctx, linked):
 
 
 def test_check_ins_go_to_each_towns_own_requester(ctx, linked):
-    from handlers import checkins
+    from handlers.fieldwork import checkins
 
     at(ctx, 2026, 7, 1, 10)
     uto = consultation_on(ctx, linked, "2026-07-06")
     yamaga_request = submit(ctx, linked["松本 大輔"])
     assert approve(ctx, linked["熊本 県子"], yamaga_request, [linked["小林 健"]]).ok
-    yamaga = scheduling.book(
+    yamaga = booking.book(
         ctx,
         linked["水前寺 花"],
         {
@@ -458,7 +461,7 @@ def test_check_ins_go_to_each_towns_own_requester(ctx, linked):
 
 
 def test_an_issue_resolved_before_its_check_in_morning_is_not_asked_about(ctx, linked):
-    from handlers import checkins
+    from handlers.fieldwork import checkins
 
     issue_id = issue_for(ctx, linked)
     sent(ctx)

@@ -8,18 +8,14 @@ from __future__ import annotations
 import time
 from typing import Any
 
-from handlers import payloads, router
+from handlers import router
+from handlers.core import payloads
 from storage.models import AuditEntry, InboundEvent, Request
-from tests import test_slack, test_teams
-from tests.conftest import consultation
-from tests.helpers import count
-from tests.slack_fake import block_action, signed_headers, slash_command, view_submission
-from tests.teams_fake import execute, message
-from tests.test_slack import SECRET, consultation_values, new_request, text
-from tests.test_teams import DM_TANAKA, TANAKA, card_json
-
-slack = test_slack.slack  # the fixtures: the app under test, over real HTTP
-teams = test_teams.teams
+from tests.support.factories import consultation, count
+from tests.support.slack_app import SECRET, consultation_values, new_request, text
+from tests.support.slack_fake import block_action, signed_headers, slash_command, view_submission
+from tests.support.teams_app import DM_TANAKA, TANAKA, card_json
+from tests.support.teams_fake import execute, message
 
 
 def send(slack: Any, body: str, headers: dict[str, str]) -> Any:

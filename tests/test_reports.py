@@ -5,139 +5,33 @@ from __future__ import annotations
 
 import io
 import re
-from argparse import Namespace
-from datetime import date, datetime, time, timedelta
+from datetime import date, timedelta
 from pathlib import Path
 
 import pytest
 from docx import Document as open_docx
 from sqlmodel import select
 
-from bot.report_command import run as report_cli
-from bot.report_command import write_documents
-from handlers import casebook, reports, router
-from handlers.clock import TOKYO
-from handlers.era import era_date, fiscal_year_label
-from handlers.report_data import Period
-from storage import engagements, logs, sessions
+from bot.cli.report import run as report_cli
+from bot.cli.report import write_documents
+from handlers import router
+from handlers.documents import build, casebook
+from handlers.documents.era import era_date, fiscal_year_label
+from handlers.documents.gathering import Period
+from storage import engagements, logs
 from storage.models import (
-    Engagement,
-    FollowUpIssue,
-    Minutes,
     Person,
-    SupportSession,
     WorkLog,
     WorkLogAttendee,
 )
-from tests.helpers import apply, publish_cases, refusals, submit
-
-DAY = date(2026, 6, 10)
-
-
-def at(day: date, hour: int) -> datetime:
-    return datetime.combine(day, time(hour), TOKYO)
-
-
-def add_session(ctx, cast, kind, day, municipalities, request_id=None, engagement_id=None):
-    lead = cast["高橋 誠"]
-    with ctx.db.transaction() as session:
-        row = sessions.add(
-            session,
-            SupportSession(
-                kind=kind,
-                starts_at=at(day, 10),
-                ends_at=at(day, 12),
-                mode="visit",
-                place="市役所 会議室",
-                request_id=request_id,
-                engagement_id=engagement_id,
-                uid=f"test-{kind}-{day}-{municipalities}",
-                created_by_id=lead.id,
-                created_at=at(DAY, 9),
-            ),
-            municipalities,
-            [lead.id, cast["中村 由紀"].id],
-        )
-        return row.id
-
-
-def add_log(ctx, cast, session_ids, municipality_id, summary, issue=True):
-    with ctx.db.transaction() as session:
-        log = logs.add(
-            session,
-            WorkLog(
-                author_id=cast["高橋 誠"].id,
-                summary=summary,
-                response="業務フローを整理し、改善案を助言した。",
-                next_plan="次回は To-Be を共有する。",
-                attachments=["業務フロー.xlsx"],
-                filed_at=at(DAY, 18),
-            ),
-            session_ids,
-            [("市民課", "主査", "田中 美咲"), ("市民課", "係長", "宇土 次郎")],
-        )
-        if issue:
-            logs.add_issue(
-                session,
-                FollowUpIssue(
-                    log_id=log.id,
-                    municipality_id=municipality_id,
-                    content="申請様式が紙のみ",
-                    policy="電子申請の様式作成を支援する",
-                    status="open",
-                    created_at=at(DAY, 18),
-                ),
-                cast["高橋 誠"].id,
-                at(DAY, 18),
-            )
-        return log.id
-
-
-@pytest.fixture
-def season(ctx, cast):
-    """One BPR engagement (宇土市) with a joint visit, a consultation with its log, an
-    office day with minutes — enough for every document."""
-    staff = cast["田中 美咲"]
-    uto = staff.municipality_id
-    yamaga = cast["松本 大輔"].municipality_id
-    application = apply(ctx, staff, goal="転入手続のオンライン化")
-    with ctx.db.transaction() as session:
-        engagement = engagements.add(
-            session,
-            Engagement(
-                municipality_id=uto,
-                application_id=application,
-                department="市民課",
-                goal="転入手続のオンライン化",
-                created_at=at(DAY, 9),
-            ),
-        )
-        engagement_id = engagement.id
-    bpr = add_session(ctx, cast, "bpr", DAY, [uto, yamaga], engagement_id=engagement_id)
-    add_log(ctx, cast, [bpr], uto, "田中美咲さんと宇土次郎係長から現状を聞いた。")
-    with ctx.db.transaction() as session:  # step 1 was done in that visit
-        first = engagements.steps(session, engagement_id)[0]
-        engagements.close_step(
-            session, first, "done", [bpr], now=at(DAY, 18), by=cast["高橋 誠"].id
-        )
-    request = submit(ctx, staff, description="電子申請の様式づくりを相談したい。主査の田中です。")
-    consult = add_session(ctx, cast, "consultation", DAY + timedelta(days=1), [uto], request)
-    add_log(ctx, cast, [consult], uto, "宇土市の申請様式を確認した。tanaka@uto.example.jp")
-    office = add_session(ctx, cast, "office_day", DAY + timedelta(days=2), [])
-    with ctx.db.transaction() as session:
-        logs.add_minutes(
-            session,
-            Minutes(
-                session_id=office,
-                author_id=cast["高橋 誠"].id,
-                attendees="熊本 県子、高橋 誠",
-                body="支援状況を報告した。",
-                filed_at=at(DAY + timedelta(days=2), 17),
-            ),
-        )
-    ctx.clock.set(at(date(2026, 7, 1), 10))
-    publish_cases(ctx, cast["熊本 県子"])  # the case book shows published cases (#18)
-    return {"engagement": engagement_id, "uto": uto}
+from tests.support.factories import publish_cases, refusals, submit
+from tests.support.report_season import (
+    DAY,
+    REQUIRED,
+    add_session,
+    args,
+    at,
+)
 
 
 def docx_text(content: bytes) -> tuple[str, int]:
@@ -156,74 +50,13 @@ def html_text(content: bytes) -> str:
     return re.sub(r"<[^>]+>", "\n", body).replace("&amp;", "&")
 
 
-REQUIRED = {
-    "plan": [
-        "支援計画書",
-        "宇土市",
-        "市民課",
-        "転入手続のオンライン化",
-        "予定日",
-        "実施日",
-        "高橋 誠",
-        "ヒアリング",
-        "令和8年6月10日",
-    ],
-    "log": [
-        "業務日報",
-        "宇土市",
-        "山鹿市",
-        "令和8年6月10日",
-        "訪問",
-        "市役所 会議室",  # the session's place: a log has none of its own (#14)
-        "高橋 誠",
-        "中村 由紀",
-        "主査",
-        "田中 美咲",
-        "田中美咲さんと",
-        "業務フローを整理",
-        "申請様式が紙のみ",
-        "電子申請の様式作成を支援する",
-        "次回は To-Be",
-        "業務フロー.xlsx",
-    ],
-    "minutes": ["議事録", "令和8年6月12日", "熊本 県子", "支援状況を報告した。", "高橋 誠"],
-    "final": [
-        "実績報告書",
-        "令和8年度",
-        "事業概要",
-        "事業実施体制",
-        "ITコーディネータ",
-        "主として携わる人材",
-        "事業実施スケジュール",
-        "令和8年6月",
-        "事業実施内容",
-        "BPR伴走支援",
-        "うち合同",
-        "取組目標",
-        "添付資料1 支援計画書",
-        "添付資料2 業務日報",
-        "添付資料3",
-    ],
-    # Each from the season's data (not the intro text or practices.json): the redacted
-    # consultation, its log's response and issue, the department, the BPR goal.
-    "casebook": [
-        "電子申請の様式づくりを相談したい",
-        "業務フローを整理し",
-        "申請様式が紙のみ / 電子申請の様式作成を支援する",
-        "市民課",
-        "転入手続のオンライン化",
-        "令和8年6月",
-    ],
-}
-
-
 @pytest.mark.parametrize("kind", list(REQUIRED))
 def test_every_required_field_is_in_both_formats(ctx, season, kind):
-    takes = reports.APPLIES[kind]
+    takes = build.APPLIES[kind]
     period = Period(date(2026, 6, 1), date(2026, 6, 30)) if "period" in takes else None
     municipality = season["uto"] if "municipality" in takes else None
-    word = reports.build(ctx, kind, "docx", "ja", period, municipality)
-    html = reports.build(ctx, kind, "html", "ja", period, municipality)
+    word = build.build(ctx, kind, "docx", "ja", period, municipality)
+    html = build.build(ctx, kind, "html", "ja", period, municipality)
     text, tables = docx_text(word.file.content)
     assert tables >= 1  # re-opens with python-docx and holds its tables
     for expected in REQUIRED[kind]:
@@ -236,13 +69,13 @@ def test_every_required_field_is_in_both_formats(ctx, season, kind):
 def test_the_case_book_items_come_from_the_data(ctx, cast):
     """Without cases, none of the case book's required items is there: they cannot be
     satisfied by the intro text or the practices file."""
-    text = reports.build(ctx, "casebook", "html", "ja").file.content.decode()
+    text = build.build(ctx, "casebook", "html", "ja").file.content.decode()
     assert "掲載できる県内の事例はまだありません" in text
     assert not [item for item in REQUIRED["casebook"] if item in text]
 
 
 def test_the_final_report_counts_a_joint_session_once(ctx, season):
-    document, _ = reports.document_for(ctx, "final", "ja", Period(date(2026, 6, 1), None))
+    document, _ = build.document_for(ctx, "final", "ja", Period(date(2026, 6, 1), None))
     results = next(b for b in document.blocks if getattr(b, "header", ("",))[-1] == "計画比")
     bpr = next(row for row in results.rows if row[0] == "BPR伴走支援")
     assert bpr[2:5] == ("1", "0", "1")  # held once although two municipalities took part
@@ -256,7 +89,7 @@ def test_the_case_book_names_no_one_from_the_database(ctx, season):
     parts = {part for name in staff for part in name.split()} | staff
     parts |= {name.replace(" ", "") for name in staff}
     for fmt in ("docx", "html"):
-        built = reports.build(ctx, "casebook", fmt, "ja")
+        built = build.build(ctx, "casebook", fmt, "ja")
         text = docx_text(built.file.content)[0] if fmt == "docx" else html_text(built.file.content)
         text = text.replace(built.document.addressee, "")  # 熊本県知事 様: not a person's name
         leaked = sorted(p for p in parts if len(p) >= 2 and p in text)
@@ -313,10 +146,10 @@ def test_fiscal_years_run_april_to_march():
 
 @pytest.mark.parametrize("kind", ["log", "minutes", "final"])
 def test_an_empty_period_says_so(ctx, cast, kind):
-    built = reports.build(ctx, kind, "html", "ja", Period(date(2026, 8, 1), date(2026, 8, 31)))
+    built = build.build(ctx, kind, "html", "ja", Period(date(2026, 8, 1), date(2026, 8, 31)))
     assert built.empty
     assert "該当する記録はありません" in html_text(built.file.content)
-    text, _ = docx_text(reports.build(ctx, kind, "docx", "ja", Period()).file.content)
+    text, _ = docx_text(build.build(ctx, kind, "docx", "ja", Period()).file.content)
     assert "該当する記録はありません" in text
 
 
@@ -349,20 +182,6 @@ def test_everyone_can_search_the_case_book_from_chat(ctx, season, cast):
     reply = router.submit(ctx, staff, "casebook.search", {"casebook_words": "RPA"})
     assert reply.ok and reply.data["hits"]
     assert "RPA" in reply.plain_text()
-
-
-def args(tmp_path: Path, **overrides) -> Namespace:
-    values = {
-        "kind": "final",
-        "municipality": None,
-        "start": None,
-        "end": None,
-        "format": None,
-        "out": tmp_path / "report.docx",
-        "log": None,
-    }
-    values.update(overrides)
-    return Namespace(**values)
 
 
 @pytest.mark.parametrize(
@@ -400,16 +219,16 @@ def test_write_documents_writes_each_document_once(ctx, season, tmp_path):
 # -- review fixes -------------------------------------------------------------------
 def test_the_final_report_covers_the_contract_without_dates(ctx, season, tmp_path):
     ctx.clock.set(at(date(2027, 5, 10), 10))  # generated in the next fiscal year
-    document, _ = reports.document_for(ctx, "final", "ja", Period())
+    document, _ = build.document_for(ctx, "final", "ja", Period())
     text = document.text()
     assert (
         "令和8年度 市町村へのデジタル人材派遣" in text
         and "令和9年度" not in text.split("作成日")[0]
     )
     assert "令和8年6月1日〜令和9年3月31日" in text
-    only_end, _ = reports.document_for(ctx, "final", "ja", Period(None, date(2026, 6, 10)))
+    only_end, _ = build.document_for(ctx, "final", "ja", Period(None, date(2026, 6, 10)))
     assert "令和8年6月1日〜令和8年6月10日" in only_end.text()
-    only_start, _ = reports.document_for(ctx, "final", "ja", Period(date(2026, 6, 11), None))
+    only_start, _ = build.document_for(ctx, "final", "ja", Period(date(2026, 6, 11), None))
     assert "令和8年6月11日〜令和9年3月31日" in only_start.text()
     assert "申請様式を確認した" in only_start.text() and "現状を聞いた" not in only_start.text()
     # chat: no dates either
@@ -423,7 +242,7 @@ def test_the_final_report_covers_the_contract_without_dates(ctx, season, tmp_pat
 
 
 def season_prefecture(ctx):
-    from handlers.actor import Actor
+    from handlers.core.actor import Actor
 
     with ctx.db.transaction() as session:
         person = session.exec(select(Person).where(Person.role == "prefecture")).first()
@@ -434,17 +253,17 @@ def test_consultants_who_left_stay_in_the_team(ctx, season, cast):
     with ctx.db.transaction() as session:
         for name in ("中村 由紀", "小林 健"):
             session.get(Person, cast[name].id).active = False
-    document, _ = reports.document_for(ctx, "final", "ja", Period(date(2026, 6, 1), None))
+    document, _ = build.document_for(ctx, "final", "ja", Period(date(2026, 6, 1), None))
     team = next(b for b in document.blocks if getattr(b, "header", ("",))[-1] == "資格")
     names = [row[0] for row in team.rows]
     assert names == ["高橋 誠", "中村 由紀"]  # 小林 left and took part in nothing
 
 
 def test_held_is_the_quota_views_rule(ctx, season):
-    from handlers import quotas
+    from handlers.planning import quotas
 
     ctx.clock.set(at(DAY + timedelta(days=1), 11))  # the consultation has begun, not ended
-    document, _ = reports.document_for(ctx, "final", "ja", Period(date(2026, 6, 1), None))
+    document, _ = build.document_for(ctx, "final", "ja", Period(date(2026, 6, 1), None))
     results = next(b for b in document.blocks if getattr(b, "header", ("",))[-1] == "計画比")
     counts = {r.kind: (r.held, r.booked) for r in quotas.figures(ctx)}
     assert counts["consultation"][0] == 1  # begun counts as held before its log is filed
@@ -472,7 +291,7 @@ def test_planned_days_come_from_upcoming_sessions_and_done_days_from_held_ones(c
     with ctx.db.transaction() as session:
         steps = engagements.steps(session, season["engagement"])
         engagements.close_step(session, steps[1], "skipped", [], now=ctx.clock.now(), by=1)
-    document, _ = reports.document_for(ctx, "plan", "ja", Period(), uto)
+    document, _ = build.document_for(ctx, "plan", "ja", Period(), uto)
     table = next(
         b
         for b in document.blocks
@@ -488,7 +307,7 @@ def test_planned_days_come_from_upcoming_sessions_and_done_days_from_held_ones(c
 
 
 def test_the_word_file_says_who_made_it_and_when(ctx, season):
-    built = reports.build(ctx, "plan", "docx", "ja")
+    built = build.build(ctx, "plan", "docx", "ja")
     core = open_docx(io.BytesIO(built.file.content)).core_properties
     assert core.author == "受託者"  # the 提出者 (DXDESK_SUBMITTER; #18), made by DX Desk
     assert core.last_modified_by == "DX Desk"
@@ -624,7 +443,7 @@ def test_word_follows_japanese_office_conventions(ctx, season):
     headings without the title rule, ja-JP, "n / N" page numbers, sized columns."""
     from docx.shared import Mm
 
-    built = reports.build(ctx, "plan", "docx", "ja", None, season["uto"])
+    built = build.build(ctx, "plan", "docx", "ja", None, season["uto"])
     word = open_docx(io.BytesIO(built.file.content))
     section = word.sections[0]
     assert (round(section.page_width.mm), round(section.page_height.mm)) == (210, 297)
@@ -663,21 +482,21 @@ def test_the_addressee_and_submitter_come_from_the_configuration(ctx, season):
         addressee="熊本県知事 山田 太郎 様",
         submitter="株式会社サンプル 代表取締役 佐藤 一郎",
     )
-    word = open_docx(io.BytesIO(reports.build(ctx, "final", "docx", "ja").file.content))
+    word = open_docx(io.BytesIO(build.build(ctx, "final", "docx", "ja").file.content))
     assert [p.text for p in word.paragraphs[1:3]] == [
         "熊本県知事 山田 太郎 様",
         "株式会社サンプル 代表取締役 佐藤 一郎",
     ]
     assert word.core_properties.author == "株式会社サンプル 代表取締役 佐藤 一郎"
-    html = reports.build(ctx, "minutes", "html", "ja").file.content.decode()
+    html = build.build(ctx, "minutes", "html", "ja").file.content.decode()
     assert '<p class="addressee">熊本県知事 山田 太郎 様</p>' in html
     assert '<p class="submitter">株式会社サンプル 代表取締役 佐藤 一郎</p>' in html
-    english = reports.build(ctx, "minutes", "html", "en").file.content.decode()
+    english = build.build(ctx, "minutes", "html", "en").file.content.decode()
     assert "熊本県知事 山田 太郎 様" in english  # a configured name is not translated
 
 
 def test_html_prints_numbered_a4_pages_in_japanese(ctx, season):
-    html = reports.build(ctx, "plan", "html", "ja", None, season["uto"]).file.content.decode()
+    html = build.build(ctx, "plan", "html", "ja", None, season["uto"]).file.content.decode()
     assert '<html lang="ja-JP">' in html
     assert 'counter(page) " / " counter(pages)' in html
     assert "<colgroup><col" in html and "熊本県知事 様" in html
@@ -688,14 +507,14 @@ def test_no_internal_notes_in_any_document(ctx, season):
     """The plan's explanation of how dates are worked out and the practices file's
     instruction to the prefecture are for us, not for the reader."""
     for kind in ("plan", "casebook", "final"):
-        text = reports.document_for(ctx, kind, "ja", Period())[0].text()
+        text = build.document_for(ctx, kind, "ja", Period())[0].text()
         assert "県が追加・更新してください" not in text, kind
         assert "当てはめたもの" not in text, kind
 
 
 def test_attendee_titles_come_from_what_was_filed(ctx, season):
     """Each attendee keeps the title filed with the log (主査, 係長 …), not one for all."""
-    text = reports.document_for(ctx, "log", "ja", Period())[0].text()
+    text = build.document_for(ctx, "log", "ja", Period())[0].text()
     assert "市民課 主査 田中 美咲" in text and "市民課 係長 宇土 次郎" in text
 
 

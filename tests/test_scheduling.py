@@ -6,12 +6,14 @@ import holidays
 import jpholiday
 import pytest
 
-from handlers import availability, calendar, payloads, router, scheduling
-from handlers.clock import TOKYO
+from handlers import router
+from handlers.core import business_days, payloads
+from handlers.core.clock import TOKYO
+from handlers.scheduling import availability, booking
 from storage import sessions
 from storage.models import Absence, AuditEntry, SupportSession
-from tests.helpers import approve, count, number, ref, refusals, state, submit
-from tests.test_sessions_and_logs import booking as office_day
+from tests.support.bookings import booking as office_day
+from tests.support.factories import approve, count, number, ref, refusals, state, submit
 
 
 def consultation_booking(ctx, request_id, consultant, day, start="10:00", minutes=120):
@@ -41,10 +43,10 @@ def test_jpholiday_agrees_with_a_second_source_over_the_contract_years():
         assert bool(jpholiday.is_holiday(day)) == (day in second), day
         day += timedelta(days=1)
     for closed in ("2026-11-23", "2027-01-11", "2027-02-11", "2027-02-23", "2027-03-22"):
-        assert not calendar.is_business_day(date.fromisoformat(closed))
+        assert not business_days.is_business_day(date.fromisoformat(closed))
     for year_end in ("2026-12-29", "2026-12-31", "2027-01-02", "2027-01-03"):
-        assert not calendar.is_business_day(date.fromisoformat(year_end))
-    assert calendar.is_business_day(date(2027, 1, 4))
+        assert not business_days.is_business_day(date.fromisoformat(year_end))
+    assert business_days.is_business_day(date(2027, 1, 4))
 
 
 def test_a_weekly_pattern_and_leave_block_booking(ctx, cast):
@@ -53,18 +55,18 @@ def test_a_weekly_pattern_and_leave_block_booking(ctx, cast):
         ctx, lead, {"week_mon": "09:00-17:00", "week_wed": "13:00-17:00", "week_fri": "9:00-12:00"}
     )
     assert saved.ok, saved.plain_text()
-    wednesday_morning = scheduling.book(ctx, clerk, office_day(cast))
+    wednesday_morning = booking.book(ctx, clerk, office_day(cast))
     assert not wednesday_morning.ok
     assert "勤務日・勤務時間の外" in wednesday_morning.plain_text()
-    assert scheduling.book(ctx, clerk, office_day(cast, start="13:00")).ok
-    thursday = scheduling.book(ctx, clerk, office_day(cast, date="2026-07-09", start="13:00"))
+    assert booking.book(ctx, clerk, office_day(cast, start="13:00")).ok
+    thursday = booking.book(ctx, clerk, office_day(cast, date="2026-07-09", start="13:00"))
     assert not thursday.ok
 
     leave = availability.add_absence(
         ctx, lead, {"date": "2026-07-13", "absence_kind": "leave", "note": "夏季休暇"}
     )
     assert leave.ok, leave.plain_text()
-    on_leave = scheduling.book(ctx, clerk, office_day(cast, date="2026-07-13"))
+    on_leave = booking.book(ctx, clerk, office_day(cast, date="2026-07-13"))
     assert not on_leave.ok and "休暇の日" in on_leave.plain_text()
     assert count(ctx, SupportSession) == 1
 
@@ -107,17 +109,17 @@ def test_travel_between_two_visits_on_one_day_is_kept_free(ctx, cast):
     ken = cast["小林 健"]
     uto = approved(ctx, cast)
     yamaga = approved(ctx, cast, staff_name="松本 大輔")
-    assert scheduling.book(
+    assert booking.book(
         ctx, cast["水前寺 花"], consultation_booking(ctx, uto, ken, "2026-07-14")
     ).ok
-    tight = scheduling.book(
+    tight = booking.book(
         ctx,
         cast["水前寺 花"],
         consultation_booking(ctx, yamaga, ken, "2026-07-14", start="12:30", minutes=120),
     )
     assert not tight.ok
     assert "移動時間" in tight.plain_text(), tight.plain_text()
-    later = scheduling.book(
+    later = booking.book(
         ctx,
         cast["水前寺 花"],
         consultation_booking(ctx, yamaga, ken, "2026-07-14", start="14:00", minutes=120),
@@ -136,7 +138,7 @@ def test_slots_honour_preferred_dates_and_busy_consultants_and_book_on_pick(ctx,
     assert len(proposed) == 3
     assert proposed[0].date() == date(2026, 7, 16)  # the preferred day that is free
     assert date(2026, 7, 15) not in {p.date() for p in proposed}
-    assert all(calendar.is_business_day(p.date()) for p in proposed)
+    assert all(business_days.is_business_day(p.date()) for p in proposed)
     more = router.press(ctx, staff, "slots.offer", payloads.encode(id=request_id, page=2))
     assert not {p.date() for p in proposed} & {
         datetime.fromisoformat(s).date() for s in more.data["slots"]
@@ -169,7 +171,7 @@ def test_a_forged_or_foreign_slot_pick_is_refused_and_audited(ctx, cast):
 
 
 def test_approval_points_the_requester_at_the_slots(ctx, cast):
-    from handlers import notices
+    from handlers.notifications import notices
 
     request_id = approved(ctx, cast)
     inbox = notices.inbox(ctx, cast["田中 美咲"])
@@ -181,7 +183,7 @@ def test_approval_points_the_requester_at_the_slots(ctx, cast):
 
 def booked_consultation(ctx, cast, day="2026-07-16"):
     request_id = approved(ctx, cast)
-    reply = scheduling.book(
+    reply = booking.book(
         ctx, cast["水前寺 花"], consultation_booking(ctx, request_id, cast["小林 健"], day)
     )
     assert reply.ok, reply.plain_text()
@@ -303,14 +305,14 @@ def test_proposals_never_fall_on_closed_days(ctx, cast):
             ctx, cast["田中 美咲"], "slots.offer", payloads.encode(id=request_id, page=page)
         )
         found += [datetime.fromisoformat(s) for s in offer.data["slots"]]
-    assert found and all(calendar.is_business_day(f.date()) for f in found)
+    assert found and all(business_days.is_business_day(f.date()) for f in found)
     assert all(f.date() >= date(2027, 1, 4) for f in found)
 
 
 def test_two_requesters_picking_the_same_consultant_and_time_at_once(ctx, cast):
     """On PostgreSQL the two picks really run in parallel: the consultant's row lock makes
     the second see the first, so exactly one is booked."""
-    from tests.test_concurrency import run_together
+    from tests.support.threads import run_together
 
     first = approved(ctx, cast)
     second = approved(ctx, cast, staff_name="松本 大輔")
@@ -384,7 +386,7 @@ def test_the_link_of_an_online_session_is_set_later_and_sent_again(ctx, cast):
 def test_rules_of_the_programme_hold_for_moves_too(ctx, cast):
     """No move out of March for the results meeting, none by the municipality closer than
     the minimum gap to another session of its engagement, none of a session that began."""
-    from tests.helpers import apply
+    from tests.support.factories import apply
 
     clerk = cast["水前寺 花"]
     request_id = apply(ctx, cast["田中 美咲"])
@@ -397,7 +399,7 @@ def test_rules_of_the_programme_hold_for_moves_too(ctx, cast):
     ).ok
     ids = []
     for day in ("2026-07-08", "2026-07-22"):
-        reply = scheduling.book(
+        reply = booking.book(
             ctx,
             clerk,
             {
@@ -428,7 +430,7 @@ def test_rules_of_the_programme_hold_for_moves_too(ctx, cast):
         {"date": "2026-07-10", "start": "13:30"},
         payloads.encode(id=ids[1]),
     ).ok
-    meeting = scheduling.book(
+    meeting = booking.book(
         ctx,
         clerk,
         {
@@ -502,7 +504,7 @@ def test_cancelling_the_request_cancels_its_sessions_with_invites(ctx, cast):
 def test_cancelling_a_session_and_its_request_at_once_never_deadlocks(ctx, cast):
     """Both lock the request before the session, so on PostgreSQL one waits for the other
     instead of deadlocking; whichever runs second is told the state has moved on."""
-    from tests.test_concurrency import run_together
+    from tests.support.threads import run_together
 
     for round_number in range(4):
         request_id, session_id = booked_consultation(ctx, cast, day=f"2026-07-{13 + round_number}")

@@ -1,6 +1,6 @@
 """Scopes derived, not remembered: every Slack Web API method the code calls is found in
 the source (bot/), and manifest.yml must grant the scopes Slack documents for it (the
-table is data, tests/slack_fake.py METHOD_SCOPES, which the fake also answers by). A
+table is data, tests/support/slack_fake.py METHOD_SCOPES, which the fake also answers by). A
 method added without its scope — or a scope dropped from the manifest — fails here, not
 in production as `missing_scope` (issue #15: channel notices lost for want of
 channels:history)."""
@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 from slack_sdk import WebClient
 
-from tests.slack_fake import METHOD_SCOPES, manifest_scopes
+from tests.support.slack_fake import METHOD_SCOPES, manifest_scopes
 
 ROOT = Path(__file__).resolve().parent.parent
 API_CALL = re.compile(r"""api_call\(\s*["']([A-Za-z]+\.[A-Za-z.]+)["']""")

@@ -6,11 +6,12 @@ from datetime import datetime
 import pytest
 from sqlmodel import select
 
-from handlers import calendar, payloads, router
-from handlers.clock import TOKYO
+from handlers import router
+from handlers.core import business_days, payloads
+from handlers.core.clock import TOKYO
 from storage import sessions
 from storage.models import AuditEntry, PlannedSession, SeasonPlan, SupportSession
-from tests.helpers import apply, count, ref
+from tests.support.factories import apply, count, ref
 
 
 @pytest.fixture
@@ -64,7 +65,7 @@ def test_draft_confirm_and_replan(ctx, cast, engaged):
     with ctx.db.transaction() as session:
         for row in sessions.listing(session):
             start, end = row.starts_at.astimezone(TOKYO), row.ends_at.astimezone(TOKYO)
-            assert calendar.is_business_day(start.date())
+            assert business_days.is_business_day(start.date())
             assert ctx.rules.office_open <= start.time() and end.time() <= ctx.rules.office_close
     again = router.press(ctx, clerk, "plan.confirm", payloads.encode(id=plan_id))
     assert not again.ok and count(ctx, SupportSession) == 61
@@ -73,7 +74,7 @@ def test_draft_confirm_and_replan(ctx, cast, engaged):
     bpr_ids = sorted(i for i, (_, kind, _) in booked.items() if kind == "bpr")
     moved_id, cancelled_id = bpr_ids[-1], bpr_ids[-2]
     old_start = booked[moved_id][0].astimezone(TOKYO)
-    target = calendar.add_business_days(old_start.date(), 1)
+    target = business_days.add_business_days(old_start.date(), 1)
     while True:
         reply = router.submit(
             ctx,
@@ -84,7 +85,7 @@ def test_draft_confirm_and_replan(ctx, cast, engaged):
         )
         if reply.ok:
             break
-        target = calendar.add_business_days(target, 1)
+        target = business_days.add_business_days(target, 1)
     assert router.submit(
         ctx, clerk, "session.cancel", {"reason": "台風接近のため"}, payloads.encode(id=cancelled_id)
     ).ok
@@ -152,7 +153,7 @@ def test_results_meeting_invites_every_municipality_and_records_presenters(ctx, 
 
 def test_the_consultation_reserve_is_offered_first(ctx, cast, engaged):
     from storage import plans as plan_rows
-    from tests.helpers import approve, submit
+    from tests.support.factories import approve, submit
 
     clerk = cast["水前寺 花"]
     drafted = router.press(ctx, clerk, "plan.draft")

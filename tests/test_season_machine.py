@@ -2,7 +2,7 @@
 
 A hypothesis rule-based state machine drives the handlers exactly as the platforms do —
 `handlers.router.submit` for forms, `router.press` for buttons, forms read from the
-bot's own replies — as random actors of the demo's cast (bot/cast.py): municipal staff of
+bot's own replies — as random actors of the demo's cast (bot/demo/cast.py): municipal staff of
 several towns,
 prefecture approvers and their clerk, the consultants (lead and others) and people with
 no business doing what they try (another town's staff, a consultant approving, the
@@ -17,7 +17,7 @@ After every step the record is checked against its own rows:
 - every count shown anywhere — `quotas.figures`, the `quota.view` reply, App Home, the
   weekly digest — equals held/booked per kind derived from the rows with the shared
   definition (held = not cancelled and begun, `starts_at <= now`);
-- `handlers.consistency.findings` (`python -m bot check`) finds nothing;
+- `handlers.record.check.findings` (`python -m bot check`) finds nothing;
 and after every action: nothing crashed (an "unexpected error" reply), and a refused or
 invalid action changed no row outside the audit log and left exactly one audited refusal.
 
@@ -52,16 +52,20 @@ from hypothesis.stateful import (
 )
 from sqlalchemy import text
 
-from handlers import consistency, digest, payloads, quotas, router
-from handlers.actor import Actor
-from handlers.calendar import add_business_days, is_business_day
-from handlers.clock import TOKYO, FakeClock
-from handlers.context import Context, Rules
-from handlers.reply import Reply
+from handlers import router
+from handlers.core import payloads
+from handlers.core.actor import Actor
+from handlers.core.business_days import add_business_days, is_business_day
+from handlers.core.clock import TOKYO, FakeClock
+from handlers.core.context import Context, Rules
+from handlers.core.reply import Reply
+from handlers.notifications import digest
+from handlers.planning import quotas
+from handlers.record import check
 from storage.db import Database
-from tests.conftest import consultation, enrol_cast, fresh_database
-from tests.helpers import application
-from tests.season_actors import (
+from tests.support.db_setup import fresh_database
+from tests.support.factories import application, consultation, enrol_cast
+from tests.support.season_actors import (
     TEXTS,
     Roster,
     Row,
@@ -613,7 +617,7 @@ class Season(RuleBasedStateMachine):
 
     def the_record_keeps_its_rules(self) -> None:
         # Issue #14 (1) and (3), read from the rows: the write-time checks
-        # (handlers.scheduling.check_slot, storage.engagements.close_step) must keep
+        # (handlers.scheduling.booking.check_slot, storage.engagements.close_step) must keep
         # every path — booking, slots, moves, the season plan, logs, the step form —
         # from writing any of these. Against the code before #14 this fails on a town
         # double-booked, a second results meeting and a step done without a session.
@@ -641,7 +645,7 @@ class Season(RuleBasedStateMachine):
 
     def the_consistency_check_agrees(self) -> None:
         """`python -m bot check` finds nothing in a record the handlers wrote."""
-        found = consistency.findings(self.ctx)
+        found = check.findings(self.ctx)
         assert not found, "bot check finds:\n" + "\n".join(f.text("ja") for f in found)
 
 

@@ -4,24 +4,14 @@ from datetime import datetime
 
 import pytest
 
-from handlers import logs, notices, scheduling
-from handlers.clock import TOKYO
+from handlers.core.clock import TOKYO
+from handlers.fieldwork import logs
+from handlers.notifications import notices
+from handlers.scheduling import booking as scheduling
 from storage import logs as log_rows
 from storage.models import FollowUpIssue, SupportSession, WorkLog
-from tests.helpers import approve, count, number, state, submit
-
-
-def booking(cast, **overrides):
-    values = {
-        "session_kind": "office_day",
-        "date": "2026-07-08",
-        "start": "09:00",
-        "minutes": 240,
-        "mode": "visit",
-        "consultants": [str(cast["高橋 誠"].id)],
-    }
-    values.update(overrides)
-    return values
+from tests.support.bookings import booking
+from tests.support.factories import approve, count, number, state, submit
 
 
 @pytest.mark.parametrize(
@@ -142,8 +132,8 @@ def test_minutes_for_an_office_day(ctx, cast):
 
 
 def test_cancelling_a_scheduled_request_cancels_its_sessions(ctx, cast):
-    from handlers import intake
-    from tests.helpers import ref
+    from handlers.intake import submission
+    from tests.support.factories import ref
 
     staff = cast["森 翔太"]
     request_id = submit(ctx, staff)
@@ -163,7 +153,7 @@ def test_cancelling_a_scheduled_request_cancels_its_sessions(ctx, cast):
         },
     )
     assert booked.ok and state(ctx, request_id) == "scheduled"
-    assert intake.cancel(ctx, staff, ref(request_id), {"reason": "庁内調整がつかない"}).ok
+    assert submission.cancel(ctx, staff, ref(request_id), {"reason": "庁内調整がつかない"}).ok
     with ctx.db.transaction() as session:
         row = session.get(SupportSession, booked.data["session_id"])
     assert (row.status, row.sequence, row.meeting_url) == (
@@ -176,8 +166,8 @@ def test_cancelling_a_scheduled_request_cancels_its_sessions(ctx, cast):
 
 
 def test_a_request_with_sessions_already_held_cannot_be_cancelled(ctx, cast):
-    from handlers import intake
-    from tests.helpers import ref
+    from handlers.intake import submission
+    from tests.support.factories import ref
 
     staff = cast["森 翔太"]
     request_id = submit(ctx, staff)
@@ -193,6 +183,6 @@ def test_a_request_with_sessions_already_held_cannot_be_cancelled(ctx, cast):
     }
     assert scheduling.book(ctx, cast["水前寺 花"], values).ok
     ctx.clock.set(datetime(2026, 7, 6, 13, 0, tzinfo=TOKYO))
-    refused = intake.cancel(ctx, staff, ref(request_id), {"reason": "やめる"})
+    refused = submission.cancel(ctx, staff, ref(request_id), {"reason": "やめる"})
     assert not refused.ok and "実施済み" in refused.plain_text()
     assert state(ctx, request_id) == "scheduled"

@@ -6,12 +6,14 @@ from __future__ import annotations
 
 from sqlmodel import select
 
-from handlers import notices, preferences, router
-from handlers.reply import Form
+from handlers import router
+from handlers.core.reply import Form
+from handlers.notifications import notices
+from handlers.people import preferences
 from storage import people
 from storage.models import AuditEntry, Person
-from tests.helpers import refusals
-from tests.test_invites import book_consultation, invite_rows
+from tests.support.bookings import book_consultation, invite_rows
+from tests.support.factories import refusals
 
 
 def person(ctx, actor) -> Person:
@@ -66,7 +68,7 @@ def test_english_chosen_is_spoken_from_then_on_and_audited(ctx, cast, staff):
 
 
 def people_actor(ctx, actor):
-    from handlers.actor import Actor
+    from handlers.core.actor import Actor
 
     return Actor.from_person(person(ctx, actor))
 

@@ -6,22 +6,23 @@ from __future__ import annotations
 import json
 import threading
 import time
-from collections.abc import Iterator
 from typing import Any
 
 import httpx
-import pytest
 
-from bot.config import Settings
-from bot.slack.app import SlackBot
-from bot.web import create_web_app
-from handlers import payloads
-from storage import people
+from handlers.core import payloads
 from storage.models import AuditEntry, InboundEvent, Request
-from tests.helpers import count, state
-from tests.live_server import serving
-from tests.slack_fake import (
-    FakeSlackAPI,
+from tests.support.factories import count, state
+from tests.support.slack_app import (
+    CHANNEL,
+    SECRET,
+    blocks_text,
+    card_ts,
+    consultation_values,
+    new_request,
+    text,
+)
+from tests.support.slack_fake import (
     block_action,
     event,
     message_shortcut,
@@ -30,141 +31,9 @@ from tests.slack_fake import (
     view_submission,
 )
 
-SECRET = "test-signing-secret"
-CHANNEL = "CAPPROVE"
-USERS = {
-    "U_TANAKA": "田中 美咲",
-    "U_KEN": "熊本 県子",
-    "U_ASO": "阿蘇 一郎",
-    "U_TAKAHASHI": "高橋 誠",
-    "U_MATSUMOTO": "松本 大輔",
-}
-
-
-class Slack:
-    """The running app, the fake Web API and helpers to talk to them."""
-
-    def __init__(self, base: str, fake: FakeSlackAPI, bot: SlackBot) -> None:
-        self.base, self.fake, self.bot = base, fake, bot
-        self.http = httpx.Client(timeout=10)
-
-    def post(self, body: str, **header_options: Any) -> httpx.Response:
-        content_type = (
-            "application/json" if body.startswith("{") else "application/x-www-form-urlencoded"
-        )
-        headers = signed_headers(SECRET, body, content_type=content_type, **header_options)
-        return self.http.post(f"{self.base}/slack/events", content=body, headers=headers)
-
-    def command(self, user: str, text: str = "") -> httpx.Response:
-        return self.post(
-            slash_command(text, user_id=user, response_url=f"{self.fake.base}/response/cmd")
-        )
-
-    def click(self, user: str, action_id: str, value: str, **options: Any) -> httpx.Response:
-        return self.post(
-            block_action(
-                action_id,
-                value,
-                user_id=user,
-                response_url=f"{self.fake.base}/response/click",
-                **options,
-            )
-        )
-
-    def submit(self, user: str, view: dict[str, Any], values: dict[str, Any]) -> httpx.Response:
-        state_values = {name: {"value": element} for name, element in values.items()}
-        return self.post(
-            view_submission(
-                "dx_form", state_values, user_id=user, private_metadata=view["private_metadata"]
-            )
-        )
-
-    def until(self, method: str, predicate: Any, timeout: float = 5.0) -> Any:
-        """The first call of `method` that satisfies `predicate`, waiting for it: the app
-        sends DMs and card updates after acknowledging, from worker threads."""
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            for call in self.fake.calls_to(method):
-                if predicate(call):
-                    return call
-            time.sleep(0.02)
-        seen = [(c.method, c.params.get("channel")) for c in self.fake.calls]
-        raise AssertionError(f"no matching {method}; seen {seen}")
-
-    def opened_view(self, index: int = -1) -> dict[str, Any]:
-        calls = self.fake.wait_for("views.open", count=1)
-        return calls[index].params["view"]
-
-
-def text(value: str) -> dict[str, Any]:
-    return {"type": "plain_text_input", "value": value}
-
-
-def select(value: str) -> dict[str, Any]:
-    return {"type": "static_select", "selected_option": {"value": value}}
-
 
 def multi(*values: str) -> dict[str, Any]:
     return {"type": "multi_static_select", "selected_options": [{"value": v} for v in values]}
-
-
-def blocks_text(call: Any) -> str:
-    return json.dumps(call.params.get("blocks") or call.params.get("view"), ensure_ascii=False)
-
-
-@pytest.fixture
-def slack(ctx, cast) -> Iterator[Slack]:
-    with ctx.db.transaction() as session:
-        emails = {}
-        for user_id, name in USERS.items():
-            person = people.find(session, name)[0]
-            if user_id == "U_MATSUMOTO":
-                emails[user_id] = person.email  # linked on first contact by e-mail
-            else:
-                people.link_identity(session, person.id, "slack", user_id)
-    with FakeSlackAPI(emails=emails) as fake:
-        settings = Settings(
-            slack_bot_token="xoxb-test",
-            slack_signing_secret=SECRET,
-            slack_api_url=fake.url,
-            slack_approval_channel=CHANNEL,
-        )
-        bot = SlackBot(ctx, settings)
-        with serving(create_web_app(ctx, bot)) as base:
-            yield Slack(base, fake, bot)
-
-
-def consultation_values(slack: Slack, ctx) -> dict[str, Any]:
-    view = slack.opened_view()
-    municipality = next(b for b in view["blocks"] if b.get("block_id") == "municipality")
-    return {
-        "municipality": select(municipality["element"]["initial_option"]["value"]),
-        "department": text("市民課"),
-        "requester_title": text("主査"),
-        "requester_name": text("田中 美咲"),
-        "topic": select("online_application"),
-        "description": text("電子申請の進め方を相談したい"),
-        "mode": select("visit"),
-        "preferred_dates": text("2026-07-15"),
-    }
-
-
-def new_request(slack: Slack, ctx) -> int:
-    slack.fake.reset()
-    assert slack.command("U_TANAKA").status_code == 200
-    values = consultation_values(slack, ctx)
-    response = slack.submit("U_TANAKA", slack.opened_view(), values)
-    assert response.status_code == 200 and not response.content
-    card = slack.fake.wait_for("chat.postMessage", count=2)
-    assert any(c.params["channel"] == CHANNEL for c in card)
-    with ctx.db.transaction() as session:
-        request_id = max(r.id for r in session.exec(Request.__table__.select()))
-    deadline = time.monotonic() + 5
-    while not card_ts(slack, ctx, request_id):  # the card is remembered after posting
-        assert time.monotonic() < deadline
-        time.sleep(0.02)
-    slack.bot.jobs.drain()  # the DMs that follow the card, too: start each test quiet
-    return request_id
 
 
 def test_request_to_approval_end_to_end(slack, ctx, cast):
@@ -213,14 +82,6 @@ def test_request_to_approval_end_to_end(slack, ctx, cast):
         ),
     )
     assert state(ctx, request_id) == "approved"
-
-
-def card_ts(slack: Slack, ctx, request_id: int = 1) -> str:
-    from storage import messages
-
-    with ctx.db.transaction() as session:
-        posted = messages.find(session, platform="slack", purpose="approval", target_id=request_id)
-        return posted.message_id if posted else ""
 
 
 def test_decline_needs_a_reason_and_tells_the_requester(slack, ctx, cast):
@@ -371,7 +232,7 @@ def test_unknown_users_are_told_how_to_register_and_known_emails_link(slack, ctx
     slack.command("U_MATSUMOTO", "状況")
     listing = slack.fake.wait_for("response_url")[0]
     assert "相談・応募" in json.dumps(listing.params, ensure_ascii=False)
-    from handlers import roster
+    from handlers.people import roster
 
     assert roster.identify(ctx, "slack", "U_MATSUMOTO").name == "松本 大輔"
 
@@ -406,7 +267,7 @@ def test_healthz(slack):
 def test_consultants_can_be_reassigned_and_waiting_requests_are_nudged(slack, ctx, cast):
     from datetime import datetime
 
-    from handlers.clock import TOKYO
+    from handlers.core.clock import TOKYO
 
     request_id = new_request(slack, ctx)
     ctx.clock.set(datetime(2026, 7, 2, 16, 0, tzinfo=TOKYO))  # Thursday: not a full day yet
@@ -493,9 +354,9 @@ def test_undelivered_notices_go_back_to_the_queue(slack, ctx, cast):
     slack.bot.deliver()
     slack.fake.reset()
     slack.fake.fail_next("chat.postMessage", 500, times=10)
-    from handlers import approval
+    from handlers.intake import decision
 
-    approval.decline(ctx, cast["熊本 県子"], payloads.encode(id=request_id), {"reason": "対象外"})
+    decision.decline(ctx, cast["熊本 県子"], payloads.encode(id=request_id), {"reason": "対象外"})
     assert slack.bot.deliver() == 0
     with ctx.db.transaction() as session:
         row = next(
@@ -507,22 +368,22 @@ def test_undelivered_notices_go_back_to_the_queue(slack, ctx, cast):
 
 def test_long_text_with_entities_stays_within_slack_limits(slack, ctx, cast):
     from bot.slack import blocks
-    from handlers import approval, intake
+    from handlers.intake import approval_card, decision, submission
 
     request_id = new_request(slack, ctx)
     ref = payloads.encode(id=request_id)
-    approval.ask_info(ctx, cast["熊本 県子"], ref, {"question": "R&D<>" * 200})
-    intake.answer(ctx, cast["田中 美咲"], ref, {"answer": "R&D<>" * 400})
+    decision.ask_info(ctx, cast["熊本 県子"], ref, {"question": "R&D<>" * 200})
+    submission.answer(ctx, cast["田中 美咲"], ref, {"answer": "R&D<>" * 400})
     for reply in (
-        approval.card(ctx, request_id, "ja"),
-        approval.latest_exchange(ctx, request_id, "ja"),
+        approval_card.card(ctx, request_id, "ja"),
+        approval_card.latest_exchange(ctx, request_id, "ja"),
     ):
         for block in blocks.message_blocks(reply):
             texts = [block.get("text"), *block.get("elements", []), *block.get("fields", [])]
-            for text in texts:
-                if isinstance(text, dict) and isinstance(text.get("text"), str):
-                    assert len(text["text"]) <= 3000
-                    assert not text["text"].rstrip("…").endswith(("&", "&amp", "&lt"))
+            for part in texts:
+                if isinstance(part, dict) and isinstance(part.get("text"), str):
+                    assert len(part["text"]) <= 3000
+                    assert not part["text"].rstrip("…").endswith(("&", "&amp", "&lt"))
 
 
 def test_clicks_from_app_home_answer_in_a_modal_and_strangers_are_audited(slack, ctx, cast):
@@ -551,11 +412,11 @@ def test_clicks_from_app_home_answer_in_a_modal_and_strangers_are_audited(slack,
 
 
 def test_the_answer_modal_shows_the_question(slack, ctx, cast):
-    from handlers import approval
+    from handlers.intake import decision
 
     request_id = new_request(slack, ctx)
     ref = payloads.encode(id=request_id)
-    approval.ask_info(ctx, cast["熊本 県子"], ref, {"question": "対象業務は何件ですか"})
+    decision.ask_info(ctx, cast["熊本 県子"], ref, {"question": "対象業務は何件ですか"})
     slack.fake.reset()
     slack.click("U_TANAKA", "request.answer.form", ref, channel_id="DTANAKA")
     assert "対象業務は何件ですか" in json.dumps(slack.opened_view(), ensure_ascii=False)
@@ -573,7 +434,7 @@ def test_the_case_book_is_searched_from_the_slash_command(slack, ctx, cast):
 def test_a_card_decided_elsewhere_is_brought_up_to_date(slack, ctx, cast):
     """Decided on Teams or in the terminal: the Slack card shows it after the next
     deliver run, once."""
-    from tests.helpers import approve
+    from tests.support.factories import approve
 
     request_id = new_request(slack, ctx)
     ctx.clock.advance(minutes=5)
@@ -589,7 +450,7 @@ def test_a_card_decided_elsewhere_is_brought_up_to_date(slack, ctx, cast):
 
 
 def test_a_card_that_cannot_be_updated_backs_off_and_holds_up_no_other(slack, ctx, cast):
-    from tests.helpers import approve
+    from tests.support.factories import approve
 
     first, second = new_request(slack, ctx), new_request(slack, ctx)
     ctx.clock.advance(minutes=5)
@@ -631,7 +492,7 @@ def test_a_modal_from_someone_storage_does_not_know_is_acked_before_any_web_api_
     updates = slack.fake.wait_for("views.update", count=2, timeout=15)
     outcomes = " ".join(json.dumps(u.params["view"], ensure_ascii=False) for u in updates)
     assert "登録されていません" in outcomes  # U_NOBODY, privately in their own modal
-    from handlers import roster
+    from handlers.people import roster
 
     assert roster.identify(ctx, "slack", "U_MATSUMOTO") is not None  # linked by e-mail
     assert slack.fake.calls_to("chat.postMessage") == []

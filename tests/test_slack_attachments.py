@@ -17,11 +17,11 @@ from slack_sdk import WebClient
 from bot.config import Settings
 from bot.slack import blocks
 from bot.slack.app import SlackBot
-from handlers import logs
+from handlers.fieldwork import logs
 from storage import attachments, people
 from storage.models import Attachment, WorkLog
-from tests.helpers import count
-from tests.test_attachments import PDF, due_consultation
+from tests.support.factories import count
+from tests.support.uploads import PDF, due_consultation
 
 SLOW = 1.5  # seconds each download takes: longer than an ack may
 
@@ -76,7 +76,9 @@ class FakeSlack:
 
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self.base = f"http://127.0.0.1:{self.server.server_address[1]}"
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+        threading.Thread(
+            target=self.server.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True
+        ).start()
 
     def add(self, file_id: str, name: str, content: bytes, *, size: int = 0, fail=False) -> None:
         self.files[file_id] = {

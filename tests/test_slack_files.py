@@ -11,11 +11,11 @@ import pytest
 from bot.config import Settings
 from bot.slack.app import SlackBot
 from handlers import router
-from handlers.reply import Fields
+from handlers.core.reply import Fields
 from storage import people
 from storage.models import SupportSession
-from tests.slack_fake import UPLOAD_METHOD, FakeSlackAPI
-from tests.test_invites import book_consultation, queue
+from tests.support.bookings import book_consultation, queue
+from tests.support.slack_fake import UPLOAD_METHOD, FakeSlackAPI
 
 USERS = {"U_KOBAYASHI": "小林 健", "U_TANAKA": "田中 美咲", "U_HANA": "水前寺 花"}
 

@@ -3,7 +3,7 @@
 import pytest
 
 from bot.config import Settings
-from bot.slack.jobs import ProcessJobs
+from bot.runtime.worker import ProcessJobs
 
 
 @pytest.fixture

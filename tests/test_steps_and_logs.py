@@ -6,16 +6,18 @@ from __future__ import annotations
 import dataclasses
 import io
 import re
-from datetime import datetime
 
 import pytest
 from docx import Document as open_docx
 from sqlmodel import select
 
-from handlers import bpr, consistency, logs, payloads, report_data, reports
-from handlers.clock import TOKYO
-from handlers.context import Context
-from handlers.reply import Upload
+from handlers.core import payloads
+from handlers.core.context import Context
+from handlers.core.reply import Upload
+from handlers.documents import build, gathering
+from handlers.fieldwork import engagements as bpr
+from handlers.fieldwork import logs
+from handlers.record import check
 from storage import engagements
 from storage.models import (
     EngagementStepSession,
@@ -23,48 +25,9 @@ from storage.models import (
     WorkLog,
 )
 from storage.rules import Broken
-from tests import helpers
-from tests.helpers import apply, approve, count
-
-URL = "https://meet.example.jp/uto-2"
-
-
-def when(day: int, hour: int = 10, month: int = 7) -> datetime:
-    return datetime(2026, month, day, hour, tzinfo=TOKYO)
-
-
-@pytest.fixture
-def lead(cast):
-    return cast["高橋 誠"]
-
-
-@pytest.fixture
-def uto(ctx, cast, approver, lead):
-    """宇土市's engagement: a visit on 7/2 and an online session on 7/6 (both begun by
-    the clock's 7/7 09:00), one still booked for 7/13 and one for 7/20."""
-    selected = approve(ctx, approver, apply(ctx, cast["田中 美咲"]), [lead])
-    engagement_id = selected.data["engagement_id"]
-    ids = {
-        "visit": helpers.bpr_session(ctx, engagement_id, when(2), [lead], place="宇土市役所"),
-        "online": helpers.bpr_session(
-            ctx, engagement_id, when(6), [lead, cast["中村 由紀"]], mode="online", meeting_url=URL
-        ),
-        "next": helpers.bpr_session(ctx, engagement_id, when(13), [lead]),
-        "after": helpers.bpr_session(ctx, engagement_id, when(20), [lead]),
-    }
-    ctx.clock.set(when(7, 9))
-    return {"engagement": engagement_id, "ref": payloads.encode(id=engagement_id), **ids}
-
-
-def log_values(sessions, **more):
-    values = {
-        "sessions": [str(s) for s in sessions],
-        "attendees": "市民課/主査/田中 美咲",
-        "summary": "現状の業務フローを聞き取った。",
-        "response": "As-Is の書き方を助言した。",
-    }
-    values.update(more)
-    return values
+from tests.support import factories
+from tests.support.factories import apply, approve, count
+from tests.support.uto_engagement import URL, log_values, when
 
 
 def step_ids(ctx, engagement_id):
@@ -103,7 +66,7 @@ def test_the_log_form_shows_each_sessions_facts_and_asks_none_of_them(ctx, uto, 
 
 def test_the_log_form_says_how_many_sessions_facts_it_does_not_show(ctx, uto, lead):
     for day in range(1, 10):  # 9 more begun sessions: 11 due in all
-        helpers.bpr_session(ctx, uto["engagement"], when(day, 15, month=6), [lead])
+        factories.bpr_session(ctx, uto["engagement"], when(day, 15, month=6), [lead])
     text = logs.log_form(ctx, lead).plain_text()
     assert "ほか 1 件(すべてはデスクのページ" in text
     assert "訪問(宇土市役所)" in text and URL not in text  # the 11th, latest, left out
@@ -115,7 +78,7 @@ def test_old_callers_sending_method_and_place_are_not_refused_and_not_believed(c
     values = log_values([uto["online"]], method="visit", place="宇土市役所")
     filed = logs.file_log(ctx, lead, values)
     assert filed.ok, filed.plain_text()
-    document = reports.build(ctx, "log", "html", "ja", log_ids=[filed.data["log_id"]])
+    document = build.build(ctx, "log", "html", "ja", log_ids=[filed.data["log_id"]])
     text = html_text(document.file.content)
     assert "オンライン" in text and URL in text
     assert "訪問" not in text and "宇土市役所" not in text
@@ -125,7 +88,7 @@ def test_a_batched_log_over_a_visit_and_an_online_session_says_which_was_which(c
     filed = logs.file_log(ctx, lead, log_values([uto["visit"], uto["online"]]))
     assert filed.ok, filed.plain_text()
     built = {
-        fmt: reports.build(ctx, "log", fmt, "ja", log_ids=[filed.data["log_id"]])
+        fmt: build.build(ctx, "log", fmt, "ja", log_ids=[filed.data["log_id"]])
         for fmt in ("docx", "html")
     }
     for text in (docx_text(built["docx"].file.content), html_text(built["html"].file.content)):
@@ -155,7 +118,7 @@ def test_a_step_spanning_two_sessions_is_dated_first_to_last_in_the_plan(ctx, ut
     filed = logs.file_log(ctx, lead, log_values([uto["visit"], uto["online"]], steps=[str(ids[1])]))
     assert filed.ok, filed.plain_text()
     assert links(ctx) == {(ids[1], uto["visit"]), (ids[1], uto["online"])}
-    built = reports.build(ctx, "plan", "docx", "ja", municipality_id=municipality(ctx, uto))
+    built = build.build(ctx, "plan", "docx", "ja", municipality_id=municipality(ctx, uto))
     document = open_docx(io.BytesIO(built.file.content))
     rows = [[c.text for c in r.cells] for t in document.tables for r in t.rows]
     step_rows = {r[0]: r for r in rows if r[0].isdigit()}
@@ -171,7 +134,7 @@ def test_a_log_step_of_another_engagement_is_a_field_error_and_nothing_is_writte
     ctx, uto, lead, cast, approver
 ):
     yamaga = approve(ctx, approver, apply(ctx, cast["松本 大輔"]), [lead]).data["engagement_id"]
-    visit = helpers.bpr_session(ctx, yamaga, when(3), [lead])
+    visit = factories.bpr_session(ctx, yamaga, when(3), [lead])
     other_step = step_ids(ctx, yamaga)[1]
     form = logs.log_form(ctx, lead).form
     offered = {c.label for c in next(i for i in form.inputs if i.name == "steps").choices}
@@ -204,7 +167,7 @@ def test_the_step_form_offers_the_held_sessions_and_defaults_to_the_latest(ctx, 
         {"step": 1, "step_action": "done", "done_in": [str(uto["visit"]), str(uto["online"])]},
     )
     assert too_many.ok  # two is a span
-    three = helpers.bpr_session(ctx, uto["engagement"], when(6, 14), [lead])
+    three = factories.bpr_session(ctx, uto["engagement"], when(6, 14), [lead])
     refused = bpr.update_step(
         ctx,
         lead,
@@ -234,7 +197,7 @@ def test_the_step_form_offers_the_held_sessions_and_defaults_to_the_latest(ctx, 
 def test_every_writer_of_a_step_meets_the_same_rules(ctx, uto, lead, cast, approver, case, key):
     """`close_step` is the one writer: each broken rule is refused, nothing written."""
     yamaga = approve(ctx, approver, apply(ctx, cast["松本 大輔"]), [lead]).data["engagement_id"]
-    elsewhere = helpers.bpr_session(ctx, yamaga, when(3), [lead])
+    elsewhere = factories.bpr_session(ctx, yamaga, when(3), [lead])
     with ctx.db.transaction() as session:
         session.get(SupportSession, uto["online"]).status = "cancelled"
     chosen = {
@@ -267,10 +230,10 @@ def test_no_step_before_a_held_session_and_the_goal_flag_counts_held_sessions(
     selected = approve(ctx, approver, apply(ctx, cast["田中 美咲"]), [lead])
     engagement_id = selected.data["engagement_id"]
     ref = payloads.encode(id=engagement_id)
-    helpers.bpr_session(ctx, engagement_id, when(8), [lead])
+    factories.bpr_session(ctx, engagement_id, when(8), [lead])
     early = bpr.update_step(ctx, lead, ref, {"step": 1, "step_action": "done"})
     assert not early.ok and early.data["refusal"] == "refusal.step_before_sessions"
-    assert helpers.refusals(ctx, "bpr.step")  # audited
+    assert factories.refusals(ctx, "bpr.step")  # audited
     assert not bpr.view(ctx, approver, ref).data["goal_overdue"]
     assert links(ctx) == set()
 
@@ -283,8 +246,8 @@ def joint(ctx, uto, lead, cast, approver):
     yamaga = approve(ctx, approver, apply(ctx, cast["松本 大輔"]), [lead]).data["engagement_id"]
     with ctx.db.transaction() as session:
         towns = [engagements.get(session, e).municipality_id for e in (uto["engagement"], yamaga)]
-    own = helpers.bpr_session(ctx, yamaga, when(1), [lead])
-    shared = helpers.bpr_session(ctx, uto["engagement"], when(3), [lead], municipality_ids=towns)
+    own = factories.bpr_session(ctx, yamaga, when(1), [lead])
+    shared = factories.bpr_session(ctx, uto["engagement"], when(3), [lead], municipality_ids=towns)
     return {"yamaga": yamaga, "ref": payloads.encode(id=yamaga), "own": own, "shared": shared}
 
 
@@ -338,13 +301,13 @@ def test_the_check_accepts_a_step_done_in_a_joint_session_and_no_other_towns(ctx
         second = engagements.steps(session, joint["yamaga"])[1]
         second.status = "done"
         session.add(EngagementStepSession(step_id=second.id, session_id=uto["visit"]))
-    assert [f.key for f in consistency.findings(ctx) if f.rule == "steps"] == [
+    assert [f.key for f in check.findings(ctx) if f.rule == "steps"] == [
         "check.steps.bad_session"
     ]
 
 
 def found_steps(ctx):
-    return [f.text("ja") for f in consistency.findings(ctx) if f.rule == "steps"]
+    return [f.text("ja") for f in check.findings(ctx) if f.rule == "steps"]
 
 
 # -- files reach the attachment directory only once every rule has passed ------------------
@@ -377,9 +340,9 @@ def test_a_filing_refused_by_a_step_rule_writes_no_file(ctx, uto, lead, tmp_path
 
 def test_refusal_keys_of_the_step_rules_are_in_both_catalogs():
     """The step rules are worded from storage (`Broken`), outside the catalog scan."""
-    from tests.test_i18n import catalog
+    from tests.support.message_catalog import catalog
 
-    source = (helpers.__file__.rsplit("/tests/", 1)[0]) + "/storage/engagements.py"
+    source = (factories.__file__.rsplit("/tests/", 1)[0]) + "/storage/engagements.py"
     with open(source, encoding="utf-8") as f:
         keys = set(re.findall(r'"(refusal\.step_[a-z_]+)"', f.read()))
     assert len(keys) == 6
@@ -413,5 +376,5 @@ def test_the_second_towns_plan_dates_its_next_step_by_the_joint_session(ctx, uto
     ctx.clock.set(when(2, 12))
     with ctx.db.transaction() as session:
         town = engagements.get(session, joint["yamaga"]).municipality_id
-        (plan,) = report_data.gather_plans(session, town, now=ctx.clock.now())
+        (plan,) = gathering.gather_plans(session, town, now=ctx.clock.now())
     assert plan.steps[0].planned == when(3).date()

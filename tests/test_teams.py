@@ -7,7 +7,6 @@ from __future__ import annotations
 import asyncio
 import json
 import time
-from collections.abc import Iterator
 from datetime import datetime
 from typing import Any
 
@@ -16,14 +15,16 @@ import icalendar
 import pytest
 from sqlmodel import select
 
-from bot import scheduler
 from bot.config import ConfigError, Settings, load
+from bot.runtime import scheduler
+from bot.runtime.web import create_web_app
 from bot.teams.app import TeamsBot
 from bot.teams.files import onedrive
-from bot.web import create_web_app
-from handlers import clockwork, notices, payloads, roster, router
-from handlers.clock import TOKYO
-from handlers.common import notify
+from handlers import router
+from handlers.core import payloads
+from handlers.core.clock import TOKYO
+from handlers.notifications import clockwork, notices
+from handlers.people import roster
 from storage import outbox, people
 from storage import teams as teams_store
 from storage.models import (
@@ -33,63 +34,28 @@ from storage.models import (
     PostedMessage,
     Request,
     SupportSession,
-    TeamsConversation,
 )
-from tests.conftest import consultation
-from tests.helpers import approve, count, state
-from tests.live_server import serving
-from tests.teams_fake import FakeConnector, activity, execute, message
-from tests.test_invites import book_consultation
-from tests.test_teams_cards import valid
-
-CHANNEL = "19:approvals@thread.tacv2"
-TANAKA, KEN = "aad-tanaka", "aad-ken"
-DM_TANAKA, DM_KEN = "a:dm-tanaka", "a:dm-ken"
-
-
-class Teams:
-    def __init__(self, base: str, fake: FakeConnector, bot: TeamsBot) -> None:
-        self.base, self.fake, self.bot = base, fake, bot
-        self.http = httpx.Client(timeout=10)
-
-    def post(self, body: dict[str, Any], **headers: str) -> httpx.Response:
-        return self.http.post(f"{self.base}/api/messages", json=body, headers=headers)
-
-    def say(self, aad: str | None, text: str, conversation: str = DM_TANAKA) -> httpx.Response:
-        return self.post(message(self.fake.url, aad, text, conversation))
-
-    def click(
-        self, aad: str | None, data: dict[str, Any], conversation: str, trigger: str = "manual"
-    ) -> dict[str, Any]:
-        response = self.post(execute(self.fake.url, aad, data, conversation, trigger))
-        assert response.status_code == 200, response.text
-        body = response.json()
-        assert body["statusCode"] == 200
-        if body["type"] == "application/vnd.microsoft.card.adaptive":
-            valid(body["value"])
-        return body
+from tests.support.bookings import book_consultation
+from tests.support.card_schema import valid
+from tests.support.factories import approve, consultation, count, state
+from tests.support.live_server import serving
+from tests.support.teams_app import (
+    CHANNEL,
+    DM_TANAKA,
+    KEN,
+    TANAKA,
+    Teams,
+    card_json,
+    person_id,
+    queue,
+    references,
+    statuses,
+)
+from tests.support.teams_fake import FakeConnector, activity, message
 
 
 def verbs_of(card: dict[str, Any]) -> set[str]:
     return {a["verb"] for n in card["body"] if n["type"] == "ActionSet" for a in n["actions"]}
-
-
-def card_json(body: dict[str, Any]) -> str:
-    return json.dumps(body["value"], ensure_ascii=False)
-
-
-@pytest.fixture
-def teams(ctx, cast) -> Iterator[Teams]:
-    with ctx.db.transaction() as session:
-        for aad, name in ((TANAKA, "田中 美咲"), (KEN, "熊本 県子")):
-            people.link_identity(session, people.find(session, name)[0].id, "teams", aad)
-    # The tests run on PostgreSQL too; the app under test uses `ctx`, not this URL.
-    settings = Settings(
-        database_url="sqlite:///unused.db", teams_anonymous=True, teams_approval_channel=CHANNEL
-    )
-    bot = TeamsBot(ctx, settings)
-    with FakeConnector() as fake, serving(create_web_app(ctx, None, bot)) as base:
-        yield Teams(base, fake, bot)
 
 
 def test_message_answers_with_the_form_card(teams):
@@ -206,34 +172,6 @@ def test_anonymous_mode_is_refused_with_production_settings(monkeypatch):
 
 
 # -- conversation references and proactive delivery ------------------------------------
-
-
-def references(ctx) -> dict[tuple[str, str], TeamsConversation]:
-    with ctx.db.transaction() as session:
-        rows = session.exec(select(TeamsConversation)).all()
-    return {(r.kind, str(r.person_id or r.channel_id)): r for r in rows}
-
-
-def person_id(ctx, name: str) -> int:
-    with ctx.db.transaction() as session:
-        return people.find(session, name)[0].id or 0
-
-
-def queue(ctx, person: int, key: str = "reminder.test:1") -> None:
-    with ctx.db.transaction() as session:
-        notify(
-            session,
-            key=key,
-            person_ids=[person],
-            message="notice.approved.consultation",
-            params={"number": "相談-2026-042"},
-            now=ctx.clock.now(),
-        )
-
-
-def statuses(ctx) -> dict[str, str]:
-    with ctx.db.transaction() as session:
-        return {n.key: n.status for n in session.exec(select(Notification)).all()}
 
 
 def test_every_activity_refreshes_the_conversation_references(teams, ctx, staff):

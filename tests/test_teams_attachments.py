@@ -17,16 +17,16 @@ import httpx
 import pytest
 
 from bot.config import Settings
+from bot.runtime.web import create_web_app
 from bot.teams.app import TeamsBot
 from bot.teams.files import DOWNLOAD_INFO, onedrive
-from bot.web import create_web_app
-from handlers.context import Context
+from handlers.core.context import Context
 from storage import attachments, people
 from storage.models import Attachment, AuditEntry
-from tests.helpers import count
-from tests.live_server import serving
-from tests.teams_fake import FakeConnector, activity, execute
-from tests.test_attachments import CSV_SJIS, PDF, due_consultation
+from tests.support.factories import count
+from tests.support.live_server import serving
+from tests.support.teams_fake import FakeConnector, activity, execute
+from tests.support.uploads import CSV_SJIS, PDF, due_consultation
 
 KOBAYASHI, DM = "aad-kobayashi", "a:dm-kobayashi"
 LIMIT = 4096
@@ -54,7 +54,9 @@ class FileHost:
                 pass
 
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+        threading.Thread(
+            target=self.server.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True
+        ).start()
 
     def url(self, key: str) -> str:
         return f"http://127.0.0.1:{self.server.server_address[1]}/{key}"

@@ -5,15 +5,14 @@ microsoft/AdaptiveCards schemas/1.5.0/adaptive-card.json, MIT licence)."""
 from __future__ import annotations
 
 import json
-from pathlib import Path
 from typing import Any
 
 import pytest
-from jsonschema import Draft6Validator
 
 from bot.teams import cards
-from handlers import intake, payloads, router
-from handlers.reply import (
+from handlers import router
+from handlers.core import payloads
+from handlers.core.reply import (
     Button,
     Buttons,
     Choice,
@@ -27,19 +26,9 @@ from handlers.reply import (
     Reply,
     Text,
 )
-from tests.conftest import consultation
-
-SCHEMA = json.loads(
-    (Path(__file__).parent / "data" / "adaptive-card-1.5.schema.json").read_text("utf-8")
-)
-VALIDATOR = Draft6Validator(SCHEMA)
-
-
-def valid(card: dict[str, Any]) -> dict[str, Any]:
-    errors = sorted(VALIDATOR.iter_errors(card), key=lambda e: list(e.path))
-    assert not errors, "\n".join(f"{list(e.path)}: {e.message[:300]}" for e in errors[:5])
-    assert card["version"] == "1.5"
-    return card
+from handlers.intake import approval_card, submission
+from tests.support.card_schema import VALIDATOR, valid
+from tests.support.factories import consultation
 
 
 def walk(node: Any) -> list[dict[str, Any]]:
@@ -142,8 +131,8 @@ def test_cards_from_real_replies_validate(ctx, cast, staff, approver):
     done = router.submit(ctx, staff, "request.submit", consultation(staff))
     request_id = int(done.data["request_id"])
     valid(cards.card(done))
-    approval_card = valid(cards.card(router.approval.card(ctx, request_id, "ja")))
-    verbs = {a["verb"] for a in of_type(approval_card, "Action.Execute")}
+    shown = valid(cards.card(approval_card.card(ctx, request_id, "ja")))
+    verbs = {a["verb"] for a in of_type(shown, "Action.Execute")}
     assert "request.approve.form" in verbs
     approve_form = router.press(ctx, approver, "request.approve.form", payloads.encode(id=1))
     valid(cards.card(approve_form))
@@ -151,7 +140,7 @@ def test_cards_from_real_replies_validate(ctx, cast, staff, approver):
     for action in ("menu", "help", "home", "request.list", "approval.queue", "quota.view"):
         for actor in (staff, approver):
             valid(cards.card(router.press(ctx, actor, action)))
-    bpr = intake.new_form(ctx, staff, "bpr_application")
+    bpr = submission.new_form(ctx, staff, "bpr_application")
     valid(cards.card(bpr))
 
 

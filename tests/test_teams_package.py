@@ -24,7 +24,7 @@ from urllib.parse import urlsplit
 import pytest
 from jsonschema import FormatChecker, validators
 
-from bot.__main__ import main
+from bot.cli.main import main
 
 APP_ID = "00000000-1111-2222-3333-444444444444"
 SCHEMA = json.loads(
@@ -234,8 +234,8 @@ def test_the_links_are_pages_serve_answers(package, ctx):
     must open real pages (short, Japanese), not a 404 of the bot's own address."""
     import httpx
 
-    from bot.web import create_web_app
-    from tests.live_server import serving
+    from bot.runtime.web import create_web_app
+    from tests.support.live_server import serving
 
     manifest = json.loads(package["manifest.json"])
     with serving(create_web_app(ctx, None)) as base, httpx.Client(base_url=base) as client:

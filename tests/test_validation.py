@@ -2,11 +2,10 @@
 
 import pytest
 
-from handlers import intake
+from handlers.intake import submission
 from storage.models import AuditEntry, Notification, NumberCounter, Request
-from tests import helpers
-from tests.conftest import consultation
-from tests.helpers import count
+from tests.support import factories
+from tests.support.factories import consultation, count
 
 
 def assert_nothing_written(ctx, audits_before):
@@ -45,7 +44,7 @@ def assert_nothing_written(ctx, audits_before):
 )
 def test_each_bad_field_is_named_and_nothing_is_saved(ctx, cast, staff, field, value, expected):
     before = count(ctx, AuditEntry)
-    reply = intake.submit(ctx, staff, consultation(staff, **{field: value}))
+    reply = submission.submit(ctx, staff, consultation(staff, **{field: value}))
     assert not reply.ok
     assert expected in reply.plain_text()
     assert "何も保存していません" in reply.plain_text()
@@ -57,7 +56,7 @@ def test_each_bad_field_is_named_and_nothing_is_saved(ctx, cast, staff, field, v
 
 def test_several_errors_at_once_and_the_typed_values_come_back(ctx, cast, staff):
     values = consultation(staff, description="", topic="x", requester_title="長" * 500)
-    reply = intake.submit(ctx, staff, values)
+    reply = submission.submit(ctx, staff, values)
     assert set(reply.data["errors"]) == {"description", "topic", "requester_title"}
     form = reply.form
     assert next(i for i in form.inputs if i.name == "requester_name").value == staff.name
@@ -67,7 +66,7 @@ def test_english_messages_name_the_field_too(ctx, cast, staff):
     from dataclasses import replace
 
     english = replace(staff, language="en")
-    reply = intake.submit(ctx, english, consultation(staff, description=""))
+    reply = submission.submit(ctx, english, consultation(staff, description=""))
     assert '"Description" is required.' in reply.plain_text()
 
 
@@ -79,16 +78,16 @@ def test_missing_or_odd_types_do_not_crash(ctx, cast, staff):
         {"preferred_dates": 12345},
         {"description": None},
     ):
-        reply = intake.submit(ctx, staff, values)
+        reply = submission.submit(ctx, staff, values)
         assert not reply.ok
         assert "参照番号" not in reply.plain_text()
     assert_nothing_written(ctx, audits)
 
 
 def test_a_valid_request_is_numbered_readably(ctx, cast, staff):
-    first = intake.submit(ctx, staff, consultation(staff))
-    second = intake.submit(ctx, staff, consultation(staff))
-    application = intake.apply_bpr(ctx, staff, helpers.application(staff))
+    first = submission.submit(ctx, staff, consultation(staff))
+    second = submission.submit(ctx, staff, consultation(staff))
+    application = submission.apply_bpr(ctx, staff, factories.application(staff))
     assert [first.data["number"], second.data["number"], application.data["number"]] == [
         "相談-2026-001",
         "相談-2026-002",

@@ -5,10 +5,10 @@ import itertools
 
 import pytest
 
-from handlers import approval, intake, workflow
-from handlers.errors import Refused
+from handlers.core.errors import Refused
+from handlers.intake import decision, submission, workflow
 from storage.models import Request, RequestState
-from tests.helpers import approve, ref, state, submit
+from tests.support.factories import approve, ref, state, submit
 
 S = RequestState
 ALLOWED = {
@@ -49,13 +49,13 @@ def test_terminal_states_have_no_way_out():
 def test_ask_answer_approve_path(ctx, cast, staff, approver):
     request_id = submit(ctx, staff)
     assert state(ctx, request_id) == S.SUBMITTED
-    asked = approval.ask_info(ctx, approver, ref(request_id), {"question": "件数は?"})
+    asked = decision.ask_info(ctx, approver, ref(request_id), {"question": "件数は?"})
     assert asked.ok and state(ctx, request_id) == S.NEEDS_INFO
-    again = approval.ask_info(ctx, approver, ref(request_id), {"question": "もう一度"})
+    again = decision.ask_info(ctx, approver, ref(request_id), {"question": "もう一度"})
     assert not again.ok  # needs_info → needs_info is not a move
-    answered = intake.answer(ctx, staff, ref(request_id), {"answer": "年3000件です"})
+    answered = submission.answer(ctx, staff, ref(request_id), {"answer": "年3000件です"})
     assert answered.ok and state(ctx, request_id) == S.SUBMITTED
-    second_answer = intake.answer(ctx, staff, ref(request_id), {"answer": "追記"})
+    second_answer = submission.answer(ctx, staff, ref(request_id), {"answer": "追記"})
     assert not second_answer.ok
     assert approve(ctx, approver, request_id, [cast["高橋 誠"]]).ok
     assert state(ctx, request_id) == S.APPROVED
@@ -63,13 +63,13 @@ def test_ask_answer_approve_path(ctx, cast, staff, approver):
 
 def test_decided_requests_cannot_be_decided_again(ctx, cast, staff, approver):
     declined = submit(ctx, staff)
-    assert approval.decline(ctx, approver, ref(declined), {"reason": "対象外"}).ok
+    assert decision.decline(ctx, approver, ref(declined), {"reason": "対象外"}).ok
     assert state(ctx, declined) == S.DECLINED
     for attempt in (
         approve(ctx, approver, declined, [cast["高橋 誠"]]),
-        approval.decline(ctx, approver, ref(declined), {"reason": "再却下"}),
-        approval.ask_info(ctx, approver, ref(declined), {"question": "?"}),
-        intake.cancel(ctx, staff, ref(declined), {"reason": "取下げ"}),
+        decision.decline(ctx, approver, ref(declined), {"reason": "再却下"}),
+        decision.ask_info(ctx, approver, ref(declined), {"question": "?"}),
+        submission.cancel(ctx, staff, ref(declined), {"reason": "取下げ"}),
     ):
         assert not attempt.ok
     assert state(ctx, declined) == S.DECLINED
@@ -77,23 +77,23 @@ def test_decided_requests_cannot_be_decided_again(ctx, cast, staff, approver):
 
 def test_cancel_from_pending_and_approved_but_not_twice(ctx, cast, staff, approver):
     pending = submit(ctx, staff)
-    assert intake.cancel(ctx, staff, ref(pending), {"reason": "不要になった"}).ok
+    assert submission.cancel(ctx, staff, ref(pending), {"reason": "不要になった"}).ok
     assert state(ctx, pending) == S.CANCELLED
-    assert not intake.cancel(ctx, staff, ref(pending), {"reason": "again"}).ok
+    assert not submission.cancel(ctx, staff, ref(pending), {"reason": "again"}).ok
     approved = submit(ctx, staff)
     assert approve(ctx, approver, approved, [cast["高橋 誠"]]).ok
-    assert intake.cancel(ctx, approver, ref(approved), {"reason": "日程が合わない"}).ok
+    assert submission.cancel(ctx, approver, ref(approved), {"reason": "日程が合わない"}).ok
     assert state(ctx, approved) == S.CANCELLED
 
 
 def test_amend_only_while_pending(ctx, cast, staff, approver):
-    from tests.conftest import consultation
+    from tests.support.factories import consultation
 
     request_id = submit(ctx, staff)
-    amended = intake.amend(
+    amended = submission.amend(
         ctx, staff, ref(request_id), consultation(staff, description="内容を修正しました。")
     )
     assert amended.ok
     assert approve(ctx, approver, request_id, [cast["高橋 誠"]]).ok
-    late = intake.amend(ctx, staff, ref(request_id), consultation(staff))
+    late = submission.amend(ctx, staff, ref(request_id), consultation(staff))
     assert not late.ok and "修正できません" in late.plain_text()

@@ -9,16 +9,16 @@ from datetime import date, datetime
 
 from openpyxl import load_workbook
 
-from handlers import quotas, reports
-from handlers.report_data import Period
-from tests.conftest import ON_POSTGRES
-from tests.test_reports import season  # noqa: F401  (the fixture)
+from handlers.documents import build
+from handlers.documents.gathering import Period
+from handlers.planning import quotas
+from tests.support.db_setup import ON_POSTGRES
 
 SHEETS = ["月別実施回数", "計画と見込み", "支援一覧", "業務日報一覧", "未解決課題"]
 
 
 def workbook(ctx, dates=None, period=None):
-    built = reports.build(ctx, "workbook", "xlsx", "ja", period, dates=dates)
+    built = build.build(ctx, "workbook", "xlsx", "ja", period, dates=dates)
     assert built.file.name.startswith("集計表") and built.file.name.endswith(".xlsx")
     return load_workbook(io.BytesIO(built.file.content))
 
@@ -27,7 +27,7 @@ def rows(sheet) -> list[tuple]:
     return list(sheet.iter_rows(values_only=True))
 
 
-def test_every_sheet_has_japanese_headers_a_filter_and_a_frozen_row(ctx, season):  # noqa: F811
+def test_every_sheet_has_japanese_headers_a_filter_and_a_frozen_row(ctx, season):
     book = workbook(ctx)
     assert book.sheetnames == SHEETS
     for sheet in book.worksheets:
@@ -40,7 +40,7 @@ def test_every_sheet_has_japanese_headers_a_filter_and_a_frozen_row(ctx, season)
     assert book.properties.title == "集計表" and book.properties.language == "ja-JP"
 
 
-def test_the_counts_are_the_quota_figures(ctx, season):  # noqa: F811
+def test_the_counts_are_the_quota_figures(ctx, season):
     book = workbook(ctx)
     figures = {r[0]: r[1:] for r in rows(book["計画と見込み"])[1:]}
     labels = {"bpr": "BPR伴走支援", "consultation": "個別相談", "office_day": "県庁業務"}
@@ -54,7 +54,7 @@ def test_the_counts_are_the_quota_figures(ctx, season):  # noqa: F811
     assert ("令和8年6月", "BPR伴走支援", 1, 0) in months  # the joint visit, counted once
 
 
-def test_sessions_logs_and_open_issues_are_listed(ctx, season):  # noqa: F811
+def test_sessions_logs_and_open_issues_are_listed(ctx, season):
     book = workbook(ctx)
     sessions = rows(book["支援一覧"])[1:]
     assert len(sessions) == 3
@@ -68,7 +68,7 @@ def test_sessions_logs_and_open_issues_are_listed(ctx, season):  # noqa: F811
     assert len(issues) == 2 and issues[0][1] == "申請様式が紙のみ" and issues[0][3] == "未対応"
 
 
-def test_iso_dates_are_real_dates(ctx, season):  # noqa: F811
+def test_iso_dates_are_real_dates(ctx, season):
     book = workbook(ctx, dates="iso")
     visit = rows(book["支援一覧"])[1]
     assert isinstance(visit[1], datetime) and visit[1].date() == date(2026, 6, 10)
@@ -77,14 +77,14 @@ def test_iso_dates_are_real_dates(ctx, season):  # noqa: F811
     assert isinstance(month, datetime) and month.date() == date(2026, 6, 1)
 
 
-def test_a_period_narrows_sessions_and_logs(ctx, season):  # noqa: F811
+def test_a_period_narrows_sessions_and_logs(ctx, season):
     book = workbook(ctx, period=Period(date(2026, 6, 11), date(2026, 6, 30)))
     assert len(rows(book["支援一覧"])) == 1 + 2  # the consultation and the office day
     assert len(rows(book["業務日報一覧"])) == 1 + 1
     assert len(rows(book["未解決課題"])) == 1 + 2  # open issues: whenever found
 
 
-def test_stored_control_characters_are_dropped(ctx, season):  # noqa: F811
+def test_stored_control_characters_are_dropped(ctx, season):
     from sqlmodel import select
 
     from storage.models import WorkLog

@@ -1,4 +1,4 @@
-"""The desk as one mounted application: `desk_routes(ctx)` is what bot/web.py adds to
+"""The desk as one mounted application: `desk_routes(ctx)` is what bot/runtime/web.py adds to
 `serve`, everything under /desk — the sign-in pages (bot/desk/signin.py) and the pages
 (bot/desk/pages.py).
 
@@ -20,7 +20,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from bot.desk.auth import CsrfRejected
 from bot.desk.pages import page_routes
 from bot.desk.signin import csrf_refused, signin_routes
-from handlers.context import Context
+from handlers.core.context import Context
 
 HEADERS = {
     "Cache-Control": "no-store",

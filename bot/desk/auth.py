@@ -30,13 +30,13 @@ from starlette.exceptions import HTTPException
 from starlette.requests import HTTPConnection, Request
 from starlette.responses import RedirectResponse, Response
 
-from handlers import signin
-from handlers.actor import Actor
-from handlers.context import Context
-from handlers.core import record_refusal
-from handlers.errors import Refused
-from handlers.i18n import t
-from storage.web_sessions import ABSOLUTE
+from handlers.core.actor import Actor
+from handlers.core.context import Context
+from handlers.core.errors import Refused
+from handlers.core.i18n import t
+from handlers.core.intents import record_refusal
+from handlers.desk import signin
+from handlers.desk.signin import ABSOLUTE
 
 COOKIE = "dxdesk_session"
 COOKIE_PATH = "/desk"

@@ -1,9 +1,9 @@
 """The desk's pages (issue #19): ダッシュボード, カレンダー, 市町村, 監査ログ, 名簿, ダウンロード.
 
 Each page is a thin adapter: who is signed in (auth.current_actor), the view's data
-(handlers.desk_views, run in the thread pool like every database call), a Jinja2
+(handlers.desk.views, run in the thread pool like every database call), a Jinja2
 template in templates/desk. Every form posts to `act`, which runs the chat's own intent
-(handlers.approval, handlers.roster) after the CSRF check, so a decision taken here is
+(handlers.intake.decision, handlers.people.roster) after the CSRF check, so a decision taken here is
 the same decision, audited the same way, as one taken with a chat button. A refused view
 is a 403 page in the reader's language (audited by desk_views.viewed).
 """
@@ -15,7 +15,6 @@ import csv
 import io
 import json
 import logging
-import secrets
 from collections.abc import Awaitable, Callable
 from datetime import date, datetime, time, timedelta
 from functools import cache
@@ -31,33 +30,33 @@ from starlette.responses import HTMLResponse, RedirectResponse, Response
 from starlette.routing import NoMatchFound, Route
 
 from bot.desk import auth
-from bot.outage import busy, unreachable
-from handlers import approval, desk_views, policy, reports, roster
-from handlers.actor import Actor
-from handlers.clock import TOKYO
-from handlers.context import Context
-from handlers.errors import Refused
-from handlers.i18n import environment, t
-from handlers.reply import Fields, Reply, Text, TextStyle
-from handlers.text_rules import as_text_cells, csv_cell
-from storage.desk import AuditFilter
-from storage.models import Role
+from bot.runtime.edge import logged
+from bot.runtime.outage import busy, unreachable
+from handlers import router
+from handlers.core import policy
+from handlers.core.actor import Actor
+from handlers.core.clock import TOKYO
+from handlers.core.context import Context
+from handlers.core.errors import Refused
+from handlers.core.i18n import environment, t
+from handlers.core.reply import Fields, Reply, Text, TextStyle
+from handlers.core.text_rules import as_text_cells, csv_cell
+from handlers.desk import views
+from handlers.desk.views import AuditFilter, Role
+from handlers.documents import build
+from handlers.intake import decision
+from handlers.people import roster
 
 log = logging.getLogger("dxdesk")
 
+WITH_REF = router.routes(decision.approve, decision.decline, decision.ask_info)
+"""A request's intents a page may post: they take its reference (the form's `context`)."""
 ACTIONS: dict[str, Callable[..., Reply]] = {
-    "request.approve": approval.approve,
-    "request.decline": approval.decline,
-    "request.ask_info": approval.ask_info,
-    "roster.add": roster.add,
-    "roster.edit": roster.edit,
-    "roster.deactivate": roster.deactivate,
-    "roster.link": roster.link,
-    "roster.merge": roster.merge,
+    **WITH_REF,
+    **router.routes(roster.add, roster.edit, roster.deactivate, roster.link, roster.merge),
 }
-"""What a page's form may post: the chat's own intents. Those of a request take its
-reference (the form's `context`), the roster's only the values."""
-WITH_REF = frozenset({"request.approve", "request.decline", "request.ask_info"})
+"""What a page's form may post: the chat's own intents, under the names they are declared
+with; the roster's take only the values."""
 HIDDEN = frozenset({"csrf", "context", "back"})
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
@@ -116,8 +115,7 @@ def signed_in(handler: Handler) -> Callable[[Any, Request], Awaitable[Response]]
         except Exception as error:
             if unreachable(error):
                 return busy(self.ctx)
-            reference = secrets.token_hex(3).upper()
-            log.exception("unexpected error on %s (ref %s)", request.url.path, reference)
+            reference = logged(log, "unexpected error on %s", request.url.path)
             text = t(actor.language, "error.unexpected", ref=reference)
             return self.render(request, actor, "desk/refused.j2", {"message": text}, 500)
 
@@ -168,14 +166,14 @@ class Pages:
             return RedirectResponse(
                 url(request, "desk.town", municipality_id=actor.municipality_id), 303
             )
-        data = await self.view(desk_views.dashboard, actor)
+        data = await self.view(views.dashboard, actor)
         return self.render(request, actor, "desk/dashboard.j2", {"d": data})
 
     @signed_in
     async def calendar(self, request: Request, actor: Actor) -> Response:
         query = request.query_params
         data = await self.view(
-            desk_views.calendar_view,
+            views.calendar_view,
             actor,
             view=query.get("view", "month"),
             anchor=_date(query.get("day")),
@@ -190,35 +188,35 @@ class Pages:
             return RedirectResponse(
                 url(request, "desk.town", municipality_id=actor.municipality_id), 303
             )
-        towns = await self.view(desk_views.towns_list, actor)
+        towns = await self.view(views.towns_list, actor)
         return self.render(request, actor, "desk/towns.j2", {"towns": towns})
 
     @signed_in
     async def town(self, request: Request, actor: Actor) -> Response:
         municipality_id = int(request.path_params["municipality_id"])
-        data = await self.view(desk_views.town_view, actor, municipality_id)
+        data = await self.view(views.town_view, actor, municipality_id)
         return self.render(request, actor, "desk/town.j2", {"v": data})
 
     @signed_in
     async def session(self, request: Request, actor: Actor) -> Response:
         session_id = int(request.path_params["session_id"])
-        data = await self.view(desk_views.session_view, actor, session_id)
+        data = await self.view(views.session_view, actor, session_id)
         return self.render(request, actor, "desk/session.j2", {"s": data})
 
     @signed_in
     async def audit(self, request: Request, actor: Actor) -> Response:
         where = audit_filter(request)
-        data = await self.view(desk_views.audit_view, actor, where)
+        data = await self.view(views.audit_view, actor, where)
         return self.render(
             request,
             actor,
             "desk/audit.j2",
-            {"a": data, "query": dict(request.query_params), "shown": desk_views.AUDIT_SHOWN},
+            {"a": data, "query": dict(request.query_params), "shown": views.AUDIT_SHOWN},
         )
 
     @signed_in
     async def audit_csv(self, request: Request, actor: Actor) -> Response:
-        header, rows = await self.view(desk_views.audit_table, actor, audit_filter(request))
+        header, rows = await self.view(views.audit_table, actor, audit_filter(request))
         buffer = io.StringIO()
         writer = csv.writer(buffer)
         writer.writerow(header)
@@ -229,18 +227,18 @@ class Pages:
 
     @signed_in
     async def audit_xlsx(self, request: Request, actor: Actor) -> Response:
-        header, rows = await self.view(desk_views.audit_table, actor, audit_filter(request))
+        header, rows = await self.view(views.audit_table, actor, audit_filter(request))
         content = await run_in_threadpool(workbook, header, rows)
         return download(content, t(actor.language, "page.audit.file") + ".xlsx", XLSX)
 
     @signed_in
     async def roster(self, request: Request, actor: Actor) -> Response:
-        data = await self.view(desk_views.roster_view, actor)
+        data = await self.view(views.roster_view, actor)
         return self.render(request, actor, "desk/roster.j2", {"r": data})
 
     @signed_in
     async def downloads(self, request: Request, actor: Actor) -> Response:
-        found, towns = await self.view(desk_views.downloads, actor)
+        found, towns = await self.view(views.downloads, actor)
         return self.render(request, actor, "desk/downloads.j2", {"docs": found, "towns": towns})
 
     @signed_in
@@ -254,7 +252,7 @@ class Pages:
             "report_from": query.get("from", ""),
             "report_to": query.get("to", ""),
         }
-        reply = await self.view(reports.request_report, actor, values)
+        reply = await self.view(build.request_report, actor, values)
         if reply.ok and reply.files:
             file = reply.files[0]
             return download(file.content, file.name, file.mime)
@@ -351,15 +349,15 @@ def stylesheet() -> bytes:
 def navigation(actor: Actor) -> list[tuple[str, str]]:
     """The menu: (route name, catalog key) of the pages this person may open."""
     entries = []
-    if policy.allowed(actor, "desk.dashboard"):
+    if policy.allowed(actor, views.dashboard):
         entries.append(("desk.dashboard", "page.nav.dashboard"))
     entries.append(("desk.calendar", "page.nav.calendar"))
     entries.append(("desk.towns", "page.nav.towns"))
-    if policy.allowed(actor, "desk.audit"):
+    if policy.allowed(actor, views.audit_view):
         entries.append(("desk.audit", "page.nav.audit"))
-    if policy.allowed(actor, "roster.manage"):
+    if policy.allowed(actor, views.roster_view):
         entries.append(("desk.roster", "page.nav.roster"))
-    if policy.allowed(actor, "report.request"):
+    if policy.allowed(actor, views.downloads):
         entries.append(("desk.downloads", "page.nav.downloads"))
     return entries
 

@@ -21,11 +21,11 @@ from starlette.responses import HTMLResponse, RedirectResponse, Response
 from starlette.routing import Route
 
 from bot.desk import auth
-from handlers import signin
-from handlers.core import record_refusal
-from handlers.errors import Refused
-from handlers.i18n import render, t
-from storage.web_sessions import ABSOLUTE, IDLE, LINK_VALID, LinkState
+from handlers.core.errors import Refused
+from handlers.core.i18n import render, t
+from handlers.core.intents import record_refusal
+from handlers.desk import signin
+from handlers.desk.signin import ABSOLUTE, IDLE, LINK_VALID, LinkState
 
 NONCE_COOKIE = "dxdesk_signin"
 NONCE_FIELD = "nonce"

@@ -28,22 +28,31 @@ from slack_sdk.http_retry.builtin_handlers import (
 from slack_sdk.http_retry.builtin_interval_calculators import FixedValueRetryIntervalCalculator
 from slack_sdk.signature import SignatureVerifier
 from slack_sdk.webhook import WebhookClient
+from sqlalchemy.exc import SQLAlchemyError
 
-from bot import delivery, redact
 from bot.config import Settings
-from bot.outage import unreachable
+from bot.delivery import sending
+from bot.runtime import redact
+from bot.runtime.edge import logged
+from bot.runtime.outage import unreachable
 from bot.slack import blocks
 from bot.slack import files as slack_files
+from bot.slack.errors import SLACK_ERRORS
 from bot.slack.jobs import Jobs, ThreadJobs
-from handlers import approval, intake, logs, notices, roster, router
-from handlers.actor import Actor
-from handlers.context import Context
-from handlers.core import record_refusal
-from handlers.errors import Refused
-from handlers.i18n import t
-from handlers.reply import File, Reply, Text, Upload
-from storage import messages
-from storage.models import Audience
+from handlers import router
+from handlers.core import replays
+from handlers.core.actor import Actor
+from handlers.core.context import Context
+from handlers.core.errors import Refused
+from handlers.core.i18n import t
+from handlers.core.intents import record_refusal
+from handlers.core.reply import File, Reply, Text, Upload
+from handlers.fieldwork import logs
+from handlers.intake import approval_card, submission
+from handlers.intake.approval_card import Posted
+from handlers.notifications import notices
+from handlers.notifications.addresses import Audience
+from handlers.people import roster
 
 log = logging.getLogger("dxdesk.slack")
 PLATFORM = "slack"
@@ -117,6 +126,7 @@ class SlackBot:
         if secret:
             signed_only(self.app, secret.get_secret_value())
         redact.install(settings.secrets())  # in the worker process too (its own logging)
+        self.cards = ChannelCards(self)
         self.jobs = jobs or ThreadJobs()
         self.jobs.bind(self)
         self.app.middleware(self._once_per_event)
@@ -157,10 +167,7 @@ class SlackBot:
         key = replay_key(body)
         if key is None:
             return True
-        with self.ctx.db.transaction() as session:
-            first = messages.first_time(
-                session, platform=PLATFORM, event_id=key, now=self.ctx.clock.now()
-            )
+        first = replays.first_time(self.ctx, PLATFORM, key)
         if not first:
             log.info("slack %s delivered again: dropped", body.get("type"))
         return first
@@ -169,14 +176,15 @@ class SlackBot:
         """Let the payload be handled again (its handling failed or changed nothing)."""
         key = replay_key(body)
         if key is not None:
-            with self.ctx.db.transaction() as session:
-                messages.forget(session, platform=PLATFORM, event_id=key)
+            replays.forget(self.ctx, PLATFORM, key)
 
     def on_error(self, error: Exception, body: dict[str, Any]) -> BoltResponse | None:
-        """What a middleware or listener raised. The database out of reach (bot/outage.py)
-        gets the busy answer; anything else is logged and answered 500, as Bolt does."""
+        """What a middleware or listener raised: the edge of every Slack request. The
+        database out of reach (bot/runtime/outage.py) gets the busy answer; anything else
+        is logged with a reference number and answered 500, as Bolt does (Slack shows
+        the person its own error, and a submission can be sent again)."""
         if not unreachable(error):
-            log.error("slack request failed", exc_info=error)
+            logged(log, "slack request failed", error=error)
             return None
         log.warning("slack %s answered busy: database unreachable", body.get("type") or "command")
         return self.busy_answer(body)
@@ -195,12 +203,25 @@ class SlackBot:
     def busy_reply(self) -> Reply:
         return Reply((Text(t(self.lang, "service.busy")),))
 
+    def unexpected_reply(self, reference: str) -> Reply:
+        """What went wrong, for the person: only the reference number of its log line."""
+        text = Text(t(self.lang, "error.unexpected", ref=reference), "error")
+        return Reply((text,), ok=False)
+
     def tell_busy(self, body: dict[str, Any]) -> None:
-        """The busy answer to the person only, without the database: ephemeral through
-        the request's response_url, else a modal on its trigger, else a DM."""
+        """The busy answer to the person (`tell`)."""
+        self.tell(body, self.busy_reply())
+
+    def tell_unexpected(self, body: dict[str, Any], reference: str) -> None:
+        """A job that failed, told to the person with its reference number (`tell`)."""
+        self.tell(body, self.unexpected_reply(reference))
+
+    def tell(self, body: dict[str, Any], reply: Reply) -> None:
+        """An answer to the person only, without the database: ephemeral through the
+        request's response_url, else a modal on its trigger, else a DM."""
         user = body.get("user_id") or (body.get("user") or {}).get("id") or ""
         self.show(
-            self.busy_reply(),
+            reply,
             self.lang,
             trigger_id=None if body.get("response_url") else body.get("trigger_id"),
             response_url=body.get("response_url"),
@@ -296,7 +317,7 @@ class SlackBot:
             self.post(user_id, self.stranger(user_id, "slack.shortcut"))
             return
         text = (body.get("message") or {}).get("text") or ""
-        reply = intake.new_form(self.ctx, actor, "consultation", prefill=text)
+        reply = submission.new_form(self.ctx, actor, "consultation", prefill=text)
         self.show(
             reply,
             actor.language,
@@ -339,7 +360,7 @@ class SlackBot:
         refusal) is not remembered as handled: the corrected form can come back."""
         try:
             took_effect = self.answer_view(ack, body, view)
-        except Exception:
+        except Exception:  # not handled here: given back, then raised on to `on_error`
             self.forget(body)
             raise
         if not took_effect:
@@ -426,16 +447,13 @@ class SlackBot:
         steps: list[tuple[str, Any]] = [
             ("dm", lambda: self.post(user_id, reply)),
         ]
-        if request_id and action in approval.NEW_REQUESTS:
-            steps.append(("card", lambda: self.post_card(int(request_id))))
-        elif request_id and action in approval.CHANGES_CARD:
-            thread = action in ("request.ask_info", "request.answer")
-            steps.append(("card", lambda: self.update_card(int(request_id), thread=thread)))
+        if request_id and approval_card.changes_card(action):
+            steps.append(("card", lambda: self.card_after(action, int(request_id))))
         steps.append(("notices", self.deliver))
         for name, step in steps:
             try:
                 step()
-            except Exception:
+            except (*SLACK_ERRORS, SQLAlchemyError):  # Slack refused, or the database
                 log.exception("after %s: %s failed", action, name)
 
     def attach_later(self, actor: Actor, reply: Reply, files: tuple[Upload, ...]) -> Reply:
@@ -495,50 +513,10 @@ class SlackBot:
         self.client.views_publish(user_id=user_id, view=blocks.home_view(reply))
 
     # -- the approval channel ------------------------------------------------------------
-    def post_card(self, request_id: int) -> None:
-        """The request's card in the approval channel, posted once however many try."""
-        channel = self.channel
-        token = approval.reserve_card(self.ctx, PLATFORM, request_id, channel) if channel else None
-        if not channel or not token:
-            return
-        try:
-            card = approval.card(self.ctx, request_id, self.lang)
-            posted = self.post(channel, card)
-        except Exception:
-            approval.release_card(self.ctx, token)
-            raise
-        if not approval.fill_card(self.ctx, token, posted["channel"], posted["ts"], card):
-            log.warning("approval card for request %s posted twice: deleting ours", request_id)
-            self.client.chat_delete(channel=posted["channel"], ts=posted["ts"])
-
-    def update_card(self, request_id: int, *, thread: bool) -> None:
-        """Show the decision (who, when) in place; questions and answers go in the thread."""
-        with self.ctx.db.transaction() as session:
-            posted = messages.find(
-                session, platform=PLATFORM, purpose="approval", target_id=request_id
-            )
-        if posted is None:
-            return
-        card = approval.card(self.ctx, request_id, self.lang)
-        try:
-            self.client.chat_update(
-                channel=posted.channel,
-                ts=posted.message_id,
-                blocks=blocks.message_blocks(card),
-                text=blocks.fallback_text(card),
-            )
-        except Exception:
-            approval.card_not_updated(self.ctx, posted.id or 0)
-            raise
-        approval.card_shown(self.ctx, posted.id or 0, card)
-        if thread:
-            note = approval.latest_exchange(self.ctx, request_id, self.lang)
-            self.client.chat_postMessage(
-                channel=posted.channel,
-                thread_ts=posted.message_id,
-                blocks=blocks.message_blocks(note),
-                text=blocks.fallback_text(note),
-            )
+    def card_after(self, action: str, request_id: int) -> None:
+        """Keep the request's card current (handlers/intake/approval_card.py); a question
+        or its answer goes in the card's thread too."""
+        approval_card.after(self.ctx, self.cards, action, request_id)
 
     # -- scheduled work ------------------------------------------------------------------
     def deliver(self) -> int:
@@ -547,13 +525,11 @@ class SlackBot:
         failed), then send the notices queued for Slack users as DMs. A notice that fails
         goes back to the queue with a back-off; after a few attempts it is `failed`."""
         if self.channel:
-            delivery.keep_cards(
-                self.ctx, PLATFORM, self.post_card, lambda i: self.update_card(i, thread=False)
-            )
+            sending.keep_cards(self.ctx, self.cards)
         audiences = (Audience.PREFECTURE,) if self.channel else ()
-        return delivery.deliver(self.ctx, PLATFORM, audiences, self.send)
+        return sending.deliver(self.ctx, PLATFORM, audiences, self.send)
 
-    def send(self, out: notices.Outgoing) -> delivery.Outcome:
+    def send(self, out: notices.Outgoing) -> sending.Outcome:
         """One notice: posted with its outbox key in the message metadata, so that a row
         reaped from a sender that died mid-send is not posted twice. When that check
         cannot be made (no history scope, any error) the notice goes out again with the
@@ -570,7 +546,7 @@ class SlackBot:
                 if posted and reply.files:  # the message went out; its file may not have
                     self.upload(target, reply.files, client)
                 if posted:
-                    return delivery.Outcome(True)
+                    return sending.Outcome(True)
                 if posted is None:
                     reply = notices.marked_resent(reply, out.language)
             self.post(
@@ -583,10 +559,10 @@ class SlackBot:
             outcome = outcome_of(error)
             log.warning("notice %s not delivered: %s", out.notification_id, outcome.reason)
             return outcome
-        except Exception as error:  # a timeout, a dropped connection: try again later
+        except SLACK_ERRORS as error:  # a timeout, a dropped connection: try again later
             log.exception("notice %s not delivered", out.notification_id)
-            return delivery.Outcome(False, None, type(error).__name__)
-        return delivery.Outcome(True)
+            return sending.Outcome(False, None, type(error).__name__)
+        return sending.Outcome(True)
 
     def already_posted(self, channel: str, key: str, since: datetime | None) -> bool | None:
         """Whether a notice went out before its sender died (its row was reaped): every
@@ -615,26 +591,59 @@ class SlackBot:
                 cursor = (page.get("response_metadata") or {}).get("next_cursor") or None
                 if not page.get("has_more") or not cursor:
                     return False
-        except Exception as error:
-            if isinstance(error, SlackApiError) and busy(error):
+        except SlackApiError as error:
+            if busy(error):
                 raise
-            reason = failure_of(error)[0] if isinstance(error, SlackApiError) else repr(error)
-            log.warning("cannot tell whether notice %s went out (%s): resending", key, reason)
-            return None
+            reason = failure_of(error)[0]
+        except SLACK_ERRORS as error:  # the SDK's own, or the network's
+            reason = repr(error)
+        log.warning("cannot tell whether notice %s went out (%s): resending", key, reason)
+        return None
 
     def nudge(self) -> int:
         """Remind the approval thread of requests waiting more than a business day."""
-        count = 0
-        for nudge in approval.nudges_due(self.ctx, PLATFORM):
-            self.client.chat_postMessage(
-                channel=nudge.channel,
-                thread_ts=nudge.message_id,
-                blocks=blocks.message_blocks(nudge.reply),
-                text=blocks.fallback_text(nudge.reply),
-            )
-            approval.mark_nudged(self.ctx, nudge.posted_id)
-            count += 1
-        return count
+        return approval_card.nudge(self.ctx, self.cards)
+
+
+class ChannelCards:
+    """The approval channel as handlers/intake/approval_card.py's sequence sees it on
+    Slack: one message per request that everyone sees alike (its buttons re-authorise
+    whoever presses them), posted, updated and deleted through the Web API, with its
+    thread for the nudges and for a question and its answer."""
+
+    platform = PLATFORM
+    per_viewer = False
+    threads_exchanges = True
+
+    def __init__(self, bot: SlackBot) -> None:
+        self.bot = bot
+
+    @property
+    def channel(self) -> str | None:
+        return self.bot.channel
+
+    def post(self, card: Reply) -> Posted:
+        posted = self.bot.post(self.bot.channel or "", card)
+        return Posted(str(posted["channel"]), str(posted["ts"]))
+
+    def update(self, where: Posted, card: Reply) -> None:
+        self.bot.client.chat_update(
+            channel=where.channel,
+            ts=where.message_id,
+            blocks=blocks.message_blocks(card),
+            text=blocks.fallback_text(card),
+        )
+
+    def delete(self, where: Posted) -> None:
+        self.bot.client.chat_delete(channel=where.channel, ts=where.message_id)
+
+    def reply_in_thread(self, where: Posted, reply: Reply) -> None:
+        self.bot.client.chat_postMessage(
+            channel=where.channel,
+            thread_ts=where.message_id,
+            blocks=blocks.message_blocks(reply),
+            text=blocks.fallback_text(reply),
+        )
 
 
 PERMANENT_ERRORS = frozenset(
@@ -680,15 +689,15 @@ def busy(error: SlackApiError) -> bool:
     return status == 429 or status >= 500
 
 
-def outcome_of(error: SlackApiError) -> delivery.Outcome:
+def outcome_of(error: SlackApiError) -> sending.Outcome:
     """A failed send as the outbox records it: a 429 throttled (nothing went out; wait
     its Retry-After, a second when Slack gave none), anything else transient or
     permanent by failure_of."""
     reason, permanent = failure_of(error)
     if getattr(error.response, "status_code", None) == 429:
         wait = retry_after_of(error) or RATE_LIMIT_WAIT
-        return delivery.Outcome(False, wait, reason, throttled=True)
-    return delivery.Outcome(False, retry_after_of(error), reason, permanent)
+        return sending.Outcome(False, wait, reason, throttled=True)
+    return sending.Outcome(False, retry_after_of(error), reason, permanent)
 
 
 def retry_after_of(error: SlackApiError) -> timedelta | None:

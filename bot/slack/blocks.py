@@ -32,7 +32,8 @@ from slack_sdk.models.blocks import (
 from slack_sdk.models.blocks.block_elements import FileInputElement  # not re-exported
 from slack_sdk.models.views import View
 
-from handlers.reply import (
+from handlers.core.forms import FILE_TYPES
+from handlers.core.reply import (
     Button,
     Buttons,
     Fields,
@@ -42,8 +43,7 @@ from handlers.reply import (
     Reply,
     Text,
 )
-from handlers.text_rules import printable, printable_json
-from storage import attachments
+from handlers.core.text_rules import printable, printable_json
 
 MESSAGE_BLOCKS, VIEW_BLOCKS = 50, 100
 SECTION_TEXT, FIELD_TEXT, LABEL, TITLE, HEADER = 3000, 2000, 75, 24, 150
@@ -257,9 +257,7 @@ def _input(item: Input) -> InputBlock:
                 action_id="value", options=options, initial_options=chosen or None
             )
     elif item.kind == "file":  # no initial value: a file is attached again
-        element = FileInputElement(
-            action_id="value", filetypes=sorted(attachments.TYPES), max_files=FILES
-        )
+        element = FileInputElement(action_id="value", filetypes=list(FILE_TYPES), max_files=FILES)
     elif item.kind == "date":
         element = DatePickerElement(action_id="value", initial_date=initial or None)
     elif item.kind == "time":

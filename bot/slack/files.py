@@ -6,7 +6,7 @@ miss that. So inside the ack each file is only described (`describe`): files.inf
 — enough for the handler to check the count, the size and the extension, and to refuse
 next to the field. The bytes are downloaded after the ack, in the worker (`download`),
 with the bot token in the Authorization header; the handler checks their type then and
-attaches them to what the form filed (handlers.logs.attach_files). A file that cannot
+attaches them to what the form filed (handlers.fieldwork.logs.attach_files). A file that cannot
 be described becomes a failed `Upload`, refused next to its field; one that cannot be
 downloaded afterwards is named in the DM that confirms the filing.
 """
@@ -22,7 +22,8 @@ from urllib.parse import urlparse
 
 from slack_sdk import WebClient
 
-from handlers.reply import Upload
+from bot.slack.errors import NETWORK_ERRORS, SLACK_ERRORS
+from handlers.core.reply import Upload
 
 log = logging.getLogger("dxdesk.slack")
 TIMEOUT = 20  # seconds per download
@@ -68,7 +69,7 @@ def _describe_one(client: WebClient, file: dict[str, Any]) -> Upload:
             deferred=True,
             url=str(info.get("url_private_download") or info["url_private"]),
         )
-    except Exception:
+    except (*SLACK_ERRORS, KeyError, TypeError, ValueError):  # an answer without a file
         log.exception("could not describe the Slack file %s", file_id)
         return Upload(name, b"", 0, failed=True)
 
@@ -88,7 +89,7 @@ def download(client: WebClient, upload: Upload, limit: int) -> Upload:
         with opener.open(request, timeout=TIMEOUT) as response:
             content = response.read(limit + 1)
         return Upload(upload.name, content, max(upload.size, len(content)))
-    except Exception:
+    except (*NETWORK_ERRORS, ValueError):  # ValueError: not a Slack URL, or no URL at all
         log.exception("could not download the Slack file %s", upload.name)
         return Upload(upload.name, b"", upload.size, failed=True)
 

@@ -3,40 +3,46 @@
 Bolt's own lazy listeners run in threads of the serving process: every lazy call deep-
 copies the request, and the work then competes with the next acknowledgements for the
 interpreter lock. Under load that is what made acks slow, so the serving process only
-acknowledges and hands the payload on: to a worker process in production (`ProcessJobs`,
-its own database connections and Web API client), or to threads of the same process in
-tests and small set-ups (`ThreadJobs`, sharing the caller's context and clock).
+acknowledges and hands the payload on: to a worker process in production
+(bot/runtime/worker.py: `ProcessJobs`, its own database connections and Web API client),
+or to threads of the same process in tests and small set-ups (`ThreadJobs`, sharing the
+caller's context and clock). Either way a job runs in `run`, the edge where its
+unexpected errors end.
 """
 
 from __future__ import annotations
 
-import contextlib
-import fcntl
 import logging
-import multiprocessing
-import os
-import pickle
-import struct
-import termios
-import threading
 import time
-from collections import deque
+from collections.abc import Callable
 from concurrent.futures import Executor, Future, ThreadPoolExecutor, wait
-from multiprocessing.connection import Connection
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import Any, Protocol
 
-from bot.outage import unreachable
+from sqlalchemy.exc import SQLAlchemyError
 
-if TYPE_CHECKING:
-    from bot.config import Settings
-    from bot.slack.app import SlackBot
+from bot.runtime.edge import logged
+from bot.runtime.outage import unreachable
+from bot.slack.errors import SLACK_ERRORS
 
 log = logging.getLogger("dxdesk.slack")
-WORKER_NICENESS = 19
+
+
+class Bot(Protocol):
+    """What a job needs of the Slack bot (bot/slack/app.py's SlackBot), besides the job
+    methods it calls by name: the payload's replay claim, and the answers it gives the
+    person when the job itself could not."""
+
+    def claim(self, body: dict[str, Any]) -> bool: ...
+
+    def forget(self, body: dict[str, Any]) -> None: ...
+
+    def tell_busy(self, body: dict[str, Any]) -> None: ...
+
+    def tell_unexpected(self, body: dict[str, Any], reference: str) -> None: ...
 
 
 class Jobs(Protocol):
-    def bind(self, bot: SlackBot) -> None: ...
+    def bind(self, bot: Bot) -> None: ...
 
     def submit(self, name: str, *args: Any) -> None: ...
 
@@ -46,45 +52,64 @@ class Jobs(Protocol):
 
 
 BUSY_TOLD = ("on_command", "on_shortcut", "on_action")
-"""Jobs answering a person, who is told 「混み合っています」 when the database is out of reach."""
+"""Jobs answering a person, who is told 「混み合っています」 when the database is out of reach,
+and the reference number of the log line when the job failed otherwise."""
 
 
 ONCE = (*BUSY_TOLD, "on_home")
-"""Jobs for a payload Slack may deliver again: claimed (`SlackBot.claim`) before the work."""
+"""Jobs for a payload Slack may deliver again: claimed (`Bot.claim`) before the work."""
 
 
-def _run(bot: SlackBot, name: str, args: tuple[Any, ...]) -> None:
+def run(bot: Bot, name: str, args: tuple[Any, ...]) -> None:
+    """One job, to its end: the worker's edge, so any error stops here — logged with a
+    reference number, which the person who asked is told — and a payload that was
+    claimed is given back for Slack's retry."""
     once = name in ONCE
     try:
         if once and not bot.claim(args[0]):
             return
         getattr(bot, name)(*args)
-    except Exception as error:
+    except Exception as error:  # the edge: nothing a job raises may stop the worker
         if once:
-            with contextlib.suppress(Exception):  # the retry is handled, not dropped
-                bot.forget(args[0])
-        if not (unreachable(error) and name in BUSY_TOLD):
-            log.exception("Slack job %s failed", name)
+            _forget(bot, name, args[0])
+        if unreachable(error) and name in BUSY_TOLD:
+            log.warning("Slack job %s: database unreachable, the person is told to retry", name)
+            _tell(name, bot.tell_busy, args[0])
             return
-        log.warning("Slack job %s: database unreachable, the person is told to retry", name)
-        try:
-            bot.tell_busy(args[0])
-        except Exception:
-            log.exception("Slack job %s: the busy answer failed too", name)
+        reference = logged(log, "Slack job %s failed", name)
+        if name in BUSY_TOLD:
+            _tell(name, bot.tell_unexpected, args[0], reference)
+
+
+def _tell(name: str, answer: Callable[..., None], *args: Any) -> None:
+    """Answer the person whose job failed; Slack refusing that too is only logged."""
+    try:
+        answer(*args)
+    except SLACK_ERRORS:
+        log.exception("Slack job %s: the answer to the person failed too", name)
+
+
+def _forget(bot: Bot, name: str, body: dict[str, Any]) -> None:
+    """Give the claim back so Slack's retry is handled, not dropped; with the database
+    still out of reach that fails too, and the retry is dropped as a replay."""
+    try:
+        bot.forget(body)
+    except SQLAlchemyError:
+        log.warning("Slack job %s: its replay claim could not be given back", name)
 
 
 class ThreadJobs:
     def __init__(self, workers: int = 4) -> None:
         self.pool: Executor = ThreadPoolExecutor(workers, thread_name_prefix="dxdesk-slack")
-        self.bot: SlackBot | None = None
+        self.bot: Bot | None = None
         self._pending: set[Future[None]] = set()
 
-    def bind(self, bot: SlackBot) -> None:
+    def bind(self, bot: Bot) -> None:
         self.bot = bot
 
     def submit(self, name: str, *args: Any) -> None:
         assert self.bot is not None
-        future = self.pool.submit(_run, self.bot, name, args)
+        future = self.pool.submit(run, self.bot, name, args)
         self._pending.add(future)
         future.add_done_callback(self._pending.discard)
 
@@ -100,131 +125,3 @@ class ThreadJobs:
 
     def shutdown(self) -> None:
         self.pool.shutdown(wait=True)
-
-
-def _worker_main(reader: Connection, settings: Settings, workers: int, ready: Any) -> None:
-    """The worker process: build its own bot, then run every job that arrives until the
-    server closes its end of the pipe (or dies: see `_exit_with_parent`)."""
-    from bot import scheduler
-    from bot.slack.app import SlackBot
-    from bot.wiring import build_context
-
-    lower_priority()  # acknowledgements are what Slack times; this can wait
-    if settings.worker_cpus:
-        # Kept off the serving process's CPUs: sharing one with it costs the acks more
-        # than the CPU time the work takes (its caches, its migrations).
-        os.sched_setaffinity(0, settings.worker_cpus)
-    parent = os.getppid()
-    threading.Thread(target=_exit_with_parent, args=(parent,), daemon=True).start()
-    jobs = ThreadJobs(workers)
-    ctx = build_context(settings)
-    bot = SlackBot(ctx, settings, jobs=jobs)
-    clock = scheduler.start(ctx, settings, bot)  # the service's timed work runs here too
-    ready.set()
-    while True:
-        try:
-            name, args = pickle.loads(reader.recv_bytes())
-        except EOFError:
-            break
-        jobs.submit(name, *args)
-    clock.shutdown(wait=False)
-    jobs.shutdown()
-
-
-def lower_priority() -> None:
-    """Run only when the serving process does not want the CPU. SCHED_IDLE (Linux) is
-    preempted at once by a waking acknowledgement; a niced process may first finish its
-    time slice, which under load shows up as ack latency. Elsewhere: the lowest nice."""
-    try:
-        os.sched_setscheduler(0, os.SCHED_IDLE, os.sched_param(0))
-    except (AttributeError, OSError):
-        os.nice(WORKER_NICENESS)
-
-
-def _exit_with_parent(parent: int) -> None:
-    """A server killed by a signal cannot close the pipe; the worker notices and goes."""
-    while os.getppid() == parent:
-        time.sleep(1)
-    os._exit(0)
-
-
-class ProcessJobs:
-    """Jobs written to a pipe that a worker process reads.
-
-    The request thread writes straight into the pipe while it has room, which cannot
-    block; once it is full (the worker is behind, or restarting) payloads wait in memory
-    and one feeder thread writes them as the worker catches up, so an acknowledgement
-    never waits for the worker. (A ProcessPoolExecutor's bookkeeping thread doubled the
-    acknowledgement time under load.)"""
-
-    PIPE_BYTES = 1 << 20
-
-    def __init__(self, settings: Settings, workers: int = 4) -> None:
-        self.settings = settings
-        self.workers = workers
-        self._lock = threading.Lock()
-        self._backlog: deque[bytes] = deque()
-        self._feeding = False
-        self._start()
-
-    def _start(self) -> None:
-        spawn = multiprocessing.get_context("spawn")
-        reader, self._writer = spawn.Pipe(duplex=False)
-        with contextlib.suppress(OSError, AttributeError):
-            fcntl.fcntl(self._writer.fileno(), fcntl.F_SETPIPE_SZ, self.PIPE_BYTES)
-        self._capacity = fcntl.fcntl(self._writer.fileno(), fcntl.F_GETPIPE_SZ)
-        ready = spawn.Event()
-        self.process = spawn.Process(
-            target=_worker_main,
-            args=(reader, self.settings, self.workers, ready),
-            name="dxdesk-jobs",
-        )
-        self.process.start()
-        reader.close()
-        if not ready.wait(timeout=120):
-            raise RuntimeError("the Slack job worker did not start")
-
-    def bind(self, bot: SlackBot) -> None:
-        pass  # the worker builds its own
-
-    def submit(self, name: str, *args: Any) -> None:
-        payload = pickle.dumps((name, args))
-        with self._lock:
-            if not self._backlog and not self._feeding and self._room() > len(payload) + 64:
-                self._send(payload)
-                return
-            self._backlog.append(payload)
-            if not self._feeding:
-                self._feeding = True
-                threading.Thread(target=self._feed, name="dxdesk-jobs-feed", daemon=True).start()
-
-    def _room(self) -> int:
-        queued = fcntl.ioctl(self._writer.fileno(), termios.FIONREAD, b"\0\0\0\0")
-        return self._capacity - int(struct.unpack("i", queued)[0])
-
-    def _feed(self) -> None:
-        while True:
-            with self._lock:
-                if not self._backlog:
-                    self._feeding = False
-                    return
-                payload = self._backlog.popleft()
-            self._send(payload)  # may wait for the worker: only this thread does
-
-    def _send(self, payload: bytes) -> None:
-        """Write one job; a worker that died is replaced and the job sent to the new one."""
-        try:
-            self._writer.send_bytes(payload)
-        except OSError:  # the pipe has no reader any more
-            log.exception("the Slack job worker stopped; starting a new one")
-            self.process.kill()
-            self.process.join(timeout=10)
-            self._start()
-            self._writer.send_bytes(payload)
-
-    def alive(self) -> bool:
-        return self.process.is_alive()
-
-    def shutdown(self) -> None:
-        self._writer.close()
-        self.process.join(timeout=30)

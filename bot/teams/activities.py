@@ -9,8 +9,9 @@ from typing import Any
 from microsoft_agents.activity import Activity, ActivityTypes, Attachment
 
 from bot.teams import cards
-from handlers import payloads
-from handlers.reply import Button, Reply
+from handlers.core import payloads, policy
+from handlers.core.reply import Button, Reply
+from handlers.intake import approval_card
 
 CARD = "application/vnd.microsoft.card.adaptive"
 MESSAGE = "application/vnd.microsoft.activity.message"
@@ -70,7 +71,9 @@ def card_of(reply: Reply, refresh: Refresh | None) -> dict[str, Any]:
 
 
 def staff_view(request_id: int) -> Button:
-    return Button("request.card", "", payloads.encode(id=request_id))
+    """The refresh that shows an approver their own view of the shared card."""
+    opens = policy.declaration(approval_card.staff_card).name
+    return Button(opens, "", payloads.encode(id=request_id))
 
 
 def answer(reply: Reply, *, card: bool = False, refresh: Refresh | None = None) -> dict[str, Any]:

@@ -21,7 +21,7 @@ import contextlib
 import re
 from typing import Any
 
-from handlers.reply import (
+from handlers.core.reply import (
     Button,
     Buttons,
     Fields,
@@ -32,7 +32,7 @@ from handlers.reply import (
     Reply,
     Text,
 )
-from handlers.text_rules import printable, printable_json
+from handlers.core.text_rules import printable, printable_json
 
 VERSION = "1.5"
 SCHEMA = "http://adaptivecards.io/schemas/adaptive-card.json"

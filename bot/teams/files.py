@@ -10,7 +10,7 @@ send the files in this chat after submitting it (`by_chat`). Teams stores a file
 there in the sender's OneDrive and hands the bot a `file.download.info` attachment with
 a short-lived, pre-authorised downloadUrl (`received`): fetched without any token of
 the bot's (none is needed, so none can leak), only from SharePoint/OneDrive over https
-— redirects included — reading at most the size limit. handlers.logs.attach_files
+— redirects included — reading at most the size limit. handlers.fieldwork.logs.attach_files
 then checks and attaches them.
 """
 
@@ -25,9 +25,9 @@ from urllib.parse import urlsplit
 import httpx
 from microsoft_agents.activity import Activity, ActivityTypes, Attachment
 
-from handlers.i18n import t
-from handlers.logs import ATTACH_WITHIN
-from handlers.reply import File, Form, Reply, Upload
+from handlers.core.i18n import t
+from handlers.core.reply import File, Form, Reply, Upload
+from handlers.fieldwork.logs import ATTACH_WITHIN
 
 CONSENT = "application/vnd.microsoft.teams.card.file.consent"
 FILE_INFO = "application/vnd.microsoft.teams.card.file.info"
@@ -35,6 +35,10 @@ DOWNLOAD_INFO = "application/vnd.microsoft.teams.file.download.info"
 DOWNLOAD_TIMEOUT = 30  # seconds per file sent to the bot
 log = logging.getLogger("dxdesk.teams")
 SHAREPOINT_HOSTS = (".sharepoint.com", ".sharepoint.us", ".sharepoint-mil.us", ".sharepoint.cn")
+TRANSFER_ERRORS: tuple[type[Exception], ...] = (httpx.HTTPError, httpx.InvalidURL, ValueError)
+"""What a file's download or upload raises: HTTP's errors (a refusal, a timeout, a
+dropped connection), a URL that is none, or ValueError — a host that is not OneDrive's,
+no upload URL, a size that is not a number."""
 
 
 def consent(notification_id: int, file: File, language: str) -> Activity:
@@ -138,7 +142,7 @@ async def received(
         for name, url in files:
             try:
                 content, size = await _download(client, url, limit)
-            except Exception as error:
+            except TRANSFER_ERRORS as error:
                 # the URL carries its own authorisation: only its host goes in the log
                 host = urlsplit(url).hostname
                 log.warning("teams file not downloaded from %s: %s", host, type(error).__name__)

@@ -2,7 +2,7 @@
 center or "Upload a custom app"): manifest.json, color.png (192×192) and outline.png
 (32×32, white on transparent) at the root of a zip. The manifest (templates/teams/manifest.json)
 gets the bot's app id and the service's public address (DXDESK_PUBLIC_URL, required: its
-links go to the /privacy and /terms pages `serve` answers, bot/web.py); the icons are
+links go to the /privacy and /terms pages `serve` answers, bot/runtime/web.py); the icons are
 drawn here."""
 
 from __future__ import annotations

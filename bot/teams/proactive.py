@@ -10,7 +10,7 @@ from collections.abc import Awaitable, Callable
 from datetime import timedelta
 from typing import Any
 
-from aiohttp import ClientResponseError
+from aiohttp import ClientError, ClientResponseError
 from microsoft_agents.activity import (
     Activity,
     ActivityTypes,
@@ -21,8 +21,8 @@ from microsoft_agents.activity import (
 from microsoft_agents.hosting.core import TurnContext
 from microsoft_agents.hosting.core.http import HttpAdapterBase
 
-from bot.delivery import Outcome
-from storage.models import TeamsConversation
+from bot.delivery.sending import Outcome
+from handlers.notifications.addresses import Address
 
 TEAMS_CHANNEL_ID = "msteams"
 PERMANENT_STATUSES = {
@@ -35,6 +35,11 @@ PERMANENT_STATUSES = {
 TOKEN_REFUSALS = ("invalid_client", "unauthorized_client", "invalid_grant")
 """Entra ID's answers to a wrong app id or password (MSAL's error codes)."""
 RATE_LIMIT_WAIT = timedelta(seconds=1)  # a 429 that names no Retry-After
+SEND_ERRORS: tuple[type[Exception], ...] = (ClientError, OSError, ValueError, LookupError)
+"""What a proactive send raises when Teams or the network refuses it: the connector's
+answer or a dropped connection (aiohttp), a timeout or MSAL's network (OSError), a token
+Entra ID refuses (ValueError, as the SDK reports it), no conversation to write to
+(LookupError). `outcome_of` classifies them."""
 
 
 class Proactive:
@@ -46,7 +51,7 @@ class Proactive:
 
     async def continue_in(
         self,
-        reference: TeamsConversation,
+        reference: Address,
         conversation_id: str,
         work: Callable[[TurnContext], Awaitable[None]],
     ) -> None:
@@ -69,7 +74,7 @@ class Proactive:
         guard.check()
 
     async def send(
-        self, reference: TeamsConversation, conversation_id: str, activities: list[Activity]
+        self, reference: Address, conversation_id: str, activities: list[Activity]
     ) -> list[str]:
         """Send these into a stored conversation; the ids Teams gave them."""
         ids: list[str] = []
@@ -82,9 +87,7 @@ class Proactive:
         await self.continue_in(reference, conversation_id, send)
         return ids
 
-    async def send_to_person(
-        self, reference: TeamsConversation, activities: list[Activity]
-    ) -> str | None:
+    async def send_to_person(self, reference: Address, activities: list[Activity]) -> str | None:
         """Send to a person: into their stored chat, or into a new one opened with
         their Teams user id. The id of a conversation it had to create (None when it
         continued a stored one)."""
@@ -128,7 +131,7 @@ class Guard:
     async def __call__(self, turn_context: TurnContext) -> None:
         try:
             await self.work(turn_context)
-        except Exception as error:
+        except Exception as error:  # not handled here: handed to the caller (`check`)
             self.error = error
 
     def check(self) -> None:

@@ -15,7 +15,10 @@ from microsoft_agents.hosting.core.http import HttpAdapterBase
 from starlette.requests import Request
 
 from bot.config import Settings
-from bot.outage import unreachable
+from bot.runtime.edge import logged
+from bot.runtime.outage import unreachable
+from bot.teams.proactive import SEND_ERRORS
+from handlers.core.i18n import t
 
 log = logging.getLogger("dxdesk.teams")
 BOT_FRAMEWORK_ISSUER = "https://api.botframework.com"
@@ -46,22 +49,26 @@ class SdkRequest:
 
 
 class Adapter(HttpAdapterBase):
-    """The SDK's HTTP adapter; a failed turn is logged, never shown as a traceback. A turn
-    that failed because the database is out of reach answers `busy` (「混み合っています」)
-    in its conversation, with one log line (bot/outage.py)."""
+    """The SDK's HTTP adapter. Its turn-error handler is the edge of every turn: a turn
+    that failed because the database is out of reach answers 「混み合っています」 in its
+    conversation, with one log line (bot/runtime/outage.py); any other failure is logged
+    with its traceback and a reference number, and the conversation is told that
+    something went wrong, with that number (in `language`), never shown a traceback."""
 
-    def __init__(self, busy: str | None = None, **kwargs: Any) -> None:
+    def __init__(self, language: str, **kwargs: Any) -> None:
         super().__init__(**kwargs)
 
         async def on_turn_error(context: TurnContext, error: Exception) -> None:
-            if busy is None or not unreachable(error):
-                log.error("teams turn failed", exc_info=error)
-                return
-            log.warning("teams turn answered busy: database unreachable")
+            if unreachable(error):
+                log.warning("teams turn answered busy: database unreachable")
+                text = t(language, "service.busy")
+            else:
+                reference = logged(log, "teams turn failed", error=error)
+                text = t(language, "error.unexpected", ref=reference)
             try:
-                await context.send_activity(busy)
-            except Exception:
-                log.warning("teams busy answer not sent")
+                await context.send_activity(text)
+            except SEND_ERRORS:
+                log.warning("teams answer to a failed turn not sent")
 
         self.on_turn_error = on_turn_error
 

@@ -11,7 +11,7 @@ import sqlalchemy as sa
 import sqlmodel
 from alembic import op
 
-import storage.types
+import storage.column_types
 
 
 revision: str = "0001"
@@ -89,7 +89,7 @@ def upgrade() -> None:
     op.create_table(
         "audit_log",
         sa.Column("id", sa.Integer(), nullable=False),
-        sa.Column("at", storage.types.AwareDateTime(timezone=True), nullable=False),
+        sa.Column("at", storage.column_types.AwareDateTime(timezone=True), nullable=False),
         sa.Column("actor_id", sa.Integer(), nullable=True),
         sa.Column(
             "action", sqlmodel.sql.sqltypes.AutoString(length=50), nullable=False
@@ -152,15 +152,15 @@ def upgrade() -> None:
         sa.Column("kind", sqlmodel.sql.sqltypes.AutoString(length=50), nullable=False),
         sa.Column("person_id", sa.Integer(), nullable=False),
         sa.Column("payload", sa.JSON(), nullable=False),
-        sa.Column("due_at", storage.types.AwareDateTime(timezone=True), nullable=False),
+        sa.Column("due_at", storage.column_types.AwareDateTime(timezone=True), nullable=False),
         sa.Column(
             "status", sqlmodel.sql.sqltypes.AutoString(length=10), nullable=False
         ),
         sa.Column("attempts", sa.Integer(), nullable=False),
         sa.Column(
-            "created_at", storage.types.AwareDateTime(timezone=True), nullable=False
+            "created_at", storage.column_types.AwareDateTime(timezone=True), nullable=False
         ),
-        sa.Column("sent_at", storage.types.AwareDateTime(timezone=True), nullable=True),
+        sa.Column("sent_at", storage.column_types.AwareDateTime(timezone=True), nullable=True),
         sa.ForeignKeyConstraint(
             ["person_id"],
             ["person.id"],
@@ -214,13 +214,13 @@ def upgrade() -> None:
         sa.Column("decline_reason", sa.Text(), nullable=True),
         sa.Column("decided_by_id", sa.Integer(), nullable=True),
         sa.Column(
-            "decided_at", storage.types.AwareDateTime(timezone=True), nullable=True
+            "decided_at", storage.column_types.AwareDateTime(timezone=True), nullable=True
         ),
         sa.Column(
-            "created_at", storage.types.AwareDateTime(timezone=True), nullable=False
+            "created_at", storage.column_types.AwareDateTime(timezone=True), nullable=False
         ),
         sa.Column(
-            "updated_at", storage.types.AwareDateTime(timezone=True), nullable=False
+            "updated_at", storage.column_types.AwareDateTime(timezone=True), nullable=False
         ),
         sa.ForeignKeyConstraint(
             ["decided_by_id"],
@@ -263,7 +263,7 @@ def upgrade() -> None:
         sa.Column("next_plan", sa.Text(), nullable=True),
         sa.Column("attachments", sa.JSON(), nullable=False),
         sa.Column(
-            "filed_at", storage.types.AwareDateTime(timezone=True), nullable=False
+            "filed_at", storage.column_types.AwareDateTime(timezone=True), nullable=False
         ),
         sa.ForeignKeyConstraint(
             ["author_id"],
@@ -281,7 +281,7 @@ def upgrade() -> None:
         ),
         sa.Column("goal", sa.Text(), nullable=True),
         sa.Column(
-            "created_at", storage.types.AwareDateTime(timezone=True), nullable=False
+            "created_at", storage.column_types.AwareDateTime(timezone=True), nullable=False
         ),
         sa.ForeignKeyConstraint(
             ["application_id"],
@@ -306,7 +306,7 @@ def upgrade() -> None:
             "status", sqlmodel.sql.sqltypes.AutoString(length=20), nullable=False
         ),
         sa.Column(
-            "created_at", storage.types.AwareDateTime(timezone=True), nullable=False
+            "created_at", storage.column_types.AwareDateTime(timezone=True), nullable=False
         ),
         sa.ForeignKeyConstraint(
             ["log_id"],
@@ -338,12 +338,12 @@ def upgrade() -> None:
         sa.Column("question", sa.Text(), nullable=False),
         sa.Column("asked_by_id", sa.Integer(), nullable=False),
         sa.Column(
-            "asked_at", storage.types.AwareDateTime(timezone=True), nullable=False
+            "asked_at", storage.column_types.AwareDateTime(timezone=True), nullable=False
         ),
         sa.Column("answer", sa.Text(), nullable=True),
         sa.Column("answered_by_id", sa.Integer(), nullable=True),
         sa.Column(
-            "answered_at", storage.types.AwareDateTime(timezone=True), nullable=True
+            "answered_at", storage.column_types.AwareDateTime(timezone=True), nullable=True
         ),
         sa.ForeignKeyConstraint(
             ["answered_by_id"],
@@ -438,7 +438,7 @@ def upgrade() -> None:
         sa.Column("reason", sa.Text(), nullable=True),
         sa.Column("revised_by_id", sa.Integer(), nullable=False),
         sa.Column(
-            "revised_at", storage.types.AwareDateTime(timezone=True), nullable=False
+            "revised_at", storage.column_types.AwareDateTime(timezone=True), nullable=False
         ),
         sa.ForeignKeyConstraint(
             ["engagement_id"],
@@ -467,7 +467,7 @@ def upgrade() -> None:
         sa.Column("note", sa.Text(), nullable=True),
         sa.Column("changed_by_id", sa.Integer(), nullable=True),
         sa.Column(
-            "changed_at", storage.types.AwareDateTime(timezone=True), nullable=False
+            "changed_at", storage.column_types.AwareDateTime(timezone=True), nullable=False
         ),
         sa.ForeignKeyConstraint(
             ["changed_by_id"],
@@ -489,10 +489,10 @@ def upgrade() -> None:
         sa.Column("id", sa.Integer(), nullable=False),
         sa.Column("kind", sqlmodel.sql.sqltypes.AutoString(length=20), nullable=False),
         sa.Column(
-            "starts_at", storage.types.AwareDateTime(timezone=True), nullable=False
+            "starts_at", storage.column_types.AwareDateTime(timezone=True), nullable=False
         ),
         sa.Column(
-            "ends_at", storage.types.AwareDateTime(timezone=True), nullable=False
+            "ends_at", storage.column_types.AwareDateTime(timezone=True), nullable=False
         ),
         sa.Column("mode", sqlmodel.sql.sqltypes.AutoString(length=10), nullable=False),
         sa.Column("place", sqlmodel.sql.sqltypes.AutoString(length=200), nullable=True),
@@ -508,7 +508,7 @@ def upgrade() -> None:
         sa.Column("sequence", sa.Integer(), nullable=False),
         sa.Column("created_by_id", sa.Integer(), nullable=False),
         sa.Column(
-            "created_at", storage.types.AwareDateTime(timezone=True), nullable=False
+            "created_at", storage.column_types.AwareDateTime(timezone=True), nullable=False
         ),
         sa.ForeignKeyConstraint(
             ["created_by_id"],
@@ -551,7 +551,7 @@ def upgrade() -> None:
         ),
         sa.Column("body", sa.Text(), nullable=False),
         sa.Column(
-            "filed_at", storage.types.AwareDateTime(timezone=True), nullable=False
+            "filed_at", storage.column_types.AwareDateTime(timezone=True), nullable=False
         ),
         sa.ForeignKeyConstraint(
             ["author_id"],

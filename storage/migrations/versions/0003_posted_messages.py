@@ -11,7 +11,7 @@ import sqlalchemy as sa
 import sqlmodel
 from alembic import op
 
-import storage.types
+import storage.column_types
 
 
 revision: str = "0003"
@@ -27,7 +27,7 @@ def upgrade() -> None:
         sa.Column("id", sa.Integer(), nullable=False),
         sa.Column("platform", sqlmodel.sql.sqltypes.AutoString(length=20), nullable=False),
         sa.Column("event_id", sqlmodel.sql.sqltypes.AutoString(length=200), nullable=False),
-        sa.Column("received_at", storage.types.AwareDateTime(timezone=True), nullable=False),
+        sa.Column("received_at", storage.column_types.AwareDateTime(timezone=True), nullable=False),
         sa.PrimaryKeyConstraint("id"),
         sa.UniqueConstraint("platform", "event_id"),
     )
@@ -39,8 +39,8 @@ def upgrade() -> None:
         sa.Column("target_id", sa.Integer(), nullable=False),
         sa.Column("channel", sqlmodel.sql.sqltypes.AutoString(length=200), nullable=False),
         sa.Column("message_id", sqlmodel.sql.sqltypes.AutoString(length=200), nullable=False),
-        sa.Column("posted_at", storage.types.AwareDateTime(timezone=True), nullable=False),
-        sa.Column("nudged_at", storage.types.AwareDateTime(timezone=True), nullable=True),
+        sa.Column("posted_at", storage.column_types.AwareDateTime(timezone=True), nullable=False),
+        sa.Column("nudged_at", storage.column_types.AwareDateTime(timezone=True), nullable=True),
         sa.PrimaryKeyConstraint("id"),
         sa.UniqueConstraint("platform", "purpose", "target_id"),
     )

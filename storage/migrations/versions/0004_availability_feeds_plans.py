@@ -11,7 +11,7 @@ import sqlalchemy as sa
 import sqlmodel
 from alembic import op
 
-import storage.types
+import storage.column_types
 from storage.seed_municipalities import POSITIONS
 
 municipality = sa.table(
@@ -39,7 +39,7 @@ def upgrade() -> None:
         sa.Column("kind", sqlmodel.sql.sqltypes.AutoString(length=10), nullable=False),
         sa.Column("note", sqlmodel.sql.sqltypes.AutoString(length=200), nullable=True),
         sa.Column("created_by_id", sa.Integer(), nullable=False),
-        sa.Column("created_at", storage.types.AwareDateTime(timezone=True), nullable=False),
+        sa.Column("created_at", storage.column_types.AwareDateTime(timezone=True), nullable=False),
         sa.ForeignKeyConstraint(
             ["created_by_id"],
             ["person.id"],
@@ -78,8 +78,8 @@ def upgrade() -> None:
         sa.Column("id", sa.Integer(), nullable=False),
         sa.Column("person_id", sa.Integer(), nullable=False),
         sa.Column("token_hash", sqlmodel.sql.sqltypes.AutoString(length=64), nullable=False),
-        sa.Column("created_at", storage.types.AwareDateTime(timezone=True), nullable=False),
-        sa.Column("revoked_at", storage.types.AwareDateTime(timezone=True), nullable=True),
+        sa.Column("created_at", storage.column_types.AwareDateTime(timezone=True), nullable=False),
+        sa.Column("revoked_at", storage.column_types.AwareDateTime(timezone=True), nullable=True),
         sa.ForeignKeyConstraint(
             ["person_id"],
             ["person.id"],
@@ -97,9 +97,9 @@ def upgrade() -> None:
         sa.Column("id", sa.Integer(), nullable=False),
         sa.Column("status", sqlmodel.sql.sqltypes.AutoString(length=10), nullable=False),
         sa.Column("created_by_id", sa.Integer(), nullable=False),
-        sa.Column("created_at", storage.types.AwareDateTime(timezone=True), nullable=False),
+        sa.Column("created_at", storage.column_types.AwareDateTime(timezone=True), nullable=False),
         sa.Column("decided_by_id", sa.Integer(), nullable=True),
-        sa.Column("decided_at", storage.types.AwareDateTime(timezone=True), nullable=True),
+        sa.Column("decided_at", storage.column_types.AwareDateTime(timezone=True), nullable=True),
         sa.Column("summary", sa.JSON(), nullable=False),
         sa.ForeignKeyConstraint(
             ["created_by_id"],
@@ -119,8 +119,8 @@ def upgrade() -> None:
         sa.Column("id", sa.Integer(), nullable=False),
         sa.Column("plan_id", sa.Integer(), nullable=False),
         sa.Column("kind", sqlmodel.sql.sqltypes.AutoString(length=20), nullable=False),
-        sa.Column("starts_at", storage.types.AwareDateTime(timezone=True), nullable=False),
-        sa.Column("ends_at", storage.types.AwareDateTime(timezone=True), nullable=False),
+        sa.Column("starts_at", storage.column_types.AwareDateTime(timezone=True), nullable=False),
+        sa.Column("ends_at", storage.column_types.AwareDateTime(timezone=True), nullable=False),
         sa.Column("mode", sqlmodel.sql.sqltypes.AutoString(length=10), nullable=False),
         sa.Column("place", sqlmodel.sql.sqltypes.AutoString(length=200), nullable=True),
         sa.Column("engagement_id", sa.Integer(), nullable=True),
@@ -156,7 +156,7 @@ def upgrade() -> None:
 
     with op.batch_alter_table("notification", schema=None) as batch_op:
         batch_op.add_column(
-            sa.Column("lease_until", storage.types.AwareDateTime(timezone=True), nullable=True)
+            sa.Column("lease_until", storage.column_types.AwareDateTime(timezone=True), nullable=True)
         )
 
     with op.batch_alter_table("session_municipality", schema=None) as batch_op:

@@ -11,7 +11,7 @@ import sqlalchemy as sa
 import sqlmodel
 from alembic import op
 
-import storage.types
+import storage.column_types
 
 
 revision: str = "0006"
@@ -31,7 +31,7 @@ def upgrade() -> None:
         sa.Column("user_id", sqlmodel.sql.sqltypes.AutoString(length=200), nullable=True),
         sa.Column("service_url", sqlmodel.sql.sqltypes.AutoString(length=500), nullable=False),
         sa.Column("tenant_id", sqlmodel.sql.sqltypes.AutoString(length=100), nullable=True),
-        sa.Column("updated_at", storage.types.AwareDateTime(timezone=True), nullable=False),
+        sa.Column("updated_at", storage.column_types.AwareDateTime(timezone=True), nullable=False),
         sa.CheckConstraint(
             "(kind = 'personal' AND person_id IS NOT NULL) OR (kind = 'channel' AND channel_id IS NOT NULL)",
             name="ck_teams_conversation_target",

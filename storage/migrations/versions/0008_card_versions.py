@@ -11,7 +11,7 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-import storage.types
+import storage.column_types
 
 revision: str = "0008"
 down_revision: str | None = "0007"
@@ -22,11 +22,11 @@ depends_on: str | Sequence[str] | None = None
 def upgrade() -> None:
     op.add_column(
         "posted_message",
-        sa.Column("shows_version", storage.types.AwareDateTime(timezone=True), nullable=True),
+        sa.Column("shows_version", storage.column_types.AwareDateTime(timezone=True), nullable=True),
     )
     op.add_column(
         "posted_message",
-        sa.Column("retry_at", storage.types.AwareDateTime(timezone=True), nullable=True),
+        sa.Column("retry_at", storage.column_types.AwareDateTime(timezone=True), nullable=True),
     )
     op.add_column(
         "posted_message",

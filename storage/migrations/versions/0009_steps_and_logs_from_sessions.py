@@ -15,7 +15,7 @@ import sqlalchemy as sa
 import sqlmodel
 from alembic import op
 
-import storage.types
+import storage.column_types
 
 revision: str = "0009"
 down_revision: str | None = "0008"
@@ -37,7 +37,7 @@ support = sa.table(
     sa.column("kind", sa.String()),
     sa.column("status", sa.String()),
     sa.column("engagement_id", sa.Integer()),
-    sa.column("starts_at", storage.types.AwareDateTime()),
+    sa.column("starts_at", storage.column_types.AwareDateTime()),
     sa.column("mode", sa.String()),
     sa.column("place", sa.String()),
     sa.column("meeting_url", sa.String()),

@@ -13,7 +13,7 @@ import sqlalchemy as sa
 import sqlmodel
 from alembic import op
 
-import storage.types
+import storage.column_types
 
 revision: str = "0010"
 down_revision: str | None = "0009"
@@ -34,7 +34,7 @@ def upgrade() -> None:
         sa.Column("content", sa.LargeBinary(), nullable=True),
         sa.Column("path", sqlmodel.sql.sqltypes.AutoString(length=500), nullable=True),
         sa.Column("uploaded_by_id", sa.Integer(), nullable=False),
-        sa.Column("uploaded_at", storage.types.AwareDateTime(timezone=True), nullable=False),
+        sa.Column("uploaded_at", storage.column_types.AwareDateTime(timezone=True), nullable=False),
         sa.CheckConstraint(
             "(log_id IS NOT NULL AND minutes_id IS NULL)"
             " OR (log_id IS NULL AND minutes_id IS NOT NULL)",
@@ -54,7 +54,7 @@ def upgrade() -> None:
         sa.Column("municipality_id", sa.Integer(), nullable=True),
         sa.Column("status", sqlmodel.sql.sqltypes.AutoString(length=10), nullable=False),
         sa.Column("reviewed_by_id", sa.Integer(), nullable=False),
-        sa.Column("reviewed_at", storage.types.AwareDateTime(timezone=True), nullable=False),
+        sa.Column("reviewed_at", storage.column_types.AwareDateTime(timezone=True), nullable=False),
         sa.ForeignKeyConstraint(["municipality_id"], ["municipality.id"]),
         sa.ForeignKeyConstraint(["reviewed_by_id"], ["person.id"]),
         sa.PrimaryKeyConstraint("ref"),

@@ -12,7 +12,7 @@ import sqlalchemy as sa
 import sqlmodel
 from alembic import op
 
-import storage.types
+import storage.column_types
 
 revision: str = "0011"
 down_revision: str | None = "0010"
@@ -26,9 +26,9 @@ def upgrade() -> None:
         sa.Column("id", sa.Integer(), nullable=False),
         sa.Column("person_id", sa.Integer(), nullable=False),
         sa.Column("token_hash", sqlmodel.sql.sqltypes.AutoString(length=64), nullable=False),
-        sa.Column("created_at", storage.types.AwareDateTime(timezone=True), nullable=False),
-        sa.Column("expires_at", storage.types.AwareDateTime(timezone=True), nullable=False),
-        sa.Column("used_at", storage.types.AwareDateTime(timezone=True), nullable=True),
+        sa.Column("created_at", storage.column_types.AwareDateTime(timezone=True), nullable=False),
+        sa.Column("expires_at", storage.column_types.AwareDateTime(timezone=True), nullable=False),
+        sa.Column("used_at", storage.column_types.AwareDateTime(timezone=True), nullable=True),
         sa.ForeignKeyConstraint(["person_id"], ["person.id"]),
         sa.PrimaryKeyConstraint("id"),
         sa.UniqueConstraint("token_hash"),
@@ -40,10 +40,10 @@ def upgrade() -> None:
         sa.Column("person_id", sa.Integer(), nullable=False),
         sa.Column("token_hash", sqlmodel.sql.sqltypes.AutoString(length=64), nullable=False),
         sa.Column("method", sqlmodel.sql.sqltypes.AutoString(length=20), nullable=False),
-        sa.Column("created_at", storage.types.AwareDateTime(timezone=True), nullable=False),
-        sa.Column("last_seen_at", storage.types.AwareDateTime(timezone=True), nullable=False),
-        sa.Column("expires_at", storage.types.AwareDateTime(timezone=True), nullable=False),
-        sa.Column("ended_at", storage.types.AwareDateTime(timezone=True), nullable=True),
+        sa.Column("created_at", storage.column_types.AwareDateTime(timezone=True), nullable=False),
+        sa.Column("last_seen_at", storage.column_types.AwareDateTime(timezone=True), nullable=False),
+        sa.Column("expires_at", storage.column_types.AwareDateTime(timezone=True), nullable=False),
+        sa.Column("ended_at", storage.column_types.AwareDateTime(timezone=True), nullable=True),
         sa.ForeignKeyConstraint(["person_id"], ["person.id"]),
         sa.PrimaryKeyConstraint("id"),
         sa.UniqueConstraint("token_hash"),

@@ -15,7 +15,7 @@ import sqlalchemy as sa
 import sqlmodel
 from alembic import op
 
-import storage.types
+import storage.column_types
 
 revision: str = "0012"
 down_revision: str | None = "0011"
@@ -42,7 +42,7 @@ def upgrade() -> None:
         sa.Column("text", sa.Text(), nullable=False),
         sa.Column("files", sa.JSON(), nullable=False),
         sa.Column("buttons", sa.JSON(), nullable=False),
-        sa.Column("delivered_at", storage.types.AwareDateTime(timezone=True), nullable=False),
+        sa.Column("delivered_at", storage.column_types.AwareDateTime(timezone=True), nullable=False),
         sa.CheckConstraint(
             "person_id IS NOT NULL OR audience IS NOT NULL", name="ck_inbox_message_target"
         ),
@@ -59,7 +59,7 @@ def upgrade() -> None:
         "inbox_read",
         sa.Column("message_id", sa.Integer(), nullable=False),
         sa.Column("person_id", sa.Integer(), nullable=False),
-        sa.Column("read_at", storage.types.AwareDateTime(timezone=True), nullable=False),
+        sa.Column("read_at", storage.column_types.AwareDateTime(timezone=True), nullable=False),
         sa.ForeignKeyConstraint(["message_id"], ["inbox_message.id"]),
         sa.ForeignKeyConstraint(["person_id"], ["person.id"]),
         sa.PrimaryKeyConstraint("message_id", "person_id"),

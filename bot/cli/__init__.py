@@ -1,0 +1,3 @@
+"""The command line (`python -m bot …`): the parser, what each command does, the report
+command.
+"""

@@ -1,0 +1,3 @@
+"""`python -m bot demo`: a compressed season on a fresh SQLite file, and its fictional
+cast.
+"""

@@ -1,0 +1,3 @@
+"""The record as a whole: the consistency check (`python -m bot check`) that reports every
+contradiction in a database.
+"""
