@@ -163,3 +163,25 @@ def test_sends_from_synchronous_code_share_one_event_loop():
 
     with pytest.raises(RuntimeError, match="await instead"):
         sends.run(nested())
+
+
+def test_a_card_sent_from_a_turn_never_waits_on_the_turns_own_thread_pool():
+    """A click's card is kept from a worker thread of the turn's loop. Were its send run
+    back on that loop, the waiting worker would hold a thread the send's own thread-pool
+    calls (the SDK's token and DNS lookups) need: with every worker so held, every turn
+    hangs. The send loop has a pool of its own, so even one worker per turn loop is
+    enough."""
+    from types import SimpleNamespace
+
+    from bot.teams.channel import ChannelCards
+
+    cards = ChannelCards(SimpleNamespace(service=None))  # type: ignore[arg-type]
+
+    async def send() -> int:  # as the SDK does: part of a send runs in a thread
+        return await asyncio.to_thread(lambda: 7)
+
+    async def turn() -> int:
+        asyncio.get_running_loop().set_default_executor(ThreadPoolExecutor(1))
+        return await asyncio.wait_for(asyncio.to_thread(cards.run, send()), timeout=10)
+
+    assert asyncio.run(turn()) == 7

@@ -28,7 +28,6 @@ from slack_sdk.http_retry.builtin_handlers import (
 from slack_sdk.http_retry.builtin_interval_calculators import FixedValueRetryIntervalCalculator
 from slack_sdk.signature import SignatureVerifier
 from slack_sdk.webhook import WebhookClient
-from sqlalchemy.exc import SQLAlchemyError
 
 from bot.config import Settings
 from bot.delivery import sending
@@ -439,8 +438,9 @@ class SlackBot:
         files: tuple[Upload, ...] = (),
     ) -> None:
         """Attach the form's files, tell the person, keep the approval channel current,
-        send the queued notices. Each step stands alone: a failed DM must not cost the
-        approval card (a card that could not be posted is posted by the next `deliver`)."""
+        send the queued notices. Each step stands alone (an edge: the submission itself is
+        committed): a failed DM must not cost the approval card (a card that could not be
+        posted is posted by the next `deliver`)."""
         if files:
             reply = self.attach_later(actor, reply, files)
         request_id = reply.data.get("request_id")
@@ -453,8 +453,8 @@ class SlackBot:
         for name, step in steps:
             try:
                 step()
-            except (*SLACK_ERRORS, SQLAlchemyError):  # Slack refused, or the database
-                log.exception("after %s: %s failed", action, name)
+            except Exception:
+                logged(log, "after %s: %s failed", action, name)
 
     def attach_later(self, actor: Actor, reply: Reply, files: tuple[Upload, ...]) -> Reply:
         """The form's files, downloaded now that the ack is sent and attached to the log

@@ -4,8 +4,10 @@ delete, reply in a card's thread: the nudges under undecided cards).
 
 Teams shows each viewer their own version of a card: everyone sees the request, and the
 approvers Teams knows get the decision buttons through the card's refresh
-(`card_activity`). A card posted from a turn is sent on that turn's event loop; one the
-scheduler posts, updates or nudges is sent on the process's send loop (loop.py).
+(`card_activity`). Every card is sent on the process's send loop (loop.py), from a turn
+as from the scheduler: a turn's worker thread waiting on its own loop would hold one of
+the threads the send itself needs (the SDK's token and DNS lookups run in that loop's
+thread pool), and enough clicks at once would leave none.
 """
 
 from __future__ import annotations
@@ -17,11 +19,10 @@ from typing import Any, TypeVar
 
 from microsoft_agents.activity import Activity
 from microsoft_agents.hosting.core import TurnContext
-from sqlalchemy.exc import SQLAlchemyError
 
+from bot.runtime.edge import logged
 from bot.teams import cards, loop
 from bot.teams.activities import message, staff_view, tenant_of
-from bot.teams.proactive import SEND_ERRORS
 from bot.teams.service import PLATFORM, TeamsService
 from handlers.core.reply import Reply
 from handlers.intake import approval_card
@@ -60,19 +61,20 @@ class ApprovalChannel:
         however many try), remembered so decisions update it in place. Proactive, so the
         scheduler posts cards missing (a request entered elsewhere, or a post that
         failed) the same way a turn does."""
-        channel = ChannelCards(self, turn, asyncio.get_running_loop())
+        channel = ChannelCards(self, turn)
         await asyncio.to_thread(approval_card.post, self.service.ctx, channel, request_id)
 
     async def card_after(self, turn_context: TurnContext, action: str, request_id: int) -> None:
         """Keep the channel's card current after a click. A card Teams refused, or whose
         bookkeeping failed, is logged and left to the deliverer's next run (it posts
-        missing cards and updates stale ones); the click's own answer still goes back."""
-        channel = ChannelCards(self, turn_context.activity, asyncio.get_running_loop())
+        missing cards and updates stale ones); the click's own answer still goes back,
+        whatever went wrong here (an edge: the decision itself is already committed)."""
+        channel = ChannelCards(self, turn_context.activity)
         ctx = self.service.ctx
         try:
             await asyncio.to_thread(approval_card.after, ctx, channel, action, request_id)
-        except (*SEND_ERRORS, SQLAlchemyError):
-            log.exception("teams approval card for request %s not posted/updated", request_id)
+        except Exception:
+            logged(log, "teams approval card for request %s not posted/updated", request_id)
 
     def nudge(self) -> int:
         """Remind the card's thread of requests waiting more than a business day."""
@@ -83,21 +85,15 @@ class ChannelCards:
     """The approval channel as handlers/intake/approval_card.py's sequence sees it on
     Teams: cards posted proactively, each viewer shown their own version (approvers get
     the decision buttons through the card's refresh). Its methods block, as the
-    sequence runs in a worker thread: the sends run on `turn_loop` (a turn's, which
-    waits for that thread) or, from the scheduler, on the process's send loop. A
+    sequence runs in a worker thread; the sends run on the process's send loop. A
     question and its answer are not added in the card's thread here (only the nudges)."""
 
     platform = PLATFORM
     per_viewer = True
     threads_exchanges = False
 
-    def __init__(
-        self,
-        approvals: ApprovalChannel,
-        turn: Activity | None = None,
-        turn_loop: asyncio.AbstractEventLoop | None = None,
-    ) -> None:
-        self.approvals, self.turn, self.turn_loop = approvals, turn, turn_loop
+    def __init__(self, approvals: ApprovalChannel, turn: Activity | None = None) -> None:
+        self.approvals, self.turn = approvals, turn
         self.service = approvals.service
         self.addresses: dict[str, Address | None] = {}  # a channel's, looked up once
 
@@ -106,9 +102,7 @@ class ChannelCards:
         return self.service.channel
 
     def run(self, work: Coroutine[Any, Any, T]) -> T:
-        if self.turn_loop is None:
-            return loop.run(work)
-        return asyncio.run_coroutine_threadsafe(work, self.turn_loop).result()
+        return loop.run(work)
 
     def address(self, channel: str) -> Address:
         """Where the channel is reached: its stored address, else (the first time) the
@@ -158,6 +152,6 @@ class ChannelCards:
         thread = f"{where.channel};messageid={where.message_id}"
         try:
             self.run(self.service.proactive.send(address, thread, [message(reply)]))
-        except SEND_ERRORS as error:
-            log.exception("teams reply under card %s not posted", where.message_id)
+        except Exception as error:  # one nudge's failure, whatever it is, spares the rest
+            logged(log, "teams reply under card %s not posted", where.message_id)
             raise NotSent(where.message_id) from error

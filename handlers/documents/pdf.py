@@ -121,7 +121,7 @@ def render_pdf(document: Document) -> bytes:
     return _rendered(document)
 
 
-@lru_cache(maxsize=8)
+@lru_cache(maxsize=32)
 def _rendered(document: Document) -> bytes:
     return _render(document)
 
