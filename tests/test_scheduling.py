@@ -522,3 +522,15 @@ def test_cancelling_a_session_and_its_request_at_once_never_deadlocks(ctx, cast)
         ]
         with ctx.db.transaction() as session:
             assert sessions.get(session, session_id).status == "cancelled"
+
+
+def test_a_consultant_sees_only_their_own_usual_week(ctx, cast):
+    """The usual-week form shows the week it fills in: a consultant's own, never another
+    consultant's through a crafted payload; the prefecture may open anyone's."""
+    lead, other, staff = cast["高橋 誠"], cast["中村 由紀"], cast["熊本 県子"]
+    assert availability.set_week(ctx, other, {"week_mon": "09:00-12:00"}).ok
+    peeked = availability.week_form(ctx, lead, ref(other.id))
+    assert not peeked.ok and "09:00-12:00" not in repr(peeked)
+    assert [e.detail for e in refusals(ctx, "availability.form")] == ["refusal.not_allowed"]
+    assert "09:00-12:00" in repr(availability.week_form(ctx, other, ref(other.id)))
+    assert "09:00-12:00" in repr(availability.week_form(ctx, staff, ref(other.id)))

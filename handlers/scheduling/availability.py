@@ -84,8 +84,18 @@ def _choices(session: Session, actor: Actor) -> dict[str, Any]:
 
 @intent("availability.form", policy.AVAILABILITY_MANAGE)
 def week_form(ctx: Context, actor: Actor, ref: str = "") -> Reply:
+    """The usual-week form, filled in with the week it shows: a consultant's own only
+    (`policy.Owner.SELF`, as for saving it), any consultant's for the prefecture."""
     with ctx.db.transaction() as session:
         person_id = payloads.decode(ref).id or (actor.id if actor.role == Role.CONSULTANT else None)
+        if person_id:
+            policy.owns(
+                actor,
+                policy.AVAILABILITY_MANAGE,
+                person=person_id,
+                target_type="person",
+                target_id=person_id,
+            )
         values: dict[str, Any] = {"consultant": str(person_id) if person_id else None}
         if person_id:
             for weekday, (starts, ends) in availability.week(session, person_id).items():
