@@ -129,6 +129,10 @@ def slack(ctx, cast, web_server) -> Iterator[Slack]:
             slack = Slack(base, fake, bot)
             yield slack
             slack.http.close()
+            # No job of this test may still be writing when the next test's fixture
+            # empties the database (on PostgreSQL its TRUNCATE and a late job deadlock).
+            bot.jobs.drain()
+            bot.jobs.shutdown()
 
 
 def consultation_values(slack: Slack, ctx) -> dict[str, Any]:
