@@ -29,7 +29,7 @@ from bot.teams import cards
 from handlers.core import forms
 from handlers.core.errors import Invalid
 from handlers.core.forms import FieldSpec, FormSpec
-from handlers.core.reply import Reply
+from handlers.core.reply import Field, Fields, Reply, Text
 from handlers.core.text_rules import (
     clean_long_text,
     forbidden_in_line,
@@ -432,3 +432,33 @@ def test_the_character_rules():
     assert forbidden_in_line("\U000e0067") == "U+E0067"  # a tag outside a flag
     assert normalise_number_text("　１０：３０　") == "10:30"
     assert clean_long_text("\U000e0067x") == "x"
+
+
+# -- a web address is shown as typed --------------------------------------------------------
+
+ADDRESS = "https://desk.example.jp/calendar/_Ab-_c~d_.ics?x=1&y=_2"
+
+
+def test_a_web_address_keeps_its_marks_where_the_text_around_it_is_made_inert():
+    """A calendar feed token may start with _ or hold -_; an escape that made those
+    full-width sent everyone who pasted the address to a page that does not exist."""
+    reply = Reply((Text(f"購読URL: {ADDRESS} *至急* _重要_"), Fields((Field("URL", ADDRESS),))))
+    slack_text = every_renderer(reply)
+    assert ADDRESS.replace("&", "&amp;") in slack_text
+    slack_fields = json.dumps(blocks.message_blocks(reply), ensure_ascii=False)
+    assert slack_fields.count(ADDRESS.replace("&", "&amp;")) == 2
+    card = json.dumps(cards.card(reply), ensure_ascii=False)
+    assert card.count(ADDRESS) == 2 and "*至急*" not in card
+    assert ADDRESS in render(reply, "ja").text
+
+
+@pytest.mark.parametrize(
+    "typed",
+    (
+        "<https://evil.example/_x_|ここ> <!channel>",
+        "[ここ](https://evil.example/a_b) **至急**",
+        "https://evil.example/*至急*  `code` https://evil.example/{{DATE(x)}}",
+    ),
+)
+def test_an_address_in_hostile_text_carries_no_markup_out_with_it(typed):
+    every_renderer(Reply((Text(typed),)))

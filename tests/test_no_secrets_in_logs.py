@@ -130,7 +130,9 @@ def test_a_full_run_logs_no_token_or_secret(ctx, cast, servers, monkeypatch, log
             # Slack: the private calendar URL, then a poll of it (and of a revoked one)
             assert command("カレンダー").status_code == 200
             answer = str(fake.wait_for("response_url")[0].params)
-            token = FEED.search(answer)[1]  # type: ignore[index]
+            found = FEED.search(answer)
+            assert found, answer
+            token = found[1]
             used.add(token)
             assert http.get(f"{base}/calendar/{token}.ics").status_code == 200
             assert http.get(f"{base}/calendar/{'x' * 32}.ics").status_code == 404

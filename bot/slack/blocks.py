@@ -43,7 +43,7 @@ from handlers.core.reply import (
     Reply,
     Text,
 )
-from handlers.core.text_rules import printable, printable_json
+from handlers.core.text_rules import LOOSE_UNDERSCORE, outside_urls, printable, printable_json
 
 MESSAGE_BLOCKS, VIEW_BLOCKS = 50, 100
 SECTION_TEXT, FIELD_TEXT, LABEL, TITLE, HEADER = 3000, 2000, 75, 24, 150
@@ -65,9 +65,8 @@ def cut(text: str, limit: int) -> str:
 
 
 # mrkdwn's formatting marks, shown as their full-width look-alikes: Slack has no escape
-# for them. An underscore inside a word (yamada_t@example.jp) formats nothing and stays.
+# for them.
 MARKS = str.maketrans({"*": "\uff0a", "~": "\uff5e", "`": "\uff40"})
-LOOSE_UNDERSCORE = re.compile(r"(?<![0-9A-Za-z])_|_(?![0-9A-Za-z])")
 QUOTE = re.compile(r"^([ \t]*)&gt;", re.MULTILINE)
 BROADCAST = re.compile(r"@(?=(?:channel|here|everyone)\b)", re.IGNORECASE)
 
@@ -81,11 +80,20 @@ def escape(text: str) -> str:
     and > become entities (Slack's documented rule: `<!here>`, `<@U…>`, `<#C…>` and
     `<url|label>` then show as typed), the formatting marks * ~ ` and word-edge _
     become full-width look-alikes, a leading > (a quote) too, and a bare @channel,
-    @here or @everyone gets a full-width @. Escape first and cut after: escaping
-    lengthens the text."""
-    text = text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
-    text = LOOSE_UNDERSCORE.sub("\uff3f", text.translate(MARKS))
-    return BROADCAST.sub("\uff20", QUOTE.sub("\\1\uff1e", text))
+    @here or @everyone gets a full-width @. A web address keeps its marks (it would
+    lead elsewhere without them) and has only &, < and > made entities. Escape first
+    and cut after: escaping lengthens the text."""
+    return QUOTE.sub("\\1\uff1e", outside_urls(text, _inert, _entities))
+
+
+def _entities(text: str) -> str:
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def _inert(text: str) -> str:
+    """Text that is not a web address: entities, marks and broadcast words made inert."""
+    text = LOOSE_UNDERSCORE.sub("\uff3f", _entities(text).translate(MARKS))
+    return BROADCAST.sub("\uff20", text)
 
 
 def message_blocks(reply: Reply) -> list[dict[str, Any]]:

@@ -32,7 +32,7 @@ from handlers.core.reply import (
     Reply,
     Text,
 )
-from handlers.core.text_rules import printable, printable_json
+from handlers.core.text_rules import LOOSE_UNDERSCORE, outside_urls, printable, printable_json
 
 VERSION = "1.5"
 SCHEMA = "http://adaptivecards.io/schemas/adaptive-card.json"
@@ -45,7 +45,6 @@ Json = dict[str, Any]
 # Card markdown has no escape every Teams client honours, so the marks become their
 # full-width look-alikes: the text reads the same and formats nothing.
 MARKS = str.maketrans({"*": "\uff0a", "~": "\uff5e", "`": "\uff40", "[": "\uff3b", "]": "\uff3d"})
-LOOSE_UNDERSCORE = re.compile(r"(?<![0-9A-Za-z])_|_(?![0-9A-Za-z])")
 LINE_MARK = re.compile(r"^([ \t]*)(?:([-+#>])|(\d+)\.)(?=[ \t]|$)", re.MULTILINE)
 FULL_WIDTH = {"-": "\uff0d", "+": "\uff0b", "#": "\uff03", ">": "\uff1e"}
 
@@ -99,9 +98,13 @@ def literal(text: str) -> str:
     `[ここ](https://evil.example) **至急**` would be a live link and bold. Brackets, *, ~,
     ` and word-edge _ become full-width look-alikes; so does a list, heading or quote
     mark at the start of a line (-, +, #, >, "1."); `{{` (the card's DATE()/TIME()
-    functions) is broken up the same way."""
-    text = LOOSE_UNDERSCORE.sub("\uff3f", text.translate(MARKS)).replace("{{", "\uff5b\uff5b")
-    return LINE_MARK.sub(_line_mark, text)
+    functions) is broken up the same way. A web address is kept as it is: its marks are
+    part of where it leads."""
+    return LINE_MARK.sub(_line_mark, outside_urls(text, _inert))
+
+
+def _inert(text: str) -> str:
+    return LOOSE_UNDERSCORE.sub("\uff3f", text.translate(MARKS)).replace("{{", "\uff5b\uff5b")
 
 
 def _line_mark(match: re.Match[str]) -> str:

@@ -16,6 +16,8 @@ Output side (called by the renderers and document writers):
 - ``printable_line``: the same on one line (e-mail headers, .ics URIs and parameters).
 - ``printable_json``: every string of a platform payload made printable.
 
+- ``outside_urls``: a markup escape applied around the web addresses in a text.
+
 Each output format's own escape lives with its renderer, one function each:
 ``bot.slack.blocks.escape`` (mrkdwn, also the message ``text``),
 ``bot.teams.cards.literal`` (card markdown), ``bot.console.render.terminal``, Jinja's
@@ -26,7 +28,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import Any
 
 # C0 controls an XML 1.0 document cannot hold (\t and \n are kept; \r,
@@ -59,6 +61,32 @@ def printable_line(value: str) -> str:
     break, such as an e-mail header, an .ics URI or a parameter value (CN=…). Why: a
     line break there is refused by the library or, worse, starts a new header."""
     return " ".join(printable(value).split("\n")) if value else value
+
+
+# An underscore at a word's edge, which mrkdwn and card markdown read as italics; one
+# inside a word (yamada_t@example.jp) formats nothing and stays.
+LOOSE_UNDERSCORE = re.compile(r"(?<![0-9A-Za-z])_|_(?![0-9A-Za-z])")
+
+# A web address in text. Its characters stop at white space and at what no address holds
+# unencoded and a markup reads as syntax (<, >, [, ], {, }, *, `).
+URL = re.compile(r"https?://[^\s<>\[\]{}*`]+")
+
+
+def outside_urls(text: str, escape: Callable[[str], str], keep: Callable[[str], str] = str) -> str:
+    """`escape` applied to the text around each web address, `keep` to the address.
+
+    Why: a markup escape turns a word-edge _ (and * ~ `) into a full-width look-alike,
+    and in an address that is another address: a calendar feed token such as
+    `…/calendar/_x-_y.ics` became `…/calendar/＿x-＿y.ics`, a 404 for everyone who
+    pasted it. An address keeps what it is made of; `keep` does only what the format
+    must do to every character (Slack's &, < and >)."""
+    parts: list[str] = []
+    start = 0
+    for match in URL.finditer(text):
+        parts += (escape(text[start : match.start()]), keep(match.group()))
+        start = match.end()
+    parts.append(escape(text[start:]))
+    return "".join(parts)
 
 
 def printable_json(value: Any) -> Any:
