@@ -135,6 +135,11 @@ def _render(document: Document) -> bytes:
     serif, sans = font_files()
     pdf.add_font(BODY, fname=str(serif))
     pdf.add_font(GOTHIC, fname=str(sans))
+    for family in (BODY, GOTHIC):
+        # As fontTools' own subsetter (pyftsubset) does by default: the subset keeps the
+        # whole font's bounding boxes (still true of every glyph left) instead of
+        # recomputing them from each outline, half the CPU of a PDF.
+        pdf.fonts[family].ttfont.recalcBBoxes = False
     pdf.set_fallback_fonts([GOTHIC])
     pdf.set_text_color(0, 0, 0)
     pdf.set_draw_color(0, 0, 0)
