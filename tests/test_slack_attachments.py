@@ -33,6 +33,7 @@ class FakeSlack:
     def __init__(self) -> None:
         self.files: dict[str, dict[str, Any]] = {}
         self.calls: list[tuple[float, str, dict[str, Any]]] = []
+        self.delay = SLOW  # each download's
         fake = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -49,7 +50,7 @@ class FakeSlack:
                 fake.calls.append((time.monotonic(), path, {"raw": raw + self.path}))
                 if path.startswith("/download/"):
                     file = fake.files[path.rsplit("/", 1)[-1]]
-                    time.sleep(SLOW)
+                    time.sleep(fake.delay)
                     if self.headers.get("Authorization") != "Bearer xoxb-test" or file["fail"]:
                         return self.reply(500, b"")
                     return self.reply(200, file["content"])
@@ -163,6 +164,7 @@ def test_files_are_downloaded_after_the_ack_and_attached_to_the_log(slack, ctx, 
 
 def test_a_download_that_fails_afterwards_is_named_in_the_dm_and_the_log_is_kept(slack, ctx, cast):
     bot, fake = slack
+    fake.delay = 0  # that downloads wait for the ack is the test above's
     session_id = due_consultation(ctx, cast)
     fake.add("F1", "業務フロー図.pdf", PDF)
     fake.add("F2", "消えた資料.pdf", PDF, fail=True)

@@ -83,7 +83,29 @@ def fresh_database(database_url: str, directory: Path) -> Database:
         return database
     copy = directory / f"test-{uuid.uuid4().hex[:8]}.db"
     shutil.copy(database_url, copy)
-    return Database(f"sqlite:///{copy}")
+    return _sharing_compiled_statements(Database(f"sqlite:///{copy}"))
+
+
+# One SQLite dialect and compiled-statement cache for every test's engine in this process.
+_COMPILED: dict[str, Any] = {}
+
+
+def _sharing_compiled_statements(database: Database) -> Database:
+    """The engine of a test's copy, compiling each statement once per process, not once
+    per test.
+
+    Why: SQLAlchemy caches compiled SQL per engine, keyed by the dialect object, and each
+    test opens a new engine on its own copy, so every test compiled every statement it ran
+    again (a tenth of the suite's CPU). A SQLite dialect holds nothing of its file (only
+    what the sqlite3 library supports, the same for every copy), so the copies' engines
+    take the first one's dialect and cache. SQLAlchemy has no public way to say this:
+    these are the attributes `create_engine` sets. Production opens one engine per
+    process and is untouched."""
+    engine = database.engine
+    first = _COMPILED.setdefault("engine", engine)
+    engine.dialect = engine.pool._dialect = first.dialect
+    engine._compiled_cache = first._compiled_cache
+    return database
 
 
 def sqlite_file(database: Database) -> Path:
