@@ -185,9 +185,7 @@ def test_statuses_are_worded_the_same_in_documents_and_the_digest(ctx, season, c
             cast["高橋 誠"].id,
             on("2026-06-18", 18),
         )
-    document, _ = build.document_for(
-        ctx, "log", "ja", Period(date(2026, 6, 1), date(2026, 6, 30))
-    )
+    document, _ = build.document_for(ctx, "log", "ja", Period(date(2026, 6, 1), date(2026, 6, 30)))
     issues = next(b for b in document.blocks if getattr(b, "header", ("",))[-1] == "状況")
     with ctx.db.transaction() as session:
         text = digest.render(ctx, session, "ja", {"week": "2026-11-16"}).plain_text()

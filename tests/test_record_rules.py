@@ -130,9 +130,7 @@ def test_moving_onto_a_busy_town_is_refused_but_moving_over_its_own_time_is_not(
     first = approved(ctx, cast, "田中 美咲", "小林 健")
     second = approved(ctx, cast, "田中 美咲", "中村 由紀")
     one = booking.book(ctx, clerk, consultation(ctx, first, cast["小林 健"]))
-    other = booking.book(
-        ctx, clerk, consultation(ctx, second, cast["中村 由紀"], day="2026-07-17")
-    )
+    other = booking.book(ctx, clerk, consultation(ctx, second, cast["中村 由紀"], day="2026-07-17"))
     assert one.ok and other.ok
     onto = router.submit(
         ctx,

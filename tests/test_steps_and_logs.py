@@ -301,9 +301,7 @@ def test_the_check_accepts_a_step_done_in_a_joint_session_and_no_other_towns(ctx
         second = engagements.steps(session, joint["yamaga"])[1]
         second.status = "done"
         session.add(EngagementStepSession(step_id=second.id, session_id=uto["visit"]))
-    assert [f.key for f in check.findings(ctx) if f.rule == "steps"] == [
-        "check.steps.bad_session"
-    ]
+    assert [f.key for f in check.findings(ctx) if f.rule == "steps"] == ["check.steps.bad_session"]
 
 
 def found_steps(ctx):
