@@ -1,5 +1,11 @@
 """The worker process that does the Slack work after each ack."""
 
+import contextlib
+import os
+import signal
+import threading
+import time
+
 import pytest
 
 from bot.config import Settings
@@ -33,25 +39,35 @@ def test_a_dead_worker_is_replaced_and_the_job_still_runs(settings):
 
 
 def test_a_worker_that_falls_behind_never_blocks_the_submitter(settings):
-    import time
-
+    """The worker stopped (SIGSTOP) while three times what its pipe holds is submitted:
+    every submit returns all the same (one that waited for the worker would hang until
+    it went on), the rest waits in memory, and all of it drains once the worker goes on."""
     jobs = ProcessJobs(settings, workers=1)
+    pid = jobs.process.pid
+    submitted = threading.Event()
+
+    def submit_all() -> None:
+        for _ in range(30):  # 3 MB in all (100 KB each): three times what the pipe holds
+            jobs.submit("not_a_job", "x" * 100_000)
+        submitted.set()
+
     try:
-        started = time.monotonic()
-        for _ in range(1500):  # ~3 MB: three times what the pipe holds
-            jobs.submit("not_a_job", "x" * 2000)
-        assert time.monotonic() - started < 2
-        deadline = time.monotonic() + 30
+        os.kill(pid, signal.SIGSTOP)
+        threading.Thread(target=submit_all, daemon=True).start()
+        assert submitted.wait(timeout=60), "a submit waited for the stopped worker"
+        assert jobs._backlog or jobs._feeding  # the rest waits in memory
+        os.kill(pid, signal.SIGCONT)
+        deadline = time.monotonic() + 120  # the worker runs at idle priority
         while jobs._feeding or jobs._backlog:
             assert time.monotonic() < deadline, "the backlog never drained"
             time.sleep(0.05)
     finally:
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(pid, signal.SIGCONT)
         jobs.shutdown()
 
 
 def test_the_worker_keeps_to_its_cpus_at_the_lowest_priority(settings):
-    import os
-
     cpu = max(os.sched_getaffinity(0))
     jobs = ProcessJobs(settings.model_copy(update={"worker_cpus": frozenset({cpu})}), workers=1)
     try:
