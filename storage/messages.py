@@ -200,3 +200,9 @@ def forget(session: Session, *, platform: str, event_id: str) -> None:
         .where(col(InboundEvent.platform) == platform)
         .where(col(InboundEvent.event_id) == event_id)
     )  # type: ignore[call-overload]
+
+
+def forget_before(session: Session, cutoff: datetime) -> int:
+    """Drop the claims of deliveries received before `cutoff`; how many went."""
+    result = session.exec(delete(InboundEvent).where(col(InboundEvent.received_at) < cutoff))  # type: ignore[call-overload]
+    return int(result.rowcount or 0)

@@ -9,7 +9,8 @@ import time
 from typing import Any
 
 from handlers import router
-from handlers.core import payloads
+from handlers.core import payloads, replays
+from handlers.notifications import clockwork
 from storage.models import AuditEntry, InboundEvent, Request
 from tests.support.factories import consultation, count
 from tests.support.slack_app import SECRET, consultation_values, new_request, text
@@ -194,4 +195,14 @@ def test_the_same_activity_id_in_another_conversation_is_not_a_replay(teams, ctx
     assert teams.post(body).status_code == 202
     elsewhere = {**body, "conversation": {"id": "a:other", "conversationType": "personal"}}
     assert teams.post(elsewhere).status_code == 202
+    assert count(ctx, InboundEvent) == 2
+
+
+def test_the_tick_forgets_claims_a_week_old_and_keeps_the_rest(ctx):
+    for key in ("old", "recent"):
+        assert replays.first_time(ctx, "slack", key)
+        ctx.clock.advance(days=4)
+    assert clockwork.tick(ctx)["replays_forgotten"] == 1  # "old" is 8 days old
+    assert not replays.first_time(ctx, "slack", "recent")  # still a replay
+    assert replays.first_time(ctx, "slack", "old")  # a week on, a new delivery
     assert count(ctx, InboundEvent) == 2
