@@ -15,6 +15,7 @@ from handlers.core.actor import Actor
 from handlers.core.clock import TOKYO
 from handlers.core.intents import intent
 from handlers.core.reply import Buttons, Reply
+from handlers.people import roster
 from handlers.scheduling import booking
 from storage import sessions
 from storage.models import Mode, Notification, SessionKind, SessionStatus, SupportSession
@@ -265,6 +266,37 @@ def test_no_path_through_reserve_books_an_office_day_without_the_lead(ctx, cast)
             ),
         )
     assert (refused.value.key, refused.value.field) == ("refusal.lead_required", "consultants")
+    assert count(ctx, SupportSession) == 0
+
+
+@pytest.mark.parametrize("who", ["田中 美咲", "中村 由紀 (deactivated)"])
+def test_no_path_through_reserve_books_anyone_but_an_active_consultant(ctx, cast, who):
+    """A municipal clerk's id, or a consultant deactivated (or merged into their twin)
+    since a plan was drafted, is refused where the session is written."""
+    name = who.split(" (")[0]
+    if who.endswith("(deactivated)"):
+        values = {"person": str(cast[name].id), "roster_active": "no"}
+        assert roster.deactivate(ctx, cast["管理 太郎"], values).ok
+    starts_at = datetime(2026, 7, 15, 10, 0, tzinfo=TOKYO)
+    with pytest.raises(booking.Refused) as refused, ctx.db.transaction() as session:
+        booking.reserve(
+            session,
+            ctx,
+            cast["水前寺 花"],
+            booking.Slot(
+                kind=SessionKind.CONSULTATION,
+                starts_at=starts_at,
+                ends_at=starts_at + timedelta(hours=2),
+                mode=Mode.ONLINE,
+                municipality_ids=(cast["松本 大輔"].municipality_id,),
+                consultant_ids=(cast["高橋 誠"].id, cast[name].id),
+            ),
+        )
+    assert (refused.value.key, refused.value.field) == (
+        "refusal.consultant_unbookable",
+        "consultants",
+    )
+    assert refused.value.params["names"] == name
     assert count(ctx, SupportSession) == 0
 
 

@@ -9,6 +9,7 @@ from sqlmodel import select
 from handlers import router
 from handlers.core import business_days, payloads
 from handlers.core.clock import TOKYO
+from handlers.people import roster
 from storage import sessions
 from storage.models import AuditEntry, PlannedSession, SeasonPlan, SupportSession
 from tests.support.factories import apply, count, ref
@@ -104,6 +105,22 @@ def test_draft_confirm_and_replan(ctx, cast, engaged):
     after = live_sessions(ctx)
     assert {i: v for i, v in after.items() if i in before} == before  # nothing reshuffled
     assert len(after) == len(before) + 1
+
+
+def test_a_plan_naming_someone_deactivated_since_is_not_booked(ctx, cast, engaged):
+    clerk = cast["水前寺 花"]
+    plan_id = router.press(ctx, clerk, "plan.draft").data["plan_id"]
+    values = {"person": str(cast["中村 由紀"].id), "roster_active": "no"}
+    assert roster.deactivate(ctx, cast["管理 太郎"], values).ok
+    refused = router.press(ctx, clerk, "plan.confirm", payloads.encode(id=plan_id))
+    assert not refused.ok and "中村 由紀 さんは予約できません" in refused.plain_text()
+    assert count(ctx, SupportSession) == 0  # none of it
+    redraft = router.press(ctx, clerk, "plan.draft")  # planned without her
+    assert router.press(ctx, clerk, "plan.confirm", payloads.encode(id=redraft.data["plan_id"])).ok
+    with ctx.db.transaction() as session:
+        rows = sessions.listing(session)
+        booked = sessions.consultants_of_sessions(session, [row.id for row in rows])
+    assert rows and cast["中村 由紀"].id not in {p for ids in booked.values() for p in ids}
 
 
 def test_results_meeting_invites_every_municipality_and_records_presenters(ctx, cast, engaged):

@@ -264,6 +264,22 @@ def lead_missing(session: Session, kind: str, consultant_ids: Sequence[int]) -> 
     return bool(leads) and not leads & set(consultant_ids)
 
 
+def unbookable(session: Session, consultant_ids: Sequence[int], moving: int | None) -> list[str]:
+    """The names (or ids) of those in `consultant_ids` no session may be booked with: not
+    an active consultant. Held where a session is written (`check_slot`), because a season
+    plan drafted on Monday is confirmed on Friday: someone deactivated, or merged into
+    their twin, in between would be booked though nobody can tell them. A session being
+    moved keeps whom it already has."""
+    kept = set(sessions.consultant_ids(session, moving)) if moving else set()
+    found = people.by_ids(session, consultant_ids)
+    return [
+        found[pid].name if pid in found else f"#{pid}"
+        for pid in consultant_ids
+        if pid not in kept
+        and not (pid in found and found[pid].active and found[pid].role == Role.CONSULTANT)
+    ]
+
+
 def check_slot(
     session: Session,
     ctx: Context,
@@ -310,6 +326,15 @@ def check_slot(
     if lead_missing(session, slot.kind, slot.consultant_ids):
         raise Refused(
             "refusal.lead_required", field="consultants", target_type="session", target_id=moving
+        )
+    gone = unbookable(session, slot.consultant_ids, moving)
+    if gone:
+        raise Refused(
+            "refusal.consultant_unbookable",
+            field="consultants",
+            target_type="session",
+            target_id=moving,
+            names=join(actor.language, gone),
         )
     day = slot.starts_at.astimezone(TOKYO).date()
     if diaries is None:
