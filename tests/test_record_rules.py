@@ -225,47 +225,46 @@ def test_a_second_results_meeting_is_refused_and_moving_the_first_is_offered(ctx
     assert moved.ok, moved.plain_text()
 
 
+def refused_by_reserve(ctx, actor, kind, starts_at, hours, mode, towns, consultants):
+    """`booking.reserve` called directly (as the planner's confirm does), expected to refuse;
+    the refusal."""
+    with pytest.raises(booking.Refused) as refused, ctx.db.transaction() as session:
+        booking.reserve(
+            session,
+            ctx,
+            actor,
+            booking.Slot(
+                kind=kind,
+                starts_at=starts_at,
+                ends_at=starts_at + timedelta(hours=hours),
+                mode=mode,
+                municipality_ids=tuple(towns),
+                consultant_ids=tuple(consultants),
+            ),
+        )
+    return refused.value
+
+
 def test_no_path_through_reserve_books_a_second_results_meeting(ctx, cast):
     """The planner's confirm and anything else book through `reserve`: same rule."""
     clerk = cast["水前寺 花"]
     assert booking.book(ctx, clerk, meeting(cast)).ok
     starts_at = datetime(2027, 3, 24, 14, 0, tzinfo=TOKYO)
-    with pytest.raises(booking.Refused) as refused, ctx.db.transaction() as session:
-        booking.reserve(
-            session,
-            ctx,
-            clerk,
-            booking.Slot(
-                kind=SessionKind.RESULTS_MEETING,
-                starts_at=starts_at,
-                ends_at=starts_at + timedelta(hours=2),
-                mode=Mode.ONLINE,
-                municipality_ids=(),
-                consultant_ids=(cast["中村 由紀"].id,),
-            ),
-        )
-    assert refused.value.key == "refusal.results_meeting_exists"
+    nakamura = cast["中村 由紀"].id
+    kind = SessionKind.RESULTS_MEETING
+    refused = refused_by_reserve(ctx, clerk, kind, starts_at, 2, Mode.ONLINE, (), [nakamura])
+    assert refused.key == "refusal.results_meeting_exists"
     assert count(ctx, SupportSession) == 1
 
 
 def test_no_path_through_reserve_books_an_office_day_without_the_lead(ctx, cast):
     """§3.2 is held where the row is written, not only by the booking form."""
     starts_at = datetime(2026, 7, 15, 9, 0, tzinfo=TOKYO)
-    with pytest.raises(booking.Refused) as refused, ctx.db.transaction() as session:
-        booking.reserve(
-            session,
-            ctx,
-            cast["水前寺 花"],
-            booking.Slot(
-                kind=SessionKind.OFFICE_DAY,
-                starts_at=starts_at,
-                ends_at=starts_at + timedelta(hours=4),
-                mode=Mode.VISIT,
-                municipality_ids=(),
-                consultant_ids=(cast["中村 由紀"].id,),  # not the lead
-            ),
-        )
-    assert (refused.value.key, refused.value.field) == ("refusal.lead_required", "consultants")
+    not_the_lead = cast["中村 由紀"].id
+    refused = refused_by_reserve(
+        ctx, cast["水前寺 花"], SessionKind.OFFICE_DAY, starts_at, 4, Mode.VISIT, (), [not_the_lead]
+    )
+    assert (refused.key, refused.field) == ("refusal.lead_required", "consultants")
     assert count(ctx, SupportSession) == 0
 
 
@@ -278,25 +277,14 @@ def test_no_path_through_reserve_books_anyone_but_an_active_consultant(ctx, cast
         values = {"person": str(cast[name].id), "roster_active": "no"}
         assert roster.deactivate(ctx, cast["管理 太郎"], values).ok
     starts_at = datetime(2026, 7, 15, 10, 0, tzinfo=TOKYO)
-    with pytest.raises(booking.Refused) as refused, ctx.db.transaction() as session:
-        booking.reserve(
-            session,
-            ctx,
-            cast["水前寺 花"],
-            booking.Slot(
-                kind=SessionKind.CONSULTATION,
-                starts_at=starts_at,
-                ends_at=starts_at + timedelta(hours=2),
-                mode=Mode.ONLINE,
-                municipality_ids=(cast["松本 大輔"].municipality_id,),
-                consultant_ids=(cast["高橋 誠"].id, cast[name].id),
-            ),
-        )
-    assert (refused.value.key, refused.value.field) == (
-        "refusal.consultant_unbookable",
-        "consultants",
+    town = cast["松本 大輔"].municipality_id
+    pair = [cast["高橋 誠"].id, cast[name].id]
+    kind = SessionKind.CONSULTATION
+    refused = refused_by_reserve(
+        ctx, cast["水前寺 花"], kind, starts_at, 2, Mode.ONLINE, [town], pair
     )
-    assert refused.value.params["names"] == name
+    assert (refused.key, refused.field) == ("refusal.consultant_unbookable", "consultants")
+    assert refused.params["names"] == name
     assert count(ctx, SupportSession) == 0
 
 
