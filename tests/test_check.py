@@ -16,6 +16,7 @@ from handlers import router
 from handlers.core import payloads
 from handlers.core.clock import TOKYO
 from handlers.fieldwork import logs
+from handlers.people import roster
 from handlers.record import check
 from handlers.scheduling import booking
 from storage import sessions
@@ -309,6 +310,19 @@ def test_a_consultant_in_two_overlapping_sessions(ctx, cast, season):
         f"デジタル人材 中村 由紀: セッション#{season['visit']}（BPR伴走支援 2026年7月14日(火) "
         f"09:00〜12:30）とセッション#{other}（県庁業務 2026年7月14日(火) 12:00〜13:00）"
         "の時間が重なっています。"
+    )
+
+
+def test_a_session_to_come_with_a_consultant_no_longer_active(ctx, cast, season):
+    """小林 held a consultation in July and is booked on the results meeting in March:
+    deactivated, only the meeting to come is named."""
+    values = {"person": str(cast["小林 健"].id), "roster_active": "no"}
+    assert roster.deactivate(ctx, cast["管理 太郎"], values).ok
+    [finding] = found(ctx, "staffing")
+    assert finding.params["people"] == ["小林 健"]
+    assert finding.text("ja").startswith(f"セッション#{season['results']}（成果報告会 ")
+    assert finding.text("ja").endswith(
+        ": 小林 健 さんは有効なデジタル人材ではありません。担当を替えるか取り消してください。"
     )
 
 

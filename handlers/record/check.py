@@ -254,6 +254,34 @@ def consultants_double_booked(record: Record) -> list[Finding]:
     ]
 
 
+# -- 4b. sessions to come with someone who is no longer an active consultant ----------------
+
+
+def consultants_gone(record: Record) -> list[Finding]:
+    """A live session still to come names only active consultants (`booking.unbookable`
+    holds this where sessions are written); deactivating someone, or merging them into
+    their twin, leaves the sessions they were booked on to somebody to re-staff."""
+    found = []
+    for row in record.live:
+        if row.starts_at <= record.now:
+            continue
+        gone = [
+            person_id
+            for person_id in record.consultants.get(row.id or 0, [])
+            if not _consultant(record.people.get(person_id))
+        ]
+        if gone:
+            names = [record.name(p) for p in gone]
+            found.append(
+                Finding("check.staffing.inactive", {"session": label(row), "people": names})
+            )
+    return found
+
+
+def _consultant(person: Person | None) -> bool:
+    return person is not None and person.active and person.role == Role.CONSULTANT
+
+
 # -- 5. steps done in held sessions of their engagement ----------------------------------
 
 
@@ -472,6 +500,7 @@ RULES: tuple[tuple[str, Callable[[Record], list[Finding]]], ...] = (
     ("results", results_meetings),
     ("held", held_before_begun),
     ("consultant", consultants_double_booked),
+    ("staffing", consultants_gone),
     ("steps", steps_without_sessions),
     ("invites", invites_behind),
     ("requests", requests_astray),
