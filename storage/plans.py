@@ -5,9 +5,24 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime
 
+from sqlalchemy import func
 from sqlmodel import Session, col, select
 
 from storage.models import PlannedSession, PlanStatus, SeasonPlan
+
+PLANNING_LOCK = 0x5EA50F  # the advisory lock's number: any constant no other lock uses
+
+
+def serialise(session: Session) -> None:
+    """Plan writers one after another, until this transaction ends.
+
+    Why: a draft discards the drafts it finds and adds its own; a confirm or a discard
+    decides one. Two drafts at once each kept theirs (two plans up for review), and a
+    draft could mark discarded a plan a confirm was booking. No row exists to lock before
+    the first draft, so on PostgreSQL this is a transaction-scoped advisory lock; SQLite's
+    writer lock (BEGIN IMMEDIATE) already serialises."""
+    if session.get_bind().dialect.name == "postgresql":
+        session.exec(select(func.pg_advisory_xact_lock(PLANNING_LOCK))).one()
 
 
 def add(session: Session, plan: SeasonPlan, rows: Sequence[PlannedSession]) -> SeasonPlan:

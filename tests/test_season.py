@@ -10,9 +10,10 @@ from handlers import router
 from handlers.core import business_days, payloads
 from handlers.core.clock import TOKYO
 from handlers.people import roster
-from storage import sessions
-from storage.models import AuditEntry, PlannedSession, SeasonPlan, SupportSession
+from storage import plans, sessions
+from storage.models import AuditEntry, PlannedSession, PlanStatus, SeasonPlan, SupportSession
 from tests.support.factories import apply, count, ref
+from tests.support.threads import run_together
 
 
 @pytest.fixture
@@ -121,6 +122,35 @@ def test_a_plan_naming_someone_deactivated_since_is_not_booked(ctx, cast, engage
         rows = sessions.listing(session)
         booked = sessions.consultants_of_sessions(session, [row.id for row in rows])
     assert rows and cast["中村 由紀"].id not in {p for ids in booked.values() for p in ids}
+
+
+def test_plans_written_at_once_leave_one_draft_and_never_discard_a_confirmed_one(
+    ctx, cast, engaged
+):
+    """On PostgreSQL these are real races: two drafts each discarded the drafts they saw
+    and added their own (two up for review), and a draft could mark discarded the plan
+    a confirm was booking."""
+    clerk = cast["水前寺 花"]
+
+    def press(action: str, ref: str = ""):
+        return lambda: router.press(ctx, clerk, action, ref)
+
+    for _ in range(3):
+        replies = run_together(press("plan.draft"), press("plan.draft"))
+        assert all(reply.ok for reply in replies), [r.plain_text() for r in replies]
+        with ctx.db.transaction() as session:
+            [draft] = plans.drafts(session)
+    confirm, redraft = run_together(
+        press("plan.confirm", payloads.encode(id=draft.id)), press("plan.draft")
+    )
+    assert redraft.ok
+    with ctx.db.transaction() as session:
+        status = plans.get(session, draft.id).status
+        assert len(plans.drafts(session)) == 1
+    if confirm.ok:  # confirmed first: booked and stays confirmed
+        assert status == PlanStatus.CONFIRMED and count(ctx, SupportSession) == 61
+    else:  # the redraft came first and replaced it
+        assert status == PlanStatus.DISCARDED and count(ctx, SupportSession) == 0
 
 
 def test_results_meeting_invites_every_municipality_and_records_presenters(ctx, cast, engaged):

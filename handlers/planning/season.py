@@ -170,6 +170,7 @@ def draft(ctx: Context, actor: Actor, ref: str = "") -> Reply:
 def _new_draft(session: Session, ctx: Context, actor: Actor, now: datetime) -> SeasonPlan:
     """Plan the season from what is stored and keep it as the one draft up for review,
     with what could not be placed and, if the load is lopsided, the balance proposal."""
+    plans.serialise(session)  # one draft at a time, never beside a confirm
     season = problem(session, ctx)
     result = planner.plan_season(season)
     lopsided = planner.imbalance(season, result)
@@ -427,6 +428,8 @@ def _unplaced_lines(session: Session, lang: str, entries: list[Any]) -> list[str
 
 
 def _draft(session: Session, plan_id: int) -> SeasonPlan:
+    """The draft `plan_id`, for a writer that decides it (`plans.serialise` first)."""
+    plans.serialise(session)
     plan = plans.get(session, plan_id, lock=True)
     if plan is None:
         raise Refused("refusal.no_such_plan", target_type="season_plan", target_id=plan_id)
