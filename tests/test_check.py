@@ -315,9 +315,13 @@ def test_a_consultant_in_two_overlapping_sessions(ctx, cast, season):
 
 def test_a_session_to_come_with_a_consultant_no_longer_active(ctx, cast, season):
     """小林 held a consultation in July and is booked on the results meeting in March:
-    deactivated, only the meeting to come is named."""
+    deactivated, only the meeting to come is named, to the administrator at once and by
+    the check until it is re-staffed."""
     values = {"person": str(cast["小林 健"].id), "roster_active": "no"}
-    assert roster.deactivate(ctx, cast["管理 太郎"], values).ok
+    told = roster.deactivate(ctx, cast["管理 太郎"], values)
+    assert told.ok and told.data["sessions_ahead"] == 1
+    assert "小林 健さんには今後の予定が 1 件あります" in told.plain_text()
+    assert f"・セッション#{season['results']} 成果報告会 2027年3月10日" in told.plain_text()
     [finding] = found(ctx, "staffing")
     assert finding.params["people"] == ["小林 健"]
     assert finding.text("ja").startswith(f"セッション#{season['results']}（成果報告会 ")

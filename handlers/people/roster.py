@@ -4,18 +4,20 @@ from __future__ import annotations
 
 from typing import Any
 
+from sqlmodel import Session
+
 from handlers.core import forms, policy
 from handlers.core.actor import Actor
 from handlers.core.context import Context
 from handlers.core.errors import Invalid, Refused
 from handlers.core.forms import FieldSpec, FormSpec
-from handlers.core.i18n import t
+from handlers.core.i18n import format_when, t
 from handlers.core.intents import intent
 from handlers.core.lookups import municipality_choices
 from handlers.core.reply import Choice, Form, Reply, Text
 from handlers.desk import signin
-from storage import audit, people
-from storage.models import Person, Role
+from storage import audit, people, sessions
+from storage.models import Person, Role, SupportSession
 
 QUALIFICATIONS = ("itc", "fe", "ap")
 PERSON = FormSpec(
@@ -351,8 +353,32 @@ def deactivate(ctx: Context, actor: Actor, values: dict[str, Any]) -> Reply:
             before=before,
             after={"active": active},
         )
+        ahead = _sessions_ahead(ctx, session, person) if not active else []
     key = "roster.activated" if active else "roster.deactivated"
-    return Reply((Text(t(lang, key, name=person.name), "success"),), data={"person_id": person.id})
+    blocks: list[Text] = [Text(t(lang, key, name=person.name), "success")]
+    if ahead:
+        lines = [
+            t(
+                lang,
+                "roster.deactivated_session",
+                id=row.id,
+                kind=t(lang, f"choice.session_kind.{row.kind}"),
+                when=format_when(lang, row.starts_at),
+            )
+            for row in ahead
+        ]
+        intro = t(lang, "roster.deactivated_sessions", name=person.name, count=len(ahead))
+        blocks.append(Text("\n".join([intro, *lines]), "error"))
+    return Reply(tuple(blocks), data={"person_id": person.id, "sessions_ahead": len(ahead)})
+
+
+def _sessions_ahead(ctx: Context, session: Session, person: Person) -> list[SupportSession]:
+    """A consultant's live sessions still to come: deactivating them leaves these to be
+    re-staffed or cancelled, which the administrator is told at once (and
+    `python -m bot check` keeps naming until it is done)."""
+    if person.role != Role.CONSULTANT or person.id is None:
+        return []
+    return sessions.listing(session, start=ctx.clock.now(), consultant_id=person.id)
 
 
 @intent("roster.link", policy.ROSTER_MANAGE)
