@@ -87,66 +87,29 @@ def start(
         job_defaults={"coalesce": True, "max_instances": 1, "misfire_grace_time": 60},
     )
     now = datetime.now(TOKYO)
-    if shared:
+
+    def every(name: str, job: Callable[..., object], *args: Any, **interval: float) -> None:
+        """`job` at this interval from now on, at the edge (`at_edge`), as `name`."""
         scheduler.add_job(
-            at_edge("tick", tick),
-            "interval",
-            args=(ctx,),
-            seconds=max(1.0, TICK_SECONDS / speed),
-            id="tick",
-            next_run_time=now,
+            at_edge(name, job), "interval", args=args, id=name, next_run_time=now, **interval
         )
+
+    if shared:
+        every("tick", tick, ctx, seconds=max(1.0, TICK_SECONDS / speed))
     if shared and slack is None and teams is None:
         # Only the local service delivers to the terminal inbox: with a chat platform, a
         # person not linked yet keeps their notices pending until they are (Slack links by
         # e-mail on first contact), rather than having them marked sent where nobody reads.
         terminal = TerminalInbox(ctx, files_dir, channels=True)
-        scheduler.add_job(
-            at_edge("terminal", terminal.deliver),
-            "interval",
-            seconds=DELIVER_SECONDS,
-            id="terminal",
-            next_run_time=now,
-        )
+        every("terminal", terminal.deliver, seconds=DELIVER_SECONDS)
     if slack is not None:
-        scheduler.add_job(
-            at_edge("deliver", slack.deliver),
-            "interval",
-            seconds=DELIVER_SECONDS,
-            id="deliver",
-            next_run_time=now,
-        )
-        scheduler.add_job(
-            at_edge("nudge", slack.nudge),
-            "interval",
-            minutes=NUDGE_MINUTES,
-            id="nudge",
-            next_run_time=now,
-        )
+        every("deliver", slack.deliver, seconds=DELIVER_SECONDS)
+        every("nudge", slack.nudge, minutes=NUDGE_MINUTES)
     if teams is not None:
-        scheduler.add_job(
-            at_edge("teams", teams.deliver),
-            "interval",
-            seconds=DELIVER_SECONDS,
-            id="teams",
-            next_run_time=now,
-        )
-        scheduler.add_job(
-            at_edge("teams_nudge", teams.nudge),
-            "interval",
-            minutes=NUDGE_MINUTES,
-            id="teams_nudge",
-            next_run_time=now,
-        )
+        every("teams", teams.deliver, seconds=DELIVER_SECONDS)
+        every("teams_nudge", teams.nudge, minutes=NUDGE_MINUTES)
     if shared and settings.smtp is not None:
-        scheduler.add_job(
-            at_edge("mail", mail.deliver_mail),
-            "interval",
-            args=(ctx, settings),
-            seconds=MAIL_SECONDS,
-            id="mail",
-            next_run_time=now,
-        )
+        every("mail", mail.deliver_mail, ctx, settings, seconds=MAIL_SECONDS)
     scheduler.start()
     return scheduler
 

@@ -7,9 +7,10 @@ from typing import Any
 
 from sqlmodel import Session
 
+from handlers.core import payloads
 from handlers.core.actor import Actor
 from handlers.core.i18n import t
-from handlers.core.reply import Choice, ListItem
+from handlers.core.reply import Button, Choice, ListItem
 from storage import outbox, people
 from storage.models import Request, Role
 
@@ -94,6 +95,14 @@ def notify(
 
 def pages(total: int, size: int = PAGE_SIZE) -> int:
     return max(1, -(-total // size))
+
+
+def next_page(language: str, intent: str, page: int, count: int, **ref: Any) -> Button | None:
+    """A list's "next page" button on page `page` of `count`, none on the last; `ref` is
+    what else the intent's payload carries (a plan's id)."""
+    if page >= count:
+        return None
+    return Button(intent, t(language, "button.next_page"), payloads.encode(**ref, page=page + 1))
 
 
 def where_all(language: str, desk_url: str | None) -> str:

@@ -75,6 +75,7 @@ from handlers.core.context import Context
 from handlers.core.errors import Refused
 from handlers.core.i18n import LANGUAGES, t
 from handlers.core.intents import intent
+from handlers.core.lookups import next_page, pages
 from handlers.core.reply import Button, Field, ListItem, ListView, Reply, Text
 from handlers.documents.gathering import LogData, Names, Period, gather_logs
 from storage import audit, engagements, people, report_rows, request_store
@@ -696,13 +697,9 @@ def review(ctx: Context, actor: Actor, ref: str = "") -> Reply:
     status = {c.ref: review_status(c, decided.get(c.ref)) for c in found}
     found.sort(key=lambda c: (status[c.ref] not in AWAITING, -c.when.timestamp(), c.ref))
     pending = sum(1 for s in status.values() if s in AWAITING)
-    count = max(1, math.ceil(len(found) / REVIEW_PAGE))
+    count = pages(len(found), REVIEW_PAGE)
     shown = found[(page - 1) * REVIEW_PAGE : page * REVIEW_PAGE]
-    more = (
-        Button("case.review", t(lang, "button.next_page"), payloads.encode(page=page + 1))
-        if page < count
-        else None
-    )
+    more = next_page(lang, "case.review", page, count)
     return Reply(
         (
             ListView(

@@ -24,13 +24,14 @@ from handlers.core.lookups import (
     consultant_choices,
     municipality_name,
     name_of,
+    next_page,
     notify,
     pages,
     requester_ids,
 )
 from handlers.core.reply import Button, Buttons, Field, ListItem, ListView, Reply, Text
 from handlers.intake import workflow
-from handlers.intake.submission import load_visible, request_buttons
+from handlers.intake.submission import load_visible, request_buttons, request_form
 from handlers.scheduling import booking
 from storage import audit, engagements, messages, request_store
 from storage.models import (
@@ -86,11 +87,7 @@ def queue(ctx: Context, actor: Actor, ref: str = "") -> Reply:
             for r in shown
         )
     count = pages(total)
-    more = (
-        Button("approval.queue", t(lang, "button.next_page"), payloads.encode(page=page + 1))
-        if page < count
-        else None
-    )
+    more = next_page(lang, "approval.queue", page, count)
     return Reply(
         (
             ListView(
@@ -250,23 +247,12 @@ def _open_engagement(session: Session, request: Request, now: Any) -> int:
 
 @intent("request.decline.form", policy.REQUEST_DECLINE, target="request")
 def decline_form(ctx: Context, actor: Actor, ref: str) -> Reply:
-    return _decision_form(ctx, actor, ref, DECLINE, policy.REQUEST_DECLINE)
+    return request_form(ctx, actor, ref, DECLINE, policy.REQUEST_DECLINE)
 
 
 @intent("request.ask_info.form", policy.REQUEST_ASK_INFO, target="request")
 def ask_info_form(ctx: Context, actor: Actor, ref: str) -> Reply:
-    return _decision_form(ctx, actor, ref, ASK_INFO, policy.REQUEST_ASK_INFO)
-
-
-def _decision_form(
-    ctx: Context, actor: Actor, ref: str, spec: FormSpec, permission: policy.Permission
-) -> Reply:
-    request_id = payloads.require_id(ref)
-    with ctx.db.transaction() as session:
-        request = load_visible(session, actor, request_id, permission)
-    return Reply(
-        (forms.build(spec, actor.language, context=ref, title_params={"number": request.number}),)
-    )
+    return request_form(ctx, actor, ref, ASK_INFO, policy.REQUEST_ASK_INFO)
 
 
 @intent("request.decline", policy.REQUEST_DECLINE, target="request")

@@ -22,6 +22,7 @@ from handlers.core.lookups import (
     municipality_choices,
     municipality_name,
     name_of,
+    next_page,
     notify,
     pages,
     requester_ids,
@@ -293,6 +294,19 @@ def load_visible(
     return request
 
 
+def request_form(
+    ctx: Context, actor: Actor, ref: str, spec: FormSpec, permission: policy.Permission
+) -> Reply:
+    """The form `spec` about one request (cancel, decline, ask for information), titled
+    with its number, for whoever may see it under `permission`."""
+    request_id = payloads.require_id(ref)
+    with ctx.db.transaction() as session:
+        request = load_visible(session, actor, request_id, permission)
+    return Reply(
+        (forms.build(spec, actor.language, context=ref, title_params={"number": request.number}),)
+    )
+
+
 @intent("request.amend.form", policy.REQUEST_AMEND, target="request")
 def amend_form(ctx: Context, actor: Actor, ref: str) -> Reply:
     request_id = payloads.require_id(ref)
@@ -455,19 +469,7 @@ def answer(ctx: Context, actor: Actor, ref: str, values: dict[str, Any]) -> Repl
 
 @intent("request.cancel.form", policy.REQUEST_CANCEL, target="request")
 def cancel_form(ctx: Context, actor: Actor, ref: str) -> Reply:
-    request_id = payloads.require_id(ref)
-    with ctx.db.transaction() as session:
-        request = load_visible(session, actor, request_id, policy.REQUEST_CANCEL)
-    return Reply(
-        (
-            forms.build(
-                CANCEL,
-                actor.language,
-                context=ref,
-                title_params={"number": request.number},
-            ),
-        )
-    )
+    return request_form(ctx, actor, ref, CANCEL, policy.REQUEST_CANCEL)
 
 
 @intent("request.cancel", policy.REQUEST_CANCEL, target="request")
@@ -659,11 +661,7 @@ def mine(ctx: Context, actor: Actor, ref: str = "") -> Reply:
         )
         items = tuple(_item(session, lang, r) for r in rows)
     count = pages(total)
-    more = (
-        Button("request.list", t(lang, "button.next_page"), payloads.encode(page=page + 1))
-        if page < count
-        else None
-    )
+    more = next_page(lang, "request.list", page, count)
     return Reply(
         (
             ListView(

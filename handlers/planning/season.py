@@ -22,7 +22,7 @@ from handlers.core.context import Context
 from handlers.core.errors import Refused
 from handlers.core.i18n import format_when, join, t
 from handlers.core.intents import intent
-from handlers.core.lookups import PAGE_SIZE, municipality_name, notify, pages
+from handlers.core.lookups import PAGE_SIZE, municipality_name, next_page, notify, pages
 from handlers.core.reply import Button, Buttons, Field, Fields, ListItem, ListView, Reply, Text
 from handlers.intake.decision import assign_team, check_reassignable
 from handlers.intake.submission import load_visible
@@ -340,13 +340,7 @@ def view(ctx: Context, actor: Actor, ref: str) -> Reply:
             page,
             total,
             t(lang, "plan.empty"),
-            more=Button(
-                "plan.view",
-                t(lang, "button.next_page"),
-                payloads.encode(id=plan.id, page=page + 1),
-            )
-            if page < total
-            else None,
+            more=next_page(lang, "plan.view", page, total, id=plan.id),
         )
     )
     if plan.status == PlanStatus.DRAFT:

@@ -30,7 +30,7 @@ from handlers.core.errors import Key
 from handlers.core.i18n import format_day, format_when, join, t
 from handlers.people.preferences import invite_channels
 from handlers.scheduling.invites import CHAT_KIND, EMAIL_KIND, entries_of
-from handlers.scheduling.rules import is_results_meeting_day, occupies_towns
+from handlers.scheduling.rules import bookable, is_results_meeting_day, occupies_towns
 from storage import consistency, engagements, people, report_rows, sessions
 from storage.models import (
     Engagement,
@@ -258,9 +258,9 @@ def consultants_double_booked(record: Record) -> list[Finding]:
 
 
 def consultants_gone(record: Record) -> list[Finding]:
-    """A live session still to come names only active consultants (`booking.unbookable`
-    holds this where sessions are written); deactivating someone, or merging them into
-    their twin, leaves the sessions they were booked on to somebody to re-staff."""
+    """A live session still to come names only active consultants (`rules.bookable`,
+    held where sessions are written by `booking.unbookable`); deactivating someone, or
+    merging them into their twin, leaves the sessions they were booked on to re-staff."""
     found = []
     for row in record.live:
         if row.starts_at <= record.now:
@@ -268,7 +268,7 @@ def consultants_gone(record: Record) -> list[Finding]:
         gone = [
             person_id
             for person_id in record.consultants.get(row.id or 0, [])
-            if not _consultant(record.people.get(person_id))
+            if not bookable(record.people.get(person_id))
         ]
         if gone:
             names = [record.name(p) for p in gone]
@@ -276,10 +276,6 @@ def consultants_gone(record: Record) -> list[Finding]:
                 Finding("check.staffing.inactive", {"session": label(row), "people": names})
             )
     return found
-
-
-def _consultant(person: Person | None) -> bool:
-    return person is not None and person.active and person.role == Role.CONSULTANT
 
 
 # -- 5. steps done in held sessions of their engagement ----------------------------------

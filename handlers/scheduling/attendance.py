@@ -25,7 +25,7 @@ from handlers.core.context import Context
 from handlers.core.errors import Refused
 from handlers.core.i18n import format_when, t
 from handlers.core.intents import intent
-from handlers.core.lookups import PAGE_SIZE, pages
+from handlers.core.lookups import PAGE_SIZE, next_page, pages
 from handlers.core.reply import Button, Field, ListItem, ListView, Reply, Text
 from handlers.scheduling import booking, invites
 from storage import audit, outbox, sessions
@@ -151,11 +151,7 @@ def listing(ctx: Context, actor: Actor, ref: str = "") -> Reply:
         items = tuple(
             _item(session, lang, row) for row in rows[(page - 1) * PAGE_SIZE : page * PAGE_SIZE]
         )
-    more = (
-        Button("attendance.list", t(lang, "button.next_page"), payloads.encode(page=page + 1))
-        if page < total
-        else None
-    )
+    more = next_page(lang, "attendance.list", page, total)
     return Reply(
         (
             Text(t(lang, "attendance.list.intro", count=len(rows))),

@@ -42,7 +42,7 @@ from handlers.core.reply import Button, Field, ListItem, ListView, Reply, Text
 from handlers.documents.era import fiscal_year_label
 from handlers.intake import workflow
 from handlers.scheduling import diary, invites
-from handlers.scheduling.rules import is_results_meeting_day, occupies_towns, too_close
+from handlers.scheduling.rules import bookable, is_results_meeting_day, occupies_towns, too_close
 from handlers.scheduling.travel import TravelTable
 from storage import audit, engagements, people, request_store, sessions
 from storage.models import (
@@ -275,8 +275,7 @@ def unbookable(session: Session, consultant_ids: Sequence[int], moving: int | No
     return [
         found[pid].name if pid in found else f"#{pid}"
         for pid in consultant_ids
-        if pid not in kept
-        and not (pid in found and found[pid].active and found[pid].role == Role.CONSULTANT)
+        if pid not in kept and not bookable(found.get(pid))
     ]
 
 

@@ -18,6 +18,7 @@ changing a rule here changes it everywhere at once.
 - *Towns:* a session occupies its municipalities (no town in two overlapping sessions),
   except the results meeting, to which every town is invited.
 - *Results meeting:* in the March that ends its programme year (April–March).
+- *Who:* a session is booked only with active consultants.
 
 Storage holds the rules about the record itself (`storage.rules`); the calendar (which
 days are open) is `handlers.core.business_days`.
@@ -32,7 +33,7 @@ from typing import Protocol
 from handlers.core.business_days import fiscal_year as fiscal_year_of
 from handlers.core.clock import TOKYO
 from handlers.scheduling.travel import TravelTable
-from storage.models import SessionKind
+from storage.models import Person, Role, SessionKind
 
 ONLINE = -1  # a site that needs no travel
 ALL_HOURS = (time.min, time.max)  # what no usual week (or an empty one) leaves open
@@ -131,3 +132,9 @@ def is_results_meeting_day(day: date, fiscal_year: int | None = None) -> bool:
     year, or of programme year `fiscal_year` when one is given (the planner's season)."""
     year = fiscal_year_of(day) if fiscal_year is None else fiscal_year
     return (day.year, day.month) == results_meeting_month(year)
+
+
+def bookable(person: Person | None) -> bool:
+    """Whether a session may name `person` as its consultant: an active one (not someone
+    deactivated, nor a duplicate merged into their twin)."""
+    return person is not None and person.active and person.role == Role.CONSULTANT
